@@ -1,0 +1,3 @@
+export { requireTools, toolPath, isCI, TOOL_PACKAGES } from './tools.ts';
+export { describeWithTools } from './describe.ts';
+export { tempDir } from './temp.ts';
