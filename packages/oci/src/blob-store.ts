@@ -1,0 +1,103 @@
+/**
+ * Content-addressed blobs under `<root>/blobs/sha256/<hex>`. `writeBlob` is the ONE function that
+ * writes blobs: skip when present with the right size, else temp file → verify size and digest → rename.
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Digest, HashingStream } from './digest.ts';
+import { BlobNotFoundError, DigestMismatchError, SizeMismatchError } from './errors.ts';
+
+export type BlobSource = Buffer | (() => Readable);
+
+let tempCounter = 0;
+
+/** A unique temp name next to `path` (same directory, so rename is atomic). */
+export function tempPathFor(path: string): string {
+  tempCounter += 1;
+  return join(
+    dirname(path),
+    `.tmp-${process.pid}-${Date.now()}-${tempCounter}-${path.slice(path.lastIndexOf('/') + 1)}`,
+  );
+}
+
+export class BlobStore {
+  constructor(readonly root: string) {}
+
+  path(digest: Digest | string): string {
+    const d = typeof digest === 'string' ? Digest.parse(digest) : digest;
+    return join(this.root, 'blobs', d.algorithm, d.hex);
+  }
+
+  /** True when the blob exists (and has `size` bytes, when given). */
+  async has(digest: Digest | string, size?: number): Promise<boolean> {
+    try {
+      const s = await stat(this.path(digest));
+      return s.isFile() && (size === undefined || s.size === size);
+    } catch {
+      return false;
+    }
+  }
+
+  /** A stream of the blob's bytes; throws `BlobNotFoundError` when it is absent. */
+  async open(digest: Digest | string): Promise<Readable> {
+    if (!(await this.has(digest))) throw new BlobNotFoundError(this.root, digest.toString());
+    return createReadStream(this.path(digest));
+  }
+
+  /** The blob's bytes; throws `BlobNotFoundError` when it is absent. */
+  async read(digest: Digest | string): Promise<Buffer> {
+    try {
+      return await readFile(this.path(digest));
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code === 'ENOENT')
+        throw new BlobNotFoundError(this.root, digest.toString());
+      throw cause;
+    }
+  }
+
+  /** See `writeBlob`. Returns true when bytes were written, false when the blob was already there. */
+  write(digest: Digest | string, size: number, source: BlobSource): Promise<boolean> {
+    return writeBlob(
+      this.path(digest),
+      typeof digest === 'string' ? Digest.parse(digest) : digest,
+      size,
+      source,
+    );
+  }
+}
+
+/**
+ * Write one blob: skip if `path` exists with `size` bytes; otherwise stream `source` into a temp file,
+ * verify size and digest, then rename into place. A failure leaves no partial blob behind.
+ */
+export async function writeBlob(
+  path: string,
+  digest: Digest,
+  size: number,
+  source: BlobSource,
+): Promise<boolean> {
+  try {
+    const s = await stat(path);
+    if (s.isFile() && s.size === size) return false;
+  } catch {
+    // absent: write it
+  }
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = tempPathFor(path);
+  try {
+    const hashing = new HashingStream();
+    const input = Buffer.isBuffer(source) ? Readable.from([source]) : source();
+    await pipeline(input, hashing, createWriteStream(tmp, { flags: 'wx' }));
+    if (hashing.size !== size) throw new SizeMismatchError(`blob ${digest}`, size, hashing.size);
+    if (!hashing.digest().equals(digest))
+      throw new DigestMismatchError(`blob ${digest}`, digest.toString(), hashing.digest().toString());
+    await rename(tmp, path);
+    return true;
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}

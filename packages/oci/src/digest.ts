@@ -1,0 +1,99 @@
+/**
+ * Digests. The ONE place sha256 is computed in scratchpack: `sha256(bytes)` for buffers and
+ * `HashingStream` (a counting, hashing passthrough) for streams.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { Transform, type TransformCallback } from 'node:stream';
+import { InvalidDigestError } from './errors.ts';
+
+const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
+
+/** A validated `sha256:<hex>` content digest. Immutable; compare with `equals`. */
+export class Digest {
+  readonly algorithm = 'sha256' as const;
+  private constructor(readonly hex: string) {}
+
+  /** Parse and validate `sha256:<64 lowercase hex>`; throws `InvalidDigestError` (OCI_INVALID_DIGEST). */
+  static parse(s: string): Digest {
+    if (typeof s !== 'string' || !DIGEST_RE.test(s)) throw new InvalidDigestError(String(s));
+    return new Digest(s.slice(7));
+  }
+
+  /** True when `s` is a valid digest string. */
+  static isValid(s: string): boolean {
+    return typeof s === 'string' && DIGEST_RE.test(s);
+  }
+
+  /** A digest from an already-computed hex string (validated). */
+  static fromHex(hex: string): Digest {
+    return Digest.parse(`sha256:${hex}`);
+  }
+
+  toString(): string {
+    return `sha256:${this.hex}`;
+  }
+
+  toJSON(): string {
+    return this.toString();
+  }
+
+  equals(other: Digest | string): boolean {
+    return this.toString() === (typeof other === 'string' ? other : other.toString());
+  }
+}
+
+/** sha256 of a whole buffer. */
+export function sha256(bytes: Uint8Array | string): Digest {
+  return Digest.fromHex(createHash('sha256').update(bytes).digest('hex'));
+}
+
+/** An incremental sha256 that also counts bytes. */
+export class Hasher {
+  private readonly hash: Hash = createHash('sha256');
+  private count = 0;
+  private result: Digest | undefined;
+
+  update(chunk: Uint8Array): void {
+    if (this.result) throw new Error('Hasher.update after digest()');
+    this.hash.update(chunk);
+    this.count += chunk.byteLength;
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  digest(): Digest {
+    this.result ??= Digest.fromHex(this.hash.digest('hex'));
+    return this.result;
+  }
+}
+
+/**
+ * A passthrough that hashes and counts every byte flowing through it. After `finish`/`end`,
+ * `digest()` and `size` describe exactly the bytes that passed.
+ */
+export class HashingStream extends Transform {
+  private readonly hasher = new Hasher();
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.hasher.update(chunk);
+    cb(null, chunk);
+  }
+
+  get size(): number {
+    return this.hasher.size;
+  }
+
+  digest(): Digest {
+    return this.hasher.digest();
+  }
+}
+
+/** Consume a stream and return its digest and size. */
+export async function digestStream(stream: Readable): Promise<{ digest: Digest; size: number }> {
+  const h = new Hasher();
+  for await (const chunk of stream) h.update(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return { digest: h.digest(), size: h.size };
+}

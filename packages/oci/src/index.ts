@@ -1,0 +1,75 @@
+/**
+ * @scratchpack/oci — the image library: immutable, accessor-only images, layers and indexes
+ * (modelled on go-containerregistry pkg/v1), deterministic layers, layouts, archives, validation.
+ */
+
+export { type WriteArchiveOptions, writeArchive } from './archive.ts';
+export { type BlobSource, BlobStore, writeBlob } from './blob-store.ts';
+export { Digest, digestStream, Hasher, HashingStream, sha256 } from './digest.ts';
+export { type EmptyImageOptions, emptyImage, scratch } from './empty.ts';
+export * from './errors.ts';
+export {
+  type Image,
+  type ImageParts,
+  imageDescriptor,
+  imageFromParts,
+  imageFromRaw,
+  toParts,
+} from './image.ts';
+export {
+  type ImageIndex,
+  type ImageIndexOptions,
+  type IndexEntry,
+  imageForPlatform,
+  imageIndex,
+  indexFromRaw,
+  platformOfImage,
+} from './image-index.ts';
+export {
+  type BlobLayerInfo,
+  type Layer,
+  layerFromBlob,
+  layerFromCompressedBuffer,
+  layerFromCompressedFile,
+  uncompressed,
+  withLayerMediaType,
+} from './layer.ts';
+export {
+  cleanPath,
+  type LayerEntry,
+  normalizeEntries,
+  OPAQUE_MARKER,
+  WHITEOUT_PREFIX,
+} from './layer-entries.ts';
+export {
+  CONTAINERD_NAME,
+  isImageIndex,
+  type Layout,
+  loadDescriptor,
+  parseLayoutRef,
+  REF_NAME,
+  readLayout,
+  type WriteLayoutOptions,
+  type WriteLayoutResult,
+  writeLayout,
+} from './layout.ts';
+export * from './media-types.ts';
+export {
+  type Addendum,
+  appendHistory,
+  appendLayers,
+  withAnnotations,
+  withConfig,
+  withConfigFile,
+  withCreated,
+  withMediaTypeFamily,
+  withPlatform,
+} from './mutate.ts';
+export * from './platform.ts';
+export { type ExtractReport, extractRootfs } from './rootfs.ts';
+export { layerFromTarStream, type ReadTarOptions, readTarEntries } from './tar-import.ts';
+export { type LayerOptions, layerFromEntries } from './tar-layer.ts';
+export { parseSourceDateEpoch, rfc3339 } from './time.ts';
+export type * from './types.ts';
+export { serializeConfig, serializeManifest } from './types.ts';
+export { type ValidationReport, validateImage, validateIndex, validateLayout } from './validate.ts';

@@ -1,0 +1,91 @@
+/**
+ * Layers: accessor-only and immutable (like go-containerregistry's v1.Layer). Every accessor may fail;
+ * `compressed()` returns a fresh stream of the exact stored bytes on every call — the bytes whose
+ * digest and size the accessors report. Nothing is ever recompressed (OCI-NOTES #13).
+ */
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { Digest } from './digest.ts';
+import { isUncompressedLayer } from './media-types.ts';
+
+export interface Layer {
+  /** sha256 of the compressed blob (the manifest's `layers[].digest`). */
+  digest(): Promise<Digest>;
+  /** sha256 of the uncompressed tar (the config's `rootfs.diff_ids[]`). */
+  diffId(): Promise<Digest>;
+  /** Size in bytes of the compressed blob. */
+  size(): Promise<number>;
+  /** Size in bytes of the uncompressed tar. */
+  uncompressedSize(): Promise<number>;
+  mediaType(): string;
+  /** A fresh stream of the exact stored (compressed) bytes, each call. */
+  compressed(): Readable;
+}
+
+/** Describes a blob that already exists somewhere, with its digests known. */
+export interface BlobLayerInfo {
+  digest: Digest | string;
+  diffId: Digest | string;
+  size: number;
+  mediaType: string;
+  /** Size of the uncompressed tar, if known; otherwise computed by decompressing once on demand. */
+  uncompressedSize?: number;
+}
+
+/**
+ * A layer whose bytes come from `open()` (a file, a registry, …) and whose digests are already known.
+ * The digests are trusted here; `validateImage` recomputes them.
+ */
+export function layerFromBlob(info: BlobLayerInfo, open: () => Readable): Layer {
+  const digest = typeof info.digest === 'string' ? Digest.parse(info.digest) : info.digest;
+  const diffId = typeof info.diffId === 'string' ? Digest.parse(info.diffId) : info.diffId;
+  let usize: Promise<number> | undefined;
+  return {
+    digest: async () => digest,
+    diffId: async () => diffId,
+    size: async () => info.size,
+    uncompressedSize: () => {
+      if (info.uncompressedSize !== undefined) return Promise.resolve(info.uncompressedSize);
+      usize ??= countBytes(isUncompressedLayer(info.mediaType) ? open() : open().pipe(createGunzip()));
+      return usize;
+    },
+    mediaType: () => info.mediaType,
+    compressed: open,
+  };
+}
+
+/** A layer whose compressed blob is a file on disk (e.g. `blobs/sha256/<hex>` of a layout). */
+export function layerFromCompressedFile(path: string, info: BlobLayerInfo): Layer {
+  return layerFromBlob(info, () => createReadStream(path));
+}
+
+/** A layer whose compressed blob is already in memory. */
+export function layerFromCompressedBuffer(bytes: Buffer, info: Omit<BlobLayerInfo, 'size'>): Layer {
+  return layerFromBlob({ ...info, size: bytes.byteLength }, () => Readable.from([bytes]));
+}
+
+/** The same layer bytes under another media type (used by family conversion; gzip stays gzip). */
+export function withLayerMediaType(layer: Layer, mediaType: string): Layer {
+  if (layer.mediaType() === mediaType) return layer;
+  return {
+    digest: () => layer.digest(),
+    diffId: () => layer.diffId(),
+    size: () => layer.size(),
+    uncompressedSize: () => layer.uncompressedSize(),
+    mediaType: () => mediaType,
+    compressed: () => layer.compressed(),
+  };
+}
+
+/** A stream of the layer's uncompressed tar. */
+export function uncompressed(layer: Layer): Readable {
+  const s = layer.compressed();
+  return isUncompressedLayer(layer.mediaType()) ? s : s.pipe(createGunzip());
+}
+
+async function countBytes(s: Readable): Promise<number> {
+  let n = 0;
+  for await (const c of s) n += (c as Buffer).byteLength;
+  return n;
+}

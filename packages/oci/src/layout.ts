@@ -1,0 +1,242 @@
+/**
+ * OCI image layouts (image-layout.md, OCI-NOTES #8): `oci-layout`, `index.json`, `blobs/sha256/<hex>`.
+ * Writing: every blob first (via `writeBlob`), `index.json` LAST by temp + rename, so a failed write
+ * leaves the previous layout usable. Reading is lazy: objects are backed by the blobs on disk.
+ */
+import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { BlobStore, tempPathFor } from './blob-store.ts';
+import { Digest, sha256 } from './digest.ts';
+import {
+  AmbiguousTagError,
+  DigestMismatchError,
+  InvalidJsonError,
+  InvalidRefError,
+  LayoutNotFoundError,
+  MediaTypeError,
+  SizeMismatchError,
+  TagNotFoundError,
+  ValidationError,
+} from './errors.ts';
+import { type Image, imageDescriptor, imageFromRaw } from './image.ts';
+import { type ImageIndex, indexFromRaw } from './image-index.ts';
+import { layerFromCompressedFile } from './layer.ts';
+import { isIndex, isManifest, MediaTypes } from './media-types.ts';
+import { type Descriptor, type IndexManifest, serializeManifest } from './types.ts';
+
+export const REF_NAME = 'org.opencontainers.image.ref.name';
+export const CONTAINERD_NAME = 'io.containerd.image.name';
+const OCI_LAYOUT = Buffer.from('{"imageLayoutVersion":"1.0.0"}');
+const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+export function isImageIndex(x: Image | ImageIndex): x is ImageIndex {
+  return 'indexManifest' in x;
+}
+
+/** Parse `<dir>[:<tag>]`. Only a final `:<valid tag>` is a tag, so `C:\x`, `a:b/c` stay paths. */
+export function parseLayoutRef(ref: string): { dir: string; tag?: string } {
+  if (!ref) throw new InvalidRefError(ref, 'empty');
+  if (ref.endsWith(':')) throw new InvalidRefError(ref, 'empty tag after ":"');
+  const i = ref.lastIndexOf(':');
+  if (i > 0) {
+    const tag = ref.slice(i + 1);
+    if (TAG_RE.test(tag)) return { dir: ref.slice(0, i), tag };
+  }
+  return { dir: ref };
+}
+
+export interface WriteLayoutOptions {
+  /** Tags to point at the subject; each replaces an existing entry with the same tag. */
+  tags?: string[];
+  /** Repository name for `io.containerd.image.name` (`<imageName>:<tag>`), e.g. `ghcr.io/me/hello`. */
+  imageName?: string;
+}
+
+export interface WriteLayoutResult {
+  descriptor: Descriptor;
+  blobsWritten: number;
+  blobsSkipped: number;
+}
+
+async function writeImageBlobs(store: BlobStore, img: Image, count: { w: number; s: number }): Promise<void> {
+  const tally = (written: boolean) => (written ? count.w++ : count.s++);
+  for (const layer of await img.layers()) {
+    tally(await store.write(await layer.digest(), await layer.size(), () => layer.compressed()));
+  }
+  const cd = await img.configDescriptor();
+  tally(await store.write(cd.digest, cd.size, await img.rawConfig()));
+  tally(await store.write(await img.digest(), await img.size(), await img.rawManifest()));
+}
+
+async function readIndexJson(dir: string): Promise<IndexManifest | undefined> {
+  let raw: Buffer;
+  try {
+    raw = await readFile(join(dir, 'index.json'));
+  } catch {
+    return undefined;
+  }
+  try {
+    return JSON.parse(raw.toString('utf8')) as IndexManifest;
+  } catch (cause) {
+    throw new InvalidJsonError(join(dir, 'index.json'), cause);
+  }
+}
+
+/** Atomically replace `path` with `bytes` (temp file in the same directory + rename). */
+export async function writeFileAtomic(path: string, bytes: Buffer): Promise<void> {
+  const tmp = tempPathFor(path);
+  try {
+    await writeFile(tmp, bytes, { flag: 'wx' });
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/**
+ * Write `subject` (an index or a single image) and all its blobs into the layout at `dir` (created if
+ * needed), and point `tags` at it. Idempotent: same content → same bytes on disk. Other tags are kept.
+ */
+export async function writeLayout(
+  dir: string,
+  subject: ImageIndex | Image,
+  opts: WriteLayoutOptions = {},
+): Promise<WriteLayoutResult> {
+  for (const t of opts.tags ?? [])
+    if (!TAG_RE.test(t)) throw new InvalidRefError(t, 'not a valid tag ([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})');
+  const store = new BlobStore(dir);
+  const count = { w: 0, s: 0 };
+  let descriptor: Descriptor;
+  if (isImageIndex(subject)) {
+    for (const { image } of await subject.images()) await writeImageBlobs(store, image, count);
+    const raw = await subject.rawManifest();
+    const d = sha256(raw);
+    (await store.write(d, raw.byteLength, raw)) ? count.w++ : count.s++;
+    descriptor = { mediaType: subject.mediaType(), digest: d.toString(), size: raw.byteLength };
+  } else {
+    await writeImageBlobs(store, subject, count);
+    descriptor = await imageDescriptor(subject);
+  }
+  const existing = await readIndexJson(dir);
+  const tags = opts.tags ?? [];
+  const kept = (existing?.manifests ?? []).filter((m) => {
+    const name = m.annotations?.[REF_NAME];
+    if (name !== undefined) return !tags.includes(name);
+    return !(tags.length === 0 && m.digest === descriptor.digest);
+  });
+  const added: Descriptor[] = tags.length
+    ? tags.map((tag) => {
+        const annotations: Record<string, string> = { [REF_NAME]: tag };
+        if (opts.imageName) annotations[CONTAINERD_NAME] = `${opts.imageName}:${tag}`;
+        return { ...descriptor, annotations };
+      })
+    : [descriptor];
+  const untagged = [...kept, ...added].filter((m) => m.annotations?.[REF_NAME] === undefined);
+  const tagged = [...kept, ...added]
+    .filter((m) => m.annotations?.[REF_NAME] !== undefined)
+    .sort((a, b) => (a.annotations![REF_NAME]! < b.annotations![REF_NAME]! ? -1 : 1));
+  const index: IndexManifest = {
+    schemaVersion: 2,
+    mediaType: MediaTypes.ociIndex,
+    manifests: [...untagged, ...tagged],
+  };
+  if (existing?.annotations) index.annotations = existing.annotations;
+  const layoutFile = join(dir, 'oci-layout');
+  const current = await readFile(layoutFile).catch(() => undefined);
+  if (!current?.equals(OCI_LAYOUT)) await writeFileAtomic(layoutFile, OCI_LAYOUT);
+  await writeFileAtomic(
+    join(dir, 'index.json'),
+    Buffer.concat([serializeManifest(index), Buffer.from('\n')]),
+  );
+  return { descriptor, blobsWritten: count.w, blobsSkipped: count.s };
+}
+
+async function readVerified(store: BlobStore, d: Descriptor): Promise<Buffer> {
+  const raw = await store.read(d.digest);
+  if (raw.byteLength !== d.size) throw new SizeMismatchError(`blob ${d.digest}`, d.size, raw.byteLength);
+  const actual = sha256(raw);
+  if (!actual.equals(d.digest))
+    throw new DigestMismatchError(`blob ${d.digest}`, d.digest, actual.toString());
+  return raw;
+}
+
+/** A lazy Image or ImageIndex for `descriptor`, backed by the blobs in `store`. Manifests/configs are verified. */
+export async function loadDescriptor(store: BlobStore, descriptor: Descriptor): Promise<Image | ImageIndex> {
+  const raw = await readVerified(store, descriptor);
+  if (isIndex(descriptor.mediaType)) {
+    return indexFromRaw(raw, async (child) => {
+      const c = await loadDescriptor(store, child);
+      if (isImageIndex(c))
+        throw new MediaTypeError(`nested index ${child.digest} where an image was expected`);
+      return c;
+    });
+  }
+  if (!isManifest(descriptor.mediaType))
+    throw new MediaTypeError(`cannot load ${descriptor.mediaType} (${descriptor.digest})`);
+  const manifest = JSON.parse(raw.toString('utf8')) as { config: Descriptor };
+  const rawConfig = await readVerified(store, manifest.config);
+  return imageFromRaw(raw, rawConfig, (d, diffId, i) => {
+    if (!diffId) {
+      throw new ValidationError(`image ${descriptor.digest}`, [
+        `layer ${i} (${d.digest}) has no diff_id in the config`,
+      ]);
+    }
+    return layerFromCompressedFile(store.path(d.digest), {
+      digest: d.digest,
+      diffId,
+      size: d.size,
+      mediaType: d.mediaType,
+    });
+  });
+}
+
+export interface Layout {
+  readonly dir: string;
+  readonly blobs: BlobStore;
+  /** The parsed `index.json`. */
+  index(): Promise<IndexManifest>;
+  /** Tag names (`org.opencontainers.image.ref.name`), sorted. */
+  tags(): Promise<string[]>;
+  /** The descriptor for `tag`; without a tag, the only entry (or the one tagged `latest`). */
+  descriptor(tag?: string): Promise<Descriptor>;
+  /** The image or index for `tag`, lazily backed by the blobs. */
+  resolve(tag?: string): Promise<ImageIndex | Image>;
+  /** A stream of a blob's bytes. */
+  blob(digest: Digest | string): Promise<Readable>;
+}
+
+/** Open the layout at `dir`; throws `LayoutNotFoundError` when `oci-layout` or `index.json` is missing. */
+export async function readLayout(dir: string): Promise<Layout> {
+  try {
+    await stat(join(dir, 'oci-layout'));
+  } catch {
+    throw new LayoutNotFoundError(dir);
+  }
+  const idx = await readIndexJson(dir);
+  if (!idx) throw new LayoutNotFoundError(dir);
+  const blobs = new BlobStore(dir);
+  const tagsOf = () =>
+    [...new Set(idx.manifests.map((m) => m.annotations?.[REF_NAME]).filter((t): t is string => !!t))].sort();
+  const descriptor = async (tag?: string): Promise<Descriptor> => {
+    if (tag !== undefined) {
+      const found = idx.manifests.find((m) => m.annotations?.[REF_NAME] === tag);
+      if (!found) throw new TagNotFoundError(dir, tag, tagsOf());
+      return found;
+    }
+    if (idx.manifests.length === 1) return idx.manifests[0]!;
+    const latest = idx.manifests.find((m) => m.annotations?.[REF_NAME] === 'latest');
+    if (latest) return latest;
+    throw new AmbiguousTagError(dir, tagsOf());
+  };
+  return {
+    dir,
+    blobs,
+    index: async () => structuredClone(idx),
+    tags: async () => tagsOf(),
+    descriptor,
+    resolve: async (tag) => loadDescriptor(blobs, await descriptor(tag)),
+    blob: (d) => blobs.open(typeof d === 'string' ? Digest.parse(d) : d),
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * Platforms with Go's names (OCI-NOTES #3): parse `os/arch[/variant]`, normalise aliases
+ * (x86_64 → amd64, aarch64 → arm64 + v8, armhf → arm + v7, i386 → 386, …), format and match.
+ */
+import { InvalidPlatformError } from './errors.ts';
+
+export interface Platform {
+  os: string;
+  architecture: string;
+  variant?: string;
+  'os.version'?: string;
+  'os.features'?: string[];
+  features?: string[];
+}
+
+const ARCH_ALIASES: Record<string, { architecture: string; variant?: string }> = {
+  x86_64: { architecture: 'amd64' },
+  'x86-64': { architecture: 'amd64' },
+  amd64: { architecture: 'amd64' },
+  aarch64: { architecture: 'arm64' },
+  arm64: { architecture: 'arm64' },
+  armhf: { architecture: 'arm', variant: 'v7' },
+  armel: { architecture: 'arm', variant: 'v6' },
+  arm: { architecture: 'arm' },
+  i386: { architecture: '386' },
+  i686: { architecture: '386' },
+  x86: { architecture: '386' },
+  '386': { architecture: '386' },
+  ppc64le: { architecture: 'ppc64le' },
+  ppc64el: { architecture: 'ppc64le' },
+  riscv64: { architecture: 'riscv64' },
+  mips64le: { architecture: 'mips64le' },
+  mips64el: { architecture: 'mips64le' },
+  s390x: { architecture: 's390x' },
+};
+
+function normalizeVariant(
+  architecture: string,
+  variant: string | undefined,
+  input: string,
+): string | undefined {
+  const v = variant?.toLowerCase();
+  switch (architecture) {
+    case 'arm64':
+      if (v === undefined || v === '8' || v === 'v8' || v === 'v8.0') return 'v8';
+      if (/^v?9(\.\d+)?$/.test(v) || /^v8\.\d+$/.test(v)) return v.startsWith('v') ? v : `v${v}`;
+      throw new InvalidPlatformError(input, `unknown arm64 variant ${variant}`);
+    case 'arm': {
+      if (v === undefined) return 'v7';
+      const m = /^v?([5-8])$/.exec(v);
+      if (!m) throw new InvalidPlatformError(input, `unknown arm variant ${variant} (use v5, v6, v7 or v8)`);
+      return `v${m[1]}`;
+    }
+    case 'amd64':
+      if (v === undefined || v === 'v1') return undefined;
+      if (/^v[2-4]$/.test(v)) return v;
+      throw new InvalidPlatformError(input, `unknown amd64 variant ${variant}`);
+    default:
+      return v || undefined;
+  }
+}
+
+/** Normalise os/architecture/variant to Go's names; other fields are kept. */
+export function normalizePlatform(p: Platform): Platform {
+  const input = formatRaw(p);
+  const os = p.os.toLowerCase();
+  if (!os) throw new InvalidPlatformError(input, 'missing os');
+  const alias = ARCH_ALIASES[p.architecture.toLowerCase()];
+  const architecture = alias?.architecture ?? p.architecture.toLowerCase();
+  if (!architecture) throw new InvalidPlatformError(input, 'missing architecture');
+  const variant = normalizeVariant(architecture, p.variant ?? alias?.variant, input);
+  const out: Platform = { ...p, os, architecture };
+  if (variant) out.variant = variant;
+  else delete out.variant;
+  return out;
+}
+
+/** Parse `os/arch[/variant]` (e.g. `linux/arm64/v8`, `linux/amd64`) and normalise it. */
+export function parsePlatform(s: string): Platform {
+  const parts = s.trim().split('/');
+  if (parts.length < 2 || parts.length > 3 || parts.some((x) => x === '')) {
+    throw new InvalidPlatformError(s, 'expected os/arch or os/arch/variant');
+  }
+  const [os, architecture, variant] = parts as [string, string, string | undefined];
+  return normalizePlatform(variant ? { os, architecture, variant } : { os, architecture });
+}
+
+function formatRaw(p: Platform): string {
+  return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
+}
+
+/** `os/arch[/variant]` of a normalised platform. */
+export function formatPlatform(p: Platform): string {
+  return formatRaw(normalizePlatform(p));
+}
+
+/**
+ * True when `have` satisfies `want`. Both are normalised first, so `linux/arm64` matches
+ * `linux/arm64/v8`. When `want` names no variant (as given), any variant of the architecture matches.
+ */
+export function platformMatches(want: Platform | string, have: Platform | string): boolean {
+  const wRaw = typeof want === 'string' ? undefined : want;
+  const w = typeof want === 'string' ? parsePlatform(want) : normalizePlatform(want);
+  const h = typeof have === 'string' ? parsePlatform(have) : normalizePlatform(have);
+  if (w.os !== h.os || w.architecture !== h.architecture) return false;
+  const wantVariantGiven =
+    typeof want === 'string' ? want.split('/').length === 3 : wRaw?.variant !== undefined;
+  if (wantVariantGiven && w.variant !== h.variant) return false;
+  if (w['os.version'] && w['os.version'] !== h['os.version']) return false;
+  return true;
+}
+
+/** True when two platforms are the same after normalisation (os, architecture, variant). */
+export function platformEquals(a: Platform, b: Platform): boolean {
+  return formatPlatform(a) === formatPlatform(b);
+}
+
+/** The platform of the running Node process, in Go's names. */
+export function hostPlatform(): Platform {
+  return normalizePlatform({
+    os: process.platform === 'win32' ? 'windows' : process.platform,
+    architecture:
+      process.arch === 'x64'
+        ? 'amd64'
+        : process.arch === 'ia32'
+          ? '386'
+          : process.arch === 'ppc64'
+            ? 'ppc64le'
+            : process.arch,
+  });
+}

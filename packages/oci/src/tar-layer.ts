@@ -1,0 +1,171 @@
+/**
+ * `layerFromEntries`: a deterministic tar (tar-stream) compressed with gzip (Node zlib), with both
+ * digests computed while streaming ONCE; the compressed bytes are kept so they are never recompressed.
+ */
+import { readFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { createGzip } from 'node:zlib';
+import tar from 'tar-stream';
+import { type Digest, Hasher } from './digest.ts';
+import { InvalidEntryError } from './errors.ts';
+import type { Layer } from './layer.ts';
+import { type LayerEntry, normalizeEntries, type TarRecord } from './layer-entries.ts';
+import { MediaTypes } from './media-types.ts';
+import { Spool } from './spool.ts';
+
+export interface LayerOptions {
+  /** Seconds since the epoch for every entry's mtime (SOURCE_DATE_EPOCH). Default 0. */
+  sourceDateEpoch?: number;
+  /** gzip level 0–9. Default 9. */
+  compressionLevel?: number;
+  /** Default `application/vnd.oci.image.layer.v1.tar+gzip`; the Docker gzip type is also fine. */
+  mediaType?: string;
+  /** Keep compressed bytes in memory up to this many bytes, then in a temp file. Default 64 MiB. */
+  spoolThreshold?: number;
+}
+
+/** The gzip OS byte we always write (3 = Unix), whatever zlib's build default is (OCI-NOTES #13). */
+const GZIP_OS_UNIX = 3;
+
+interface Built {
+  digest: Digest;
+  diffId: Digest;
+  size: number;
+  uncompressedSize: number;
+  spool: Spool;
+}
+
+function header(r: TarRecord, mtime: Date, size: number): tar.Header {
+  const h: tar.Header = {
+    name: r.name,
+    type: r.type,
+    mode: r.mode,
+    uid: r.uid,
+    gid: r.gid,
+    uname: '',
+    gname: '',
+    mtime,
+    size,
+    linkname: r.linkname ?? '',
+    devmajor: r.devmajor ?? 0,
+    devminor: r.devminor ?? 0,
+  };
+  if (r.xattrs) {
+    h.pax = Object.fromEntries(
+      Object.keys(r.xattrs)
+        .sort()
+        .map((k) => [`SCHILY.xattr.${k}`, r.xattrs![k]!]),
+    );
+  }
+  return h;
+}
+
+async function contentOf(r: TarRecord): Promise<Buffer> {
+  if (r.source !== undefined) {
+    try {
+      return await readFile(r.source);
+    } catch (cause) {
+      throw new InvalidEntryError(r.name, `cannot read ${r.source}: ${(cause as Error).message}`);
+    }
+  }
+  return typeof r.content === 'string' ? Buffer.from(r.content, 'utf8') : (r.content ?? Buffer.alloc(0));
+}
+
+/** Stream `records` as a tar through gzip, hashing both sides once, keeping the compressed bytes. */
+export async function buildTarGz(records: TarRecord[], opts: LayerOptions = {}): Promise<Built> {
+  const epoch = opts.sourceDateEpoch ?? 0;
+  if (!Number.isInteger(epoch) || epoch < 0)
+    throw new RangeError(`sourceDateEpoch must be a non-negative integer, got ${epoch}`);
+  const mtime = new Date(epoch * 1000);
+  const pack = tar.pack();
+  const gz = createGzip({ level: opts.compressionLevel ?? 9 });
+  const diff = new Hasher();
+  const comp = new Hasher();
+  const spool = new Spool(opts.spoolThreshold);
+
+  const feed = (async () => {
+    try {
+      for (const r of records) {
+        const body = r.type === 'file' ? await contentOf(r) : undefined;
+        await new Promise<void>((resolve, reject) => {
+          const cb = (err?: Error | null) => (err ? reject(err) : resolve());
+          if (body) pack.entry(header(r, mtime, body.byteLength), body, cb);
+          else pack.entry(header(r, mtime, 0), cb);
+        });
+      }
+      pack.finalize();
+    } catch (err) {
+      pack.destroy(err as Error);
+      throw err;
+    }
+  })();
+  const tarSide = (async () => {
+    try {
+      for await (const chunk of pack as AsyncIterable<Buffer>) {
+        diff.update(chunk);
+        if (!gz.write(chunk)) await new Promise((r) => gz.once('drain', r));
+      }
+      gz.end();
+    } catch (err) {
+      gz.destroy(err as Error);
+      throw err;
+    }
+  })();
+  const gzSide = (async () => {
+    let offset = 0;
+    for await (const c of gz) {
+      const chunk = c as Buffer;
+      // Fix the header's MTIME (bytes 4–7) to 0 and OS (byte 9) to Unix, whatever zlib wrote.
+      for (let i = Math.max(offset, 4); i < Math.min(offset + chunk.byteLength, 10); i++) {
+        if (i <= 7) chunk[i - offset] = 0;
+        if (i === 9) chunk[i - offset] = GZIP_OS_UNIX;
+      }
+      offset += chunk.byteLength;
+      comp.update(chunk);
+      await spool.write(chunk);
+    }
+    await spool.close();
+  })();
+  const results = await Promise.allSettled([feed, tarSide, gzSide]);
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+  return {
+    digest: comp.digest(),
+    diffId: diff.digest(),
+    size: comp.size,
+    uncompressedSize: diff.size,
+    spool,
+  };
+}
+
+/** A layer from records already normalised (see `normalizeEntries`). Built lazily, once. */
+export function layerFromRecords(records: TarRecord[], opts: LayerOptions = {}): Layer {
+  let built: Promise<Built> | undefined;
+  const get = () => {
+    built ??= buildTarGz(records, opts);
+    return built;
+  };
+  return {
+    digest: async () => (await get()).digest,
+    diffId: async () => (await get()).diffId,
+    size: async () => (await get()).size,
+    uncompressedSize: async () => (await get()).uncompressedSize,
+    mediaType: () => opts.mediaType ?? MediaTypes.ociLayerGzip,
+    compressed: () =>
+      Readable.from(
+        (async function* () {
+          yield* (await get()).spool.open();
+        })(),
+        { objectMode: false },
+      ),
+  };
+}
+
+/**
+ * A deterministic gzip layer from entries. Entries are validated and normalised immediately
+ * (throws `UnsafePathError`/`InvalidEntryError`); file contents are read and the layer built on the
+ * first accessor call, once.
+ */
+export function layerFromEntries(entries: readonly LayerEntry[], opts: LayerOptions = {}): Layer {
+  return layerFromRecords(normalizeEntries(entries), opts);
+}
