@@ -1,0 +1,1 @@
+export { HELLO_SOURCE, helloBinary, helloCompileOptions, platformDefine } from './build.ts';

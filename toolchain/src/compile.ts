@@ -1,0 +1,148 @@
+/** Cross-compiling C with `zig cc` for one platform, or many in parallel with a concurrency limit. */
+import { execFile } from 'node:child_process';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { type PlatformSpec, requireBuildable } from './platforms.ts';
+import { resolveZig, type ZigInfo } from './zig.ts';
+
+const run = promisify(execFile);
+
+/** Flags for small static programs: size-optimised, stripped, no build-id, no unwind tables, dead code dropped. */
+export const SMALL_STATIC_FLAGS: readonly string[] = Object.freeze([
+  '-Os',
+  '-s',
+  '-fno-asynchronous-unwind-tables',
+  '-fno-unwind-tables',
+  '-ffunction-sections',
+  '-fdata-sections',
+  '-Wl,--gc-sections',
+  '-Wl,--build-id=none',
+]);
+
+export interface CompileOptions {
+  /** C (or C++) source files. */
+  sources: string[];
+  /** Platform name (`linux/arm64/v8`), label, or spec. */
+  platform: string | PlatformSpec;
+  /** Output file. Written to a temporary name, then renamed: a failed compile leaves the old one. */
+  out: string;
+  /** Extra compiler flags (after the target flags). Defaults to `SMALL_STATIC_FLAGS`. */
+  flags?: readonly string[];
+  /** Preprocessor definitions, passed as `-DNAME=VALUE`. */
+  defines?: Record<string, string>;
+  /** A zig to use; defaults to `resolveZig()`. */
+  zig?: ZigInfo;
+  /** Working directory for the compiler; paths inside outputs are made relative to it. */
+  cwd?: string;
+}
+
+export interface CompileResult {
+  platform: PlatformSpec;
+  out: string;
+  bytes: number;
+  /** The exact command line run (argv), for logs and debugging. */
+  argv: string[];
+}
+
+export class CompileError extends Error {
+  readonly code = 'COMPILE_FAILED';
+  readonly platform: string;
+  readonly stderr: string;
+  constructor(platform: string, stderr: string, cause?: unknown) {
+    const detail = stderr
+      .split('\n')
+      .filter((l) => /error/i.test(l))
+      .slice(0, 5)
+      .join('\n');
+    super(`zig cc failed for ${platform}:\n${detail || stderr.slice(0, 2000)}`, { cause });
+    this.name = 'CompileError';
+    this.platform = platform;
+    this.stderr = stderr;
+  }
+}
+
+/** The argv (after the zig binary) for one compile. Pure: used by `compile` and by tests. */
+export function compileArgs(
+  p: PlatformSpec,
+  o: Omit<CompileOptions, 'platform' | 'zig'>,
+  tmpOut: string,
+): string[] {
+  const cwd = resolve(o.cwd ?? process.cwd());
+  const defines = Object.entries(o.defines ?? {}).map(([k, v]) => `-D${k}=${v}`);
+  return [
+    'cc',
+    '-target',
+    p.zigTarget,
+    `-mcpu=${p.zigCpu}`,
+    '-static',
+    // No absolute paths inside outputs: the same sources give the same bytes in any folder.
+    `-ffile-prefix-map=${cwd}=.`,
+    ...(o.flags ?? SMALL_STATIC_FLAGS),
+    ...defines,
+    '-o',
+    tmpOut,
+    ...o.sources,
+  ];
+}
+
+/** Compile `sources` for one platform with `zig cc`. */
+export async function compile(o: CompileOptions): Promise<CompileResult> {
+  const p = typeof o.platform === 'string' ? requireBuildable(o.platform) : o.platform;
+  if (p.unsupported) requireBuildable(p.name);
+  const zig = o.zig ?? resolveZig();
+  const out = resolve(o.out);
+  await mkdir(dirname(out), { recursive: true });
+  const tmp = `${out}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  const argv = compileArgs(p, o, tmp);
+  try {
+    await run(zig.path, argv, { cwd: o.cwd, maxBuffer: 16 * 1024 * 1024 });
+    await rename(tmp, out);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    const e = err as { stderr?: string; message: string };
+    throw new CompileError(p.name, e.stderr ?? e.message, err);
+  }
+  const { size } = await stat(out);
+  return { platform: p, out, bytes: size, argv: [zig.path, ...argv] };
+}
+
+export interface CompileAllOptions extends Omit<CompileOptions, 'platform' | 'out' | 'defines'> {
+  platforms: readonly (string | PlatformSpec)[];
+  /** Preprocessor definitions, the same for all platforms or computed per platform. */
+  defines?: Record<string, string> | ((p: PlatformSpec) => Record<string, string>);
+  /** Output path for a platform. */
+  out: (p: PlatformSpec) => string;
+  /** How many compiles run at once; default: the number of CPUs. */
+  concurrency?: number;
+  /** Called as each platform finishes. */
+  onDone?: (r: CompileResult) => void;
+}
+
+/** Compile for many platforms concurrently; results come back in the order the platforms were given. */
+export async function compileAll(o: CompileAllOptions): Promise<CompileResult[]> {
+  const specs = o.platforms.map((p) => (typeof p === 'string' ? requireBuildable(p) : p));
+  const zig = o.zig ?? resolveZig();
+  const results: CompileResult[] = new Array(specs.length);
+  const errors: CompileError[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < specs.length) {
+      const i = next++;
+      const p = specs[i]!;
+      try {
+        const defines = typeof o.defines === 'function' ? o.defines(p) : o.defines;
+        results[i] = await compile({ ...o, defines, platform: p, out: o.out(p), zig });
+        o.onDone?.(results[i]!);
+      } catch (err) {
+        errors.push(err as CompileError);
+      }
+    }
+  };
+  const n = Math.max(1, Math.min(o.concurrency ?? availableParallelism(), specs.length));
+  await Promise.all(Array.from({ length: n }, worker));
+  if (errors.length === 1) throw errors[0];
+  if (errors.length > 1) throw new AggregateError(errors, errors.map((e) => e.message).join('\n'));
+  return results;
+}

@@ -1,0 +1,30 @@
+export {
+  type CompileAllOptions,
+  CompileError,
+  type CompileOptions,
+  type CompileResult,
+  compile,
+  compileAll,
+  compileArgs,
+  SMALL_STATIC_FLAGS,
+} from './compile.ts';
+export {
+  findPlatform,
+  type OciPlatform,
+  PLATFORMS,
+  PlatformError,
+  type PlatformSpec,
+  parsePlatformList,
+  requireBuildable,
+  SUPPORTED_PLATFORMS,
+} from './platforms.ts';
+export { QemuMissingError, type QemuOptions, qemuFor, type Runner, runArgv } from './qemu.ts';
+export {
+  type ResolveZigOptions,
+  resolveZig,
+  whyNotExecutable,
+  type ZigCandidate,
+  type ZigInfo,
+  ZigNotFoundError,
+  type ZigSource,
+} from './zig.ts';

@@ -1,0 +1,221 @@
+/**
+ * The platform matrix, defined once. Everything else (compile, qemu, image configs, paths, CI matrices)
+ * asks this file.
+ *
+ * For each OCI platform: the zig target and `-mcpu` that make the variant real (an arm/v5 binary really
+ * runs on an ARM926), the qemu-user binary that runs it on another host, the oldest CPU model of the
+ * variant for qemu's `-cpu` (so a mislabelled binary fails its test), and a short label used in paths.
+ */
+
+export interface OciPlatform {
+  os: 'linux';
+  architecture: string;
+  variant?: string;
+}
+
+export interface PlatformSpec {
+  /** `os/arch[/variant]`, e.g. `linux/arm64/v8`. */
+  name: string;
+  /** Path-safe label: `linux-arm64-v8`. */
+  label: string;
+  platform: OciPlatform;
+  /** zig target triple, e.g. `aarch64-linux-musl`. */
+  zigTarget: string;
+  /** zig `-mcpu` value: the variant's baseline CPU. */
+  zigCpu: string;
+  /** ELF `e_machine` name as `readelf -h` prints it, used to check binaries. */
+  elfMachine: string;
+  /** ELF class: 32 or 64 bit. */
+  elfClass: 32 | 64;
+  /** `readelf -A` Tag_CPU_arch for ARM variants. */
+  armArch?: string;
+  /** qemu-user binary that runs this platform (Debian's qemu-user-static). */
+  qemu: string;
+  /** The oldest CPU model of the variant, for `qemu -cpu`. */
+  qemuCpu: string;
+  /** Node's `process.arch` that runs this platform natively, if any. */
+  nodeArch?: string;
+  /** Why zig cannot build it, when it cannot. */
+  unsupported?: string;
+}
+
+const spec = (s: Omit<PlatformSpec, 'name' | 'label'>): PlatformSpec => {
+  const { os, architecture, variant } = s.platform;
+  const parts = [os, architecture, ...(variant ? [variant] : [])];
+  return { name: parts.join('/'), label: parts.join('-'), ...s };
+};
+
+/** The official hello-world's Linux set, in its order; s390x is listed but zig 0.11 cannot link it. */
+export const PLATFORMS: readonly PlatformSpec[] = Object.freeze([
+  spec({
+    platform: { os: 'linux', architecture: 'amd64' },
+    zigTarget: 'x86_64-linux-musl',
+    zigCpu: 'x86_64',
+    elfMachine: 'Advanced Micro Devices X86-64',
+    elfClass: 64,
+    qemu: 'qemu-x86_64-static',
+    qemuCpu: 'qemu64',
+    nodeArch: 'x64',
+  }),
+  spec({
+    platform: { os: 'linux', architecture: 'arm', variant: 'v5' },
+    zigTarget: 'arm-linux-musleabi',
+    zigCpu: 'arm926ej_s',
+    elfMachine: 'ARM',
+    elfClass: 32,
+    armArch: 'v5TE',
+    qemu: 'qemu-arm-static',
+    qemuCpu: 'arm926',
+  }),
+  spec({
+    platform: { os: 'linux', architecture: 'arm', variant: 'v6' },
+    zigTarget: 'arm-linux-musleabihf',
+    zigCpu: 'arm1176jzf_s',
+    elfMachine: 'ARM',
+    elfClass: 32,
+    armArch: 'v6',
+    qemu: 'qemu-arm-static',
+    qemuCpu: 'arm1176',
+  }),
+  spec({
+    platform: { os: 'linux', architecture: 'arm', variant: 'v7' },
+    zigTarget: 'arm-linux-musleabihf',
+    zigCpu: 'generic+v7a+vfp3d16',
+    elfMachine: 'ARM',
+    elfClass: 32,
+    armArch: 'v7',
+    qemu: 'qemu-arm-static',
+    qemuCpu: 'cortex-a8',
+  }),
+  spec({
+    platform: { os: 'linux', architecture: 'arm64', variant: 'v8' },
+    zigTarget: 'aarch64-linux-musl',
+    zigCpu: 'generic',
+    elfMachine: 'AArch64',
+    elfClass: 64,
+    qemu: 'qemu-aarch64-static',
+    qemuCpu: 'cortex-a53',
+    nodeArch: 'arm64',
+  }),
+  spec({
+    platform: { os: 'linux', architecture: '386' },
+    zigTarget: 'x86-linux-musl',
+    zigCpu: 'i686',
+    elfMachine: 'Intel 80386',
+    elfClass: 32,
+    qemu: 'qemu-i386-static',
+    qemuCpu: 'pentium2',
+  }),
+  spec({
+    platform: { os: 'linux', architecture: 'mips64le' },
+    zigTarget: 'mips64el-linux-musl',
+    zigCpu: 'mips64r2',
+    elfMachine: 'MIPS R3000',
+    elfClass: 64,
+    qemu: 'qemu-mips64el-static',
+    qemuCpu: 'MIPS64R2-generic',
+  }),
+  spec({
+    platform: { os: 'linux', architecture: 'ppc64le' },
+    zigTarget: 'powerpc64le-linux-musl',
+    zigCpu: 'pwr8',
+    elfMachine: 'PowerPC64',
+    elfClass: 64,
+    qemu: 'qemu-ppc64le-static',
+    qemuCpu: 'power8',
+  }),
+  spec({
+    platform: { os: 'linux', architecture: 'riscv64' },
+    zigTarget: 'riscv64-linux-musl',
+    zigCpu: 'baseline_rv64',
+    elfMachine: 'RISC-V',
+    elfClass: 64,
+    qemu: 'qemu-riscv64-static',
+    qemuCpu: 'rv64',
+    nodeArch: 'riscv64',
+  }),
+  spec({
+    platform: { os: 'linux', architecture: 's390x' },
+    zigTarget: 's390x-linux-musl',
+    zigCpu: 'z10',
+    elfMachine: 'IBM S/390',
+    elfClass: 64,
+    qemu: 'qemu-s390x-static',
+    qemuCpu: 'qemu',
+    nodeArch: 's390x',
+    unsupported: 'zig 0.11 cannot link s390x (its linker has no elf64_s390 emulation)',
+  }),
+]);
+
+/** Platforms zig can build: the default set for builds and tests. */
+export const SUPPORTED_PLATFORMS: readonly PlatformSpec[] = PLATFORMS.filter((p) => !p.unsupported);
+
+export class PlatformError extends Error {
+  readonly code: 'PLATFORM_UNKNOWN' | 'PLATFORM_UNSUPPORTED';
+  constructor(code: PlatformError['code'], message: string) {
+    super(message);
+    this.name = 'PlatformError';
+    this.code = code;
+  }
+}
+
+const ALIASES: Record<string, string> = {
+  'linux/arm64': 'linux/arm64/v8',
+  'linux/arm': 'linux/arm/v7',
+  'linux/x86_64': 'linux/amd64',
+  'linux/x86-64': 'linux/amd64',
+  'linux/aarch64': 'linux/arm64/v8',
+  'linux/i386': 'linux/386',
+  'linux/armhf': 'linux/arm/v7',
+  'linux/armel': 'linux/arm/v5',
+};
+
+/**
+ * Look a platform up by `os/arch[/variant]` (Go/OCI names; `linux/arm64` means `linux/arm64/v8`,
+ * `linux/arm` means `linux/arm/v7`, as docker buildx does) or by its label (`linux-arm64-v8`).
+ * Unsupported platforms are returned too; use `requireBuildable` before compiling.
+ */
+export function findPlatform(name: string): PlatformSpec {
+  const key = name.trim().toLowerCase();
+  const canonical = ALIASES[key] ?? key;
+  const found = PLATFORMS.find((p) => p.name === canonical || p.label === canonical);
+  if (!found) {
+    throw new PlatformError(
+      'PLATFORM_UNKNOWN',
+      `unknown platform "${name}": expected one of ${PLATFORMS.map((p) => p.name).join(', ')}`,
+    );
+  }
+  return found;
+}
+
+/** Like `findPlatform`, but refuses platforms zig cannot build, saying why. */
+export function requireBuildable(name: string): PlatformSpec {
+  const p = findPlatform(name);
+  if (p.unsupported) {
+    throw new PlatformError(
+      'PLATFORM_UNSUPPORTED',
+      `platform ${p.name} cannot be built: ${p.unsupported}. Build it with another toolchain and pass the binary with --binary ${p.name}=PATH, or leave it out of --platform`,
+    );
+  }
+  return p;
+}
+
+/** Parse a comma-separated `--platform` value (`all` = every supported platform). */
+export function parsePlatformList(value: string | undefined): PlatformSpec[] {
+  if (!value || value === 'all') return [...SUPPORTED_PLATFORMS];
+  const names = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const seen = new Set<string>();
+  const out: PlatformSpec[] = [];
+  for (const n of names) {
+    const p = requireBuildable(n);
+    if (!seen.has(p.name)) {
+      seen.add(p.name);
+      out.push(p);
+    }
+  }
+  // Keep matrix order so outputs (and the index) do not depend on how the list was typed.
+  return out.sort((a, b) => PLATFORMS.indexOf(a) - PLATFORMS.indexOf(b));
+}
