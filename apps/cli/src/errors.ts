@@ -1,0 +1,56 @@
+/**
+ * The CLI edge: the only place that prints errors and chooses exit codes. Library errors carry a `code`
+ * and often a `hint`; they are printed once, as one line plus a hint.
+ */
+
+/** A usage error: a bad flag or argument. Exit code 2. */
+export class UsageError extends Error {
+  readonly code = 'USAGE';
+  readonly hint: string | undefined;
+  constructor(message: string, hint?: string) {
+    super(message);
+    this.name = 'UsageError';
+    this.hint = hint;
+  }
+}
+
+/** An error with an explicit exit status (e.g. the program run by `scratchpack run` failed). */
+export class ExitError extends Error {
+  readonly code = 'EXIT';
+  readonly status: number;
+  constructor(status: number, message = '') {
+    super(message);
+    this.status = status;
+  }
+}
+
+interface Coded {
+  code?: unknown;
+  hint?: unknown;
+  message?: unknown;
+  errors?: unknown;
+}
+
+/** Format an error as `error: <message>` (+ `hint: …`), without stack traces for known errors. */
+export function formatError(err: unknown, verbose = false): string {
+  const e = (err ?? {}) as Coded;
+  const lines: string[] = [];
+  const code = typeof e.code === 'string' ? e.code : undefined;
+  const message = typeof e.message === 'string' ? e.message : String(err);
+  lines.push(`error${code && code !== 'USAGE' ? ` [${code}]` : ''}: ${message}`);
+  if (Array.isArray(e.errors) && !message.includes('\n')) {
+    for (const sub of e.errors) lines.push(`  - ${(sub as Error).message}`);
+  }
+  if (typeof e.hint === 'string' && e.hint) lines.push(`hint: ${e.hint}`);
+  if (verbose && err instanceof Error && err.stack) lines.push(err.stack);
+  else if (!code && err instanceof Error && err.stack) lines.push(err.stack.split('\n').slice(1, 4).join('\n'));
+  return lines.join('\n');
+}
+
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof ExitError) return err.status;
+  if (err instanceof UsageError) return 2;
+  const code = (err as Coded | undefined)?.code;
+  if (typeof code === 'string' && code.startsWith('commander.')) return 2;
+  return 1;
+}
