@@ -1,18 +1,144 @@
-/** OCI archives: a deterministic tar of a layout plus a Docker `manifest.json` (OCI-NOTES #8). */
+/**
+ * OCI archives (`*.oci.tar`): a deterministic tar of a layout — only the blobs reachable from
+ * `index.json`, sorted, fixed mtime/ids/modes — plus a Docker `manifest.json` so older `docker load`
+ * accepts it too (OCI-NOTES #8). Written to a temp file, then renamed into place.
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { readFile, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import tar from 'tar-stream';
+import { tempPathFor } from './blob-store.ts';
+import type { Image } from './image.ts';
+import { imageForPlatform } from './image-index.ts';
+import { CONTAINERD_NAME, isImageIndex, loadDescriptor, REF_NAME, readLayout } from './layout.ts';
+import { isIndex, isManifest } from './media-types.ts';
 import type { Platform } from './platform.ts';
+import type { Descriptor, IndexManifest, Manifest } from './types.ts';
 
 export interface WriteArchiveOptions {
-  /** Repository name for Docker's `RepoTags` (`<imageName>:<tag>`); without it RepoTags is empty. */
+  /** Repository for Docker's `RepoTags` (`<imageName>:<tag>`); default: each entry's `io.containerd.image.name`. */
   imageName?: string;
-  /** Which child of a multi-platform index goes into `manifest.json` (default: linux/amd64, else the first). */
+  /** Which child of a multi-platform index goes into `manifest.json` (default linux/amd64, else the first). */
   platform?: Platform | string;
+  /** mtime of every tar entry, seconds since the epoch. Default 0. */
+  sourceDateEpoch?: number;
 }
 
-/** Write the layout at `layoutDir` as an OCI archive `file` (temp + rename). */
+interface DockerManifestEntry {
+  Config: string;
+  RepoTags: string[];
+  Layers: string[];
+}
+
+const blobPath = (digest: string) => `blobs/${digest.replace(':', '/')}`;
+
+/** Every blob digest reachable from `descriptors`, in first-seen order. */
+async function reachable(dir: string, descriptors: Descriptor[]): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const visit = async (d: Descriptor) => {
+    if (out.has(d.digest)) return;
+    out.set(d.digest, d.size);
+    if (isIndex(d.mediaType)) {
+      const idx = JSON.parse(await readFile(join(dir, blobPath(d.digest)), 'utf8')) as IndexManifest;
+      for (const m of idx.manifests) await visit(m);
+    } else if (isManifest(d.mediaType)) {
+      const m = JSON.parse(await readFile(join(dir, blobPath(d.digest)), 'utf8')) as Manifest;
+      await visit(m.config);
+      for (const l of m.layers) await visit(l);
+    }
+  };
+  for (const d of descriptors) await visit(d);
+  return out;
+}
+
+async function dockerManifest(dir: string, opts: WriteArchiveOptions): Promise<DockerManifestEntry[]> {
+  const layout = await readLayout(dir);
+  const byConfig = new Map<string, DockerManifestEntry>();
+  for (const d of (await layout.index()).manifests) {
+    const obj = await loadDescriptor(layout.blobs, d);
+    let img: Image | undefined;
+    if (isImageIndex(obj)) {
+      img = (await imageForPlatform(obj, opts.platform ?? 'linux/amd64')) ?? (await obj.images())[0]?.image;
+      if (opts.platform && !(await imageForPlatform(obj, opts.platform))) img = undefined;
+    } else img = obj;
+    if (!img) continue;
+    const m = await img.manifest();
+    const entry = byConfig.get(m.config.digest) ?? {
+      Config: blobPath(m.config.digest),
+      RepoTags: [],
+      Layers: m.layers.map((l) => blobPath(l.digest)),
+    };
+    const tag = d.annotations?.[REF_NAME];
+    const name = opts.imageName && tag ? `${opts.imageName}:${tag}` : d.annotations?.[CONTAINERD_NAME];
+    if (name && !entry.RepoTags.includes(name)) entry.RepoTags.push(name);
+    byConfig.set(m.config.digest, entry);
+  }
+  return [...byConfig.values()];
+}
+
+/** Write the layout at `layoutDir` as an OCI archive at `file`. Returns the archive's size in bytes. */
 export async function writeArchive(
-  _layoutDir: string,
-  _file: string,
-  _opts: WriteArchiveOptions = {},
-): Promise<void> {
-  throw new Error('TODO: writeArchive');
+  layoutDir: string,
+  file: string,
+  opts: WriteArchiveOptions = {},
+): Promise<number> {
+  const layout = await readLayout(layoutDir);
+  const index = await layout.index();
+  const blobs = [...(await reachable(layoutDir, index.manifests)).entries()].sort((a, b) =>
+    a[0] < b[0] ? -1 : 1,
+  );
+  const manifestJson = Buffer.from(JSON.stringify(await dockerManifest(layoutDir, opts)));
+  const mtime = new Date((opts.sourceDateEpoch ?? 0) * 1000);
+  const common = { uid: 0, gid: 0, uname: '', gname: '', mtime };
+  const pack = tar.pack();
+  const add = (name: string, body?: Buffer) =>
+    new Promise<void>((res, rej) => {
+      const cb = (e?: Error | null) => (e ? rej(e) : res());
+      if (body) pack.entry({ ...common, name, type: 'file', mode: 0o644, size: body.byteLength }, body, cb);
+      else pack.entry({ ...common, name, type: 'directory', mode: 0o755 }, cb);
+    });
+  const addFile = async (name: string, path: string, size: number) => {
+    const actual = (await stat(path)).size;
+    if (actual !== size)
+      throw new Error(`${path} has ${actual} bytes, index says ${size}; validate the layout`);
+    await new Promise<void>((res, rej) => {
+      const sink = pack.entry({ ...common, name, type: 'file', mode: 0o644, size }, (e) =>
+        e ? rej(e) : res(),
+      ) as unknown as NodeJS.WritableStream;
+      (async () => {
+        for await (const chunk of createReadStream(path)) {
+          if (!sink.write(chunk)) await new Promise((r) => sink.once('drain', r));
+        }
+        sink.end();
+      })().catch(rej);
+    });
+  };
+  const feed = (async () => {
+    try {
+      await add('blobs/');
+      await add('blobs/sha256/');
+      for (const [digest, size] of blobs)
+        await addFile(blobPath(digest), join(layoutDir, blobPath(digest)), size);
+      await add('index.json', await readFile(join(layoutDir, 'index.json')));
+      await add('manifest.json', manifestJson);
+      await add('oci-layout', await readFile(join(layoutDir, 'oci-layout')));
+      pack.finalize();
+    } catch (err) {
+      pack.destroy(err as Error);
+      throw err;
+    }
+  })();
+  const tmp = tempPathFor(file);
+  try {
+    const out = createWriteStream(tmp, { flags: 'wx' });
+    await Promise.all([feed, pipeline(Readable.from(pack as AsyncIterable<Buffer>), out)]);
+    const size = (await stat(tmp)).size;
+    await rename(tmp, file);
+    return size;
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
 }
