@@ -1,0 +1,143 @@
+import { MediaTypes, sha256 } from '@scratchpack/oci';
+import type { RegistryClient } from './client.ts';
+import { ProtocolError } from './errors.ts';
+import { discard, type Response } from './transport.ts';
+
+/**
+ * Manifest protocol steps (distribution-spec "Pulling manifests" / "Pushing manifests"). A manifest's bytes are
+ * never re-serialised: the bytes put are the bytes whose digest the caller names, and the bytes got are checked
+ * against the digest asked for or announced.
+ */
+
+/** What a client accepts, both families: OCI index/manifest and Docker list/manifest v2. */
+export const MANIFEST_ACCEPT = [
+  MediaTypes.ociIndex,
+  MediaTypes.ociManifest,
+  MediaTypes.dockerManifestList,
+  MediaTypes.dockerManifest,
+] as const;
+
+export interface FetchedManifest {
+  bytes: Buffer;
+  mediaType: string;
+  digest: string;
+}
+
+export interface ManifestHead {
+  digest: string;
+  mediaType: string;
+  size: number;
+}
+
+/**
+ * `PUT /v2/<name>/manifests/<reference>` with `Content-Type` = `mediaType` → 201. `reference` is a tag or a
+ * digest; the registry's `Docker-Content-Digest`, when sent, must equal the digest of `bytes`.
+ */
+export async function putManifest(
+  client: RegistryClient,
+  repository: string,
+  reference: string,
+  bytes: Uint8Array,
+  mediaType: string,
+  scopes: readonly string[],
+): Promise<string> {
+  const digest = sha256(bytes).toString();
+  if (reference.includes(':') && reference !== digest) {
+    throw new ProtocolError(
+      'DIGEST_MISMATCH',
+      `manifest bytes have digest ${digest}, not ${reference}`,
+      'push the exact manifest bytes its digest was computed from',
+    );
+  }
+  const url = client.url(repository, `manifests/${reference}`);
+  const res = await client.request({
+    method: 'PUT',
+    url,
+    headers: { 'content-type': mediaType },
+    body: bytes,
+    expect: [200, 201],
+    scopes,
+  });
+  await discard(res);
+  checkDigest(res, digest, 'PUT', url);
+  return digest;
+}
+
+/**
+ * `GET /v2/<name>/manifests/<reference>` accepting both families. Verifies the bytes against the digest
+ * (the reference when it is one, else `Docker-Content-Digest` when present).
+ */
+export async function getManifest(
+  client: RegistryClient,
+  repository: string,
+  reference: string,
+  scopes: readonly string[],
+): Promise<FetchedManifest> {
+  const url = client.url(repository, `manifests/${reference}`);
+  const res = await client.request({
+    method: 'GET',
+    url,
+    headers: { accept: MANIFEST_ACCEPT.join(', ') },
+    expect: [200],
+    scopes,
+  });
+  const bytes = Buffer.from(await res.arrayBuffer());
+  const digest = sha256(bytes).toString();
+  if (reference.includes(':') && reference !== digest) {
+    throw new ProtocolError(
+      'DIGEST_MISMATCH',
+      `GET ${url}: content has digest ${digest}`,
+      'the registry returned other bytes than asked for; retry, and report it if it persists',
+    );
+  }
+  checkDigest(res, digest, 'GET', url);
+  return { bytes, digest, mediaType: mediaTypeOf(bytes, res, url) };
+}
+
+/** `HEAD /v2/<name>/manifests/<reference>`: digest, media type and size, or undefined on 404. */
+export async function headManifest(
+  client: RegistryClient,
+  repository: string,
+  reference: string,
+  scopes: readonly string[],
+): Promise<ManifestHead | undefined> {
+  const url = client.url(repository, `manifests/${reference}`);
+  const res = await client.request({
+    method: 'HEAD',
+    url,
+    headers: { accept: MANIFEST_ACCEPT.join(', ') },
+    expect: [200, 404],
+    scopes,
+  });
+  await discard(res);
+  if (res.status === 404) return undefined;
+  const digest = res.headers.get('docker-content-digest') ?? (reference.includes(':') ? reference : '');
+  return {
+    digest,
+    mediaType: (res.headers.get('content-type') ?? '').split(';')[0]!.trim(),
+    size: Number(res.headers.get('content-length') ?? -1),
+  };
+}
+
+function checkDigest(res: Response, digest: string, method: string, url: URL): void {
+  const announced = res.headers.get('docker-content-digest');
+  if (announced && announced !== digest) {
+    throw new ProtocolError(
+      'DIGEST_MISMATCH',
+      `${method} ${url.origin}${url.pathname}: registry says ${announced}, the bytes are ${digest}`,
+      'the registry stored or sent other bytes; retry, and report it if it persists',
+    );
+  }
+}
+
+/** The body's own `mediaType` wins; the `Content-Type` header is the fallback (older Docker manifests). */
+function mediaTypeOf(bytes: Buffer, res: Response, url: URL): string {
+  let fromBody: unknown;
+  try {
+    fromBody = (JSON.parse(bytes.toString('utf8')) as { mediaType?: unknown }).mediaType;
+  } catch {
+    throw new ProtocolError('PROTOCOL_VIOLATION', `GET ${url}: manifest is not JSON`, 'check the reference');
+  }
+  if (typeof fromBody === 'string' && fromBody) return fromBody;
+  return (res.headers.get('content-type') ?? '').split(';')[0]!.trim();
+}
