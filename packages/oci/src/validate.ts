@@ -10,6 +10,7 @@ import { Hasher, sha256 } from './digest.ts';
 import { ValidationError } from './errors.ts';
 import type { Image } from './image.ts';
 import type { ImageIndex } from './image-index.ts';
+import type { Layer } from './layer.ts';
 import { isImageIndex, loadDescriptor, readLayout } from './layout.ts';
 import {
   familyOf,
@@ -45,29 +46,35 @@ function finish(report: ValidationReport, opts: ValidateOptions): ValidationRepo
   return report;
 }
 
-async function hashLayer(layer: import('./layer.ts').Layer) {
+/** Digest and size of the stored bytes, and (unless decompression fails) of the uncompressed tar. */
+async function hashLayer(layer: Layer) {
   const comp = new Hasher();
   const diff = new Hasher();
-  const src = layer.compressed();
-  if (isUncompressedLayer(layer.mediaType())) {
-    for await (const c of src) {
-      comp.update(c as Buffer);
-      diff.update(c as Buffer);
-    }
-  } else {
-    const gunzip = createGunzip();
-    src.on('error', (e) => gunzip.destroy(e));
-    const feeding = (async () => {
-      for await (const c of src) {
-        comp.update(c as Buffer);
-        if (!gunzip.write(c)) await new Promise((r) => gunzip.once('drain', r));
-      }
-      gunzip.end();
-    })();
-    for await (const c of gunzip) diff.update(c as Buffer);
-    await feeding;
+  const gunzip = isUncompressedLayer(layer.mediaType()) ? undefined : createGunzip();
+  let gunzipError: Error | undefined;
+  const draining = gunzip
+    ? (async () => {
+        try {
+          for await (const c of gunzip) diff.update(c as Buffer);
+        } catch (e) {
+          gunzipError = e as Error;
+        }
+      })()
+    : Promise.resolve();
+  for await (const c of layer.compressed()) {
+    comp.update(c as Buffer);
+    if (!gunzip) diff.update(c as Buffer);
+    else if (!gunzipError && !gunzip.write(c))
+      await Promise.race([new Promise((r) => gunzip.once('drain', r)), draining]);
   }
-  return { digest: comp.digest(), size: comp.size, diffId: diff.digest(), uncompressedSize: diff.size };
+  gunzip?.end();
+  await draining;
+  return {
+    digest: comp.digest(),
+    size: comp.size,
+    diffId: gunzipError ? undefined : diff.digest(),
+    gunzipError,
+  };
 }
 
 async function checkImage(img: Image, at: string, problems: string[]): Promise<number> {
@@ -149,7 +156,8 @@ async function checkImage(img: Image, at: string, problems: string[]): Promise<n
       if (!h.digest.equals(d.digest))
         p(`layer ${i} digest ${d.digest} does not match its bytes (${h.digest})`);
       if (h.size !== d.size) p(`layer ${i} size ${d.size} != ${h.size} bytes`);
-      if (diffIds[i] !== undefined && !h.diffId.equals(diffIds[i]!))
+      if (h.gunzipError) p(`layer ${i} (${d.digest}) cannot be decompressed: ${h.gunzipError.message}`);
+      else if (diffIds[i] !== undefined && !h.diffId!.equals(diffIds[i]!))
         p(`layer ${i} diff_id ${diffIds[i]} does not match its uncompressed bytes (${h.diffId})`);
       if (!(await layer.digest()).equals(d.digest))
         p(`layer ${i} digest() ${await layer.digest()} != descriptor ${d.digest}`);

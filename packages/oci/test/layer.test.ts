@@ -1,0 +1,177 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { type LayerEntry, layerFromEntries, MediaTypes, sha256 } from '../src/index.ts';
+import { GOLDEN_ENTRIES, GOLDEN_OPTIONS } from './fixtures/golden-layer.ts';
+import { collect, layerBytes, listTar } from './helpers.ts';
+
+const fixtures = join(import.meta.dirname, 'fixtures');
+
+describe('layerFromEntries', () => {
+  it('reproduces the golden fixtures byte for byte', async () => {
+    const layer = layerFromEntries(GOLDEN_ENTRIES, GOLDEN_OPTIONS);
+    const { gz, tar } = await layerBytes(layer);
+    const goldenGz = readFileSync(join(fixtures, 'small-layer.tar.gz'));
+    const goldenTar = readFileSync(join(fixtures, 'small-layer.tar'));
+    expect(tar.equals(goldenTar)).toBe(true);
+    expect(gz.equals(goldenGz)).toBe(true);
+    expect((await layer.digest()).toString()).toBe(
+      'sha256:4b66977c28bec7bd0d4dab415c2ab2c59416a6188ac4293921e4b7163047df45',
+    );
+    expect((await layer.diffId()).toString()).toBe(
+      'sha256:b81a5fbb5d721984806ea33df8faf2e7097d38a2e265c6e1246ed327b9492077',
+    );
+    expect(await layer.size()).toBe(goldenGz.byteLength);
+    expect(await layer.uncompressedSize()).toBe(goldenTar.byteLength);
+    expect(layer.mediaType()).toBe(MediaTypes.ociLayerGzip);
+  });
+
+  it('reports digests that match the bytes, and streams them afresh on every call', async () => {
+    const layer = layerFromEntries([{ type: 'file', path: 'a', content: 'x' }]);
+    const a = await collect(layer.compressed());
+    const b = await collect(layer.compressed());
+    expect(a.equals(b)).toBe(true);
+    expect(sha256(a).equals(await layer.digest())).toBe(true);
+    expect(sha256((await layerBytes(layer)).tar).equals(await layer.diffId())).toBe(true);
+  });
+
+  it('follows the determinism rules: sorted, parents first, ids 0, empty names, fixed mtime, two zero blocks', async () => {
+    const layer = layerFromEntries(
+      [
+        { type: 'file', path: 'z/y/x', content: 'deep', mode: 0o600 },
+        { type: 'file', path: './a-b', content: '1' },
+        { type: 'file', path: '/a/b', content: '2', uid: 1000, gid: 1000 },
+      ],
+      { sourceDateEpoch: 1700000000 },
+    );
+    const { tar } = await layerBytes(layer);
+    const entries = await listTar(tar);
+    expect(entries.map((e) => `${e.type} ${e.name} ${e.mode.toString(8)} ${e.uid}:${e.gid}`)).toEqual([
+      'directory a 755 0:0',
+      'file a/b 644 1000:1000',
+      'file a-b 644 0:0',
+      'directory z 755 0:0',
+      'directory z/y 755 0:0',
+      'file z/y/x 600 0:0',
+    ]);
+    expect(entries.every((e) => e.mtime === 1700000000 && e.pax === null)).toBe(true);
+    expect(tar.subarray(tar.byteLength - 1024).equals(Buffer.alloc(1024))).toBe(true);
+    expect(tar.subarray(265, 265 + 64).equals(Buffer.alloc(64))).toBe(true); // uname + gname empty
+  });
+
+  it('is deterministic: same inputs → same bytes, whatever the input order', async () => {
+    const entries: LayerEntry[] = [
+      { type: 'file', path: 'b', content: 'b' },
+      { type: 'dir', path: 'd' },
+      { type: 'file', path: 'd/a', content: 'a', mode: 0o755 },
+    ];
+    const one = await layerFromEntries(entries).digest();
+    const two = await layerFromEntries([...entries].reverse()).digest();
+    expect(one.equals(two)).toBe(true);
+  });
+
+  it('changes bytes when SOURCE_DATE_EPOCH or the level changes', async () => {
+    const entries: LayerEntry[] = [{ type: 'file', path: 'a', content: 'a'.repeat(1000) }];
+    const d0 = await layerFromEntries(entries).diffId();
+    const d1 = await layerFromEntries(entries, { sourceDateEpoch: 1 }).diffId();
+    expect(d0.equals(d1)).toBe(false);
+    const g9 = await layerFromEntries(entries).digest();
+    const g1 = await layerFromEntries(entries, { compressionLevel: 1 }).digest();
+    expect(g9.equals(g1)).toBe(false);
+    expect((await layerFromEntries(entries, { compressionLevel: 1 }).diffId()).equals(d0)).toBe(true);
+  });
+
+  it('writes a fixed gzip header: mtime 0, no name, OS byte 3', async () => {
+    const { gz } = await layerBytes(layerFromEntries([{ type: 'file', path: 'a', content: 'a' }]));
+    expect([...gz.subarray(0, 10)]).toEqual([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 3]);
+  });
+
+  it('uses PAX only for long names and for xattrs', async () => {
+    const long = `${'d'.repeat(120)}/${'f'.repeat(120)}`;
+    const { tar } = await layerBytes(
+      layerFromEntries([
+        { type: 'file', path: long, content: 'x' },
+        { type: 'file', path: 'cap', content: 'y', xattrs: { 'user.note': 'hi' } },
+      ]),
+    );
+    const entries = await listTar(tar);
+    expect(entries.find((e) => e.name === long)).toBeDefined();
+    expect(entries.find((e) => e.name === 'cap')?.pax).toMatchObject({ 'SCHILY.xattr.user.note': 'hi' });
+    expect(entries.filter((e) => e.pax).map((e) => e.name)).toEqual(['cap', 'd'.repeat(120), long]);
+    expect(tar.toString('latin1')).not.toMatch(/atime|ctime/);
+  });
+
+  it('spools large layers to a temp file with identical bytes', async () => {
+    const entries: LayerEntry[] = [{ type: 'file', path: 'big', content: Buffer.alloc(300_000, 7) }];
+    const mem = layerFromEntries(entries);
+    const file = layerFromEntries(entries, { spoolThreshold: 10 });
+    expect((await file.digest()).equals(await mem.digest())).toBe(true);
+    expect(sha256(await collect(file.compressed())).equals(await mem.digest())).toBe(true);
+  });
+
+  it('emits whiteouts only on request', async () => {
+    const { tar } = await layerBytes(
+      layerFromEntries([
+        { type: 'whiteout', path: 'etc/old' },
+        { type: 'opaque', path: 'var' },
+      ]),
+    );
+    expect((await listTar(tar)).map((e) => e.name)).toEqual([
+      'etc',
+      'etc/.wh.old',
+      'var',
+      'var/.wh..wh..opq',
+    ]);
+    expect(() => layerFromEntries([{ type: 'file', path: 'x/.wh.y', content: '' }])).toThrow(/are whiteouts/);
+  });
+
+  it('keeps hardlinks after their target, swapping roles when the link sorts first', async () => {
+    const { tar } = await layerBytes(
+      layerFromEntries([
+        { type: 'file', path: 'z', content: 'same' },
+        { type: 'hardlink', path: 'a', target: 'z' },
+      ]),
+    );
+    const entries = await listTar(tar);
+    expect(entries.map((e) => [e.name, e.type, e.linkname, e.body])).toEqual([
+      ['a', 'file', null, 'same'],
+      ['z', 'link', 'a', ''],
+    ]);
+  });
+
+  it.each([
+    [[{ type: 'file', path: '../x', content: '' }], 'OCI_UNSAFE_PATH', /`\.\.` is not allowed/],
+    [[{ type: 'file', path: 'a/../../x', content: '' }], 'OCI_UNSAFE_PATH', /`\.\.`/],
+    [
+      [
+        { type: 'file', path: 'a', content: '' },
+        { type: 'file', path: 'a', content: '' },
+      ],
+      'OCI_INVALID_ENTRY',
+      /appears twice/,
+    ],
+    [
+      [
+        { type: 'file', path: 'a', content: '' },
+        { type: 'file', path: 'a/b', content: '' },
+      ],
+      'OCI_INVALID_ENTRY',
+      /parent a is a file/,
+    ],
+    [[{ type: 'hardlink', path: 'a', target: 'missing' }], 'OCI_UNSAFE_PATH', /hardlink target/],
+    [[{ type: 'file', path: 'a', content: '', mode: 0o10000 }], 'OCI_INVALID_ENTRY', /mode/],
+    [[{ type: 'symlink', path: 'a', target: '' }], 'OCI_INVALID_ENTRY', /empty target/],
+  ] as [LayerEntry[], string, RegExp][])('refuses bad entries (%#)', (entries, code, msg) => {
+    expect(() => layerFromEntries(entries)).toThrow(
+      expect.objectContaining({ code, message: expect.stringMatching(msg) }),
+    );
+  });
+
+  it('reads file sources lazily and fails with the entry name when one is missing', async () => {
+    const layer = layerFromEntries([{ type: 'file', path: 'x', source: '/nonexistent/file' }]);
+    await expect(layer.digest()).rejects.toMatchObject({
+      code: 'OCI_INVALID_ENTRY',
+      message: expect.stringContaining('"x"'),
+    });
+  });
+});
