@@ -113,6 +113,7 @@ export const DEFAULT_TOKEN_LIFETIME_S = 60;
 export class Authenticator {
   private challenge: Challenge | undefined;
   private readonly tokens = new Map<string, CachedToken>();
+  private readonly pending = new Map<string, Promise<CachedToken>>();
   private readonly now: () => number;
   private readonly issued: string[] = [];
 
@@ -164,7 +165,13 @@ export class Authenticator {
     const key = scopeKey(scopes);
     const cached = this.tokens.get(key);
     if (cached && this.now() < cached.expiresAt) return `Bearer ${cached.value}`;
-    const token = await this.fetchToken(challenge, scopes);
+    // Concurrent requests needing the same scopes share one token request.
+    let pending = this.pending.get(key);
+    if (!pending) {
+      pending = this.fetchToken(challenge, scopes).finally(() => this.pending.delete(key));
+      this.pending.set(key, pending);
+    }
+    const token = await pending;
     this.tokens.set(key, token);
     return `Bearer ${token.value}`;
   }

@@ -1,0 +1,57 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import {
+  appendLayers,
+  emptyImage,
+  type Image,
+  type ImageIndex,
+  imageIndex,
+  layerFromEntries,
+  withConfig,
+} from '@scratchpack/oci';
+
+/** Test images built in memory: tiny file layers, no zig. */
+
+const PLATFORMS = [
+  { os: 'linux', architecture: 'amd64' },
+  { os: 'linux', architecture: 'arm64' },
+  { os: 'linux', architecture: 'arm', variant: 'v7' },
+];
+
+/** One image per platform: a shared base layer (deduplicated on push) and a per-platform layer. */
+export async function testIndex(opts: { salt?: string; bigLayerBytes?: number } = {}): Promise<ImageIndex> {
+  const salt = opts.salt ?? 'v1';
+  const shared = layerFromEntries([{ type: 'file', path: 'etc/motd', content: `shared ${salt}\n` }]);
+  const entries: { image: Image }[] = [];
+  for (const platform of PLATFORMS) {
+    const content =
+      opts.bigLayerBytes && platform.architecture === 'amd64'
+        ? randomBytes(opts.bigLayerBytes)
+        : `hello from ${platform.architecture} ${salt}\n`;
+    const own = layerFromEntries([{ type: 'file', path: 'hello', mode: 0o755, content }], {
+      compressionLevel: 1,
+    });
+    let image = await appendLayers(emptyImage({ platform }), { layer: shared }, { layer: own });
+    image = await withConfig(image, { Cmd: ['/hello'] });
+    entries.push({ image });
+  }
+  return imageIndex(entries);
+}
+
+/** Distinct blobs (layers + configs) of an index. */
+export async function blobCount(index: ImageIndex): Promise<number> {
+  const digests = new Set<string>();
+  for (const { image } of await index.images()) {
+    for (const l of await image.layers()) digests.add((await l.digest()).toString());
+    digests.add((await image.configDescriptor()).digest);
+  }
+  return digests.size;
+}
+
+const exec = promisify(execFile);
+
+export async function skopeo(...args: string[]): Promise<string> {
+  const { stdout } = await exec('skopeo', args, { maxBuffer: 64 * 1024 * 1024 });
+  return stdout;
+}

@@ -1,0 +1,163 @@
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A loopback HTTP proxy in front of a registry that counts requests and injects faults, to prove retries and
+ * "no half-published tag". It forwards the `Host` header unchanged, so the registry's absolute `Location`s point
+ * back at the proxy.
+ */
+export type FaultAction =
+  /** Answer this status (the request is not forwarded); e.g. 500, or 429 with `Retry-After`. */
+  | { status: number; headers?: Record<string, string>; body?: string }
+  /** Forward the request, but cut both connections once this many request-body bytes went through. */
+  | { dropAfterBytes: number }
+  /** Close the connection without answering. */
+  | { drop: true };
+
+export interface FaultRule {
+  /** Only requests with this method (any when absent). */
+  method?: string;
+  /** Only requests whose path+query matches (a string matches as a substring). */
+  path?: RegExp | string;
+  /** The first matching request to fault, counting from 1 (default 1). */
+  nth?: number;
+  /** How many matching requests, from `nth` on, get the fault (default 1; `Infinity` for every one). */
+  times?: number;
+  action: FaultAction;
+}
+
+export interface ProxiedRequest {
+  method: string;
+  /** Path and query. */
+  path: string;
+  /** Upstream status, the injected status, or 0 when the connection was cut. */
+  status: number;
+  /** Set when a rule applied: `status 500`, `drop after 1024 bytes`, `drop`. */
+  fault?: string;
+}
+
+export interface FaultProxy {
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+  /** `127.0.0.1:<port>` for image references. */
+  host: string;
+  port: number;
+  requests: ProxiedRequest[];
+  /** Requests seen, optionally filtered by method and path. */
+  count(method?: string, path?: RegExp | string): number;
+  /** Requests that were faulted. */
+  faults(): ProxiedRequest[];
+  /** Replace the rules (their counters start again). */
+  setRules(rules: FaultRule[]): void;
+  /** Forget the recorded requests. */
+  reset(): void;
+  stop(): Promise<void>;
+}
+
+function matches(path: RegExp | string | undefined, value: string): boolean {
+  if (path === undefined) return true;
+  return typeof path === 'string' ? value.includes(path) : path.test(value);
+}
+
+export async function startFaultProxy(target: string, rules: FaultRule[] = []): Promise<FaultProxy> {
+  const upstream = new URL(target);
+  let active = rules.map((rule) => ({ rule, seen: 0 }));
+  const requests: ProxiedRequest[] = [];
+
+  const pick = (method: string, path: string): FaultAction | undefined => {
+    for (const r of active) {
+      if (r.rule.method && r.rule.method.toUpperCase() !== method) continue;
+      if (!matches(r.rule.path, path)) continue;
+      r.seen++;
+      const nth = r.rule.nth ?? 1;
+      const times = r.rule.times ?? 1;
+      if (r.seen >= nth && r.seen < nth + times) return r.rule.action;
+    }
+    return undefined;
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    const method = req.method ?? 'GET';
+    const path = req.url ?? '/';
+    const record: ProxiedRequest = { method, path, status: 0 };
+    requests.push(record);
+    const action = pick(method, path);
+
+    if (action && 'status' in action) {
+      record.status = action.status;
+      record.fault = `status ${action.status}`;
+      req.resume();
+      req.on('end', () => {
+        const body =
+          action.body ?? JSON.stringify({ errors: [{ code: 'UNKNOWN', message: 'injected fault' }] });
+        res.writeHead(action.status, { 'content-type': 'application/json', ...action.headers }).end(body);
+      });
+      return;
+    }
+    if (action && 'drop' in action) {
+      record.fault = 'drop';
+      req.socket.destroy();
+      return;
+    }
+
+    const out = httpRequest(
+      { host: upstream.hostname, port: upstream.port, method, path, headers: req.headers },
+      (up) => {
+        record.status = up.statusCode ?? 0;
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
+    out.on('error', () => {
+      req.socket.destroy();
+    });
+    if (action && 'dropAfterBytes' in action) {
+      record.fault = `drop after ${action.dropAfterBytes} bytes`;
+      let sent = 0;
+      const cut = () => {
+        out.destroy();
+        req.socket.destroy();
+      };
+      req.on('data', (chunk: Buffer) => {
+        if (sent >= action.dropAfterBytes) return;
+        const room = action.dropAfterBytes - sent;
+        out.write(chunk.subarray(0, room));
+        sent += Math.min(room, chunk.length);
+        if (sent >= action.dropAfterBytes) cut();
+      });
+      req.on('end', cut);
+      return;
+    }
+    req.pipe(out);
+  };
+
+  const server: Server = createServer(handle);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    host: `127.0.0.1:${port}`,
+    port,
+    requests,
+    count: (method, path) =>
+      requests.filter((r) => (!method || r.method === method.toUpperCase()) && matches(path, r.path)).length,
+    faults: () => requests.filter((r) => r.fault !== undefined),
+    setRules: (next) => {
+      active = next.map((rule) => ({ rule, seen: 0 }));
+    },
+    reset: () => {
+      requests.length = 0;
+    },
+    stop: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

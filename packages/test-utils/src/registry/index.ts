@@ -1,0 +1,16 @@
+export {
+  type FaultAction,
+  type FaultProxy,
+  type FaultRule,
+  type ProxiedRequest,
+  startFaultProxy,
+} from './fault-proxy.ts';
+export { freePort } from './ports.ts';
+export { DEFAULT_USERS, type RunningRegistry, type StartRegistryOptions, startRegistry } from './registry.ts';
+export {
+  startTokenServer,
+  type TokenRequest,
+  type TokenServer,
+  type TokenServerOptions,
+} from './token-server.ts';
+export { type SelfSignedCert, selfSignedCert } from './x509.ts';
