@@ -1,22 +1,15 @@
 import { Readable } from 'node:stream';
 import type { RegistryClient } from './client.ts';
-import { ProtocolError, RegistryClientError, RegistryError } from './errors.ts';
-import { withRetry } from './retry.ts';
+import { ProtocolError, RegistryError } from './errors.ts';
 import { discard, type Response, responseError } from './transport.ts';
 
 /**
  * Blob protocol steps, one function each (distribution-spec "Pushing blobs" / "Pulling blobs"):
  * exists? (HEAD) → mount (POST ?mount&from) or start (POST) → monolithic PUT, or PATCH chunks + final PUT.
- * {@link uploadBlob} composes them and restarts the whole session when a step fails temporarily: a request body
- * that was partly sent cannot be replayed, and the session's state is then unknown.
+ * `upload.ts` composes them into a whole upload.
  */
 
-/** A blob to push: its digest and size are known before upload; `open()` gives a fresh byte stream each call. */
-export interface PushBlob {
-  digest: string;
-  size: number;
-  open(): Readable | AsyncIterable<Uint8Array>;
-}
+const MAX_416_RESUMES = 3;
 
 /** An open upload session. `location` is always the newest `Location` the registry returned. */
 export interface UploadSession {
@@ -26,19 +19,6 @@ export interface UploadSession {
   /** `OCI-Chunk-Min-Length`: chunks (except the last) must be at least this big. */
   minChunkLength: number | undefined;
 }
-
-export interface UploadOptions {
-  /** Bytes per PATCH (default 16 MiB; raised to the registry's `OCI-Chunk-Min-Length`). */
-  chunkSize?: number;
-  /** Blobs up to this size go in one PUT (default 16 MiB). */
-  monolithicThreshold?: number;
-  /** Progress: bytes of this blob the registry acknowledged so far (goes back to 0 when a session restarts). */
-  onProgress?: (bytesAcknowledged: number) => void;
-}
-
-export const DEFAULT_CHUNK_SIZE = 16 * 1024 * 1024;
-export const DEFAULT_MONOLITHIC_THRESHOLD = 16 * 1024 * 1024;
-const MAX_416_RESUMES = 3;
 
 /** `Content-Range` of a chunk: `start-end`, inclusive, without `bytes=` (the spec's non-standard form). */
 export function contentRange(start: number, length: number): string {
@@ -257,81 +237,25 @@ export async function cancelUpload(
 }
 
 /**
- * Upload `blob` to `repository`: open a session (or use `session` from a refused mount), stream the bytes as one
- * PUT (size ≤ `monolithicThreshold`) or as PATCH chunks with the last chunk in the final PUT (never an empty PUT),
- * and verify the digest. A temporary failure anywhere restarts from POST with a fresh stream, under the client's
- * retry policy. Returns the number of attempts.
+ * `GET /v2/<name>/blobs/<digest>`, following redirects without credentials (to a CDN or object store).
+ * Returns the body stream; the caller verifies digest and size while writing it. `retry: false` when the caller
+ * retries the whole download itself (a stream that breaks half-way must be fetched again anyway).
  */
-export async function uploadBlob(
-  client: RegistryClient,
-  repository: string,
-  blob: PushBlob,
-  scopes: readonly string[],
-  options: UploadOptions & { session?: UploadSession } = {},
-): Promise<{ attempts: number }> {
-  let given = options.session;
-  let attempts = 0;
-  await withRetry(
-    async (attempt) => {
-      attempts = attempt;
-      options.onProgress?.(0);
-      const session = given ?? (await startUpload(client, repository, scopes));
-      given = undefined;
-      try {
-        await streamInto(client, session, blob, scopes, options);
-      } catch (err) {
-        if (err instanceof RegistryClientError && err.temporary) await cancelUpload(client, session, scopes);
-        throw err;
-      }
-    },
-    client.policy,
-    (info) => client.retried(info),
-  );
-  return { attempts };
-}
-
-async function streamInto(
-  client: RegistryClient,
-  start: UploadSession,
-  blob: PushBlob,
-  scopes: readonly string[],
-  options: UploadOptions,
-): Promise<void> {
-  const threshold = options.monolithicThreshold ?? DEFAULT_MONOLITHIC_THRESHOLD;
-  const chunkSize = Math.max(options.chunkSize ?? DEFAULT_CHUNK_SIZE, start.minChunkLength ?? 1);
-  let session = start;
-  if (session.offset !== 0) session = { ...session, offset: 0 };
-  if (blob.size <= threshold) {
-    const bytes = await readAll(blob.open(), blob.size);
-    checkSize(blob, bytes.length);
-    await completeUpload(client, session, blob.digest, bytes, scopes);
-    options.onProgress?.(bytes.length);
-    return;
-  }
-  // Hold one chunk back so that the final PUT always carries bytes.
-  let pending: Uint8Array | undefined;
-  for await (const chunk of chunksOf(blob.open(), chunkSize)) {
-    if (pending) {
-      session = await uploadChunk(client, session, pending, scopes);
-      options.onProgress?.(session.offset);
-    }
-    pending = chunk;
-  }
-  const total = session.offset + (pending?.length ?? 0);
-  checkSize(blob, total);
-  await completeUpload(client, session, blob.digest, pending ?? new Uint8Array(0), scopes);
-  options.onProgress?.(total);
-}
-
-/** `GET /v2/<name>/blobs/<digest>`, following redirects without credentials (to a CDN or object store). */
 export async function fetchBlob(
   client: RegistryClient,
   repository: string,
   digest: string,
   scopes: readonly string[],
+  options: { retry?: boolean } = {},
 ): Promise<Readable> {
   const url = client.url(repository, `blobs/${digest}`);
-  let res = await client.request({ method: 'GET', url, expect: [200, 301, 302, 303, 307, 308], scopes });
+  let res = await client.request({
+    method: 'GET',
+    url,
+    expect: [200, 301, 302, 303, 307, 308],
+    scopes,
+    retry: options.retry ?? true,
+  });
   let current = url;
   for (let hops = 0; res.status !== 200; hops++) {
     await discard(res);
@@ -356,16 +280,6 @@ function checkDigestHeader(res: Response, digest: string, method: string, url: U
   }
 }
 
-function checkSize(blob: PushBlob, actual: number): void {
-  if (actual !== blob.size) {
-    throw new ProtocolError(
-      'SIZE_MISMATCH',
-      `blob ${blob.digest}: read ${actual} bytes, its descriptor says ${blob.size}`,
-      'the local blob changed or is corrupted: rebuild the image',
-    );
-  }
-}
-
 function lostSession(url: URL, why: string): ProtocolError {
   return new ProtocolError(
     'PROTOCOL_VIOLATION',
@@ -373,39 +287,4 @@ function lostSession(url: URL, why: string): ProtocolError {
     'the upload restarts automatically; if this persists, lower the chunk size',
     true,
   );
-}
-
-async function readAll(source: Readable | AsyncIterable<Uint8Array>, expected: number): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  let length = 0;
-  for await (const part of source as AsyncIterable<Uint8Array>) {
-    parts.push(part);
-    length += part.length;
-    if (length > expected) break;
-  }
-  return Buffer.concat(parts, length);
-}
-
-/** Re-cut a byte stream into chunks of exactly `size` bytes (the last one may be shorter). */
-export async function* chunksOf(
-  source: Readable | AsyncIterable<Uint8Array>,
-  size: number,
-): AsyncGenerator<Uint8Array> {
-  let buffer = Buffer.allocUnsafe(size);
-  let filled = 0;
-  for await (const part of source as AsyncIterable<Uint8Array>) {
-    let offset = 0;
-    while (offset < part.length) {
-      const n = Math.min(size - filled, part.length - offset);
-      buffer.set(part.subarray(offset, offset + n), filled);
-      filled += n;
-      offset += n;
-      if (filled === size) {
-        yield buffer;
-        buffer = Buffer.allocUnsafe(size);
-        filled = 0;
-      }
-    }
-  }
-  if (filled > 0) yield buffer.subarray(0, filled);
 }

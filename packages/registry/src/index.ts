@@ -16,21 +16,15 @@ export {
 export {
   blobExists,
   cancelUpload,
-  chunksOf,
   completeUpload,
   contentRange,
-  DEFAULT_CHUNK_SIZE,
-  DEFAULT_MONOLITHIC_THRESHOLD,
   fetchBlob,
   type MountResult,
   mountBlob,
-  type PushBlob,
   parseUploadRange,
   resolveLocation,
   startUpload,
-  type UploadOptions,
   type UploadSession,
-  uploadBlob,
   uploadChunk,
   uploadStatus,
   withDigestParam,
@@ -101,3 +95,11 @@ export {
   withRetry,
 } from './retry.ts';
 export { registryBaseUrl, Transport, type TransportOptions, USER_AGENT } from './transport.ts';
+export {
+  chunksOf,
+  DEFAULT_CHUNK_SIZE,
+  DEFAULT_MONOLITHIC_THRESHOLD,
+  type PushBlob,
+  type UploadOptions,
+  uploadBlob,
+} from './upload.ts';

@@ -22,7 +22,10 @@ import { formatReference, manifestReference, parseReference, type Reference } fr
 import { withRetry } from './retry.ts';
 
 export interface PullOptions extends ClientOptions {
-  /** Tag to give the pulled image in the layout; default the reference's tag, else `latest`. */
+  /**
+   * Tag to give the pulled image in the layout; default the reference's tag, else `latest` — except for a
+   * reference by digest alone, which is written untagged.
+   */
   tag?: string;
   /**
    * Keep only the child of an index matching this platform (`linux/arm64`, see oci's `platformMatches`).
@@ -50,7 +53,7 @@ export interface PullResult {
   mediaType: string;
   /** Digest of the top-level manifest the reference resolved to in the registry. */
   remoteDigest: string;
-  tag: string;
+  tag: string | undefined;
   /** The platform kept, when `platform` was given. */
   platform: string | undefined;
   blobsFetched: number;
@@ -70,7 +73,7 @@ export async function pull(
   options: PullOptions = {},
 ): Promise<PullResult> {
   const ref = typeof reference === 'string' ? parseReference(reference) : reference;
-  const tag = options.tag ?? ref.tag ?? 'latest';
+  const tag = options.tag ?? ref.tag ?? (ref.digest ? undefined : 'latest');
   const scopes = pullScopes(ref.repository);
   const emit = options.onProgress ?? (() => {});
   const onRetry: ClientOptions['onRetry'] = (info) => {
@@ -101,7 +104,7 @@ export async function pull(
     }
     await withRetry(
       async () => {
-        const body = await fetchBlob(client, ref.repository, d.digest, scopes);
+        const body = await fetchBlob(client, ref.repository, d.digest, scopes, { retry: false });
         try {
           await store.write(d.digest, d.size, () => body);
         } catch (err) {
@@ -200,7 +203,7 @@ export async function pull(
     };
     const loaded = await loadDescriptor(store, descriptor);
     await writeLayout(layoutDir, loaded, {
-      tags: [tag],
+      tags: tag === undefined ? [] : [tag],
       imageName: `${ref.registry}/${ref.repository}`,
     });
     return {

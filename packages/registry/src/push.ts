@@ -1,12 +1,13 @@
 import { Readable } from 'node:stream';
 import { formatPlatform, type Image, type ImageIndex, isImageIndex } from '@scratchpack/oci';
 import { pushScopes } from './auth.ts';
-import { blobExists, mountBlob, type PushBlob, type UploadSession, uploadBlob } from './blobs.ts';
+import { blobExists, mountBlob, type UploadSession } from './blobs.ts';
 import { type ClientOptions, RegistryClient } from './client.ts';
 import { ImageError, InvalidReferenceError } from './errors.ts';
 import { mapLimit } from './limit.ts';
 import { putManifest } from './manifests.ts';
 import { formatReference, isValidTag, parseReference, type Reference } from './reference.ts';
+import { type PushBlob, uploadBlob } from './upload.ts';
 
 export interface PushOptions extends ClientOptions {
   /** Tags to point at the pushed image, set last. The target's own tag is included; default `latest`. */

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { sha256 } from '@scratchpack/oci';
+import { freePort } from '@scratchpack/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   blobExists,
@@ -250,6 +251,29 @@ describe('retries', () => {
     expect(await blobExists(client, 'x', `sha256:${'0'.repeat(64)}`, SCOPES)).toBe(false);
     expect(n).toBe(3);
     expect(slept[1]).toBe(2000);
+    await client.close();
+  });
+
+  it('retries a refused connection until the registry comes up', async () => {
+    const port = await freePort();
+    let server: Server | undefined;
+    const slept: number[] = [];
+    const client = new RegistryClient(`127.0.0.1:${port}`, undefined, {
+      credential: null,
+      retry: {
+        baseDelayMs: 1,
+        sleep: async (ms) => {
+          slept.push(ms);
+          if (slept.length === 2) {
+            server = createServer((_req, res) => res.writeHead(200).end());
+            servers.push(server);
+            await new Promise<void>((r) => server!.listen(port, '127.0.0.1', r));
+          }
+        },
+      },
+    });
+    await client.ping();
+    expect(slept).toHaveLength(2);
     await client.close();
   });
 

@@ -1,0 +1,142 @@
+import type { Readable } from 'node:stream';
+import { cancelUpload, completeUpload, startUpload, type UploadSession, uploadChunk } from './blobs.ts';
+import type { RegistryClient } from './client.ts';
+import { ProtocolError, RegistryClientError } from './errors.ts';
+import { withRetry } from './retry.ts';
+
+/**
+ * A whole blob upload, composed from the steps in blobs.ts. A temporary failure anywhere restarts the session from
+ * POST with a fresh stream: a request body that was partly sent cannot be replayed, and the session's state is then
+ * unknown.
+ */
+
+/** A blob to push: its digest and size are known before upload; `open()` gives a fresh byte stream each call. */
+export interface PushBlob {
+  digest: string;
+  size: number;
+  open(): Readable | AsyncIterable<Uint8Array>;
+}
+
+export interface UploadOptions {
+  /** Bytes per PATCH (default 16 MiB; raised to the registry's `OCI-Chunk-Min-Length`). */
+  chunkSize?: number;
+  /** Blobs up to this size go in one PUT (default 16 MiB). */
+  monolithicThreshold?: number;
+  /** Progress: bytes of this blob the registry acknowledged so far (goes back to 0 when a session restarts). */
+  onProgress?: (bytesAcknowledged: number) => void;
+}
+
+export const DEFAULT_CHUNK_SIZE = 16 * 1024 * 1024;
+export const DEFAULT_MONOLITHIC_THRESHOLD = 16 * 1024 * 1024;
+
+/**
+ * Upload `blob` to `repository`: open a session (or use `session` from a refused mount), stream the bytes as one
+ * PUT (size ≤ `monolithicThreshold`) or as PATCH chunks with the last chunk in the final PUT (never an empty PUT),
+ * and verify the digest. A temporary failure anywhere restarts from POST with a fresh stream, under the client's
+ * retry policy. Returns the number of attempts.
+ */
+export async function uploadBlob(
+  client: RegistryClient,
+  repository: string,
+  blob: PushBlob,
+  scopes: readonly string[],
+  options: UploadOptions & { session?: UploadSession } = {},
+): Promise<{ attempts: number }> {
+  let given = options.session;
+  let attempts = 0;
+  await withRetry(
+    async (attempt) => {
+      attempts = attempt;
+      options.onProgress?.(0);
+      const session = given ?? (await startUpload(client, repository, scopes));
+      given = undefined;
+      try {
+        await streamInto(client, session, blob, scopes, options);
+      } catch (err) {
+        if (err instanceof RegistryClientError && err.temporary) await cancelUpload(client, session, scopes);
+        throw err;
+      }
+    },
+    client.policy,
+    (info) => client.retried(info),
+  );
+  return { attempts };
+}
+
+async function streamInto(
+  client: RegistryClient,
+  start: UploadSession,
+  blob: PushBlob,
+  scopes: readonly string[],
+  options: UploadOptions,
+): Promise<void> {
+  const threshold = options.monolithicThreshold ?? DEFAULT_MONOLITHIC_THRESHOLD;
+  const chunkSize = Math.max(options.chunkSize ?? DEFAULT_CHUNK_SIZE, start.minChunkLength ?? 1);
+  let session = start;
+  if (session.offset !== 0) session = { ...session, offset: 0 };
+  if (blob.size <= threshold) {
+    const bytes = await readAll(blob.open(), blob.size);
+    checkSize(blob, bytes.length);
+    await completeUpload(client, session, blob.digest, bytes, scopes);
+    options.onProgress?.(bytes.length);
+    return;
+  }
+  // Hold one chunk back so that the final PUT always carries bytes.
+  let pending: Uint8Array | undefined;
+  for await (const chunk of chunksOf(blob.open(), chunkSize)) {
+    if (pending) {
+      session = await uploadChunk(client, session, pending, scopes);
+      options.onProgress?.(session.offset);
+    }
+    pending = chunk;
+  }
+  const total = session.offset + (pending?.length ?? 0);
+  checkSize(blob, total);
+  await completeUpload(client, session, blob.digest, pending ?? new Uint8Array(0), scopes);
+  options.onProgress?.(total);
+}
+
+function checkSize(blob: PushBlob, actual: number): void {
+  if (actual !== blob.size) {
+    throw new ProtocolError(
+      'SIZE_MISMATCH',
+      `blob ${blob.digest}: read ${actual} bytes, its descriptor says ${blob.size}`,
+      'the local blob changed or is corrupted: rebuild the image',
+    );
+  }
+}
+
+async function readAll(source: Readable | AsyncIterable<Uint8Array>, expected: number): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let length = 0;
+  for await (const part of source as AsyncIterable<Uint8Array>) {
+    parts.push(part);
+    length += part.length;
+    if (length > expected) break;
+  }
+  return Buffer.concat(parts, length);
+}
+
+/** Re-cut a byte stream into chunks of exactly `size` bytes (the last one may be shorter). */
+export async function* chunksOf(
+  source: Readable | AsyncIterable<Uint8Array>,
+  size: number,
+): AsyncGenerator<Uint8Array> {
+  let buffer = Buffer.allocUnsafe(size);
+  let filled = 0;
+  for await (const part of source as AsyncIterable<Uint8Array>) {
+    let offset = 0;
+    while (offset < part.length) {
+      const n = Math.min(size - filled, part.length - offset);
+      buffer.set(part.subarray(offset, offset + n), filled);
+      filled += n;
+      offset += n;
+      if (filled === size) {
+        yield buffer;
+        buffer = Buffer.allocUnsafe(size);
+        filled = 0;
+      }
+    }
+  }
+  if (filled > 0) yield buffer.subarray(0, filled);
+}
