@@ -1,0 +1,274 @@
+/**
+ * The build context: matching COPY/ADD sources (literal paths and `*`, `?`, `[…]` globs, as Go's
+ * filepath.Match per path component), `.dockerignore`, and turning a source into layer entries.
+ * Nothing outside the context is ever read: `..` escapes and symlinks leading outside are refused.
+ */
+import { createReadStream } from 'node:fs';
+import { lstat, open, readdir, readFile, readlink, realpath, stat } from 'node:fs/promises';
+import { join, sep } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import type { LayerEntry } from '@scratchpack/oci';
+
+/** A problem with a source; the evaluator adds the position. */
+export class SourceError extends Error {
+  constructor(
+    readonly code: 'DOCKERFILE_CONTEXT_ESCAPE' | 'DOCKERFILE_SOURCE_NOT_FOUND' | 'DOCKERFILE_UNSUPPORTED',
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface CopyOwnership {
+  mode?: number;
+  uid?: number;
+  gid?: number;
+}
+
+const GLOB = /[*?[]/;
+
+/** A Go filepath.Match-style pattern for one path component, as a RegExp. */
+function componentRegex(p: string): RegExp {
+  let re = '';
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i]!;
+    if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else if (c === '[') {
+      const end = p.indexOf(']', i + 2);
+      if (end < 0)
+        throw new SourceError('DOCKERFILE_SOURCE_NOT_FOUND', `bad pattern ${JSON.stringify(p)}: unclosed [`);
+      let cls = p.slice(i + 1, end);
+      if (cls.startsWith('^') || cls.startsWith('!')) cls = `^${cls.slice(1)}`;
+      re += `[${cls.replace(/\\/g, '\\\\')}]`;
+      i = end;
+    } else if (c === '\\' && i + 1 < p.length) re += `\\${p[++i]}`;
+    else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
+
+/** Clean a source path relative to the context root; refuses `..` that leaves the root. */
+export function cleanSource(p: string): string {
+  const out: string[] = [];
+  for (const seg of p.split('/')) {
+    if (seg === '' || seg === '.') continue;
+    if (seg === '..') {
+      if (out.length === 0) {
+        throw new SourceError(
+          'DOCKERFILE_CONTEXT_ESCAPE',
+          `${JSON.stringify(p)} is outside the build context`,
+          'copy only files inside the context directory; move the file in or choose a wider context',
+        );
+      }
+      out.pop();
+    } else out.push(seg);
+  }
+  return out.join('/');
+}
+
+function ignoreRegex(pattern: string): RegExp {
+  let re = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '*' && pattern[i + 1] === '*') {
+      i++;
+      if (pattern[i + 1] === '/') {
+        i++;
+        re += '(?:.*/)?';
+      } else re += '.*';
+    } else if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
+
+export class BuildContext {
+  private constructor(
+    readonly root: string,
+    private readonly ignore: { re: RegExp; negate: boolean }[],
+  ) {}
+
+  /** Open the context directory (resolving symlinks) and read its `.dockerignore`. */
+  static async open(dir: string): Promise<BuildContext> {
+    const root = await realpath(dir);
+    if (!(await stat(root)).isDirectory())
+      throw new SourceError('DOCKERFILE_SOURCE_NOT_FOUND', `build context ${dir} is not a directory`);
+    const text = await readFile(join(root, '.dockerignore'), 'utf8').catch(() => '');
+    const ignore = text
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'))
+      .map((l) => {
+        const negate = l.startsWith('!');
+        const p = (negate ? l.slice(1) : l).trim().replace(/^\/+/, '').replace(/\/+$/, '');
+        return { re: ignoreRegex(p), negate };
+      });
+    return new BuildContext(root, ignore);
+  }
+
+  /** True when `.dockerignore` excludes `rel` (or one of its parent directories). */
+  isIgnored(rel: string): boolean {
+    const parts = rel.split('/');
+    let ignored = false;
+    for (const { re, negate } of this.ignore) {
+      for (let k = 1; k <= parts.length; k++) {
+        if (re.test(parts.slice(0, k).join('/'))) {
+          ignored = !negate;
+          break;
+        }
+      }
+    }
+    return ignored;
+  }
+
+  /** The real path of `rel`, which must stay inside the context. */
+  private async inside(rel: string, original: string): Promise<string> {
+    const abs = join(this.root, rel);
+    let real: string;
+    try {
+      real = await realpath(abs);
+    } catch {
+      throw new SourceError(
+        'DOCKERFILE_SOURCE_NOT_FOUND',
+        `${JSON.stringify(original)} not found in the build context ${this.root}`,
+      );
+    }
+    if (real !== this.root && !real.startsWith(this.root + sep)) {
+      throw new SourceError(
+        'DOCKERFILE_CONTEXT_ESCAPE',
+        `${JSON.stringify(original)} resolves to ${real}, outside the build context (through a symlink)`,
+        'replace the symlink with the file itself',
+      );
+    }
+    return real;
+  }
+
+  /** Context-relative paths matching `pattern` (sorted); throws `SourceError` when nothing matches. */
+  async match(pattern: string): Promise<{ rel: string; real: string }[]> {
+    const clean = cleanSource(pattern);
+    const segs = clean ? clean.split('/') : [];
+    if (!segs.some((s) => GLOB.test(s))) {
+      if (clean && this.isIgnored(clean))
+        throw new SourceError(
+          'DOCKERFILE_SOURCE_NOT_FOUND',
+          `${JSON.stringify(pattern)} is excluded by .dockerignore`,
+        );
+      return [{ rel: clean, real: await this.inside(clean, pattern) }];
+    }
+    let current = [''];
+    for (const seg of segs) {
+      const next: string[] = [];
+      const re = GLOB.test(seg) ? componentRegex(seg) : undefined;
+      for (const dir of current) {
+        if (!re) {
+          next.push(dir ? `${dir}/${seg}` : seg);
+          continue;
+        }
+        const real = await this.inside(dir, pattern).catch(() => undefined);
+        if (!real || !(await stat(real)).isDirectory()) continue;
+        for (const name of (await readdir(real)).sort())
+          if (re.test(name)) next.push(dir ? `${dir}/${name}` : name);
+      }
+      current = next;
+    }
+    const out: { rel: string; real: string }[] = [];
+    for (const rel of current) {
+      if (this.isIgnored(rel)) continue;
+      const exists = await lstat(join(this.root, rel)).then(
+        () => true,
+        () => false,
+      );
+      if (exists) out.push({ rel, real: await this.inside(rel, rel) });
+    }
+    if (out.length === 0)
+      throw new SourceError(
+        'DOCKERFILE_SOURCE_NOT_FOUND',
+        `no source files match ${JSON.stringify(pattern)} in the build context`,
+      );
+    return out;
+  }
+
+  /**
+   * Layer entries for one matched source at image path `dest`. A directory contributes its contents
+   * (dest is the directory); symlinks inside directories are kept as symlinks.
+   */
+  async entries(
+    src: { rel: string; real: string },
+    dest: string,
+    own: CopyOwnership,
+    warnings: string[],
+  ): Promise<LayerEntry[]> {
+    const ids = {
+      ...(own.uid !== undefined ? { uid: own.uid } : {}),
+      ...(own.gid !== undefined ? { gid: own.gid } : {}),
+    };
+    const st = await stat(src.real);
+    if (st.isFile())
+      return [{ type: 'file', path: dest, source: src.real, mode: own.mode ?? st.mode & 0o7777, ...ids }];
+    if (!st.isDirectory())
+      throw new SourceError(
+        'DOCKERFILE_UNSUPPORTED',
+        `${JSON.stringify(src.rel)} is not a regular file or directory`,
+      );
+    const out: LayerEntry[] = [];
+    if (dest !== '' && dest !== '/')
+      out.push({ type: 'dir', path: dest, mode: own.mode ?? st.mode & 0o7777, ...ids });
+    const walk = async (relDir: string, absDir: string, destDir: string) => {
+      for (const name of (await readdir(absDir)).sort()) {
+        const rel = relDir ? `${relDir}/${name}` : name;
+        if (this.isIgnored(rel)) continue;
+        const abs = join(absDir, name);
+        const d = `${destDir.replace(/\/$/, '')}/${name}`;
+        const l = await lstat(abs);
+        if (l.isSymbolicLink()) out.push({ type: 'symlink', path: d, target: await readlink(abs), ...ids });
+        else if (l.isDirectory()) {
+          out.push({ type: 'dir', path: d, mode: own.mode ?? l.mode & 0o7777, ...ids });
+          await walk(rel, abs, d);
+        } else if (l.isFile())
+          out.push({ type: 'file', path: d, source: abs, mode: own.mode ?? l.mode & 0o7777, ...ids });
+        else warnings.push(`skipped ${rel}: not a regular file, directory or symlink`);
+      }
+    };
+    await walk(src.rel, src.real, dest);
+    return out;
+  }
+}
+
+/** What ADD should do with a local file: extract a tar (plain or gzip), or copy it. */
+export async function archiveKind(path: string): Promise<'tar' | 'tar.gz' | 'other' | 'unsupported-archive'> {
+  const fh = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(512);
+    const { bytesRead } = await fh.read(head, 0, 512, 0);
+    const b = head.subarray(0, bytesRead);
+    const isTar = (x: Buffer) => x.length >= 262 && x.subarray(257, 262).toString('latin1') === 'ustar';
+    if (isTar(b)) return 'tar';
+    if (b[0] === 0x1f && b[1] === 0x8b) {
+      const chunks: Buffer[] = [];
+      let n = 0;
+      for await (const c of createReadStream(path, { end: 64 * 1024 })) {
+        chunks.push(c as Buffer);
+        n += (c as Buffer).length;
+        if (n >= 64 * 1024) break;
+      }
+      try {
+        const inflated = gunzipSync(Buffer.concat(chunks), { finishFlush: 2 /* Z_SYNC_FLUSH */ });
+        return isTar(inflated) ? 'tar.gz' : 'other';
+      } catch {
+        return 'other';
+      }
+    }
+    if (
+      b.subarray(0, 3).toString('latin1') === 'BZh' ||
+      b.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0]))
+    ) {
+      return 'unsupported-archive';
+    }
+    return 'other';
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,11 @@
+/** @scratchpack/dockerfile — parse and evaluate the FROM-scratch subset of Dockerfiles into OCI images. */
+export { DockerfileError, type DockerfileErrorCode, type Position, type Warning } from './errors.ts';
+export {
+  DEFAULT_PATH,
+  type EvaluateOptions,
+  type EvaluateResult,
+  evaluate,
+  evaluateDockerfile,
+} from './evaluate.ts';
+export { type Dockerfile, type Flag, type Instruction, type ParseOptions, parse } from './parser.ts';
+export { expand, splitWords, type Word } from './words.ts';
