@@ -108,8 +108,10 @@ export async function compile(o: CompileOptions): Promise<CompileResult> {
   return { platform: p, out, bytes: size, argv: [zig.path, ...argv] };
 }
 
-export interface CompileAllOptions extends Omit<CompileOptions, 'platform' | 'out' | 'defines'> {
+export interface CompileAllOptions extends Omit<CompileOptions, 'platform' | 'out' | 'defines' | 'flags'> {
   platforms: readonly (string | PlatformSpec)[];
+  /** Compiler flags (after the target flags), the same for all platforms or computed per platform. */
+  flags?: readonly string[] | ((p: PlatformSpec) => readonly string[]);
   /** Preprocessor definitions, the same for all platforms or computed per platform. */
   defines?: Record<string, string> | ((p: PlatformSpec) => Record<string, string>);
   /** Output path for a platform. */
@@ -133,7 +135,8 @@ export async function compileAll(o: CompileAllOptions): Promise<CompileResult[]>
       const p = specs[i]!;
       try {
         const defines = typeof o.defines === 'function' ? o.defines(p) : o.defines;
-        results[i] = await compile({ ...o, defines, platform: p, out: o.out(p), zig });
+        const flags = typeof o.flags === 'function' ? o.flags(p) : o.flags;
+        results[i] = await compile({ ...o, defines, flags, platform: p, out: o.out(p), zig });
         o.onDone?.(results[i]!);
       } catch (err) {
         errors.push(err as CompileError);
