@@ -1,9 +1,42 @@
-/** How hello is compiled: one source, the small-static flags, and the platform name baked in. */
+/** How hello is compiled: one source, no libc, the small-static flags, and the platform name baked in. */
 import { join } from 'node:path';
 import { type CompileAllOptions, type PlatformSpec, SMALL_STATIC_FLAGS } from '@scratchpack/toolchain';
 
 /** The source, relative to the package root (relative paths keep outputs free of build folders). */
 export const HELLO_SOURCE = 'src/hello.c';
+
+/**
+ * Flags for every platform: `SMALL_STATIC_FLAGS`, then what a program without a C library needs.
+ * Why each one is there, and what it saves, is in README.md.
+ */
+export const HELLO_FLAGS: readonly string[] = Object.freeze([
+  ...SMALL_STATIC_FLAGS,
+  // No crt1.o, no libc: hello.c brings its own _start and system calls.
+  '-nostdlib',
+  // lld's default entry on MIPS is `__start`; name ours on every platform.
+  '-Wl,--entry=_start',
+  // zig turns on LTO for -Os; its link-time code generation drops the -mcpu build attributes on ARM
+  // (Tag_CPU_arch v4T instead of v5TE) and MIPS, and leaves `.TOC.` undefined on ppc64le.
+  '-fno-lto',
+  // No "clang version … (https://github.com/ziglang/…)" string in .comment.
+  '-fno-ident',
+  // No PT_GNU_RELRO: without a dynamic loader or libc nobody would mprotect it; saves a segment on
+  // ppc64le and 386.
+  '-Wl,-z,norelro',
+]);
+
+/** Extra flags for some platforms, keyed by platform name. */
+export const HELLO_PLATFORM_FLAGS: Readonly<Record<string, readonly string[]>> = Object.freeze({
+  // Plain non-PIC MIPS code: _start is entered with no $t9/$gp set up, so nothing may go through
+  // the GOT (zig cannot turn off clang's default PIE code otherwise).
+  'linux/mips64le': Object.freeze(['-mno-abicalls']),
+});
+
+/** All compiler flags for one platform. */
+export const helloFlags = (p: PlatformSpec): readonly string[] => [
+  ...HELLO_FLAGS,
+  ...(HELLO_PLATFORM_FLAGS[p.name] ?? []),
+];
 
 /** The C string literal that names the platform in the message, e.g. `"linux/arm64/v8"`. */
 export const platformDefine = (p: PlatformSpec): Record<string, string> => ({
@@ -15,7 +48,7 @@ export function helloCompileOptions(packageRoot: string): Omit<CompileAllOptions
   return {
     sources: [HELLO_SOURCE],
     cwd: packageRoot,
-    flags: SMALL_STATIC_FLAGS,
+    flags: helloFlags,
     defines: platformDefine,
   };
 }

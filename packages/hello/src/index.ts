@@ -1,1 +1,9 @@
-export { HELLO_SOURCE, helloBinary, helloCompileOptions, platformDefine } from './build.ts';
+export {
+  HELLO_FLAGS,
+  HELLO_PLATFORM_FLAGS,
+  HELLO_SOURCE,
+  helloBinary,
+  helloCompileOptions,
+  helloFlags,
+  platformDefine,
+} from './build.ts';

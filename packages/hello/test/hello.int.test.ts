@@ -1,4 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { cp, mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +16,12 @@ import { helloCompileOptions } from '../src/build.ts';
 
 const pkgRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const qemus = [...new Set(SUPPORTED_PLATFORMS.map((p) => p.qemu))].filter((q) => q !== 'qemu-x86_64-static');
+
+/** The whole message, as hello prints it for platform `name`. */
+const expectedMessage = (name: string): string =>
+  '\nHello from scratchpack!\n' +
+  `This message comes from a FROM-scratch image built for ${name}:\n` +
+  'one static binary and nothing else, packed without a Docker daemon.\n\n';
 
 /** Compile hello for every platform from a copy of the package placed at `folder`. */
 async function buildIn(folder: string): Promise<CompileResult[]> {
@@ -80,6 +87,29 @@ describeWithTools(['readelf', 'file', ...qemus], 'hello on every platform (zig +
       expect(r.status).toBe(0);
       expect(r.stdout).toContain(`built for ${p.name}:`);
       expect(r.stdout).toMatch(/^\nHello from scratchpack!\n/);
+      // All of it, once: hello makes its own system calls, so check nothing is cut or repeated.
+      expect(r.stdout).toBe(expectedMessage(p.name));
+    },
+  );
+
+  it.runIf(existsSync('/dev/full')).each(SUPPORTED_PLATFORMS.map((p) => [p.name, p] as const))(
+    '%s: exits 1 when the message cannot be written (stdout is /dev/full)',
+    (_, p) => {
+      const bin = first.find((r) => r.platform === p)!.out;
+      const [cmd, ...args] = runArgv(p, bin, [], { pinCpu: true });
+      const full = openSync('/dev/full', 'w');
+      try {
+        const r = spawnSync(cmd!, args, {
+          encoding: 'utf8',
+          timeout: 30_000,
+          stdio: ['ignore', full, 'pipe'],
+        });
+        expect(r.error).toBeUndefined();
+        expect(r.stderr).toBe('');
+        expect(r.status).toBe(1);
+      } finally {
+        closeSync(full);
+      }
     },
   );
 
