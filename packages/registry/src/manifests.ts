@@ -24,7 +24,8 @@ export interface FetchedManifest {
 }
 
 export interface ManifestHead {
-  digest: string;
+  /** `Docker-Content-Digest`, or the reference itself when it is a digest; undefined if neither. */
+  digest: string | undefined;
   mediaType: string;
   size: number;
 }
@@ -111,7 +112,7 @@ export async function headManifest(
   });
   await discard(res);
   if (res.status === 404) return undefined;
-  const digest = res.headers.get('docker-content-digest') ?? (reference.includes(':') ? reference : '');
+  const digest = res.headers.get('docker-content-digest') ?? (reference.includes(':') ? reference : undefined);
   return {
     digest,
     mediaType: (res.headers.get('content-type') ?? '').split(';')[0]!.trim(),

@@ -6,6 +6,7 @@ import { freePort } from '@scratchpack/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   blobExists,
+  fetchBlob,
   getManifest,
   putManifest,
   RegistryClient,
@@ -229,6 +230,43 @@ describe('uploads against a fake registry', () => {
     const bytes = Buffer.alloc(5);
     const blob = { ...blobOf(bytes), size: 6 };
     await expect(uploadBlob(client, 'x', blob, SCOPES)).rejects.toMatchObject({ code: 'SIZE_MISMATCH' });
+    await client.close();
+  });
+});
+
+describe('blob downloads', () => {
+  it('follows a redirect to another origin without the Authorization header', async () => {
+    let cdnAuth: string | undefined = 'unset';
+    const cdn = createServer((req, res) => {
+      cdnAuth = req.headers.authorization;
+      res.writeHead(200).end('blob-bytes');
+    });
+    servers.push(cdn);
+    await new Promise<void>((r) => cdn.listen(0, '127.0.0.1', r));
+    const cdnUrl = `http://127.0.0.1:${(cdn.address() as AddressInfo).port}/b?X-Amz-Signature=s`;
+    let registryAuth: string | undefined;
+    const fake = await fakeRegistry({
+      auth: 'basic',
+      handler: (req, res) => {
+        if (req.method === 'GET' && req.url?.includes('/blobs/sha256:')) {
+          registryAuth = req.headers.authorization;
+          res.writeHead(307, { location: cdnUrl }).end();
+          return true;
+        }
+        return false;
+      },
+    });
+    const client = new RegistryClient(
+      fake.host,
+      { username: 'u', password: 'right', source: 't' },
+      fastRetry(),
+    );
+    const body = await fetchBlob(client, 'x', `sha256:${'4'.repeat(64)}`, SCOPES);
+    const chunks: Buffer[] = [];
+    for await (const c of body) chunks.push(c as Buffer);
+    expect(Buffer.concat(chunks).toString()).toBe('blob-bytes');
+    expect(registryAuth).toMatch(/^Basic /);
+    expect(cdnAuth).toBeUndefined();
     await client.close();
   });
 });

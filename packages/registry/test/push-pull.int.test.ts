@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readLayout, sha256 } from '@scratchpack/oci';
+import { readLayout, sha256, validateLayout } from '@scratchpack/oci';
 import {
   describeWithTools,
   type FaultProxy,
@@ -116,6 +116,8 @@ describeWithTools(['docker-registry', 'skopeo'], 'push and pull against docker-r
     const layout = await readLayout(dir);
     const back = await layout.resolve('latest');
     expect((await back.digest()).toString()).toBe((await index.digest()).toString());
+    const report = await validateLayout(dir, { tag: 'latest' });
+    expect(report.problems).toEqual([]);
     const indexJson = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8'));
     expect(indexJson.manifests[0].annotations['io.containerd.image.name']).toBe(
       `${registry.host}/demo/hello:latest`,
