@@ -112,7 +112,8 @@ export async function headManifest(
   });
   await discard(res);
   if (res.status === 404) return undefined;
-  const digest = res.headers.get('docker-content-digest') ?? (reference.includes(':') ? reference : undefined);
+  const digest =
+    res.headers.get('docker-content-digest') ?? (reference.includes(':') ? reference : undefined);
   return {
     digest,
     mediaType: (res.headers.get('content-type') ?? '').split(';')[0]!.trim(),

@@ -1,3 +1,7 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { validateLayout } from '@scratchpack/oci';
 import {
   describeWithTools,
   type FaultProxy,
@@ -7,7 +11,7 @@ import {
   startRegistry,
 } from '@scratchpack/test-utils';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
-import { getManifest, type PushOptions, push, RegistryClient, RegistryError } from '../src/index.ts';
+import { getManifest, type PushOptions, pull, push, RegistryClient, RegistryError } from '../src/index.ts';
 import { blobCount, testIndex } from './images.ts';
 
 describeWithTools(['docker-registry', 'skopeo'], 'push through injected faults', () => {
@@ -116,6 +120,28 @@ describeWithTools(['docker-registry', 'skopeo'], 'push through injected faults',
     expect(proxy.count('PUT', '/manifests/latest')).toBe(0);
     expect(proxy.count('PUT', `/manifests/${(await index.digest()).toString()}`)).toBe(0);
     expect(await tagExists('faults/child', 'latest')).toBe(false);
+  });
+
+  it('a blob download cut half-way is fetched again, and the layout is complete', async () => {
+    const { index } = await pushWith('faults/pull', 'pull', []);
+    const big = (await (await index.images())[0]!.image.layers()).at(-1)!;
+    const digest = (await big.digest()).toString();
+    proxy.reset();
+    proxy.setRules([{ method: 'GET', path: `/blobs/${digest}`, action: { dropResponseAfterBytes: 10_000 } }]);
+    const dir = await mkdtemp(join(tmpdir(), 'scratchpack-pull-fault-'));
+    try {
+      const retried: string[] = [];
+      const result = await pull(`${proxy.host}/faults/pull:latest`, dir, {
+        ...options(),
+        onProgress: (e) => e.type === 'retry' && retried.push(e.code),
+      });
+      expect(result.digest).toBe((await index.digest()).toString());
+      expect(retried).toEqual(['CONNECTION_RESET']);
+      expect(proxy.count('GET', `/blobs/${digest}`)).toBe(2);
+      expect((await validateLayout(dir)).problems).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('a non-retryable 4xx is not retried', async () => {

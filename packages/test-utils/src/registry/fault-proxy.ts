@@ -17,6 +17,8 @@ export type FaultAction =
   | { status: number; headers?: Record<string, string>; body?: string }
   /** Forward the request, but cut both connections once this many request-body bytes went through. */
   | { dropAfterBytes: number }
+  /** Forward the request, but cut the connection once this many response-body bytes went back. */
+  | { dropResponseAfterBytes: number }
   /** Close the connection without answering. */
   | { drop: true };
 
@@ -111,6 +113,20 @@ export async function startFaultProxy(target: string, rules: FaultRule[] = []): 
       (up) => {
         record.status = up.statusCode ?? 0;
         res.writeHead(up.statusCode ?? 502, up.headers);
+        if (action && 'dropResponseAfterBytes' in action) {
+          record.fault = `drop response after ${action.dropResponseAfterBytes} bytes`;
+          let sent = 0;
+          up.on('data', (chunk: Buffer) => {
+            if (sent >= action.dropResponseAfterBytes) return;
+            const room = action.dropResponseAfterBytes - sent;
+            sent += Math.min(room, chunk.length);
+            res.write(chunk.subarray(0, room), () => {
+              if (sent >= action.dropResponseAfterBytes) req.socket.destroy();
+            });
+          });
+          up.on('end', () => req.socket.destroy());
+          return;
+        }
         up.pipe(res);
       },
     );
