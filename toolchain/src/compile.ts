@@ -66,7 +66,7 @@ export class CompileError extends Error {
 /** The argv (after the zig binary) for one compile. Pure: used by `compile` and by tests. */
 export function compileArgs(
   p: PlatformSpec,
-  o: Omit<CompileOptions, 'platform' | 'zig'>,
+  o: Omit<CompileOptions, 'platform' | 'zig' | 'out'>,
   tmpOut: string,
 ): string[] {
   const cwd = resolve(o.cwd ?? process.cwd());
