@@ -43,7 +43,8 @@ export function formatError(err: unknown, verbose = false): string {
   }
   if (typeof e.hint === 'string' && e.hint) lines.push(`hint: ${e.hint}`);
   if (verbose && err instanceof Error && err.stack) lines.push(err.stack);
-  else if (!code && err instanceof Error && err.stack) lines.push(err.stack.split('\n').slice(1, 4).join('\n'));
+  else if (!code && err instanceof Error && err.stack)
+    lines.push(err.stack.split('\n').slice(1, 4).join('\n'));
   return lines.join('\n');
 }
 

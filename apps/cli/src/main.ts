@@ -1,10 +1,17 @@
 /** scratchpack — daemonless, reproducible FROM-scratch images for static programs. */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { buildCommand } from './commands/build.ts';
+import { inspectCommand } from './commands/inspect.ts';
 import { platformsCommand } from './commands/platforms.ts';
-import { exitCodeFor, formatError } from './errors.ts';
+import { pullCommand } from './commands/pull.ts';
+import { pushCommand } from './commands/push.ts';
+import { runCommand } from './commands/run.ts';
+import { ExitError, exitCodeFor, formatError } from './errors.ts';
 
-const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 
 export function createProgram(): Command {
   const program = new Command('scratchpack')
@@ -16,6 +23,11 @@ export function createProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   platformsCommand(program);
+  buildCommand(program);
+  inspectCommand(program);
+  runCommand(program);
+  pushCommand(program);
+  pullCommand(program);
   return program;
 }
 
@@ -29,6 +41,7 @@ async function main(argv: string[]): Promise<number> {
       // commander already printed usage errors; --help and --version end here with code 0.
       return err.exitCode === 0 ? 0 : 2;
     }
+    if (err instanceof ExitError && !err.message) return err.status;
     process.stderr.write(`${formatError(err, program.opts().verbose === true)}\n`);
     return exitCodeFor(err);
   }

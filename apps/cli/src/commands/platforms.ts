@@ -1,5 +1,5 @@
+import { PLATFORMS, qemuFor, resolveZig, ZigNotFoundError } from '@scratchpack/toolchain';
 import { type Command, Option } from 'commander';
-import { PLATFORMS, ZigNotFoundError, qemuFor, resolveZig } from '@scratchpack/toolchain';
 import { table } from '../output.ts';
 
 export function platformsCommand(program: Command): void {

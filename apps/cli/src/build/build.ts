@@ -1,0 +1,150 @@
+/**
+ * The build pipeline: Dockerfile + per-platform context → one image per platform (concurrently, kept in
+ * platform order) → one multi-arch index → OCI layout(s) and archive(s). No daemon.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { evaluate, parseDockerfile } from '@scratchpack/dockerfile';
+import {
+  type Annotations,
+  type Family,
+  type Image,
+  type ImageIndex,
+  imageIndex,
+  type Platform,
+  parsePlatform,
+  rfc3339,
+  withAnnotations,
+  withConfig,
+  withMediaTypeFamily,
+  writeArchive,
+  writeLayout,
+} from '@scratchpack/oci';
+import { expandTemplate, type OutputSpec } from './outputs.ts';
+
+export interface BuildOptions {
+  /** Build context directory; may hold placeholders such as `{label}` for a per-platform context. */
+  context: string;
+  /** The Dockerfile; default `<context>/Dockerfile` (expanded per platform). */
+  file?: string;
+  platforms: Platform[];
+  tags: string[];
+  outputs: OutputSpec[];
+  buildArgs?: Record<string, string>;
+  labels?: Record<string, string>;
+  /** Annotations for the index and every manifest. */
+  annotations?: Annotations;
+  family?: Family;
+  sourceDateEpoch: number;
+  /** Repository name for `io.containerd.image.name` / docker load, e.g. `ghcr.io/me/hello`. */
+  imageName?: string;
+  concurrency?: number;
+  onImage?: (r: BuiltImage) => void;
+}
+
+export interface BuiltImage {
+  platform: Platform;
+  digest: string;
+  /** Compressed bytes: manifest + config + layers. */
+  size: number;
+  layers: number;
+}
+
+export interface BuildResult {
+  index: ImageIndex;
+  indexDigest: string;
+  images: BuiltImage[];
+  outputs: OutputSpec[];
+}
+
+async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return out;
+}
+
+async function sizeOf(img: Image): Promise<number> {
+  const m = await img.manifest();
+  return (await img.size()) + m.config.size + m.layers.reduce((n, l) => n + l.size, 0);
+}
+
+export async function build(o: BuildOptions): Promise<BuildResult> {
+  const family = o.family ?? 'oci';
+  const created = rfc3339(o.sourceDateEpoch);
+  const annotations: Annotations = { 'org.opencontainers.image.created': created, ...(o.annotations ?? {}) };
+  const images = await mapLimit(o.platforms, o.concurrency ?? availableParallelism(), async (platform) => {
+    const context = resolve(expandTemplate(o.context, platform));
+    const file = resolve(o.file ? expandTemplate(o.file, platform) : join(context, 'Dockerfile'));
+    const text = await readFile(file, 'utf8');
+    const dockerfile = parseDockerfile(text, { file });
+    let image = await evaluate(dockerfile, {
+      context,
+      platform,
+      buildArgs: o.buildArgs ?? {},
+      sourceDateEpoch: o.sourceDateEpoch,
+    });
+    if (o.labels && Object.keys(o.labels).length > 0) {
+      const current = (await image.configFile()).config?.Labels ?? {};
+      image = await withConfig(image, { Labels: { ...current, ...o.labels } });
+    }
+    if (family !== 'oci') image = await withMediaTypeFamily(image, family);
+    image = await withAnnotations(image, annotations);
+    const built: BuiltImage = {
+      platform,
+      digest: (await image.digest()).toString(),
+      size: await sizeOf(image),
+      layers: (await image.layers()).length,
+    };
+    o.onImage?.(built);
+    return { image, built };
+  });
+  const index = imageIndex(
+    images.map(({ image }) => ({ image })),
+    { family, annotations },
+  );
+  await writeOutputs(index, o);
+  return {
+    index,
+    indexDigest: (await index.digest()).toString(),
+    images: images.map((i) => i.built),
+    outputs: o.outputs,
+  };
+}
+
+/** Layouts first (blobs, then index.json last); archives from a layout (a temporary one if none was asked for). */
+async function writeOutputs(index: ImageIndex, o: BuildOptions): Promise<void> {
+  const layouts = o.outputs.filter((x) => x.kind === 'layout');
+  const archives = o.outputs.filter((x) => x.kind === 'archive');
+  const layoutOpts = { tags: o.tags, ...(o.imageName ? { imageName: o.imageName } : {}) };
+  for (const l of layouts) await writeLayout(resolve(l.dest), index, layoutOpts);
+  if (archives.length === 0) return;
+  let layoutDir = layouts[0] ? resolve(layouts[0].dest) : undefined;
+  let temp: string | undefined;
+  if (!layoutDir) {
+    temp = await mkdtemp(join(tmpdir(), 'scratchpack-layout-'));
+    layoutDir = temp;
+    await writeLayout(layoutDir, index, layoutOpts);
+  }
+  try {
+    for (const a of archives) {
+      await writeArchive(layoutDir, resolve(a.dest), {
+        sourceDateEpoch: o.sourceDateEpoch,
+        ...(o.imageName ? { imageName: o.imageName } : {}),
+      });
+    }
+  } finally {
+    if (temp) await rm(temp, { recursive: true, force: true });
+  }
+}
+
+export function platformsFrom(values: string[]): Platform[] {
+  return values.map((v) => parsePlatform(v));
+}

@@ -1,0 +1,75 @@
+/**
+ * `--output` specs, as docker buildx spells them: `type=oci,dest=out.tar` (an OCI archive),
+ * `type=oci,dest=dir,tar=false` or `type=oci-layout,dest=dir` (an OCI image layout), or a bare path
+ * (ending in `.tar`: an archive; else a layout directory).
+ */
+import { UsageError } from '../errors.ts';
+
+export interface OutputSpec {
+  kind: 'layout' | 'archive';
+  dest: string;
+}
+
+export function parseOutput(spec: string): OutputSpec {
+  if (!spec.includes('=')) {
+    return { kind: spec.endsWith('.tar') ? 'archive' : 'layout', dest: spec };
+  }
+  const fields = new Map<string, string>();
+  for (const part of spec.split(',')) {
+    const i = part.indexOf('=');
+    if (i <= 0)
+      throw new UsageError(
+        `--output "${spec}": "${part}" is not key=value`,
+        'e.g. --output type=oci,dest=out.tar',
+      );
+    fields.set(part.slice(0, i).trim(), part.slice(i + 1).trim());
+  }
+  const type = fields.get('type') ?? 'oci';
+  const dest = fields.get('dest');
+  if (!dest) throw new UsageError(`--output "${spec}" has no dest=`, 'e.g. --output type=oci,dest=out.tar');
+  for (const k of fields.keys()) {
+    if (!['type', 'dest', 'tar'].includes(k))
+      throw new UsageError(`--output "${spec}": unsupported field "${k}"`);
+  }
+  if (type === 'oci-layout' || (type === 'oci' && fields.get('tar') === 'false'))
+    return { kind: 'layout', dest };
+  if (type === 'oci') return { kind: 'archive', dest };
+  throw new UsageError(
+    `--output type=${type} is not supported`,
+    'use type=oci (archive), type=oci,tar=false or type=oci-layout (layout directory); push with `scratchpack push`',
+  );
+}
+
+/** `KEY=VALUE` pairs from repeatable flags, in order; later ones win. */
+export function parsePairs(flag: string, values: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of values) {
+    const i = v.indexOf('=');
+    if (i <= 0) throw new UsageError(`${flag} "${v}": expected KEY=VALUE`);
+    out[v.slice(0, i)] = v.slice(i + 1);
+  }
+  return out;
+}
+
+/** Expand `{label}`, `{os}`, `{arch}`, `{variant}`, `{platform}` in a per-platform path template. */
+export function expandTemplate(
+  template: string,
+  p: { os: string; architecture: string; variant?: string | undefined },
+): string {
+  const label = [p.os, p.architecture, p.variant].filter(Boolean).join('-');
+  const values: Record<string, string> = {
+    label,
+    os: p.os,
+    arch: p.architecture,
+    variant: p.variant ?? '',
+    platform: [p.os, p.architecture, p.variant].filter(Boolean).join('/'),
+  };
+  return template.replace(/\{(\w+)\}/g, (m, k: string) => {
+    if (!(k in values))
+      throw new UsageError(
+        `unknown placeholder ${m} in "${template}"`,
+        'use {label}, {os}, {arch} or {variant}',
+      );
+    return values[k]!;
+  });
+}

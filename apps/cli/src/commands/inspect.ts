@@ -1,0 +1,97 @@
+import {
+  formatPlatform,
+  type Image,
+  isImageIndex,
+  type Platform,
+  validateImage,
+  validateIndex,
+} from '@scratchpack/oci';
+import type { Command } from 'commander';
+import { openLayoutRef } from '../layout-ref.ts';
+import { bytes, table } from '../output.ts';
+
+interface ImageSummary {
+  platform: string;
+  digest: string;
+  mediaType: string;
+  /** Compressed bytes: manifest + config + layers. */
+  size: number;
+  layers: { digest: string; size: number; mediaType: string }[];
+  config: Record<string, unknown>;
+}
+
+async function summarize(image: Image, platform?: Platform): Promise<ImageSummary> {
+  const manifest = await image.manifest();
+  const configFile = await image.configFile();
+  const p = platform ?? {
+    os: configFile.os,
+    architecture: configFile.architecture,
+    variant: configFile.variant,
+  };
+  const layerBytes = manifest.layers.reduce((n, l) => n + l.size, 0);
+  return {
+    platform: formatPlatform(p),
+    digest: (await image.digest()).toString(),
+    mediaType: image.mediaType(),
+    size: (await image.size()) + manifest.config.size + layerBytes,
+    layers: manifest.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType })),
+    config: { ...(configFile.config ?? {}) },
+  };
+}
+
+export function inspectCommand(program: Command): void {
+  program
+    .command('inspect')
+    .description('show an image or multi-arch index from an OCI layout, after checking every digest and size')
+    .argument('<layout[:tag]>', 'an OCI image layout directory and tag, e.g. dist/oci:latest')
+    .option('--json', 'print JSON')
+    .option('--raw', 'print the raw manifest or index bytes')
+    .option('--no-validate', 'skip recomputing digests')
+    .action(async (ref: string, opts: { json?: boolean; raw?: boolean; validate: boolean }) => {
+      const { subject, tag } = await openLayoutRef(ref);
+      if (opts.raw) {
+        process.stdout.write(await subject.rawManifest());
+        return;
+      }
+      let checked: number | undefined;
+      if (opts.validate) {
+        checked = (isImageIndex(subject) ? await validateIndex(subject) : await validateImage(subject))
+          .checked;
+      }
+      const images = isImageIndex(subject)
+        ? await Promise.all((await subject.images()).map((c) => summarize(c.image, c.descriptor.platform)))
+        : [await summarize(subject)];
+      const result = {
+        reference: ref,
+        tag: tag ?? null,
+        digest: (await subject.digest()).toString(),
+        mediaType: subject.mediaType(),
+        annotations: isImageIndex(subject)
+          ? ((await subject.indexManifest()).annotations ?? {})
+          : ((await subject.manifest()).annotations ?? {}),
+        validated: checked !== undefined,
+        images,
+      };
+      if (opts.json) {
+        console.log(JSON.stringify(result, null, 2));
+        return;
+      }
+      console.log(`${ref}  ${result.mediaType}`);
+      console.log(`digest: ${result.digest}`);
+      for (const [k, v] of Object.entries(result.annotations)) console.log(`  ${k}: ${v}`);
+      console.log();
+      console.log(
+        table(
+          images.map((i) => [i.platform, i.digest, String(i.layers.length), bytes(i.size)]),
+          ['PLATFORM', 'MANIFEST DIGEST', 'LAYERS', 'SIZE'],
+        ),
+      );
+      const cfg = images[0]?.config ?? {};
+      const show = (k: string) => (cfg[k] === undefined ? undefined : `${k}: ${JSON.stringify(cfg[k])}`);
+      const lines = ['Entrypoint', 'Cmd', 'Env', 'WorkingDir', 'User', 'ExposedPorts', 'Labels']
+        .map(show)
+        .filter(Boolean);
+      if (lines.length) console.log(`\n${lines.join('\n')}`);
+      if (checked !== undefined) console.log(`\nvalid: ${checked} digests and sizes recomputed`);
+    });
+}

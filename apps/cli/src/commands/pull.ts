@@ -1,0 +1,53 @@
+import { parseLayoutRef } from '@scratchpack/oci';
+import { type PullEvent, pull } from '@scratchpack/registry';
+import type { Command } from 'commander';
+import { bytes } from '../output.ts';
+import { byteProgress } from '../progress.ts';
+import { addRegistryFlags, clientOptions, type RegistryFlags } from '../registry-options.ts';
+
+export function pullCommand(program: Command): void {
+  const cmd = program
+    .command('pull')
+    .description(
+      'pull an image or multi-arch index from a registry into an OCI layout, verifying every digest',
+    )
+    .argument('<reference>', 'registry/repository[:tag|@digest]')
+    .argument('<layout[:tag]>', 'the OCI layout to write (created if needed) and the tag to give it')
+    .option('--platform <platform>', 'keep only this platform of a multi-arch index')
+    .option('--json', 'print the summary as JSON');
+  addRegistryFlags(cmd).action(
+    async (source: string, dest: string, opts: RegistryFlags & { platform?: string; json?: boolean }) => {
+      const { dir, tag } = parseLayoutRef(dest);
+      const client = await clientOptions(opts);
+      const bar = byteProgress('pull');
+      const onProgress = (e: PullEvent) => {
+        if (e.type === 'blob-done') {
+          bar.add(e.digest, e.size);
+          bar.done(e.digest);
+        }
+      };
+      let result: Awaited<ReturnType<typeof pull>>;
+      try {
+        result = await pull(source, dir, {
+          ...client,
+          ...(tag ? { tag } : {}),
+          ...(opts.platform ? { platform: opts.platform } : {}),
+          onProgress,
+        });
+      } finally {
+        bar.stop();
+      }
+      if (opts.json) {
+        console.log(JSON.stringify(result, null, 2));
+        return;
+      }
+      console.log(
+        `pulled ${result.reference}${result.platform ? ` (${result.platform})` : ''} into ${dir}:${result.tag}`,
+      );
+      console.log(
+        `blobs: ${result.blobsFetched} fetched (${bytes(result.bytesFetched)}), ${result.blobsSkipped} already there`,
+      );
+      console.log(`digest: ${result.digest}`);
+    },
+  );
+}

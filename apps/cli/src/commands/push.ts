@@ -1,0 +1,63 @@
+import { isImageIndex } from '@scratchpack/oci';
+import { type PushEvent, parseReference, push } from '@scratchpack/registry';
+import type { Command } from 'commander';
+import { openLayoutRef } from '../layout-ref.ts';
+import { bytes } from '../output.ts';
+import { byteProgress } from '../progress.ts';
+import { addRegistryFlags, clientOptions, type RegistryFlags } from '../registry-options.ts';
+
+const collect = (v: string, acc: string[]) => [...acc, v];
+
+export function pushCommand(program: Command): void {
+  const cmd = program
+    .command('push')
+    .description(
+      'push an image or multi-arch index from an OCI layout to a registry (blobs, manifests, index, then tags)',
+    )
+    .argument('<layout[:tag]>', 'an OCI image layout and tag, e.g. dist/oci:latest')
+    .argument('<reference>', 'registry/repository[:tag], e.g. ghcr.io/me/hello:1.0.0 or 127.0.0.1:5000/hello')
+    .option('-t, --tag <tag>', 'also point this tag at the pushed image (repeatable)', collect, [])
+    .option('--from <repository>', 'a repository on the same registry to mount blobs from')
+    .option('--chunk-size <bytes>', 'PATCH chunk size for large blobs')
+    .option('--json', 'print the summary as JSON');
+  addRegistryFlags(cmd).action(
+    async (
+      src: string,
+      target: string,
+      opts: RegistryFlags & { tag: string[]; from?: string; chunkSize?: string; json?: boolean },
+    ) => {
+      const { subject } = await openLayoutRef(src);
+      const client = await clientOptions(opts);
+      const bar = byteProgress('push');
+      const onProgress = (e: PushEvent) => {
+        if (e.type === 'blob-start') bar.add(e.digest, e.size);
+        else if (e.type === 'blob-progress') bar.update(e.digest, e.bytes);
+        else if (e.type === 'blob-done') bar.done(e.digest);
+      };
+      let result: Awaited<ReturnType<typeof push>>;
+      try {
+        result = await push(subject, parseReference(target), {
+          ...client,
+          tags: opts.tag,
+          ...(opts.from ? { from: opts.from } : {}),
+          ...(opts.chunkSize ? { chunkSize: Number(opts.chunkSize) } : {}),
+          onProgress,
+        });
+      } finally {
+        bar.stop();
+      }
+      if (opts.json) {
+        console.log(JSON.stringify(result, null, 2));
+        return;
+      }
+      const kind = isImageIndex(subject) ? `index of ${result.manifests.length} images` : 'image';
+      console.log(`pushed ${kind} ${result.reference}`);
+      console.log(
+        `blobs: ${result.uploaded} uploaded (${bytes(result.bytesUploaded)}), ${result.skipped} already there, ${result.mounted} mounted` +
+          (result.retries ? `; ${result.retries} retries` : ''),
+      );
+      console.log(`tags: ${result.tags.join(', ')}`);
+      console.log(`digest: ${result.digest}`);
+    },
+  );
+}

@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { expandTemplate, parseOutput, parsePairs } from '../src/build/outputs.ts';
+import { platformsOption } from '../src/commands/build.ts';
+import { commandLine, programEnv } from '../src/commands/run.ts';
+import { ExitError, exitCodeFor, formatError, UsageError } from '../src/errors.ts';
+
+describe('--output specs', () => {
+  it('reads bare paths and buildx-style specs', () => {
+    expect(parseOutput('dist/oci')).toEqual({ kind: 'layout', dest: 'dist/oci' });
+    expect(parseOutput('dist/hello.oci.tar')).toEqual({ kind: 'archive', dest: 'dist/hello.oci.tar' });
+    expect(parseOutput('type=oci,dest=x.tar')).toEqual({ kind: 'archive', dest: 'x.tar' });
+    expect(parseOutput('type=oci,dest=dir,tar=false')).toEqual({ kind: 'layout', dest: 'dir' });
+    expect(parseOutput('type=oci-layout,dest=dir')).toEqual({ kind: 'layout', dest: 'dir' });
+  });
+  it('refuses what it cannot write, saying what to use', () => {
+    expect(() => parseOutput('type=registry,dest=x')).toThrowError(/type=registry is not supported/);
+    expect(() => parseOutput('type=oci')).toThrowError(/no dest=/);
+    expect(() => parseOutput('type=oci,dest=x,compression=zstd')).toThrowError(
+      /unsupported field "compression"/,
+    );
+  });
+});
+
+describe('KEY=VALUE flags and templates', () => {
+  it('keeps the last value and allows = in values', () => {
+    expect(parsePairs('--build-arg', ['A=1', 'B=x=y', 'A=2'])).toEqual({ A: '2', B: 'x=y' });
+    expect(() => parsePairs('--label', ['nokey'])).toThrowError(/--label "nokey": expected KEY=VALUE/);
+  });
+  it('expands per-platform placeholders', () => {
+    const p = { os: 'linux', architecture: 'arm', variant: 'v7' };
+    expect(expandTemplate('dist/{label}', p)).toBe('dist/linux-arm-v7');
+    expect(expandTemplate('{os}/{arch}/{variant}/{platform}', p)).toBe('linux/arm/v7/linux/arm/v7');
+    expect(expandTemplate('dist/{label}', { os: 'linux', architecture: 'amd64' })).toBe('dist/linux-amd64');
+    expect(() => expandTemplate('dist/{nope}', p)).toThrowError(/unknown placeholder \{nope\}/);
+  });
+});
+
+describe('--platform', () => {
+  it('splits, normalises, dedupes and expands all', () => {
+    expect(platformsOption(['linux/amd64,linux/arm64', 'linux/amd64'])).toEqual([
+      { os: 'linux', architecture: 'amd64' },
+      { os: 'linux', architecture: 'arm64', variant: 'v8' },
+    ]);
+    expect(platformsOption(['all'])).toHaveLength(9);
+  });
+});
+
+describe('run: command line and environment', () => {
+  it('combines Entrypoint and Cmd as Docker does', () => {
+    const config = { Entrypoint: ['/app'], Cmd: ['--help'] };
+    expect(commandLine(config, [])).toEqual(['/app', '--help']);
+    expect(commandLine(config, ['serve'])).toEqual(['/app', 'serve']);
+    expect(commandLine({ Cmd: ['/hello'] }, [])).toEqual(['/hello']);
+    expect(commandLine(config, [], '/other')).toEqual(['/other']);
+    expect(commandLine(config, ['x'], '')).toEqual(['x']);
+  });
+  it('uses the image env with a default PATH, then -e overrides', () => {
+    expect(programEnv({ Env: ['A=1', 'B=2'] }, ['B=3'])).toEqual({
+      A: '1',
+      B: '3',
+      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    });
+    expect(programEnv({ Env: ['PATH=/bin'] }, []).PATH).toBe('/bin');
+    expect(() => programEnv({ Env: ['bad'] }, [])).toThrowError(/invalid environment entry "bad"/);
+  });
+});
+
+describe('errors at the CLI edge', () => {
+  it('prints code, message and hint on their own lines', () => {
+    const err = Object.assign(new Error('blob sha256:ab is missing'), {
+      code: 'BLOB_UNKNOWN',
+      hint: 'push again',
+    });
+    expect(formatError(err)).toBe('error [BLOB_UNKNOWN]: blob sha256:ab is missing\nhint: push again');
+    expect(formatError(new UsageError('bad flag', 'see --help'))).toBe('error: bad flag\nhint: see --help');
+  });
+  it('maps usage errors to 2, program exits to their status, the rest to 1', () => {
+    expect(exitCodeFor(new UsageError('x'))).toBe(2);
+    expect(exitCodeFor(new ExitError(42))).toBe(42);
+    expect(exitCodeFor(new Error('x'))).toBe(1);
+  });
+});
