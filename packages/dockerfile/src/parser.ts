@@ -73,7 +73,7 @@ export function parse(text: string, opts: ParseOptions = {}): Dockerfile {
   const file = opts.file ?? 'Dockerfile';
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   const warnings: Warning[] = [];
-  let escape: '\\' | '`' = '\\';
+  let esc: '\\' | '`' = '\\';
   let syntax: string | undefined;
   let n = 0;
   // Parser directives: only at the very top, before any comment, blank line or instruction.
@@ -95,7 +95,7 @@ export function parse(text: string, opts: ParseOptions = {}): Dockerfile {
           `invalid escape character ${JSON.stringify(value)}: use \\ or \``,
         );
       }
-      escape = value;
+      esc = value;
     } else if (name === 'syntax') {
       if (!SYNTAX_OK.test(value)) {
         throw new DockerfileError(
@@ -122,7 +122,7 @@ export function parse(text: string, opts: ParseOptions = {}): Dockerfile {
 
   const instructions: Instruction[] = [];
   const isComment = (l: string) => /^\s*#/.test(l);
-  const continues = (l: string) => l.replace(/\s+$/, '').endsWith(escape);
+  const continues = (l: string) => l.replace(/\s+$/, '').endsWith(esc);
   while (n < lines.length) {
     const line = lines[n]!;
     if (line.trim() === '' || isComment(line)) {
@@ -211,11 +211,11 @@ export function parse(text: string, opts: ParseOptions = {}): Dockerfile {
       flags,
       json,
       position,
-      endLine: cur + 1 > lines.length ? lines.length : cur + 1,
+      endLine: Math.min(cur + 1, lines.length),
       original: `${keyword} ${args.trim()}`.trim(),
       positionAt: (o) => positionAt(base + o),
     });
     n = cur + 1;
   }
-  return { file, escape, syntax, instructions, warnings };
+  return { file, escape: esc, syntax, instructions, warnings };
 }

@@ -24,7 +24,7 @@ export class ExpansionError extends Error {
 const isSpace = (c: string) => c === ' ' || c === '\t' || c === '\n' || c === '\r';
 
 /** Split on unquoted, unescaped whitespace. Throws `ExpansionError` on an unterminated quote. */
-export function splitWords(s: string, escape = '\\'): Word[] {
+export function splitWords(s: string, esc = '\\'): Word[] {
   const words: Word[] = [];
   let i = 0;
   while (i < s.length) {
@@ -35,7 +35,7 @@ export function splitWords(s: string, escape = '\\'): Word[] {
     let quoteAt = 0;
     while (i < s.length && (quote || !isSpace(s[i]!))) {
       const c = s[i]!;
-      if (c === escape && quote !== "'" && i + 1 < s.length) i += 2;
+      if (c === esc && quote !== "'" && i + 1 < s.length) i += 2;
       else {
         if (!quote && (c === '"' || c === "'")) {
           quote = c;
@@ -56,7 +56,7 @@ const NAME = /[A-Za-z0-9_]/;
  * Expand variables and remove quotes in one word. `lookup` returns undefined for unset variables,
  * which expand to ''. Offsets in errors are relative to `s`.
  */
-export function expand(s: string, lookup: (name: string) => string | undefined, escape = '\\'): string {
+export function expand(s: string, lookup: (name: string) => string | undefined, esc = '\\'): string {
   let i = 0;
   const variable = (): string => {
     // s[i] === '$'
@@ -73,6 +73,7 @@ export function expand(s: string, lookup: (name: string) => string | undefined, 
         i++;
         return lookup(name) ?? '';
       }
+      if (i >= s.length) throw new ExpansionError(`missing "}" for \${${name}`, at);
       const colon = s[i] === ':';
       if (colon) i++;
       const op = s[i];
@@ -94,7 +95,9 @@ export function expand(s: string, lookup: (name: string) => string | undefined, 
       return value!;
     }
     const nameStart = i;
-    while (i < s.length && NAME.test(s[i]!)) i++;
+    if (/[0-9]/.test(s[i] ?? ''))
+      i++; // $1: a positional parameter, always unset here
+    else while (i < s.length && NAME.test(s[i]!)) i++;
     if (i === nameStart) return '$';
     return lookup(s.slice(nameStart, i)) ?? '';
   };
@@ -112,7 +115,7 @@ export function expand(s: string, lookup: (name: string) => string | undefined, 
         i++;
         while (i < s.length && s[i] !== '"') {
           const d = s[i]!;
-          if (d === escape && (s[i + 1] === '"' || s[i + 1] === '$' || s[i + 1] === escape)) {
+          if (d === esc && (s[i + 1] === '"' || s[i + 1] === '$' || s[i + 1] === esc)) {
             out += s[i + 1];
             i += 2;
           } else if (d === '$') out += variable();
@@ -123,7 +126,7 @@ export function expand(s: string, lookup: (name: string) => string | undefined, 
         }
         if (s[i] !== '"') throw new ExpansionError('unterminated double quote', open);
         i++;
-      } else if (c === escape && i + 1 < s.length) {
+      } else if (c === esc && i + 1 < s.length) {
         out += s[i + 1];
         i += 2;
       } else if (c === '$') out += variable();
