@@ -7,5 +7,12 @@ export {
   evaluate,
   evaluateDockerfile,
 } from './evaluate.ts';
-export { type Dockerfile, type Flag, type Instruction, type ParseOptions, parse } from './parser.ts';
+export {
+  type Dockerfile,
+  type Flag,
+  type Instruction,
+  type ParseOptions,
+  parse,
+  parse as parseDockerfile,
+} from './parser.ts';
 export { expand, splitWords, type Word } from './words.ts';
