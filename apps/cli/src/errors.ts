@@ -35,6 +35,15 @@ interface Coded {
 export function formatError(err: unknown, verbose = false): string {
   const e = (err ?? {}) as Coded;
   const lines: string[] = [];
+  const sys = err as NodeJS.ErrnoException;
+  if (sys instanceof Error && typeof sys.syscall === 'string' && typeof sys.code === 'string') {
+    // A system error from a file or process operation: say which file and what went wrong.
+    const what = sys.path ? `${sys.syscall} ${sys.path}` : sys.syscall;
+    const reason = sys.message.replace(/^[A-Z]+: /, '').replace(/, .*$/, '');
+    lines.push(`error [${sys.code}]: ${what}: ${reason}`);
+    if (verbose && sys.stack) lines.push(sys.stack);
+    return lines.join('\n');
+  }
   const code = typeof e.code === 'string' ? e.code : undefined;
   const message = typeof e.message === 'string' ? e.message : String(err);
   lines.push(`error${code && code !== 'USAGE' ? ` [${code}]` : ''}: ${message}`);

@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
+import { cp, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { compileAll, SUPPORTED_PLATFORMS } from '@scratchpack/toolchain';
 
 export const cliBin = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'scratchpack.js');
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -34,4 +36,34 @@ export function cli(
     });
     child.stdin.end(opts.input ?? '');
   });
+}
+
+export interface BuiltCopy {
+  index: string;
+  images: { platform: string; digest: string; size: number }[];
+}
+
+/**
+ * A copy of packages/hello at `folder`, compiled for every platform with zig and packed by the CLI into
+ * `folder/out/oci` (tags latest, 1.0.0) and `folder/out/hello.oci.tar`. The build's JSON summary.
+ */
+export async function buildCopy(folder: string, env: NodeJS.ProcessEnv = {}): Promise<BuiltCopy> {
+  const hello = join(repoRoot, 'packages', 'hello');
+  await mkdir(join(folder, 'src'), { recursive: true });
+  await cp(join(hello, 'src', 'hello.c'), join(folder, 'src', 'hello.c'));
+  await cp(join(hello, 'Dockerfile'), join(folder, 'Dockerfile'));
+  const { helloCompileOptions } = await import('@scratchpack/hello');
+  await compileAll({
+    ...helloCompileOptions(folder),
+    platforms: SUPPORTED_PLATFORMS,
+    out: (p) => join(folder, 'dist', p.label, 'hello'),
+  });
+  const r = await cli(
+    // biome-ignore format: one flag per pair reads better
+    ['build', 'dist/{label}', '-f', 'Dockerfile', '--platform', 'all', '-t', 'latest', '-t', '1.0.0',
+      '-o', 'out/oci', '-o', 'out/hello.oci.tar', '--json'],
+    { cwd: folder, env },
+  );
+  if (r.status !== 0 || r.stderr) throw new Error(`scratchpack build failed (${r.status}):\n${r.stderr}`);
+  return JSON.parse(r.stdout) as BuiltCopy;
 }

@@ -4,55 +4,15 @@
  * our layout and archive, and two builds in two folders give the same digests.
  */
 import { execFileSync } from 'node:child_process';
-import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { validateLayout } from '@scratchpack/oci';
 import { describeWithTools, tempDir } from '@scratchpack/test-utils';
 import { compileAll, SUPPORTED_PLATFORMS } from '@scratchpack/toolchain';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { cli, repoRoot } from './helpers.ts';
+import { buildCopy, cli } from './helpers.ts';
 
-const hello = join(repoRoot, 'packages', 'hello');
 const qemus = [...new Set(SUPPORTED_PLATFORMS.map((p) => p.qemu))];
-
-/** A copy of packages/hello at `folder`, compiled for every platform and packed by the CLI. */
-async function buildCopy(folder: string, env: NodeJS.ProcessEnv = {}) {
-  await mkdir(join(folder, 'src'), { recursive: true });
-  await cp(join(hello, 'src', 'hello.c'), join(folder, 'src', 'hello.c'));
-  await cp(join(hello, 'Dockerfile'), join(folder, 'Dockerfile'));
-  const { helloCompileOptions } = await import('@scratchpack/hello');
-  await compileAll({
-    ...helloCompileOptions(folder),
-    platforms: SUPPORTED_PLATFORMS,
-    out: (p) => join(folder, 'dist', p.label, 'hello'),
-  });
-  const r = await cli(
-    [
-      'build',
-      'dist/{label}',
-      '-f',
-      'Dockerfile',
-      '--platform',
-      'all',
-      '-t',
-      'latest',
-      '-t',
-      '1.0.0',
-      '-o',
-      'out/oci',
-      '-o',
-      'out/hello.oci.tar',
-      '--json',
-    ],
-    { cwd: folder, env },
-  );
-  expect(r.stderr).toBe('');
-  expect(r.status).toBe(0);
-  return JSON.parse(r.stdout) as {
-    index: string;
-    images: { platform: string; digest: string; size: number }[];
-  };
-}
 
 describeWithTools(
   ['skopeo', 'umoci', ...qemus],

@@ -21,6 +21,7 @@ import {
   writeArchive,
   writeLayout,
 } from '@scratchpack/oci';
+import { UsageError } from '../errors.ts';
 import { expandTemplate, type OutputSpec } from './outputs.ts';
 
 export interface BuildOptions {
@@ -76,6 +77,21 @@ async function sizeOf(img: Image): Promise<number> {
   return (await img.size()) + m.config.size + m.layers.reduce((n, l) => n + l.size, 0);
 }
 
+async function readDockerfile(file: string, context: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') {
+      throw new UsageError(
+        `no Dockerfile at ${file}`,
+        `pass --file PATH, or put a Dockerfile in the build context ${context}`,
+      );
+    }
+    throw err;
+  }
+}
+
 export async function build(o: BuildOptions): Promise<BuildResult> {
   const family = o.family ?? 'oci';
   const created = rfc3339(o.sourceDateEpoch);
@@ -83,7 +99,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   const images = await mapLimit(o.platforms, o.concurrency ?? availableParallelism(), async (platform) => {
     const context = resolve(expandTemplate(o.context, platform));
     const file = resolve(o.file ? expandTemplate(o.file, platform) : join(context, 'Dockerfile'));
-    const text = await readFile(file, 'utf8');
+    const text = await readDockerfile(file, context);
     const dockerfile = parseDockerfile(text, { file });
     let image = await evaluate(dockerfile, {
       context,
