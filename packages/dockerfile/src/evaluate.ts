@@ -19,7 +19,7 @@ import {
 import { configHandlers } from './config-instructions.ts';
 import { BuildContext, SourceError } from './context.ts';
 import { copyInstruction } from './copy.ts';
-import type { Warning } from './errors.ts';
+import { DockerfileError, type Warning } from './errors.ts';
 import { type Dockerfile, type Instruction, parse } from './parser.ts';
 import { commitHistory, type EvalState, expandAt, fail, lookup, wordsOf } from './state.ts';
 
@@ -150,15 +150,29 @@ async function fromInstruction(
   if (ref.toLowerCase() === 'scratch') {
     st.fromScratch = true;
     base = emptyImage({ family, platform: st.platform, sourceDateEpoch: st.sourceDateEpoch });
-  } else if (opts.resolveBase || opts.baseImage) {
-    base = opts.resolveBase ? await opts.resolveBase(ref, st.platform) : opts.baseImage!;
+  } else if (opts.resolveBase) {
+    try {
+      base = await opts.resolveBase(ref, st.platform);
+    } catch (e) {
+      if (e instanceof DockerfileError) throw e;
+      const err = e as { message?: string; hint?: unknown };
+      fail(st, ins, 'DOCKERFILE_BASE_IMAGE', `cannot use ${ref}: ${err.message ?? String(e)}`, {
+        at: ins.positionAt(words[0]!.start),
+        ...(typeof err.hint === 'string' ? { hint: err.hint } : {}),
+        cause: e,
+      });
+    }
+  } else if (opts.baseImage) {
+    base = opts.baseImage;
   } else {
     fail(st, ins, 'DOCKERFILE_BASE_IMAGE', `FROM ${ref}: only FROM scratch is built in`, {
       at: ins.positionAt(words[0]!.start),
-      hint: 'scratchpack builds FROM scratch images; parent images need a resolver (not available yet)',
+      hint: 'pass resolveBase (the scratchpack CLI resolves oci:<layout>[:tag] and registry references)',
     });
   }
   st.parts = await toParts(base);
+  // As BuildKit: a child does not inherit its parent's manifest annotations (they describe the parent).
+  if (!st.fromScratch) delete st.parts.annotations;
   const cf = st.parts.config;
   if (!st.fromScratch && (cf.os !== st.platform.os || cf.architecture !== st.platform.architecture)) {
     fail(

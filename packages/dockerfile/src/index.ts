@@ -1,4 +1,10 @@
 /** @scratchpack/dockerfile — parse and evaluate the FROM-scratch subset of Dockerfiles into OCI images. */
+export {
+  type ApplyConfigOptions,
+  type ApplyConfigResult,
+  applyConfigInstructions,
+  CONFIG_INSTRUCTIONS,
+} from './apply.ts';
 export { DockerfileError, type DockerfileErrorCode, type Position, type Warning } from './errors.ts';
 export {
   DEFAULT_PATH,
