@@ -105,12 +105,18 @@ export async function pull(
     await withRetry(
       async () => {
         const body = await fetchBlob(client, ref.repository, d.digest, scopes, { retry: false });
+        // The connection may break before the blob store starts reading (it checks the file first):
+        // without a listener that 'error' event would crash the process. The store's pipeline still sees
+        // the error (the stream is destroyed with it) and the download is retried.
+        body.on('error', () => {});
         try {
           await store.write(d.digest, d.size, () => body);
         } catch (err) {
           // A body that breaks mid-stream surfaces as a raw socket error: make it a (retryable) ConnectionError.
           if (err instanceof RegistryClientError || err instanceof OciError) throw err;
           throw new ConnectionError('GET', client.url(ref.repository, `blobs/${d.digest}`), err);
+        } finally {
+          body.destroy();
         }
       },
       client.policy,
