@@ -127,6 +127,30 @@ describeWithTools(
       expect(out).toContain('built for linux/amd64:');
     });
 
+    it('--format docker writes a Docker v2 manifest list of Docker manifests, valid and runnable', async () => {
+      const args = ['build', 'dist/{label}', '-f', 'Dockerfile', '--platform', 'linux/amd64,linux/arm/v7'];
+      const r = await cli([...args, '--format', 'docker', '-o', 'out/docker'], { cwd: a.path });
+      expect(r.status).toBe(0);
+      const dir = join(a.path, 'out', 'docker');
+      // skopeo's oci: transport only follows OCI media types in index.json, so read the list ourselves.
+      const r2 = await cli(['inspect', `${dir}:latest`, '--raw']);
+      const raw = JSON.parse(r2.stdout);
+      expect(raw.mediaType).toBe('application/vnd.docker.distribution.manifest.list.v2+json');
+      expect(raw.manifests.map((m: { mediaType: string }) => m.mediaType)).toEqual([
+        'application/vnd.docker.distribution.manifest.v2+json',
+        'application/vnd.docker.distribution.manifest.v2+json',
+      ]);
+      const child = JSON.parse(
+        (await readFile(join(dir, 'blobs', 'sha256', raw.manifests[1].digest.slice(7)))).toString(),
+      );
+      expect(child.config.mediaType).toBe('application/vnd.docker.container.image.v1+json');
+      expect(child.layers[0].mediaType).toBe('application/vnd.docker.image.rootfs.diff.tar.gzip');
+      expect((await validateLayout(dir)).problems).toEqual([]);
+      const run = await cli(['run', `${dir}:latest`, '--platform', 'linux/arm/v7']);
+      expect(run.status).toBe(0);
+      expect(run.stdout).toContain('built for linux/arm/v7:');
+    });
+
     it('inspect shows the platforms and validates', async () => {
       const r = await cli(['inspect', `${layout}:1.0.0`, '--json']);
       expect(r.status).toBe(0);

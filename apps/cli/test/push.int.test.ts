@@ -117,6 +117,34 @@ describeWithTools(
       expect(result.mounted).toBeGreaterThan(9);
     });
 
+    it('a --format docker image is served as a Docker manifest list', async () => {
+      const args = ['build', 'dist/{label}', '-f', 'Dockerfile', '--platform', 'linux/amd64,linux/arm64'];
+      const b = await cli([...args, '--format', 'docker', '-o', 'out/docker'], { cwd: work.path });
+      expect(b.status).toBe(0);
+      const r = await cli([
+        'push',
+        `${join(work.path, 'out', 'docker')}:latest`,
+        `${registry.host}/legacy:latest`,
+      ]);
+      expect(r.status).toBe(0);
+      const raw = execFileSync('skopeo', [
+        'inspect',
+        '--raw',
+        '--tls-verify=false',
+        `docker://${registry.host}/legacy:latest`,
+      ]);
+      const list = JSON.parse(raw.toString());
+      expect(list.mediaType).toBe('application/vnd.docker.distribution.manifest.list.v2+json');
+      const one = execFileSync('skopeo', [
+        'inspect',
+        '--tls-verify=false',
+        '--override-arch',
+        'arm64',
+        `docker://${registry.host}/legacy:latest`,
+      ]);
+      expect(JSON.parse(one.toString()).Architecture).toBe('arm64');
+    });
+
     it('pull round-trips, and a one-platform pull runs under qemu-user', async () => {
       const dest = join(work.path, 'pulled');
       const all = await cli(['pull', `${registry.host}/hello:latest`, `${dest}:all`, '--json']);
