@@ -44,7 +44,8 @@ const args = [
   join(repo, 'dist', 'oci'),
   '--output',
   `type=oci,dest=${join(repo, 'dist', 'hello.oci.tar')}`,
-  ...(env.IMAGE_NAME ? ['--image-name', env.IMAGE_NAME] : []),
+  '--image-name',
+  env.IMAGE_NAME || 'scratchpack/hello',
   ...Object.entries(annotations).flatMap(([k, v]) => ['--annotation', `${k}=${v}`]),
 ];
 const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });

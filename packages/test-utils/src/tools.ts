@@ -9,6 +9,7 @@ export const TOOL_PACKAGES: Record<string, string> = {
   'docker-registry': 'docker-registry',
   skopeo: 'skopeo',
   umoci: 'umoci',
+  podman: 'podman',
   pigz: 'pigz',
   busybox: 'busybox-static',
   htpasswd: 'apache2-utils',
