@@ -8,7 +8,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { validateLayout } from '@scratchpack/oci';
 import { describeWithTools, tempDir } from '@scratchpack/test-utils';
-import { compileAll, SUPPORTED_PLATFORMS } from '@scratchpack/toolchain';
+import { SUPPORTED_PLATFORMS } from '@scratchpack/toolchain';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildCopy, cli } from './helpers.ts';
 

@@ -1,4 +1,4 @@
-export { requireTools, toolPath, isCI, TOOL_PACKAGES } from './tools.ts';
 export { describeWithTools } from './describe.ts';
-export { tempDir } from './temp.ts';
 export * from './registry/index.ts';
+export { tempDir } from './temp.ts';
+export { isCI, requireTools, TOOL_PACKAGES, toolPath } from './tools.ts';
