@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { buildCommand } from './commands/build.ts';
+import { importCommand } from './commands/import.ts';
 import { inspectCommand } from './commands/inspect.ts';
 import { platformsCommand } from './commands/platforms.ts';
 import { pullCommand } from './commands/pull.ts';
@@ -28,6 +29,7 @@ export function createProgram(): Command {
   runCommand(program);
   pushCommand(program);
   pullCommand(program);
+  importCommand(program);
   return program;
 }
 

@@ -16,7 +16,7 @@ export interface CliResult {
 /** Run the real CLI in a child process (as users do), with a timeout. */
 export function cli(
   args: string[],
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeout?: number; input?: string } = {},
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeout?: number; input?: string | Buffer } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cliBin, ...args], {

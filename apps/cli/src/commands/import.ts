@@ -1,0 +1,175 @@
+/**
+ * `scratchpack import`: the daemonless `docker import` — a root filesystem tarball (plain or gzip, a file
+ * or standard input) becomes a one-layer image. The layer is normalised like every other (sorted, times
+ * from SOURCE_DATE_EPOCH); symlinks, hardlinks, device nodes, modes, ids and xattrs are kept. Unsafe or
+ * broken archives are refused naming the entry, and nothing is written unless the whole image was built.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { pipeline, type Readable, Transform, type TransformCallback } from 'node:stream';
+import { applyConfigInstructions } from '@scratchpack/dockerfile';
+import {
+  appendLayers,
+  emptyImage,
+  formatPlatform,
+  InvalidTarError,
+  imageIndex,
+  layerFromEntries,
+  type Platform,
+  parseLayoutRef,
+  parsePlatform,
+  parseSourceDateEpoch,
+  readTarEntries,
+  rfc3339,
+  withAnnotations,
+  writeLayout,
+} from '@scratchpack/oci';
+import type { Command } from 'commander';
+import { UsageError } from '../errors.ts';
+import { hostOciPlatform } from '../layout-ref.ts';
+import { bytes } from '../output.ts';
+
+const GOOS = new Set(
+  'aix android darwin dragonfly freebsd illumos ios js linux netbsd openbsd plan9 solaris wasip1 windows'.split(
+    ' ',
+  ),
+);
+const GOARCH = new Set(
+  '386 amd64 arm arm64 loong64 mips mipsle mips64 mips64le ppc64 ppc64le riscv64 s390x wasm'.split(' '),
+);
+
+/** A platform as OCI spells it (Go's GOOS/GOARCH names, aliases normalised), or a UsageError. */
+export function ociPlatform(value: string): Platform {
+  let p: Platform;
+  try {
+    p = parsePlatform(value);
+  } catch (e) {
+    throw new UsageError(`--platform ${value}: ${(e as Error).message}`, 'e.g. --platform linux/arm64');
+  }
+  if (!GOOS.has(p.os) || !GOARCH.has(p.architecture)) {
+    throw new UsageError(
+      `--platform ${value}: ${GOOS.has(p.os) ? `unknown architecture ${p.architecture}` : `unknown os ${p.os}`}`,
+      'OCI platforms use Go names: linux/amd64, linux/arm64, linux/arm/v7, linux/386, linux/ppc64le, linux/s390x, …',
+    );
+  }
+  return p;
+}
+
+/** Passes bytes through, remembering the first two (gzip magic) and the last 1024 (end-of-archive marker). */
+class Ends extends Transform {
+  head = Buffer.alloc(0);
+  tail = Buffer.alloc(0);
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    if (this.head.length < 2) this.head = Buffer.concat([this.head, chunk.subarray(0, 2)]).subarray(0, 2);
+    this.tail =
+      chunk.length >= 1024
+        ? Buffer.from(chunk.subarray(-1024))
+        : Buffer.concat([this.tail, chunk]).subarray(-1024);
+    cb(null, chunk);
+  }
+  get gzip(): boolean {
+    return this.head[0] === 0x1f && this.head[1] === 0x8b;
+  }
+}
+
+async function openInput(source: string): Promise<Readable> {
+  if (source === '-') {
+    if (process.stdin.isTTY)
+      throw new UsageError(
+        'standard input is a terminal',
+        'pipe a tarball: tar -C rootfs -c . | scratchpack import - out:tag',
+      );
+    return process.stdin;
+  }
+  try {
+    const s = await stat(source);
+    if (!s.isFile())
+      throw new UsageError(`${source} is not a file`, 'pass a .tar or .tar.gz file, or - for stdin');
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(
+      `cannot read ${source}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
+  }
+  return createReadStream(source);
+}
+
+export function importCommand(program: Command): void {
+  program
+    .command('import')
+    .description('import a root filesystem tarball as a one-layer image (docker import, without a daemon)')
+    .argument('<tarball>', 'rootfs.tar or rootfs.tar.gz, or - to read standard input')
+    .argument('<layout[:tag]>', 'the OCI layout to write (created if needed) and the tag (default latest)')
+    .option('--platform <platform>', 'what the programs in the tarball run on (default: this host)')
+    .option(
+      '-c, --change <instruction>',
+      'apply a Dockerfile instruction: CMD, ENTRYPOINT, ENV, LABEL, USER, WORKDIR, EXPOSE, STOPSIGNAL, VOLUME (repeatable)',
+      (v: string, a: string[]) => [...a, v],
+      [],
+    )
+    .option('-m, --message <text>', 'history comment (default "Imported from <file>")')
+    .option('--image-name <repo>', 'repository name recorded for docker load / containerd')
+    .option('--json', 'print the result as JSON')
+    .action(
+      async (
+        source: string,
+        dest: string,
+        opts: { platform?: string; change: string[]; message?: string; imageName?: string; json?: boolean },
+      ) => {
+        const platform = ociPlatform(opts.platform ?? hostOciPlatform());
+        const { dir, tag = 'latest' } = parseLayoutRef(dest);
+        const sourceDateEpoch = parseSourceDateEpoch(process.env.SOURCE_DATE_EPOCH);
+        const created = rfc3339(sourceDateEpoch);
+        const base = emptyImage({ platform, sourceDateEpoch });
+        // Check the changes before reading a possibly large tarball.
+        await applyConfigInstructions(base, opts.change);
+
+        const name = source === '-' ? '-' : basename(source);
+        const ends = new Ends();
+        const input = pipeline(await openInput(source), ends, () => {});
+        const entries = await readTarEntries(input, { source: name, whiteouts: 'refuse' });
+        if (!ends.gzip && !ends.tail.equals(Buffer.alloc(1024))) {
+          throw new InvalidTarError(
+            `${name} ends without the end-of-archive marker (two zero blocks): it is truncated`,
+          );
+        }
+        const layer = layerFromEntries(entries, { sourceDateEpoch });
+        const imported = await appendLayers(base, {
+          layer,
+          history: {
+            created,
+            created_by: 'scratchpack import',
+            comment: opts.message ?? `Imported from ${name}`,
+          },
+        });
+        const { image: changed } = await applyConfigInstructions(imported, opts.change);
+        const annotations = { 'org.opencontainers.image.created': created };
+        const image = await withAnnotations(changed, annotations);
+        const index = imageIndex([{ image }], { annotations });
+        await writeLayout(dir, index, {
+          tags: [tag],
+          ...(opts.imageName ? { imageName: opts.imageName } : {}),
+        });
+
+        const summary = {
+          layout: dir,
+          tag,
+          platform: formatPlatform(platform),
+          index: (await index.digest()).toString(),
+          manifest: (await image.digest()).toString(),
+          layer: (await layer.digest()).toString(),
+          entries: entries.length,
+          size: await layer.size(),
+        };
+        if (opts.json) {
+          console.log(JSON.stringify(summary, null, 2));
+          return;
+        }
+        console.log(
+          `imported ${name} (${summary.entries} entries, ${bytes(summary.size)} compressed) as ${dir}:${tag} for ${summary.platform}`,
+        );
+        console.log(`index ${summary.index}`);
+      },
+    );
+}
