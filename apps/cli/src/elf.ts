@@ -1,0 +1,212 @@
+/**
+ * Just enough ELF to tell whether a file is a static executable for a platform: the header (class,
+ * byte order, type, machine, flags) and the program headers (PT_INTERP, PT_DYNAMIC → DT_NEEDED).
+ * Pure functions over a Buffer; `checkStaticBinary` turns a mismatch into an error that says what to do.
+ */
+import type { PlatformSpec } from '@scratchpack/toolchain';
+
+const ET_EXEC = 2;
+const ET_DYN = 3;
+const PT_LOAD = 1;
+const PT_DYNAMIC = 2;
+const PT_INTERP = 3;
+const DT_NULL = 0;
+const DT_NEEDED = 1;
+const DT_STRTAB = 5;
+/** ARM EABI5 float ABI flags in e_flags. */
+export const EF_ARM_ABI_FLOAT_SOFT = 0x200;
+export const EF_ARM_ABI_FLOAT_HARD = 0x400;
+
+/** e_machine values, with the names `readelf -h` prints (the platform matrix uses those names). */
+export const ELF_MACHINES: Readonly<Record<number, string>> = Object.freeze({
+  3: 'Intel 80386',
+  8: 'MIPS R3000',
+  20: 'PowerPC',
+  21: 'PowerPC64',
+  22: 'IBM S/390',
+  40: 'ARM',
+  62: 'Advanced Micro Devices X86-64',
+  183: 'AArch64',
+  243: 'RISC-V',
+  258: 'LoongArch',
+});
+
+/** Architectures whose Linux ABI is big-endian (everything else in the matrix is little-endian). */
+const BIG_ENDIAN = new Set(['s390x', 'ppc64', 'mips', 'mips64']);
+
+export interface ElfInfo {
+  elfClass: 32 | 64;
+  endian: 'little' | 'big';
+  /** e_type: 2 executable, 3 shared object / PIE. */
+  type: number;
+  machine: number;
+  flags: number;
+  /** The PT_INTERP path (the dynamic loader), when there is one. */
+  interpreter: string | undefined;
+  /** DT_NEEDED libraries (names when the string table could be read, else `?`). */
+  needed: string[];
+}
+
+export class ElfError extends Error {
+  readonly code: 'BINARY_NOT_ELF' | 'BINARY_DYNAMIC' | 'BINARY_WRONG_ARCH' | 'BINARY_NOT_EXECUTABLE';
+  readonly hint: string | undefined;
+  constructor(code: ElfError['code'], message: string, hint?: string) {
+    super(message);
+    this.name = 'ElfError';
+    this.code = code;
+    this.hint = hint;
+  }
+}
+
+/** Parse the parts of an ELF file we check. Throws `ElfError` (BINARY_NOT_ELF) for anything else. */
+export function parseElf(buf: Buffer, file = 'file'): ElfInfo {
+  const notElf = (why: string) =>
+    new ElfError(
+      'BINARY_NOT_ELF',
+      `${file} is not an ELF executable: ${why}`,
+      'pass a compiled Linux program',
+    );
+  if (buf.length < 52 || buf.readUInt32BE(0) !== 0x7f454c46) throw notElf('no ELF magic');
+  const cls = buf[4];
+  const data = buf[5];
+  if (cls !== 1 && cls !== 2) throw notElf(`unknown ELF class ${cls}`);
+  if (data !== 1 && data !== 2) throw notElf(`unknown byte order ${data}`);
+  const is64 = cls === 2;
+  const le = data === 1;
+  const u16 = (o: number) => (le ? buf.readUInt16LE(o) : buf.readUInt16BE(o));
+  const u32 = (o: number) => (le ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
+  const word = (o: number): number => {
+    if (!is64) return u32(o);
+    const v = le ? buf.readBigUInt64LE(o) : buf.readBigUInt64BE(o);
+    return v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v);
+  };
+  if (is64 && buf.length < 64) throw notElf('truncated header');
+  const type = u16(16);
+  const machine = u16(18);
+  const phoff = word(is64 ? 32 : 28);
+  const flags = u32(is64 ? 48 : 36);
+  const phentsize = u16(is64 ? 54 : 42);
+  const phnum = u16(is64 ? 56 : 44);
+  const segs: { type: number; offset: number; vaddr: number; filesz: number }[] = [];
+  if (phnum > 0 && phentsize < (is64 ? 56 : 32)) throw notElf(`program header size ${phentsize}`);
+  if (phoff + phnum * phentsize > buf.length) throw notElf('program headers past the end of the file');
+  for (let i = 0; i < phnum; i++) {
+    const o = phoff + i * phentsize;
+    segs.push(
+      is64
+        ? { type: u32(o), offset: word(o + 8), vaddr: word(o + 16), filesz: word(o + 32) }
+        : { type: u32(o), offset: u32(o + 4), vaddr: u32(o + 8), filesz: u32(o + 16) },
+    );
+  }
+  const inFile = (s: { offset: number; filesz: number }) => s.offset + s.filesz <= buf.length;
+  const interp = segs.find((s) => s.type === PT_INTERP);
+  const interpreter =
+    interp && inFile(interp)
+      ? buf
+          .subarray(interp.offset, interp.offset + interp.filesz)
+          .toString('latin1')
+          .replace(/\0.*$/s, '')
+      : interp
+        ? '?'
+        : undefined;
+  const needed: string[] = [];
+  const dyn = segs.find((s) => s.type === PT_DYNAMIC);
+  if (dyn && inFile(dyn)) {
+    const size = is64 ? 16 : 8;
+    const offsets: number[] = [];
+    let strtab: number | undefined;
+    for (let o = dyn.offset; o + size <= dyn.offset + dyn.filesz; o += size) {
+      const tag = word(o);
+      if (tag === DT_NULL) break;
+      if (tag === DT_NEEDED) offsets.push(word(o + size / 2));
+      if (tag === DT_STRTAB) strtab = word(o + size / 2);
+    }
+    // DT_STRTAB is an address: find the loaded segment that holds it to get a file offset.
+    const load = segs.find(
+      (s) => s.type === PT_LOAD && strtab !== undefined && strtab >= s.vaddr && strtab < s.vaddr + s.filesz,
+    );
+    for (const off of offsets) {
+      const at = load && strtab !== undefined ? strtab - load.vaddr + load.offset + off : -1;
+      const end = at >= 0 ? buf.indexOf(0, at) : -1;
+      needed.push(end > at ? buf.subarray(at, end).toString('latin1') : '?');
+    }
+  }
+  return {
+    elfClass: is64 ? 64 : 32,
+    endian: le ? 'little' : 'big',
+    type,
+    machine,
+    flags,
+    interpreter,
+    needed,
+  };
+}
+
+/** What a platform of the matrix expects of its binaries. */
+export function expectedElf(spec: PlatformSpec): {
+  machine: number;
+  elfClass: 32 | 64;
+  endian: 'little' | 'big';
+} {
+  const entry = Object.entries(ELF_MACHINES).find(([, name]) => name === spec.elfMachine);
+  if (!entry) throw new Error(`platform matrix: unknown ELF machine name ${spec.elfMachine}`);
+  return {
+    machine: Number(entry[0]),
+    elfClass: spec.elfClass,
+    endian: BIG_ENDIAN.has(spec.platform.architecture) ? 'big' : 'little',
+  };
+}
+
+const describe = (e: { machine: number; elfClass: number; endian: string }) =>
+  `${ELF_MACHINES[e.machine] ?? `machine ${e.machine}`}, ${e.elfClass}-bit, ${e.endian}-endian`;
+
+/** How to get a static build for `spec`, per language. */
+export function staticHint(spec: PlatformSpec): string {
+  return `link it statically for ${spec.name}: Go \`CGO_ENABLED=0 go build\`; Rust \`--target <arch>-unknown-linux-musl\` (RUSTFLAGS="-C target-feature=+crt-static"); C \`zig cc -target ${spec.zigTarget} -static\` or \`gcc -static\``;
+}
+
+/**
+ * Check that `buf` (read from `file`) is a static executable for `spec`; returns the parsed header or
+ * throws `ElfError` saying what is wrong and what to do.
+ */
+export function checkStaticBinary(buf: Buffer, file: string, spec: PlatformSpec): ElfInfo {
+  const info = parseElf(buf, file);
+  const want = expectedElf(spec);
+  if (info.machine !== want.machine || info.elfClass !== want.elfClass || info.endian !== want.endian) {
+    throw new ElfError(
+      'BINARY_WRONG_ARCH',
+      `${file} is built for ${describe(info)}, not for ${spec.name} (${describe(want)})`,
+      `build it for ${spec.name} (e.g. zig cc -target ${spec.zigTarget}) and pass it as --binary ${spec.name}=PATH`,
+    );
+  }
+  if (info.type !== ET_EXEC && info.type !== ET_DYN) {
+    throw new ElfError(
+      'BINARY_NOT_EXECUTABLE',
+      `${file} is an ELF ${info.type === 1 ? 'object file' : `file of type ${info.type}`}, not an executable`,
+      'link it into a program first',
+    );
+  }
+  if (info.interpreter !== undefined || info.needed.length > 0) {
+    const what = [
+      info.interpreter !== undefined ? `interpreter ${info.interpreter}` : '',
+      info.needed.length ? `needs ${info.needed.join(', ')}` : '',
+    ]
+      .filter(Boolean)
+      .join('; ');
+    const kind = info.interpreter === undefined ? 'a shared library' : 'dynamically linked';
+    throw new ElfError(
+      'BINARY_DYNAMIC',
+      `${file} is ${kind} (${what}): a FROM scratch image has no dynamic loader or shared libraries`,
+      staticHint(spec),
+    );
+  }
+  const arch = spec.platform.architecture;
+  if (arch === 'arm' && spec.platform.variant === 'v5' && info.flags & EF_ARM_ABI_FLOAT_HARD) {
+    throw new ElfError(
+      'BINARY_WRONG_ARCH',
+      `${file} uses the hard-float ABI (VFP registers), which linux/arm/v5 CPUs do not have`,
+      `build it soft-float for ${spec.name}: GOARM=5, zig cc -target ${spec.zigTarget}, or Rust arm-unknown-linux-musleabi`,
+    );
+  }
+  return info;
+}
