@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { RegistryClient } from './client.ts';
 import { ProtocolError, RegistryError } from './errors.ts';
-import { discard, type Response, responseError } from './transport.ts';
+import { discard, type Response, responseError, type StreamBody } from './transport.ts';
 
 /**
  * Blob protocol steps, one function each (distribution-spec "Pushing blobs" / "Pulling blobs"):
@@ -125,13 +125,14 @@ function sessionFrom(res: Response, requestUrl: URL, method: string): UploadSess
 
 /**
  * `PUT <location>?digest=<digest>` with `bytes` (the whole blob, or the last chunk when `session.offset > 0`)
- * → 201. Checks `Docker-Content-Digest` when the registry sends it.
+ * → 201. `bytes` may be a {@link StreamBody}: the whole blob streamed in this one request, unbuffered.
+ * Checks `Docker-Content-Digest` when the registry sends it.
  */
 export async function completeUpload(
   client: RegistryClient,
   session: UploadSession,
   digest: string,
-  bytes: Uint8Array,
+  bytes: Uint8Array | StreamBody,
   scopes: readonly string[],
 ): Promise<void> {
   const url = withDigestParam(session.location, digest);

@@ -94,7 +94,13 @@ export {
   retryPolicy,
   withRetry,
 } from './retry.ts';
-export { registryBaseUrl, Transport, type TransportOptions, USER_AGENT } from './transport.ts';
+export {
+  registryBaseUrl,
+  type StreamBody,
+  Transport,
+  type TransportOptions,
+  USER_AGENT,
+} from './transport.ts';
 export {
   chunksOf,
   DEFAULT_CHUNK_SIZE,

@@ -17,12 +17,25 @@ export interface TransportOptions {
   headersTimeoutMs?: number;
 }
 
-/** One HTTP exchange. `body` is bytes so that it can be replayed on retry. */
+/**
+ * A request body that can be sent again: bytes, or a stream opened afresh for each send (a 401 re-sent with
+ * fresh credentials, a retried request) with its exact length, so it goes out with `Content-Length`, unbuffered.
+ */
+export interface StreamBody {
+  open(): AsyncIterable<Uint8Array>;
+  length: number;
+}
+
+/** One HTTP exchange. `body` is bytes or a {@link StreamBody}, so that it can be replayed on retry. */
 export interface HttpRequest {
   method: string;
   url: string | URL;
   headers?: Record<string, string>;
-  body?: Uint8Array | undefined;
+  body?: Uint8Array | StreamBody | undefined;
+}
+
+function isStreamBody(body: HttpRequest['body']): body is StreamBody {
+  return body !== undefined && !(body instanceof Uint8Array);
 }
 
 export const USER_AGENT = 'scratchpack-registry/0.1';
@@ -64,13 +77,16 @@ export class Transport {
 
   async send(req: HttpRequest): Promise<Response> {
     const headers: Record<string, string> = { 'user-agent': this.userAgent, ...req.headers };
+    const stream = isStreamBody(req.body);
+    if (stream) headers['content-length'] = String((req.body as StreamBody).length);
     try {
       return await fetch(req.url, {
         method: req.method,
         headers,
-        body: req.body,
+        body: stream ? (req.body as StreamBody).open() : (req.body as Uint8Array | undefined),
         redirect: 'manual',
         dispatcher: this.dispatcher,
+        ...(stream && { duplex: 'half' as const }),
       });
     } catch (err) {
       throw new ConnectionError(req.method, req.url, err);

@@ -3,6 +3,7 @@ import { cancelUpload, completeUpload, startUpload, type UploadSession, uploadCh
 import type { RegistryClient } from './client.ts';
 import { ProtocolError, RegistryClientError } from './errors.ts';
 import { withRetry } from './retry.ts';
+import type { StreamBody } from './transport.ts';
 
 /**
  * A whole blob upload, composed from the steps in blobs.ts. A temporary failure anywhere restarts the session from
@@ -18,21 +19,30 @@ export interface PushBlob {
 }
 
 export interface UploadOptions {
-  /** Bytes per PATCH (default 16 MiB; raised to the registry's `OCI-Chunk-Min-Length`). */
+  /** Bytes per PATCH when a blob is uploaded in chunks (default 16 MiB; raised to `OCI-Chunk-Min-Length`). */
   chunkSize?: number;
-  /** Blobs up to this size go in one PUT (default 16 MiB). */
+  /**
+   * Blobs up to this size are streamed in one PUT; larger ones go in PATCH chunks of `chunkSize`. Default: every
+   * blob in one PUT, unless `chunkSize` is given, which then is the threshold too.
+   */
   monolithicThreshold?: number;
-  /** Progress: bytes of this blob the registry acknowledged so far (goes back to 0 when a session restarts). */
-  onProgress?: (bytesAcknowledged: number) => void;
+  /**
+   * Progress: bytes of this blob sent in its one PUT, or acknowledged by the registry when chunked (goes back to 0
+   * when a session restarts).
+   */
+  onProgress?: (bytes: number) => void;
 }
 
 export const DEFAULT_CHUNK_SIZE = 16 * 1024 * 1024;
-export const DEFAULT_MONOLITHIC_THRESHOLD = 16 * 1024 * 1024;
+/** Every blob in one streamed PUT, as docker and skopeo send a blob in one request. */
+export const DEFAULT_MONOLITHIC_THRESHOLD = Number.POSITIVE_INFINITY;
+/** Progress events of a streamed PUT come at most once per this many bytes. */
+const PROGRESS_STEP = 1024 * 1024;
 
 /**
  * Upload `blob` to `repository`: open a session (or use `session` from a refused mount), stream the bytes as one
- * PUT (size ≤ `monolithicThreshold`) or as PATCH chunks with the last chunk in the final PUT (never an empty PUT),
- * and verify the digest. A temporary failure anywhere restarts from POST with a fresh stream, under the client's
+ * PUT (size ≤ `monolithicThreshold`, by default every blob) or as PATCH chunks with the last chunk in the final PUT
+ * (never an empty PUT), and verify the digest. A temporary failure anywhere restarts from POST with a fresh stream, under the client's
  * retry policy. Returns the number of attempts.
  */
 export async function uploadBlob(
@@ -70,15 +80,12 @@ async function streamInto(
   scopes: readonly string[],
   options: UploadOptions,
 ): Promise<void> {
-  const threshold = options.monolithicThreshold ?? DEFAULT_MONOLITHIC_THRESHOLD;
+  const threshold = options.monolithicThreshold ?? options.chunkSize ?? DEFAULT_MONOLITHIC_THRESHOLD;
   const chunkSize = Math.max(options.chunkSize ?? DEFAULT_CHUNK_SIZE, start.minChunkLength ?? 1);
   let session = start;
   if (session.offset !== 0) session = { ...session, offset: 0 };
   if (blob.size <= threshold) {
-    const bytes = await readAll(blob.open(), blob.size);
-    checkSize(blob, bytes.length);
-    await completeUpload(client, session, blob.digest, bytes, scopes);
-    options.onProgress?.(bytes.length);
+    await streamWhole(client, session, blob, scopes, options);
     return;
   }
   // Hold one chunk back so that the final PUT always carries bytes.
@@ -97,24 +104,59 @@ async function streamInto(
 }
 
 function checkSize(blob: PushBlob, actual: number): void {
-  if (actual !== blob.size) {
-    throw new ProtocolError(
-      'SIZE_MISMATCH',
-      `blob ${blob.digest}: read ${actual} bytes, its descriptor says ${blob.size}`,
-      'the local blob changed or is corrupted: rebuild the image',
-    );
-  }
+  if (actual !== blob.size) throw sizeMismatch(blob, String(actual));
 }
 
-async function readAll(source: Readable | AsyncIterable<Uint8Array>, expected: number): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  let length = 0;
-  for await (const part of source as AsyncIterable<Uint8Array>) {
-    parts.push(part);
-    length += part.length;
-    if (length > expected) break;
+function sizeMismatch(blob: PushBlob, actual: string): ProtocolError {
+  return new ProtocolError(
+    'SIZE_MISMATCH',
+    `blob ${blob.digest}: read ${actual} bytes, its descriptor says ${blob.size}`,
+    'the local blob changed or is corrupted: rebuild the image',
+  );
+}
+
+/**
+ * The whole blob in one PUT, streamed from `open()` with `Content-Length: size`: no copy of the blob in memory,
+ * one request. A stream that turns out longer or shorter than `size` fails with SIZE_MISMATCH (not retried).
+ */
+async function streamWhole(
+  client: RegistryClient,
+  session: UploadSession,
+  blob: PushBlob,
+  scopes: readonly string[],
+  options: UploadOptions,
+): Promise<void> {
+  let sizeError: ProtocolError | undefined;
+  const body: StreamBody = {
+    length: blob.size,
+    open: () =>
+      (async function* () {
+        let sent = 0;
+        let reported = 0;
+        for await (const part of blob.open() as AsyncIterable<Uint8Array>) {
+          sent += part.length;
+          if (sent > blob.size) {
+            sizeError = sizeMismatch(blob, `more than ${blob.size}`);
+            throw sizeError;
+          }
+          yield part;
+          if (sent - reported >= PROGRESS_STEP) {
+            reported = sent;
+            options.onProgress?.(sent);
+          }
+        }
+        if (sent !== blob.size) {
+          sizeError = sizeMismatch(blob, String(sent));
+          throw sizeError;
+        }
+      })(),
+  };
+  try {
+    await completeUpload(client, session, blob.digest, body, scopes);
+  } catch (err) {
+    throw sizeError ?? err;
   }
-  return Buffer.concat(parts, length);
+  options.onProgress?.(blob.size);
 }
 
 /** Re-cut a byte stream into chunks of exactly `size` bytes (the last one may be shorter). */

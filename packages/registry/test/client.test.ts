@@ -224,6 +224,69 @@ describe('uploads against a fake registry', () => {
     await client.close();
   });
 
+  it('streams a blob in one PUT with Content-Length, reporting progress as bytes go out', async () => {
+    const seen: { method: string; length: string | undefined; encoding: string | undefined }[] = [];
+    const fake = await fakeRegistry({
+      handler: (req) => {
+        seen.push({
+          method: req.method!,
+          length: req.headers['content-length'],
+          encoding: req.headers['transfer-encoding'],
+        });
+        return false;
+      },
+    });
+    const client = new RegistryClient(fake.host, undefined, fastRetry());
+    const bytes = Buffer.from(Array.from({ length: 3 * 1024 * 1024 + 5 }, (_, i) => i % 251));
+    const parts = Array.from({ length: 49 }, (_, i) => bytes.subarray(i * 65536, (i + 1) * 65536));
+    const progress: number[] = [];
+    await uploadBlob(
+      client,
+      'x',
+      { digest: sha256(bytes).toString(), size: bytes.length, open: () => Readable.from(parts) },
+      SCOPES,
+      { onProgress: (n) => progress.push(n) },
+    );
+    // Buffer.equals: toEqual compares megabytes element by element, slowly.
+    expect(fake.blobs.get(sha256(bytes).toString())?.equals(bytes)).toBe(true);
+    expect(fake.log.filter((l) => /PATCH|PUT/.test(l))).toHaveLength(1);
+    expect(seen.find((r) => r.method === 'PUT')).toEqual({
+      method: 'PUT',
+      length: String(bytes.length),
+      encoding: undefined,
+    });
+    expect(progress[0]).toBe(0);
+    expect(progress.at(-1)).toBe(bytes.length);
+    expect(progress.length).toBeGreaterThan(3);
+    expect([...progress].sort((a, b) => a - b)).toEqual(progress);
+    await client.close();
+  });
+
+  it('uploads in chunks when a chunk size is given, even without a threshold', async () => {
+    const fake = await fakeRegistry();
+    const client = new RegistryClient(fake.host, undefined, fastRetry());
+    const bytes = Buffer.alloc(25, 3);
+    await uploadBlob(client, 'x', blobOf(bytes), SCOPES, { chunkSize: 10 });
+    expect(fake.log.filter((l) => /PATCH|PUT/.test(l)).map((l) => l.split(' ')[0])).toEqual([
+      'PATCH',
+      'PATCH',
+      'PUT',
+    ]);
+    expect(fake.blobs.get(sha256(bytes).toString())).toEqual(bytes);
+    await client.close();
+  });
+
+  it('refuses a streamed blob longer than its descriptor says, without retrying', async () => {
+    const fake = await fakeRegistry();
+    const client = new RegistryClient(fake.host, undefined, fastRetry());
+    const bytes = Buffer.alloc(70_000, 2);
+    const blob = { ...blobOf(bytes), size: 65_000 };
+    await expect(uploadBlob(client, 'x', blob, SCOPES)).rejects.toMatchObject({ code: 'SIZE_MISMATCH' });
+    expect(fake.log.filter((l) => l.startsWith('POST'))).toHaveLength(1);
+    expect(fake.blobs.size).toBe(0);
+    await client.close();
+  });
+
   it('refuses a blob whose stream is not the size its descriptor says', async () => {
     const fake = await fakeRegistry();
     const client = new RegistryClient(fake.host, undefined, fastRetry());
