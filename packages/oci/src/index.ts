@@ -65,6 +65,12 @@ export {
   withMediaTypeFamily,
   withPlatform,
 } from './mutate.ts';
+export {
+  DEFAULT_GZIP_BLOCK_SIZE,
+  normalizeGzipHeader,
+  type ParallelGzipOptions,
+  parallelGzip,
+} from './parallel-gzip.ts';
 export * from './platform.ts';
 export { type ExtractReport, extractRootfs } from './rootfs.ts';
 export { layerFromTarStream, type ReadTarOptions, readTarEntries } from './tar-import.ts';
