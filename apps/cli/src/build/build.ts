@@ -9,6 +9,7 @@ import { evaluate, parseDockerfile } from '@scratchpack/dockerfile';
 import {
   type Annotations,
   type Family,
+  formatPlatform,
   type Image,
   type ImageIndex,
   imageIndex,
@@ -23,6 +24,7 @@ import {
 } from '@scratchpack/oci';
 import { UsageError } from '../errors.ts';
 import { expandTemplate, type OutputSpec } from './outputs.ts';
+import type { ParentResolver } from './parents.ts';
 
 export interface BuildOptions {
   /** Build context directory; may hold placeholders such as `{label}` for a per-platform context. */
@@ -42,6 +44,8 @@ export interface BuildOptions {
   imageName?: string;
   concurrency?: number;
   onImage?: (r: BuiltImage) => void;
+  /** Resolves `FROM <ref>` other than scratch (see parents.ts); without it only FROM scratch builds. */
+  parents?: ParentResolver;
 }
 
 export interface BuiltImage {
@@ -106,13 +110,23 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       platform,
       buildArgs: o.buildArgs ?? {},
       sourceDateEpoch: o.sourceDateEpoch,
+      ...(o.parents ? { resolveBase: o.parents.resolveBase } : {}),
     });
+    const parent = o.parents?.used.get(formatPlatform(platform));
     if (o.labels && Object.keys(o.labels).length > 0) {
       const current = (await image.configFile()).config?.Labels ?? {};
       image = await withConfig(image, { Labels: { ...current, ...o.labels } });
     }
     if (family !== 'oci') image = await withMediaTypeFamily(image, family);
-    image = await withAnnotations(image, annotations);
+    image = await withAnnotations(image, {
+      ...annotations,
+      ...(parent
+        ? {
+            'org.opencontainers.image.base.name': parent.name,
+            'org.opencontainers.image.base.digest': parent.digest,
+          }
+        : {}),
+    });
     const built: BuiltImage = {
       platform,
       digest: (await image.digest()).toString(),
