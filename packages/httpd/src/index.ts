@@ -1,0 +1,1 @@
+export { HTTPD_SOURCE, httpdBinary, httpdCompileOptions, httpdDefines } from './build.ts';
