@@ -37,7 +37,8 @@ export class Spool {
       await this.file.handle.write(chunk);
       return;
     }
-    this.chunks.push(chunk);
+    // A small chunk may be a slice of a much larger buffer (zlib's output buffer): keep a copy, not the buffer.
+    this.chunks.push(chunk.byteLength < chunk.buffer.byteLength / 2 ? Buffer.from(chunk) : chunk);
     if (this.length > this.threshold) {
       const dir = await mkdtemp(join(tmpdir(), 'scratchpack-layer-'));
       registerTemp(dir);

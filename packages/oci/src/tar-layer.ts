@@ -122,6 +122,14 @@ export async function buildTarGz(records: TarRecord[], opts: LayerOptions = {}):
   };
 }
 
+/**
+ * Bytes per zlib call, in and out. Each call is one trip to libuv's thread pool and back to this thread; tar-stream
+ * hands over a 512-byte header and a body per file, and zlib's default output buffer is 16 KiB, so without this a
+ * large layer costs tens of thousands of trips, and zlib's thread idles while this one reads and hashes. The
+ * compressed bytes do not depend on how the input or output is cut (no flushes in between).
+ */
+const ZLIB_CHUNK = 1024 * 1024;
+
 /** The default: one gzip stream (Node zlib), the header's MTIME and OS fixed. */
 function streamSides(
   pack: tar.Pack,
@@ -130,13 +138,24 @@ function streamSides(
   comp: Hasher,
   spool: Spool,
 ): Promise<void>[] {
-  const gz = createGzip({ level });
+  const gz = createGzip({ level, chunkSize: ZLIB_CHUNK });
+  const write = async (chunk: Buffer) => {
+    if (!gz.write(chunk)) await new Promise((r) => gz.once('drain', r));
+  };
   const tarSide = (async () => {
     try {
+      let held: Buffer[] = [];
+      let heldBytes = 0;
       for await (const chunk of pack as AsyncIterable<Buffer>) {
         diff.update(chunk);
-        if (!gz.write(chunk)) await new Promise((r) => gz.once('drain', r));
+        held.push(chunk);
+        heldBytes += chunk.byteLength;
+        if (heldBytes < ZLIB_CHUNK) continue;
+        await write(held.length === 1 ? held[0]! : Buffer.concat(held, heldBytes));
+        held = [];
+        heldBytes = 0;
       }
+      if (heldBytes > 0) await write(Buffer.concat(held, heldBytes));
       gz.end();
     } catch (err) {
       gz.destroy(err as Error);
