@@ -1,0 +1,196 @@
+/**
+ * Push: the multi-arch hello image (dist/oci) and a single-layer image of one big random file, to a loopback
+ * docker-registry, with our client (`push` from @scratchpack/registry, in-process, as `scratchpack push` runs it)
+ * and with `skopeo copy --all`, alternating run by run. Every push goes to a registry started empty for it (new
+ * port, new storage), so every blob is uploaded: skopeo remembers where it saw a blob (its blob-info cache) and
+ * would otherwise mount it from an earlier run's repository instead of uploading it. After each of our pushes the
+ * same push is repeated: it must upload 0 blobs.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  appendLayers,
+  emptyImage,
+  isImageIndex,
+  layerFromEntries,
+  readLayout,
+  withConfig,
+  writeLayout,
+} from '@scratchpack/oci';
+import { push } from '@scratchpack/registry';
+import { type RunningRegistry, startRegistry } from '@scratchpack/test-utils';
+import { run, timeRun } from '../exec.ts';
+import { int, mb, secondsRange, times } from '../format.ts';
+import { REPO, tempDir } from '../repo.ts';
+import type { SectionContext, SectionResult } from '../section.ts';
+import { alternate, ratio, type Summary, summarize, timed } from '../stats.ts';
+import { randomBytesFor } from '../tree.ts';
+
+const CONTENDERS = ['scratchpack', 'skopeo'] as const;
+type Contender = (typeof CONTENDERS)[number];
+
+interface ImageCase {
+  name: string;
+  title: string;
+  layout: string;
+  bytes: number;
+  blobs: number;
+}
+
+export interface PushCase {
+  name: string;
+  title: string;
+  bytes: number;
+  blobs: number;
+  seconds: Record<Contender, Summary>;
+  repeat: Summary;
+  repeatUploaded: number[];
+}
+
+async function bigImage(dir: string, bytes: number): Promise<void> {
+  const layer = layerFromEntries(
+    [{ type: 'file', path: 'data.bin', mode: 0o644, content: randomBytesFor(7, 'push', bytes) }],
+    { compressionLevel: 1 },
+  );
+  let image = await appendLayers(emptyImage({ platform: { os: 'linux', architecture: 'amd64' } }), { layer });
+  image = await withConfig(image, { Cmd: ['/data.bin'] });
+  await writeLayout(dir, image, { tags: ['latest'] });
+}
+
+async function describeLayout(dir: string): Promise<{ bytes: number; blobs: number }> {
+  const subject = await (await readLayout(dir)).resolve('latest');
+  const images = isImageIndex(subject) ? (await subject.images()).map((c) => c.image) : [subject];
+  const blobs = new Map<string, number>();
+  for (const image of images) {
+    for (const l of await image.layers()) blobs.set((await l.digest()).toString(), await l.size());
+    const c = await image.configDescriptor();
+    blobs.set(c.digest, c.size);
+  }
+  return { bytes: [...blobs.values()].reduce((a, b) => a + b, 0), blobs: blobs.size };
+}
+
+async function ourPush(layout: string, target: string) {
+  const subject = await (await readLayout(layout)).resolve('latest');
+  return push(subject, target, { credential: null });
+}
+
+export async function pushSection(ctx: SectionContext): Promise<SectionResult> {
+  const hello = join(REPO, 'dist', 'oci');
+  if (!existsSync(join(hello, 'index.json'))) {
+    ctx.log('dist/oci is missing: running `pnpm build:images`');
+    await run('pnpm', ['build:images'], { cwd: REPO });
+  }
+  const tmp = await tempDir('push');
+  let registry: RunningRegistry | undefined;
+  try {
+    const big = join(tmp.path, 'big');
+    ctx.log(`writing a single-layer image of ${ctx.sizeMb} MB random bytes`);
+    await bigImage(big, ctx.sizeMb * 1e6);
+    const cases: ImageCase[] = [];
+    for (const [name, title, layout] of [
+      ['hello', 'multi-arch hello (dist/oci)', hello],
+      ['big', `single layer, ${ctx.sizeMb} MB`, big],
+    ] as const) {
+      cases.push({ name, title, layout, ...(await describeLayout(layout)) });
+    }
+    const out: PushCase[] = [];
+    for (const c of cases) {
+      const repeat: number[] = [];
+      const repeatUploaded: number[] = [];
+      const seconds = await alternate(CONTENDERS, ctx.runs, async (who, i) => {
+        await registry?.stop();
+        registry = await startRegistry();
+        const repo = `${registry.host}/bench/${c.name}-${who}-${i}`;
+        let s: number;
+        if (who === 'skopeo') {
+          s = await timeRun('skopeo', [
+            'copy',
+            '--quiet',
+            '--all',
+            `oci:${c.layout}:latest`,
+            `docker://${repo}:latest`,
+            '--dest-tls-verify=false',
+          ]);
+        } else {
+          const first = await timed(() => ourPush(c.layout, `${repo}:latest`));
+          s = first.seconds;
+          if (first.value.uploaded !== c.blobs)
+            throw new Error(
+              `${c.name}: first push uploaded ${first.value.uploaded} blobs, expected ${c.blobs}`,
+            );
+          const again = await timed(() => ourPush(c.layout, `${repo}:latest`));
+          repeat.push(again.seconds);
+          repeatUploaded.push(again.value.uploaded);
+          if (again.value.uploaded !== 0 || again.value.skipped !== c.blobs) {
+            throw new Error(
+              `${c.name}: the repeat push uploaded ${again.value.uploaded} blobs (skipped ${again.value.skipped} of ${c.blobs}); it must upload none`,
+            );
+          }
+        }
+        ctx.log(`  run ${i + 1} ${c.name.padEnd(6)} ${who.padEnd(12)} ${s.toFixed(3)} s`);
+        return s;
+      });
+      out.push({
+        name: c.name,
+        title: c.title,
+        bytes: c.bytes,
+        blobs: c.blobs,
+        seconds,
+        repeat: summarize(repeat),
+        repeatUploaded,
+      });
+    }
+    return pushResult(out);
+  } finally {
+    await registry?.stop();
+    await tmp.cleanup();
+  }
+}
+
+/** Tables and targets (pure). */
+export function pushResult(cases: PushCase[]): SectionResult {
+  return {
+    name: 'push',
+    title: '3. Push to a loopback docker-registry',
+    tables: [
+      {
+        title: 'push (fresh repository each run)',
+        header: [
+          'image',
+          'blobs',
+          'bytes',
+          'scratchpack',
+          'skopeo copy --all',
+          'ours / skopeo',
+          'repeat push (0 uploaded)',
+        ],
+        rows: cases.map((c) => [
+          c.title,
+          int(c.blobs),
+          mb(c.bytes),
+          secondsRange(c.seconds.scratchpack),
+          secondsRange(c.seconds.skopeo),
+          times(ratio(c.seconds.scratchpack, c.seconds.skopeo)),
+          secondsRange(c.repeat),
+        ]),
+        notes: [
+          'Ours is the library call `push(readLayout(dir).resolve("latest"), ref)` in this process (what `scratchpack push` runs, without Node start-up); skopeo is a process: `skopeo copy --all oci:<dir>:latest docker://<registry>/<repo>:latest --dest-tls-verify=false`.',
+          "The registry is Debian's docker-registry (distribution) with filesystem storage in a temp dir on the same machine, so it competes for the same cores. Each push gets a freshly started, empty registry.",
+        ],
+      },
+    ],
+    targets: [
+      ...cases.map((c) => {
+        const r = ratio(c.seconds.scratchpack, c.seconds.skopeo);
+        return { name: `push ${c.name} vs skopeo`, goal: '≤ 1.0×', value: times(r), met: r <= 1 };
+      }),
+      {
+        name: 'repeat push uploads 0 blobs',
+        goal: '0 every time',
+        value: cases.map((c) => `${c.name}: ${c.repeatUploaded.join(',')}`).join('; '),
+        met: cases.every((c) => c.repeatUploaded.every((n) => n === 0)),
+      },
+    ],
+    data: { cases },
+  };
+}
