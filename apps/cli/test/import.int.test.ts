@@ -134,7 +134,7 @@ describeWithTools(['busybox', 'tar'], 'import a rootfs tarball (busybox-static)'
   it.each([
     ['a `..` traversal', tarOf([{ name: 'ok' }, { name: '../x', content: 'x' }]), /unsafe path "\.\.\/x"/],
     [
-      'absolute',
+      'an absolute path',
       tarOf([
         { name: 'etc/', type: 'dir' },
         { name: '/etc/x', content: 'x' },
