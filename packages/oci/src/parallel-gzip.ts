@@ -25,7 +25,10 @@ export interface ParallelGzipOptions {
   level: number;
   /** Input bytes per member (default 1 MiB). Changes the output bytes. */
   blockSize?: number;
-  /** Blocks compressed at once (default: the number of CPUs, at least 2). Never changes the output. */
+  /**
+   * Blocks compressed at once (default: the number of CPUs + 1, so that a core never waits while this thread
+   * hashes and stores a finished member). Never changes the output.
+   */
   concurrency?: number;
 }
 
@@ -47,7 +50,7 @@ export async function* parallelGzip(
   const blockSize = options.blockSize ?? DEFAULT_GZIP_BLOCK_SIZE;
   if (!Number.isSafeInteger(blockSize) || blockSize < 64 * 1024)
     throw new RangeError(`gzip block size must be an integer ≥ 64 KiB, got ${blockSize}`);
-  const concurrency = Math.max(1, options.concurrency ?? Math.max(2, availableParallelism()));
+  const concurrency = Math.max(1, options.concurrency ?? availableParallelism() + 1);
   const zlibOptions: ZlibOptions = { level: options.level };
   const inFlight: Promise<Buffer>[] = [];
   const start = (block: Buffer) => {

@@ -3,9 +3,10 @@
  * digests computed while streaming ONCE; the compressed bytes are kept so they are never recompressed.
  * With `parallelGzip` the tar is compressed as independent gzip members on several threads (parallel-gzip.ts).
  */
+import { readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { createGzip } from 'node:zlib';
+import { createGzip, type ZlibOptions } from 'node:zlib';
 import tar from 'tar-stream';
 import { type Digest, Hasher } from './digest.ts';
 import { InvalidEntryError } from './errors.ts';
@@ -65,9 +66,17 @@ function header(r: TarRecord, mtime: Date, size: number): tar.Header {
   return h;
 }
 
+/**
+ * Files smaller than this are read synchronously. An async `readFile` is four trips through libuv's thread pool
+ * (open, stat, read, close) that queue behind zlib's work there; for a tree of many small files those trips, not
+ * the bytes, set the pace, and zlib waits for input. A blocking read of a small cached file takes microseconds.
+ */
+const SYNC_READ_LIMIT = 1024 * 1024;
+
 async function contentOf(r: TarRecord): Promise<Buffer> {
   if (r.source !== undefined) {
     try {
+      if (statSync(r.source).size < SYNC_READ_LIMIT) return readFileSync(r.source);
       return await readFile(r.source);
     } catch (cause) {
       throw new InvalidEntryError(r.name, `cannot read ${r.source}: ${(cause as Error).message}`);
@@ -76,7 +85,7 @@ async function contentOf(r: TarRecord): Promise<Buffer> {
   return typeof r.content === 'string' ? Buffer.from(r.content, 'utf8') : (r.content ?? Buffer.alloc(0));
 }
 
-/** Write `records` into the tar `pack` in order, then finalize it; reads file contents one at a time. */
+/** Write `records` into the tar `pack` in order, then finalize it; reads file contents one at a time, whole. */
 async function feedTar(pack: tar.Pack, records: TarRecord[], mtime: Date): Promise<void> {
   try {
     for (const r of records) {
@@ -129,6 +138,8 @@ export async function buildTarGz(records: TarRecord[], opts: LayerOptions = {}):
  * compressed bytes do not depend on how the input or output is cut (no flushes in between).
  */
 const ZLIB_CHUNK = 1024 * 1024;
+/** Tar bytes that may wait for zlib. */
+const ZLIB_BUFFER = 8 * 1024 * 1024;
 
 /** The default: one gzip stream (Node zlib), the header's MTIME and OS fixed. */
 function streamSides(
@@ -138,7 +149,8 @@ function streamSides(
   comp: Hasher,
   spool: Spool,
 ): Promise<void>[] {
-  const gz = createGzip({ level, chunkSize: ZLIB_CHUNK });
+  // A deep input buffer lets the tar side run ahead while zlib works, so zlib never waits for a file to be read.
+  const gz = createGzip({ level, chunkSize: ZLIB_CHUNK, writableHighWaterMark: ZLIB_BUFFER } as ZlibOptions);
   const write = async (chunk: Buffer) => {
     if (!gz.write(chunk)) await new Promise((r) => gz.once('drain', r));
   };
