@@ -42,3 +42,9 @@ export function mb(bytes: number): string {
 function trim(s: number): string {
   return s < 10 ? s.toPrecision(3) : s.toFixed(1);
 }
+
+/** `4.6 kB`, `200.1 MB` (decimal units). */
+export function bytesShort(bytes: number): string {
+  if (bytes < 1e6) return `${(bytes / 1e3).toFixed(1)} kB`;
+  return mb(bytes);
+}

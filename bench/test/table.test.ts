@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { int, percent, rateRange, seconds, secondsRange, times } from '../src/format.ts';
+import { bytesShort, int, percent, rateRange, seconds, secondsRange, times } from '../src/format.ts';
 import { summarize } from '../src/stats.ts';
 import { renderFacts, renderTable, renderTargets } from '../src/table.ts';
 
@@ -69,5 +69,7 @@ describe('formatting', () => {
     expect(times(0.6234)).toBe('0.62×');
     expect(percent(0.153)).toBe('15 %');
     expect(percent(0.0123)).toBe('1.2 %');
+    expect(bytesShort(4601)).toBe('4.6 kB');
+    expect(bytesShort(200_100_000)).toBe('200.1 MB');
   });
 });
