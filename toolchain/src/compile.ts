@@ -149,3 +149,35 @@ export async function compileAll(o: CompileAllOptions): Promise<CompileResult[]>
   if (errors.length > 1) throw new AggregateError(errors, errors.map((e) => e.message).join('\n'));
   return results;
 }
+
+export interface CompileProgramOptions {
+  /** The program's file name inside each platform folder, e.g. `hello`. */
+  name: string;
+  /** Options shared by every platform (sources, flags, defines, cwd). */
+  options: Omit<CompileAllOptions, 'platforms' | 'out'>;
+  platforms: readonly PlatformSpec[];
+  /** Where a platform's binary goes. */
+  out: (p: PlatformSpec) => string;
+  /** Where progress lines go (a package script passes `console.log`; libraries print nothing). */
+  log?: (line: string) => void;
+}
+
+/** What a package's compile script does: resolve zig, compile every platform, report each binary. */
+export async function compileProgram(o: CompileProgramOptions): Promise<CompileResult[]> {
+  const log = o.log ?? (() => {});
+  const zig = o.options.zig ?? resolveZig();
+  log(`zig ${zig.version} (${zig.source}: ${zig.path})`);
+  const started = Date.now();
+  const results = await compileAll({
+    ...o.options,
+    platforms: o.platforms,
+    zig,
+    out: o.out,
+    onDone: (r) =>
+      log(`  ${r.platform.name.padEnd(16)} ${String(r.bytes).padStart(7)} B  ${r.platform.label}/${o.name}`),
+  });
+  log(
+    `compiled ${o.name} for ${o.platforms.length} platforms in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
+  return results;
+}

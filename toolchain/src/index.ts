@@ -2,10 +2,12 @@ export {
   type CompileAllOptions,
   CompileError,
   type CompileOptions,
+  type CompileProgramOptions,
   type CompileResult,
   compile,
   compileAll,
   compileArgs,
+  compileProgram,
   SMALL_STATIC_FLAGS,
 } from './compile.ts';
 export {
