@@ -141,3 +141,38 @@ export class RegistryClient {
     await this.transport.close();
   }
 }
+
+/** What push and pull report before each retry wait. */
+export interface RetryEvent {
+  type: 'retry';
+  attempt: number;
+  delayMs: number;
+  code: string;
+  message: string;
+}
+
+/**
+ * The client a push or pull works with: `options.client` (reporting its retries from now on) or a new one
+ * for `registry`. Every retry goes to `options.onRetry` and, as a {@link RetryEvent}, to `report`.
+ */
+export async function clientFor(
+  registry: string,
+  options: ClientOptions & { client?: RegistryClient | undefined },
+  report: (event: RetryEvent) => void,
+): Promise<RegistryClient> {
+  const onRetry = (info: RetryInfo) => {
+    options.onRetry?.(info);
+    report({
+      type: 'retry',
+      attempt: info.attempt,
+      delayMs: info.delayMs,
+      code: info.error.code,
+      message: info.error.message,
+    });
+  };
+  if (options.client) {
+    options.client.onRetry = onRetry;
+    return options.client;
+  }
+  return RegistryClient.create(registry, { ...options, onRetry });
+}

@@ -29,7 +29,13 @@ export {
   uploadStatus,
   withDigestParam,
 } from './blobs.ts';
-export { type ClientOptions, type ClientRequest, RegistryClient } from './client.ts';
+export {
+  type ClientOptions,
+  type ClientRequest,
+  clientFor,
+  RegistryClient,
+  type RetryEvent,
+} from './client.ts';
 export {
   type Credential,
   type CredentialOptions,

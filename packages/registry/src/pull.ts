@@ -14,7 +14,7 @@ import {
 } from '@scratchpack/oci';
 import { pullScopes } from './auth.ts';
 import { fetchBlob } from './blobs.ts';
-import { type ClientOptions, RegistryClient } from './client.ts';
+import { type ClientOptions, clientFor, type RegistryClient, type RetryEvent } from './client.ts';
 import { ConnectionError, ImageError, RegistryClientError } from './errors.ts';
 import { mapLimit } from './limit.ts';
 import { type FetchedManifest, getManifest } from './manifests.ts';
@@ -43,7 +43,7 @@ export interface PullOptions extends ClientOptions {
 export type PullEvent =
   | { type: 'manifest'; digest: string; mediaType: string }
   | { type: 'blob-done'; digest: string; size: number; fetched: boolean }
-  | { type: 'retry'; attempt: number; delayMs: number; code: string; message: string };
+  | RetryEvent;
 
 export interface PullResult {
   /** `registry/repository@digest` of what was written to the layout. */
@@ -76,18 +76,7 @@ export async function pull(
   const tag = options.tag ?? ref.tag ?? (ref.digest ? undefined : 'latest');
   const scopes = pullScopes(ref.repository);
   const emit = options.onProgress ?? (() => {});
-  const onRetry: ClientOptions['onRetry'] = (info) => {
-    options.onRetry?.(info);
-    emit({
-      type: 'retry',
-      attempt: info.attempt,
-      delayMs: info.delayMs,
-      code: info.error.code,
-      message: info.error.message,
-    });
-  };
-  const client = options.client ?? (await RegistryClient.create(ref.registry, { ...options, onRetry }));
-  if (options.client) client.onRetry = onRetry;
+  const client = await clientFor(ref.registry, options, emit);
   const store = new BlobStore(layoutDir);
   const stats = { fetched: 0, skipped: 0, bytes: 0 };
 
@@ -120,7 +109,7 @@ export async function pull(
         }
       },
       client.policy,
-      onRetry,
+      client.onRetry,
     );
     stats.fetched++;
     stats.bytes += d.size;

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { formatPlatform, type Image, type ImageIndex, isImageIndex } from '@scratchpack/oci';
 import { pushScopes } from './auth.ts';
 import { blobExists, mountBlob, type UploadSession } from './blobs.ts';
-import { type ClientOptions, RegistryClient } from './client.ts';
+import { type ClientOptions, clientFor, type RegistryClient, type RetryEvent } from './client.ts';
 import { ImageError, InvalidReferenceError } from './errors.ts';
 import { mapLimit } from './limit.ts';
 import { putManifest } from './manifests.ts';
@@ -32,7 +32,7 @@ export type PushEvent =
   | { type: 'manifest-done'; digest: string; mediaType: string; platform?: string }
   | { type: 'index-done'; digest: string; mediaType: string }
   | { type: 'tag-done'; tag: string; digest: string }
-  | { type: 'retry'; attempt: number; delayMs: number; code: string; message: string };
+  | RetryEvent;
 
 export interface BlobResult {
   digest: string;
@@ -86,19 +86,10 @@ export async function push(
   const scopes = pushScopes(ref.repository, from);
   const emit = options.onProgress ?? (() => {});
   let retries = 0;
-  const onRetry: ClientOptions['onRetry'] = (info) => {
+  const client = await clientFor(ref.registry, options, (event) => {
     retries++;
-    options.onRetry?.(info);
-    emit({
-      type: 'retry',
-      attempt: info.attempt,
-      delayMs: info.delayMs,
-      code: info.error.code,
-      message: info.error.message,
-    });
-  };
-  const client = options.client ?? (await RegistryClient.create(ref.registry, { ...options, onRetry }));
-  if (options.client) client.onRetry = onRetry;
+    emit(event);
+  });
 
   try {
     const images = isImageIndex(source) ? (await source.images()).map((c) => c.image) : [source];
