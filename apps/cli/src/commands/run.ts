@@ -137,7 +137,9 @@ export function runCommand(program: Command): void {
           if (!exe) {
             throw new UsageError(
               `${argv[0]}: not found in the image (${formatPlatform(platform)})`,
-              'check the Dockerfile COPY destination and CMD/ENTRYPOINT',
+              argv[0] === '/bin/sh'
+                ? 'the image has no shell: write CMD/ENTRYPOINT in exec form, e.g. CMD ["/hello"]'
+                : 'check the Dockerfile COPY destination and CMD/ENTRYPOINT',
             );
           }
           const cwd = join(root, posix.normalize(posix.isAbsolute(workdir) ? workdir : `/${workdir}`));
