@@ -1,0 +1,51 @@
+// The CLI's inputs: every TypeScript source of the CLI and of the workspace packages it bundles, plus their
+// package.json files. `scratchpack.js` runs the prebuilt bundle only while the hash of these equals the one
+// recorded when the bundle was made (`scripts/bundle.ts`); otherwise it runs the sources through tsx.
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const cli = fileURLToPath(new URL('..', import.meta.url));
+const repo = join(cli, '..', '..');
+export const PACKAGE_DIRS = [
+  cli,
+  join(repo, 'packages', 'oci'),
+  join(repo, 'packages', 'dockerfile'),
+  join(repo, 'packages', 'registry'),
+  join(repo, 'toolchain'),
+];
+export const BUNDLE = join(cli, 'dist', 'scratchpack.mjs');
+export const BUNDLE_INPUTS = join(cli, 'dist', 'scratchpack.inputs');
+
+function walk(dir, out) {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) walk(p, out);
+    else if (e.name.endsWith('.ts')) out.push(p);
+  }
+}
+
+/** sha256 over the relative path and bytes of every input, in sorted order. */
+export function inputsHash() {
+  const files = [];
+  for (const d of PACKAGE_DIRS) {
+    walk(join(d, 'src'), files);
+    files.push(join(d, 'package.json'));
+  }
+  files.sort();
+  const h = createHash('sha256');
+  for (const f of files) {
+    h.update(f.slice(repo.length));
+    h.update('\0');
+    h.update(readFileSync(f));
+    h.update('\0');
+  }
+  return h.digest('hex');
+}

@@ -1,0 +1,84 @@
+/**
+ * The prebuilt CLI bundle (turbo's `build` task): made from exactly the current sources, it behaves like
+ * the sources run through tsx — same JSON, same image digests — and the bin picks it only while current.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { describeWithTools, tempDir } from '@scratchpack/test-utils';
+import { compileAll, findPlatform } from '@scratchpack/toolchain';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+// @ts-expect-error: plain JS shared with the bin
+import { BUNDLE, BUNDLE_INPUTS, inputsHash } from '../bin/inputs.js';
+import { cliBin, repoRoot } from './helpers.ts';
+
+const cliDir = join(repoRoot, 'apps', 'cli');
+const tsxCli = createRequire(join(cliDir, 'package.json')).resolve('tsx/cli');
+
+function node(args: string[], env: NodeJS.ProcessEnv = {}, cwd = repoRoot) {
+  return spawnSync(process.execPath, args, {
+    cwd,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+}
+
+describeWithTools([], 'the prebuilt CLI bundle', () => {
+  let work: Awaited<ReturnType<typeof tempDir>>;
+
+  beforeAll(async () => {
+    execFileSync(process.execPath, [tsxCli, 'scripts/bundle.ts'], { cwd: cliDir, stdio: 'pipe' });
+    work = await tempDir('bundle-');
+    const { helloCompileOptions } = await import('@scratchpack/hello');
+    const { cp, mkdir } = await import('node:fs/promises');
+    await mkdir(join(work.path, 'src'), { recursive: true });
+    await cp(join(repoRoot, 'packages', 'hello', 'src', 'hello.c'), join(work.path, 'src', 'hello.c'));
+    await cp(join(repoRoot, 'packages', 'hello', 'Dockerfile'), join(work.path, 'Dockerfile'));
+    await compileAll({
+      ...helloCompileOptions(work.path),
+      platforms: [findPlatform('linux/amd64'), findPlatform('linux/riscv64')],
+      out: (p) => join(work.path, 'dist', p.label, 'hello'),
+    });
+  });
+  afterAll(() => work?.cleanup());
+
+  it('records the hash of the sources it was made from', async () => {
+    expect((await readFile(BUNDLE_INPUTS, 'utf8')).trim()).toBe(inputsHash());
+  });
+
+  it('finds zig and prints the same matrix as the sources', () => {
+    const bundled = node([BUNDLE, 'platforms', '--json']);
+    const source = node([cliBin, 'platforms', '--json'], { SCRATCHPACK_FROM_SOURCE: '1' });
+    expect(bundled.status).toBe(0);
+    expect(JSON.parse(bundled.stdout).zig.version).toBe('0.11.0');
+    expect(bundled.stdout).toBe(source.stdout);
+  });
+
+  it('builds the same image digests as the sources, and runs them', () => {
+    const args = [
+      'build',
+      'dist/{label}',
+      '-f',
+      'Dockerfile',
+      '--platform',
+      'linux/amd64,linux/riscv64',
+      '--json',
+    ];
+    const bundled = node([BUNDLE, ...args, '-o', 'out/a'], {}, work.path);
+    const source = node([cliBin, ...args, '-o', 'out/b'], { SCRATCHPACK_FROM_SOURCE: '1' }, work.path);
+    expect(bundled.stderr).toBe('');
+    expect(bundled.status).toBe(0);
+    expect(JSON.parse(bundled.stdout).index).toBe(JSON.parse(source.stdout).index);
+    const run = node([BUNDLE, 'run', 'out/a:latest', '--platform', 'linux/riscv64'], {}, work.path);
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain('built for linux/riscv64:');
+  });
+
+  it('errors from the bundle are the same one-line errors with hints', () => {
+    const r = node([BUNDLE, 'inspect', join(work.path, 'nowhere')]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^error \[OCI_LAYOUT_NOT_FOUND\]: .*\nhint: /);
+  });
+});
