@@ -58,3 +58,13 @@ export function byteProgress(label: string, enabled = process.stderr.isTTY === t
     },
   };
 }
+
+/** Run `fn` with a byte bar that is always stopped afterwards, even when `fn` throws. */
+export async function withProgress<T>(label: string, fn: (bar: ByteProgress) => Promise<T>): Promise<T> {
+  const bar = byteProgress(label);
+  try {
+    return await fn(bar);
+  } finally {
+    bar.stop();
+  }
+}

@@ -181,6 +181,15 @@ describeWithTools(
       const tag = await cli(['push', `${layout}:nope`, `${registry.host}/hello:latest`]);
       expect(tag.status).toBe(1);
       expect(tag.stderr).toMatch(/tag "nope" not found/);
+      const chunk = await cli([
+        'push',
+        `${layout}:latest`,
+        `${registry.host}/hello:latest`,
+        '--chunk-size',
+        'abc',
+      ]);
+      expect(chunk.status).toBe(2);
+      expect(chunk.stderr).toMatch(/--chunk-size abc: expected a positive number of bytes/);
     });
 
     it('with Basic auth: the right password from stdin works, a wrong one is UNAUTHORIZED with a hint', async () => {

@@ -2,7 +2,7 @@ import { parseLayoutRef } from '@scratchpack/oci';
 import { type PullEvent, pull } from '@scratchpack/registry';
 import type { Command } from 'commander';
 import { bytes } from '../output.ts';
-import { byteProgress } from '../progress.ts';
+import { withProgress } from '../progress.ts';
 import { addRegistryFlags, clientOptions, type RegistryFlags } from '../registry-options.ts';
 
 export function pullCommand(program: Command): void {
@@ -19,24 +19,18 @@ export function pullCommand(program: Command): void {
     async (source: string, dest: string, opts: RegistryFlags & { platform?: string; json?: boolean }) => {
       const { dir, tag } = parseLayoutRef(dest);
       const client = await clientOptions(opts);
-      const bar = byteProgress('pull');
-      const onProgress = (e: PullEvent) => {
-        if (e.type === 'blob-done') {
-          bar.add(e.digest, e.size);
-          bar.done(e.digest);
-        }
-      };
-      let result: Awaited<ReturnType<typeof pull>>;
-      try {
-        result = await pull(source, dir, {
+      const result = await withProgress('pull', (bar) =>
+        pull(source, dir, {
           ...client,
           ...(tag ? { tag } : {}),
           ...(opts.platform ? { platform: opts.platform } : {}),
-          onProgress,
-        });
-      } finally {
-        bar.stop();
-      }
+          onProgress: (e: PullEvent) => {
+            if (e.type !== 'blob-done') return;
+            bar.add(e.digest, e.size);
+            bar.done(e.digest);
+          },
+        }),
+      );
       if (opts.json) {
         console.log(JSON.stringify(result, null, 2));
         return;

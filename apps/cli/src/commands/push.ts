@@ -1,9 +1,10 @@
 import { isImageIndex } from '@scratchpack/oci';
 import { type PushEvent, parseReference, push } from '@scratchpack/registry';
 import type { Command } from 'commander';
+import { UsageError } from '../errors.ts';
 import { openLayoutRef } from '../layout-ref.ts';
 import { bytes } from '../output.ts';
-import { byteProgress } from '../progress.ts';
+import { withProgress } from '../progress.ts';
 import { addRegistryFlags, clientOptions, type RegistryFlags } from '../registry-options.ts';
 
 const collect = (v: string, acc: string[]) => [...acc, v];
@@ -28,24 +29,26 @@ export function pushCommand(program: Command): void {
     ) => {
       const { subject } = await openLayoutRef(src);
       const client = await clientOptions(opts);
-      const bar = byteProgress('push');
-      const onProgress = (e: PushEvent) => {
-        if (e.type === 'blob-start') bar.add(e.digest, e.size);
-        else if (e.type === 'blob-progress') bar.update(e.digest, e.bytes);
-        else if (e.type === 'blob-done') bar.done(e.digest);
-      };
-      let result: Awaited<ReturnType<typeof push>>;
-      try {
-        result = await push(subject, parseReference(target), {
+      const chunkSize = opts.chunkSize === undefined ? undefined : Number(opts.chunkSize);
+      if (chunkSize !== undefined && (!Number.isSafeInteger(chunkSize) || chunkSize < 1)) {
+        throw new UsageError(
+          `--chunk-size ${opts.chunkSize}: expected a positive number of bytes`,
+          'e.g. --chunk-size 8388608',
+        );
+      }
+      const result = await withProgress('push', (bar) =>
+        push(subject, parseReference(target), {
           ...client,
           tags: opts.tag,
           ...(opts.from ? { from: opts.from } : {}),
-          ...(opts.chunkSize ? { chunkSize: Number(opts.chunkSize) } : {}),
-          onProgress,
-        });
-      } finally {
-        bar.stop();
-      }
+          ...(chunkSize !== undefined ? { chunkSize } : {}),
+          onProgress: (e: PushEvent) => {
+            if (e.type === 'blob-start') bar.add(e.digest, e.size);
+            else if (e.type === 'blob-progress') bar.update(e.digest, e.bytes);
+            else if (e.type === 'blob-done') bar.done(e.digest);
+          },
+        }),
+      );
       if (opts.json) {
         console.log(JSON.stringify(result, null, 2));
         return;
