@@ -12,6 +12,7 @@ export type OciErrorCode =
   | 'OCI_PLATFORM_MISMATCH'
   | 'OCI_MEDIA_TYPE'
   | 'OCI_INVALID_JSON'
+  | 'OCI_INVALID_DOCUMENT'
   | 'OCI_LAYOUT_NOT_FOUND'
   | 'OCI_TAG_NOT_FOUND'
   | 'OCI_AMBIGUOUS_TAG'
@@ -104,6 +105,21 @@ export class InvalidJsonError extends OciError {
   constructor(what: string, cause: unknown) {
     super('OCI_INVALID_JSON', `${what} is not valid JSON: ${(cause as Error)?.message ?? String(cause)}`, {
       cause,
+    });
+  }
+}
+
+/** JSON that parses but does not have the shape of the document it should be (an index, a manifest). */
+export class InvalidDocumentError extends OciError {
+  constructor(
+    readonly what: string,
+    readonly expected: string,
+    readonly problems: string[],
+  ) {
+    const list =
+      problems.slice(0, 5).join('; ') + (problems.length > 5 ? `; … (${problems.length - 5} more)` : '');
+    super('OCI_INVALID_DOCUMENT', `${what} is not ${expected}: ${list}`, {
+      hint: 'the file or registry holds a broken document; rebuild or re-pull the image (image-spec: image-index.md, manifest.md)',
     });
   }
 }

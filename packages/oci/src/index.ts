@@ -46,6 +46,7 @@ export {
   isImageIndex,
   type Layout,
   loadDescriptor,
+  parseIndexJson,
   parseLayoutRef,
   REF_NAME,
   readLayout,
@@ -73,6 +74,15 @@ export {
 } from './parallel-gzip.ts';
 export * from './platform.ts';
 export { type ExtractReport, extractRootfs } from './rootfs.ts';
+export {
+  descriptorProblems,
+  MAX_MANIFEST_BYTES,
+  parseImageManifest,
+  parseIndexManifest,
+  validateDocumentShape,
+  validateIndexShape,
+  validateManifestShape,
+} from './schema.ts';
 export { layerFromTarStream, type ReadTarOptions, readTarEntries } from './tar-import.ts';
 export { type LayerOptions, layerFromEntries } from './tar-layer.ts';
 export { parseSourceDateEpoch, rfc3339 } from './time.ts';

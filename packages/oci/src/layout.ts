@@ -11,6 +11,7 @@ import { Digest, sha256 } from './digest.ts';
 import {
   AmbiguousTagError,
   DigestMismatchError,
+  InvalidDocumentError,
   InvalidJsonError,
   InvalidRefError,
   LayoutNotFoundError,
@@ -23,6 +24,7 @@ import { type Image, imageDescriptor, imageFromRaw } from './image.ts';
 import { type ImageIndex, indexFromRaw } from './image-index.ts';
 import { layerFromCompressedFile } from './layer.ts';
 import { isIndex, isManifest, MediaTypes } from './media-types.ts';
+import { parseImageManifest, parseIndexManifest } from './schema.ts';
 import { type Descriptor, type IndexManifest, serializeManifest } from './types.ts';
 
 export const REF_NAME = 'org.opencontainers.image.ref.name';
@@ -166,6 +168,7 @@ async function readVerified(store: BlobStore, d: Descriptor): Promise<Buffer> {
 export async function loadDescriptor(store: BlobStore, descriptor: Descriptor): Promise<Image | ImageIndex> {
   const raw = await readVerified(store, descriptor);
   if (isIndex(descriptor.mediaType)) {
+    parseIndexManifest(raw, `index ${descriptor.digest} in ${store.root}`);
     return indexFromRaw(raw, async (child) => {
       const c = await loadDescriptor(store, child);
       if (isImageIndex(c))
@@ -175,7 +178,7 @@ export async function loadDescriptor(store: BlobStore, descriptor: Descriptor): 
   }
   if (!isManifest(descriptor.mediaType))
     throw new MediaTypeError(`cannot load ${descriptor.mediaType} (${descriptor.digest})`);
-  const manifest = JSON.parse(raw.toString('utf8')) as { config: Descriptor };
+  const manifest = parseImageManifest(raw, `manifest ${descriptor.digest} in ${store.root}`);
   const rawConfig = await readVerified(store, manifest.config);
   return imageFromRaw(raw, rawConfig, (d, diffId, i) => {
     if (!diffId) {
@@ -207,6 +210,22 @@ export interface Layout {
   blob(digest: Digest | string): Promise<Readable>;
 }
 
+/**
+ * The `index.json` of the layout at `dir`, read for opening it: a missing file is `LayoutNotFoundError`, a
+ * broken one (not JSON, `null`, `"manifests": {}`, a descriptor without a digest) an error naming the file.
+ */
+export async function parseIndexJson(dir: string): Promise<IndexManifest> {
+  const file = join(dir, 'index.json');
+  let raw: Buffer;
+  try {
+    raw = await readFile(file);
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') throw new LayoutNotFoundError(dir);
+    throw new InvalidDocumentError(file, 'a readable file', [(cause as Error).message]);
+  }
+  return parseIndexManifest(raw, file);
+}
+
 /** Open the layout at `dir`; throws `LayoutNotFoundError` when `oci-layout` or `index.json` is missing. */
 export async function readLayout(dir: string): Promise<Layout> {
   try {
@@ -214,8 +233,7 @@ export async function readLayout(dir: string): Promise<Layout> {
   } catch {
     throw new LayoutNotFoundError(dir);
   }
-  const idx = await readIndexJson(dir);
-  if (!idx) throw new LayoutNotFoundError(dir);
+  const idx = await parseIndexJson(dir);
   const blobs = new BlobStore(dir);
   const tagsOf = () =>
     [...new Set(idx.manifests.map((m) => m.annotations?.[REF_NAME]).filter((t): t is string => !!t))].sort();

@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { pipeline, Readable, Transform } from 'node:stream';
 import type { RegistryClient } from './client.ts';
 import { ProtocolError, RegistryError } from './errors.ts';
 import { discard, type Response, responseError, type StreamBody } from './transport.ts';
@@ -239,7 +239,9 @@ export async function cancelUpload(
 
 /**
  * `GET /v2/<name>/blobs/<digest>`, following redirects without credentials (to a CDN or object store).
- * Returns the body stream; the caller verifies digest and size while writing it. `retry: false` when the caller
+ * Returns the body stream; the caller verifies the digest while writing it. With `size` (the descriptor's), a
+ * `Content-Length` that differs fails at once and the stream fails as soon as a byte beyond `size` arrives
+ * (the connection is closed): a registry cannot make a pull write on and on. `retry: false` when the caller
  * retries the whole download itself (a stream that breaks half-way must be fetched again anyway).
  */
 export async function fetchBlob(
@@ -247,7 +249,7 @@ export async function fetchBlob(
   repository: string,
   digest: string,
   scopes: readonly string[],
-  options: { retry?: boolean } = {},
+  options: { retry?: boolean; size?: number } = {},
 ): Promise<Readable> {
   const url = client.url(repository, `blobs/${digest}`);
   let res = await client.request({
@@ -267,7 +269,37 @@ export async function fetchBlob(
     if (![200, 301, 302, 303, 307, 308].includes(res.status)) throw await responseError('GET', current, res);
   }
   if (!res.body) throw new ProtocolError('PROTOCOL_VIOLATION', `GET ${url}: empty body`, 'retry the pull');
-  return Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
+  const size = options.size;
+  const encoded = (res.headers.get('content-encoding') ?? 'identity') !== 'identity';
+  const announced = encoded ? Number.NaN : Number(res.headers.get('content-length') ?? Number.NaN);
+  if (size !== undefined && Number.isFinite(announced) && announced !== size) {
+    await discard(res);
+    throw blobSizeMismatch(current, digest, size, `the registry announces ${announced} bytes`);
+  }
+  const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
+  if (size === undefined) return body;
+  let seen = 0;
+  const limit = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      seen += chunk.length;
+      if (seen > size)
+        done(
+          blobSizeMismatch(current, digest, size, `the body goes on past them (stopped at ${seen} bytes)`),
+        );
+      else done(null, chunk);
+    },
+  });
+  // pipeline: when the limit fails or the consumer destroys it, the body (and its connection) is destroyed too.
+  return pipeline(body, limit, () => {});
+}
+
+/** A blob body of another length than its descriptor says, naming the registry URL and the blob. */
+export function blobSizeMismatch(url: URL, digest: string, size: number, what: string): ProtocolError {
+  return new ProtocolError(
+    'SIZE_MISMATCH',
+    `GET ${url.origin}${url.pathname}: blob ${digest} should be ${size} bytes, but ${what}`,
+    `the registry at ${url.host} serves a corrupted or different blob; nothing was kept — report it to the registry operator`,
+  );
 }
 
 function checkDigestHeader(res: Response, digest: string, method: string, url: URL): void {

@@ -11,6 +11,7 @@ import {
   Transport,
   type TransportOptions,
 } from './transport.ts';
+import type { WaitEvent } from './watchdog.ts';
 
 export interface ClientOptions extends TransportOptions {
   /** Use exactly this credential (`null`: anonymous). Otherwise it is looked up with {@link resolveCredentials}. */
@@ -152,14 +153,19 @@ export interface RetryEvent {
 }
 
 /**
- * The client a push or pull works with: `options.client` (reporting its retries from now on) or a new one
- * for `registry`. Every retry goes to `options.onRetry` and, as a {@link RetryEvent}, to `report`.
+ * The client a push or pull works with: `options.client` (reporting its retries and waits from now on) or a new
+ * one for `registry`. Every retry goes to `options.onRetry` and, as a {@link RetryEvent}, to `report`; every
+ * notice of a registry keeping us waiting to `options.onWait` and, as a {@link WaitEvent}, to `report`.
  */
 export async function clientFor(
   registry: string,
   options: ClientOptions & { client?: RegistryClient | undefined },
-  report: (event: RetryEvent) => void,
+  report: (event: RetryEvent | WaitEvent) => void,
 ): Promise<RegistryClient> {
+  const onWait = (event: WaitEvent) => {
+    options.onWait?.(event);
+    report(event);
+  };
   const onRetry = (info: RetryInfo) => {
     options.onRetry?.(info);
     report({
@@ -172,7 +178,8 @@ export async function clientFor(
   };
   if (options.client) {
     options.client.onRetry = onRetry;
+    options.client.transport.onWait = onWait;
     return options.client;
   }
-  return RegistryClient.create(registry, { ...options, onRetry });
+  return RegistryClient.create(registry, { ...options, onRetry, onWait });
 }

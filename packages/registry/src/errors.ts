@@ -179,7 +179,7 @@ export class ConnectionError extends RegistryClientError {
 
 /** The registry answered, but not as the protocol says (missing `Location`, wrong digest, bad JSON). */
 export class ProtocolError extends RegistryClientError {
-  readonly code: 'DIGEST_MISMATCH' | 'SIZE_MISMATCH' | 'PROTOCOL_VIOLATION';
+  readonly code: 'DIGEST_MISMATCH' | 'SIZE_MISMATCH' | 'MANIFEST_TOO_LARGE' | 'PROTOCOL_VIOLATION';
   override readonly name = 'ProtocolError';
 
   constructor(code: ProtocolError['code'], message: string, hint: string, temporary = false) {

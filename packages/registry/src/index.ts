@@ -15,6 +15,7 @@ export {
 } from './auth.ts';
 export {
   blobExists,
+  blobSizeMismatch,
   cancelUpload,
   completeUpload,
   contentRange,
@@ -101,6 +102,7 @@ export {
   withRetry,
 } from './retry.ts';
 export {
+  readBounded,
   registryBaseUrl,
   type StreamBody,
   Transport,
@@ -115,3 +117,11 @@ export {
   type UploadOptions,
   uploadBlob,
 } from './upload.ts';
+export {
+  DEFAULT_TIMEOUT_MS,
+  STALL_MIN_BYTES,
+  TimeoutError,
+  type WaitEvent,
+  type WatchOptions,
+  watchBody,
+} from './watchdog.ts';

@@ -1,7 +1,8 @@
-import { MediaTypes, sha256 } from '@scratchpack/oci';
+import { MAX_MANIFEST_BYTES, MediaTypes, sha256, validateDocumentShape } from '@scratchpack/oci';
 import type { RegistryClient } from './client.ts';
 import { ProtocolError } from './errors.ts';
-import { discard, type Response } from './transport.ts';
+import { redactUrl } from './redact.ts';
+import { discard, type Response, readBounded } from './transport.ts';
 
 /**
  * Manifest protocol steps (distribution-spec "Pulling manifests" / "Pushing manifests"). A manifest's bytes are
@@ -65,8 +66,10 @@ export async function putManifest(
 }
 
 /**
- * `GET /v2/<name>/manifests/<reference>` accepting both families. Verifies the bytes against the digest
- * (the reference when it is one, else `Docker-Content-Digest` when present).
+ * `GET /v2/<name>/manifests/<reference>` accepting both families. Reads at most 4 MiB (as distribution caps
+ * manifests: a body without end fails at the cap, not when memory runs out), verifies the bytes against the
+ * digest (the reference when it is one, else `Docker-Content-Digest` when present) and checks the shape of an
+ * index or image manifest before anyone uses it.
  */
 export async function getManifest(
   client: RegistryClient,
@@ -82,7 +85,14 @@ export async function getManifest(
     expect: [200],
     scopes,
   });
-  const bytes = Buffer.from(await res.arrayBuffer());
+  const bytes = await readBounded(res, MAX_MANIFEST_BYTES, {
+    tooLarge: (got) =>
+      new ProtocolError(
+        'MANIFEST_TOO_LARGE',
+        `GET ${redactUrl(url)}: manifest is larger than ${MAX_MANIFEST_BYTES} bytes (4 MiB; ${got} bytes ${res.headers.get('content-length') ? 'announced' : 'and counting'})`,
+        `${url.host} sent something that is not a manifest (registries refuse manifests over 4 MiB); check the reference and the registry`,
+      ),
+  });
   const digest = sha256(bytes).toString();
   if (reference.includes(':') && reference !== digest) {
     throw new ProtocolError(
@@ -92,7 +102,9 @@ export async function getManifest(
     );
   }
   checkDigest(res, digest, 'GET', url);
-  return { bytes, digest, mediaType: mediaTypeOf(bytes, res, url) };
+  const { mediaType, doc } = mediaTypeOf(bytes, res, url);
+  validateDocumentShape(doc, mediaType, `manifest ${reference} from GET ${redactUrl(url)}`);
+  return { bytes, digest, mediaType };
 }
 
 /** `HEAD /v2/<name>/manifests/<reference>`: digest, media type and size, or undefined on 404. */
@@ -133,13 +145,15 @@ function checkDigest(res: Response, digest: string, method: string, url: URL): v
 }
 
 /** The body's own `mediaType` wins; the `Content-Type` header is the fallback (older Docker manifests). */
-function mediaTypeOf(bytes: Buffer, res: Response, url: URL): string {
-  let fromBody: unknown;
+function mediaTypeOf(bytes: Buffer, res: Response, url: URL): { mediaType: string; doc: unknown } {
+  let doc: unknown;
   try {
-    fromBody = (JSON.parse(bytes.toString('utf8')) as { mediaType?: unknown }).mediaType;
+    doc = JSON.parse(bytes.toString('utf8'));
   } catch {
     throw new ProtocolError('PROTOCOL_VIOLATION', `GET ${url}: manifest is not JSON`, 'check the reference');
   }
-  if (typeof fromBody === 'string' && fromBody) return fromBody;
-  return (res.headers.get('content-type') ?? '').split(';')[0]!.trim();
+  const fromBody =
+    typeof doc === 'object' && doc !== null ? (doc as { mediaType?: unknown }).mediaType : undefined;
+  if (typeof fromBody === 'string' && fromBody) return { mediaType: fromBody, doc };
+  return { mediaType: (res.headers.get('content-type') ?? '').split(';')[0]!.trim(), doc };
 }

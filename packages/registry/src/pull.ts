@@ -3,9 +3,11 @@ import {
   type Descriptor,
   formatPlatform,
   type IndexManifest,
+  InvalidDocumentError,
   isIndex,
   isManifest,
   loadDescriptor,
+  MAX_MANIFEST_BYTES,
   type Manifest,
   OciError,
   type Platform,
@@ -15,11 +17,12 @@ import {
 import { pullScopes } from './auth.ts';
 import { fetchBlob } from './blobs.ts';
 import { type ClientOptions, clientFor, type RegistryClient, type RetryEvent } from './client.ts';
-import { ConnectionError, ImageError, RegistryClientError } from './errors.ts';
+import { ConnectionError, ImageError, ProtocolError, RegistryClientError } from './errors.ts';
 import { mapLimit } from './limit.ts';
 import { type FetchedManifest, getManifest } from './manifests.ts';
 import { formatReference, manifestReference, parseReference, type Reference } from './reference.ts';
 import { withRetry } from './retry.ts';
+import type { WaitEvent } from './watchdog.ts';
 
 export interface PullOptions extends ClientOptions {
   /**
@@ -43,7 +46,8 @@ export interface PullOptions extends ClientOptions {
 export type PullEvent =
   | { type: 'manifest'; digest: string; mediaType: string }
   | { type: 'blob-done'; digest: string; size: number; fetched: boolean }
-  | RetryEvent;
+  | RetryEvent
+  | WaitEvent;
 
 export interface PullResult {
   /** `registry/repository@digest` of what was written to the layout. */
@@ -93,7 +97,10 @@ export async function pull(
     }
     await withRetry(
       async () => {
-        const body = await fetchBlob(client, ref.repository, d.digest, scopes, { retry: false });
+        const body = await fetchBlob(client, ref.repository, d.digest, scopes, {
+          retry: false,
+          size: d.size,
+        });
         // The connection may break before the blob store starts reading (it checks the file first):
         // without a listener that 'error' event would crash the process. The store's pipeline still sees
         // the error (the stream is destroyed with it) and the download is retried.
@@ -102,7 +109,17 @@ export async function pull(
           await store.write(d.digest, d.size, () => body);
         } catch (err) {
           // A body that breaks mid-stream surfaces as a raw socket error: make it a (retryable) ConnectionError.
-          if (err instanceof RegistryClientError || err instanceof OciError) throw err;
+          if (err instanceof RegistryClientError) throw err;
+          if (err instanceof OciError) {
+            // The bytes are not the blob asked for (too short, another digest): say which registry sent them.
+            if (err.code !== 'OCI_SIZE_MISMATCH' && err.code !== 'OCI_DIGEST_MISMATCH') throw err;
+            const url = client.url(ref.repository, `blobs/${d.digest}`);
+            throw new ProtocolError(
+              err.code === 'OCI_SIZE_MISMATCH' ? 'SIZE_MISMATCH' : 'DIGEST_MISMATCH',
+              `GET ${url.origin}${url.pathname}: ${err.message}`,
+              `the registry at ${url.host} serves a corrupted or different blob; nothing was kept — retry, and report it to the registry operator if it persists`,
+            );
+          }
           throw new ConnectionError('GET', client.url(ref.repository, `blobs/${d.digest}`), err);
         } finally {
           body.destroy();
@@ -119,8 +136,9 @@ export async function pull(
   /** A single image asked for by platform: its config must say that platform. */
   const checkSinglePlatform = async (image: FetchedManifest, want: Platform | string): Promise<string> => {
     const config = (JSON.parse(image.bytes.toString('utf8')) as Manifest).config;
+    if (config.size > MAX_MANIFEST_BYTES) throw configTooLarge(config);
     await blob(config);
-    const file = JSON.parse((await store.read(config.digest)).toString('utf8')) as Platform;
+    const file = configPlatform(await store.read(config.digest), config.digest);
     const have = formatPlatform({
       os: file.os,
       architecture: file.architecture,
@@ -219,4 +237,35 @@ export async function pull(
   } finally {
     if (!options.client) await client.close();
   }
+}
+
+function configTooLarge(config: Descriptor): ImageError {
+  return new ImageError(
+    'MANIFEST_UNSUPPORTED',
+    `the image config ${config.digest} is ${config.size} bytes (more than 4 MiB is not an image config)`,
+    'pull without --platform, or check the image',
+  );
+}
+
+/** os/architecture/variant of an image config, checked before use. */
+function configPlatform(bytes: Buffer, digest: string): Platform {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    doc = undefined;
+  }
+  const c = doc as Partial<Platform> | null | undefined;
+  if (
+    typeof c !== 'object' ||
+    c === null ||
+    typeof c.os !== 'string' ||
+    typeof c.architecture !== 'string' ||
+    (c.variant !== undefined && typeof c.variant !== 'string')
+  ) {
+    throw new InvalidDocumentError(`image config ${digest}`, 'an image config', [
+      'expected a JSON object with string "os" and "architecture"',
+    ]);
+  }
+  return { os: c.os, architecture: c.architecture, ...(c.variant && { variant: c.variant }) };
 }

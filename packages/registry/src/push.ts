@@ -8,6 +8,7 @@ import { mapLimit } from './limit.ts';
 import { putManifest } from './manifests.ts';
 import { formatReference, isValidTag, parseReference, type Reference } from './reference.ts';
 import { type PushBlob, uploadBlob } from './upload.ts';
+import type { WaitEvent } from './watchdog.ts';
 
 export interface PushOptions extends ClientOptions {
   /** Tags to point at the pushed image, set last. The target's own tag is included; default `latest`. */
@@ -32,7 +33,8 @@ export type PushEvent =
   | { type: 'manifest-done'; digest: string; mediaType: string; platform?: string }
   | { type: 'index-done'; digest: string; mediaType: string }
   | { type: 'tag-done'; tag: string; digest: string }
-  | RetryEvent;
+  | RetryEvent
+  | WaitEvent;
 
 export interface BlobResult {
   digest: string;

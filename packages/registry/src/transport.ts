@@ -3,6 +3,7 @@ import { Agent, type Dispatcher, fetch, Headers, Response, request } from 'undic
 import { ConnectionError, RegistryError, type RegistryErrorEntry } from './errors.ts';
 import { isLoopbackHost } from './reference.ts';
 import { parseRetryAfter } from './retry.ts';
+import { DEFAULT_TIMEOUT_MS, Deadline, type TimeoutError, type WaitEvent, watchBody } from './watchdog.ts';
 
 export type { Response } from 'undici';
 
@@ -14,8 +15,19 @@ export interface TransportOptions {
   /** Connections per origin for the transport's own `Agent` (default 8). */
   connections?: number;
   userAgent?: string;
-  /** Wait this long for response headers (default 120 s; a registry may hash a large blob before answering). */
+  /**
+   * Idle/stall timeout (default 30 s, {@link DEFAULT_TIMEOUT_MS}): no response headers this long after a request
+   * (or after the last byte of an upload the registry took), or a response body bringing less than 1 KiB in
+   * this much waiting, ends the request with a {@link TimeoutError}.
+   */
+  timeoutMs?: number;
+  /**
+   * Wait this long for the answer to an upload once its body is sent (default the larger of `timeoutMs` and
+   * 120 s: a registry may hash or copy a large blob before answering).
+   */
   headersTimeoutMs?: number;
+  /** Told while a registry keeps a request waiting (the CLI prints a notice). */
+  onWait?: (event: WaitEvent) => void;
 }
 
 /**
@@ -40,6 +52,8 @@ function isStreamBody(body: HttpRequest['body']): body is StreamBody {
 }
 
 export const USER_AGENT = 'scratchpack-registry/0.1';
+/** Error bodies and answers to uploads are read up to this much (the rest is not worth holding). */
+const MAX_ANSWER_BYTES = 64 * 1024;
 
 /** `http://` for loopback hosts or when `insecure`, else `https://` (verified TLS). */
 export function registryBaseUrl(host: string, insecure = false): string {
@@ -56,18 +70,26 @@ export class Transport {
   private readonly dispatcher: Dispatcher;
   private readonly ownsDispatcher: boolean;
   private readonly userAgent: string;
+  readonly timeoutMs: number;
+  private readonly answerTimeoutMs: number;
+  /** Told while a registry keeps a request waiting; settable (a client reports to its current operation). */
+  onWait: ((event: WaitEvent) => void) | undefined;
 
   constructor(host: string, options: TransportOptions = {}) {
     this.baseUrl = registryBaseUrl(host, options.insecure);
     this.userAgent = options.userAgent ?? USER_AGENT;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.answerTimeoutMs = options.headersTimeoutMs ?? Math.max(this.timeoutMs, 120_000);
+    this.onWait = options.onWait;
     this.ownsDispatcher = options.dispatcher === undefined;
+    // The Agent's own timers are a backstop only: the deadlines below are what bounds a request.
     this.dispatcher =
       options.dispatcher ??
       new Agent({
         connections: options.connections ?? 8,
         keepAliveTimeout: 10_000,
-        headersTimeout: options.headersTimeoutMs ?? 120_000,
-        connect: { timeout: 10_000 },
+        headersTimeout: this.answerTimeoutMs + 1000,
+        connect: { timeout: Math.min(10_000, this.timeoutMs) },
       });
   }
 
@@ -76,19 +98,43 @@ export class Transport {
     return new URL(pathOrLocation, base);
   }
 
+  /**
+   * Send one request. Its answer must start within the timeout (for an upload: of the last byte sent); the
+   * body of the answer is watched for stalls as it is read. Network failures become {@link ConnectionError},
+   * waiting too long a {@link TimeoutError}.
+   */
   async send(req: HttpRequest): Promise<Response> {
     const headers: Record<string, string> = { 'user-agent': this.userAgent, ...req.headers };
+    const abort = new AbortController();
+    let timedOut: TimeoutError | undefined;
+    const watch = { timeoutMs: this.timeoutMs, onWait: this.onWait };
+    const deadline = new Deadline(this.timeoutMs, watch, req.method, req.url, (err) => {
+      timedOut = err;
+      abort.abort(err);
+    });
     try {
-      if (isStreamBody(req.body)) return await this.sendStream(req, req.body, headers);
-      return await fetch(req.url, {
+      if (isStreamBody(req.body))
+        return await this.sendStream(req, req.body, headers, abort.signal, deadline);
+      const res = await fetch(req.url, {
         method: req.method,
         headers,
         body: req.body,
         redirect: 'manual',
         dispatcher: this.dispatcher,
+        signal: abort.signal,
+      });
+      deadline.stop();
+      if (!res.body) return res;
+      return new Response(watchBody(res.body, req.method, req.url, watch), {
+        status: res.status,
+        statusText: res.statusText,
+        headers: res.headers,
       });
     } catch (err) {
+      if (timedOut) throw timedOut;
       throw new ConnectionError(req.method, req.url, err);
+    } finally {
+      deadline.stop();
     }
   }
 
@@ -101,18 +147,40 @@ export class Transport {
     req: HttpRequest,
     body: StreamBody,
     headers: Record<string, string>,
+    signal: AbortSignal,
+    deadline: Deadline,
   ): Promise<Response> {
+    const answerMs = this.answerTimeoutMs;
+    async function* watched(): AsyncGenerator<Uint8Array> {
+      for await (const chunk of body.open()) {
+        deadline.progress();
+        yield chunk;
+      }
+      deadline.rearm(answerMs);
+    }
     const res = await request(req.url, {
       method: req.method as Dispatcher.HttpMethod,
       headers: { ...headers, 'content-length': String(body.length) },
-      body: Readable.from(body.open(), { objectMode: false }),
+      body: Readable.from(watched(), { objectMode: false }),
       dispatcher: this.dispatcher,
+      signal,
     });
     const out = new Headers();
     for (const [k, v] of Object.entries(res.headers)) {
       for (const one of Array.isArray(v) ? v : v === undefined ? [] : [v]) out.append(k, one);
     }
-    const text = await res.body.arrayBuffer();
+    // The answer to an upload is a few bytes; the deadline still runs while it is read.
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const c of res.body) {
+      size += (c as Buffer).length;
+      if (size > MAX_ANSWER_BYTES) {
+        res.body.destroy();
+        break;
+      }
+      chunks.push(c as Buffer);
+    }
+    const text = Buffer.concat(chunks);
     const noBody = [101, 204, 205, 304].includes(res.statusCode) || text.byteLength === 0;
     return new Response(noBody ? null : text, { status: res.statusCode, headers: out });
   }
@@ -135,7 +203,10 @@ export async function responseError(
   let errors: RegistryErrorEntry[] = [];
   let text = '';
   try {
-    text = method === 'HEAD' ? '' : await res.text();
+    text =
+      method === 'HEAD'
+        ? ''
+        : (await readBounded(res, MAX_ANSWER_BYTES, { truncate: true })).toString('utf8');
   } catch {
     // the body is a courtesy; the status says enough
   }
@@ -169,4 +240,43 @@ export async function discard(res: Response): Promise<void> {
   } catch {
     // already consumed or errored
   }
+}
+
+/**
+ * A response body read into memory, never more than `limit` bytes: a `Content-Length` above it, or more bytes
+ * than it, end the read (the connection is closed) with `tooLarge()` — or, with `truncate`, the first `limit`
+ * bytes are returned.
+ */
+export async function readBounded(
+  res: Response,
+  limit: number,
+  options: { truncate?: boolean; tooLarge?: (got: number) => Error } = {},
+): Promise<Buffer> {
+  const fail = (got: number) =>
+    options.tooLarge?.(got) ?? new RangeError(`response body larger than ${limit} bytes (${got})`);
+  const declared = Number(res.headers.get('content-length') ?? Number.NaN);
+  if (!options.truncate && Number.isFinite(declared) && declared > limit) {
+    await discard(res);
+    throw fail(declared);
+  }
+  if (!res.body) return Buffer.alloc(0);
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (size + value.byteLength > limit) {
+      await reader.cancel().catch(() => {});
+      if (options.truncate) {
+        chunks.push(value.subarray(0, limit - size));
+        size = limit;
+        break;
+      }
+      throw fail(size + value.byteLength);
+    }
+    chunks.push(value);
+    size += value.byteLength;
+  }
+  return Buffer.concat(chunks, size);
 }

@@ -463,7 +463,9 @@ describe('manifests', () => {
       },
     });
     const client = new RegistryClient(fake.host, undefined, fastRetry());
-    const bytes = Buffer.from(`{"schemaVersion":2,"mediaType":"${mt}"}`);
+    const empty =
+      '{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2}';
+    const bytes = Buffer.from(`{"schemaVersion":2,"mediaType":"${mt}","config":${empty},"layers":[]}`);
     const digest = await putManifest(client, 'x', sha256(bytes).toString(), bytes, mt, SCOPES);
     expect(digest).toBe(sha256(bytes).toString());
     expect(contentType).toBe(mt);

@@ -5,6 +5,14 @@ export {
   type ProxiedRequest,
   startFaultProxy,
 } from './fault-proxy.ts';
+export {
+  type HostileAction,
+  type HostileContent,
+  type HostileRegistry,
+  type HostileRequest,
+  type HostileRule,
+  startHostileRegistry,
+} from './hostile.ts';
 export { freePort } from './ports.ts';
 export { DEFAULT_USERS, type RunningRegistry, type StartRegistryOptions, startRegistry } from './registry.ts';
 export {
