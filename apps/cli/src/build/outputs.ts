@@ -70,6 +70,12 @@ export function expandTemplate(
         `unknown placeholder ${m} in "${template}"`,
         'use {label}, {os}, {arch} or {variant}',
       );
-    return values[k]!;
+    // A platform can only ever name directories below the template's own, never climb out of it.
+    const v = values[k]!;
+    if (v !== '' && v.split('/').some((seg) => !/^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(seg)))
+      throw new UsageError(
+        `${m} in "${template}" would be ${JSON.stringify(v)}, which is not a path-safe platform name`,
+      );
+    return v;
   });
 }

@@ -1,10 +1,4 @@
-import {
-  type Family,
-  formatPlatform,
-  type Platform,
-  parsePlatform,
-  parseSourceDateEpoch,
-} from '@scratchpack/oci';
+import { type Family, formatPlatform, type Platform, parseSourceDateEpoch } from '@scratchpack/oci';
 import { SUPPORTED_PLATFORMS } from '@scratchpack/toolchain';
 import type { Command } from 'commander';
 import { stageProgram } from '../build/binaries.ts';
@@ -14,6 +8,7 @@ import { ParentResolver } from '../build/parents.ts';
 import { UsageError } from '../errors.ts';
 import { hostOciPlatform } from '../layout-ref.ts';
 import { bytes, table } from '../output.ts';
+import { matrixPlatform } from '../platform-option.ts';
 import { addRegistryFlags, clientOptions, type RegistryFlags } from '../registry-options.ts';
 
 const collect = (v: string, acc: string[]) => [...acc, v];
@@ -27,7 +22,7 @@ export function platformsOption(values: string[]): Platform[] {
   if (names.length === 0) names.push(hostOciPlatform());
   const out: Platform[] = [];
   for (const n of names) {
-    const ps = n === 'all' ? SUPPORTED_PLATFORMS.map((s) => s.platform as Platform) : [parsePlatform(n)];
+    const ps = n === 'all' ? SUPPORTED_PLATFORMS.map((s) => s.platform as Platform) : [matrixPlatform(n)];
     for (const p of ps) if (!out.some((q) => formatPlatform(q) === formatPlatform(p))) out.push(p);
   }
   return out;

@@ -29,6 +29,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../errors.ts';
 import { hostOciPlatform } from '../layout-ref.ts';
 import { bytes } from '../output.ts';
+import { matrixPlatform } from '../platform-option.ts';
 
 const GOOS = new Set(
   'aix android darwin dragonfly freebsd illumos ios js linux netbsd openbsd plan9 solaris wasip1 windows'.split(
@@ -117,7 +118,7 @@ export function importCommand(program: Command): void {
         dest: string,
         opts: { platform?: string; change: string[]; message?: string; imageName?: string; json?: boolean },
       ) => {
-        const platform = ociPlatform(opts.platform ?? hostOciPlatform());
+        const platform = matrixPlatform(opts.platform ?? hostOciPlatform());
         const { dir, tag = 'latest' } = parseLayoutRef(dest);
         const sourceDateEpoch = parseSourceDateEpoch(process.env.SOURCE_DATE_EPOCH);
         const created = rfc3339(sourceDateEpoch);

@@ -1,0 +1,83 @@
+/** build and import take the same --platform values: the matrix's, never a path or an unknown name. */
+import { readdir } from 'node:fs/promises';
+import { tempDir } from '@scratchpack/test-utils';
+import { describe, expect, it } from 'vitest';
+import { expandTemplate } from '../src/build/outputs.ts';
+import { platformsOption } from '../src/commands/build.ts';
+import { UsageError } from '../src/errors.ts';
+import { matrixPlatform } from '../src/platform-option.ts';
+import { cli } from './helpers.ts';
+
+describe('--platform of build and import', () => {
+  it('accepts the matrix by name, alias and label', () => {
+    expect(matrixPlatform('linux/amd64')).toEqual({ os: 'linux', architecture: 'amd64' });
+    expect(matrixPlatform('linux/arm64')).toEqual({ os: 'linux', architecture: 'arm64', variant: 'v8' });
+    expect(matrixPlatform('linux/x86_64')).toEqual({ os: 'linux', architecture: 'amd64' });
+    expect(matrixPlatform('linux/arm/7')).toEqual({ os: 'linux', architecture: 'arm', variant: 'v7' });
+    expect(matrixPlatform('linux-arm-v6')).toEqual({ os: 'linux', architecture: 'arm', variant: 'v6' });
+    expect(matrixPlatform('LINUX/AMD64')).toEqual({ os: 'linux', architecture: 'amd64' });
+  });
+
+  it.each([
+    'linux/foo',
+    'windows/amd64',
+    '../../etc',
+    '../../..',
+    'linux/amd64/../..',
+    'linux',
+    'linux/arm/v9',
+    '',
+  ])('refuses %j as a usage error listing the platforms', (value) => {
+    const err = (() => {
+      try {
+        matrixPlatform(value);
+      } catch (e) {
+        return e as UsageError;
+      }
+      return undefined;
+    })();
+    expect(err).toBeInstanceOf(UsageError);
+    expect(err!.message).toContain(`--platform ${JSON.stringify(value)}`);
+    expect(err!.hint).toMatch(/linux\/amd64.*linux\/arm64\/v8/);
+  });
+
+  it('build refuses them too, in a list', () => {
+    expect(() => platformsOption(['linux/amd64,../../..'])).toThrow(UsageError);
+    expect(() => platformsOption(['windows/amd64'])).toThrow(/not a platform scratchpack builds images for/);
+  });
+
+  it('a context template can never climb out of its tree, whatever the platform says', () => {
+    const evil = { os: '..', architecture: '..' };
+    expect(() => expandTemplate('ctx/{os}/{arch}', evil)).toThrow(/not a path-safe platform name/);
+    expect(() =>
+      expandTemplate('ctx/{platform}', { os: 'linux', architecture: 'amd64', variant: '..' }),
+    ).toThrow(UsageError);
+    expect(expandTemplate('ctx/{os}/{arch}{variant}', { os: 'linux', architecture: 'amd64' })).toBe(
+      'ctx/linux/amd64',
+    );
+  });
+});
+
+describe('the CLI', () => {
+  it('build and import refuse the same bad platforms with exit 2, writing nothing', async () => {
+    const { path, cleanup } = await tempDir('cli-platform-');
+    try {
+      const b = await cli([
+        'build',
+        `${path}/ctx/{os}/{arch}`,
+        '--platform',
+        '../../..',
+        '-o',
+        `${path}/out`,
+      ]);
+      expect(b.status).toBe(2);
+      expect(b.stderr).toContain('--platform "../../..": not a platform scratchpack builds images for');
+      const i = await cli(['import', '-', `${path}/imp`, '--platform', 'windows/amd64'], { input: '' });
+      expect(i.status).toBe(2);
+      expect(i.stderr).toContain('--platform "windows/amd64": not a platform scratchpack builds images for');
+      expect(await readdir(path)).toEqual([]);
+    } finally {
+      await cleanup();
+    }
+  });
+});
