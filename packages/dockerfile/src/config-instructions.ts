@@ -126,7 +126,10 @@ export const configHandlers: Record<string, (st: EvalState, ins: Instruction) =>
   },
 };
 
-/** Exec form as is; shell form becomes `/bin/sh -c "…"` as Docker does (and a warning on scratch). */
+/**
+ * Exec form as is; shell form becomes `/bin/sh -c "…"` as Docker does (and a warning on scratch, where the
+ * evaluator then also checks that the build copied a `/bin/sh` in).
+ */
 function command(st: EvalState, ins: Instruction): string[] {
   if (ins.json) return ins.json;
   if (!ins.args) fail(st, ins, 'DOCKERFILE_BAD_ARGUMENT', `${ins.keyword} needs a command`);
@@ -135,7 +138,7 @@ function command(st: EvalState, ins: Instruction): string[] {
       st,
       ins,
       'SHELL_FORM_ON_SCRATCH',
-      `${ins.keyword} in shell form runs /bin/sh, which a FROM scratch image does not have; use the exec form ${ins.keyword} ["/prog", "arg"]`,
+      `${ins.keyword} in shell form runs /bin/sh -c, which a FROM scratch image has only if the build copies one in; the exec form ${ins.keyword} ["/prog", "arg"] needs no shell (and passes signals)`,
     );
   }
   return ['/bin/sh', '-c', ins.args];

@@ -68,6 +68,16 @@ function parseExecForm(args: string): string[] | undefined {
   return undefined;
 }
 
+/** Why exec-form arguments are not a JSON array of strings, in a few words. */
+function jsonProblem(args: string): string {
+  try {
+    const v: unknown = JSON.parse(args.trim());
+    return Array.isArray(v) ? 'not every element is a string' : 'not an array';
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
 /** Parse Dockerfile text. Throws `DockerfileError` with file:line:col for syntax problems. */
 export function parse(text: string, opts: ParseOptions = {}): Dockerfile {
   const file = opts.file ?? 'Dockerfile';
@@ -202,7 +212,7 @@ export function parse(text: string, opts: ParseOptions = {}): Dockerfile {
         code: 'JSON_ARGS_INVALID',
         file,
         ...position,
-        message: `${upper} arguments look like JSON but are not a JSON array of strings; treated as shell form`,
+        message: `${upper} ${finalArgs.trim()} looks like JSON but is not a JSON array of strings (${jsonProblem(finalArgs)}); it is run as a shell command, /bin/sh -c …`,
       });
     }
     instructions.push({

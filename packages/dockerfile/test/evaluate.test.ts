@@ -227,14 +227,14 @@ describe('evaluate', () => {
 
   it('turns shell-form CMD/ENTRYPOINT into /bin/sh -c with a warning; ENTRYPOINT drops an inherited CMD only', async () => {
     const { image, warnings } = await evaluateDockerfile(
-      'FROM scratch\nCMD ["/a"]\nENTRYPOINT /hello --x\n',
+      'FROM scratch\nCOPY hello /bin/sh\nCMD ["/a"]\nENTRYPOINT /hello --x\n',
       { context: ctx, platform: 'linux/amd64' },
     );
     const c = (await image.configFile()).config;
     expect(c.Entrypoint).toEqual(['/bin/sh', '-c', '/hello --x']);
     expect(c.Cmd).toEqual(['/a']);
     expect(warnings).toEqual([
-      expect.objectContaining({ code: 'SHELL_FORM_ON_SCRATCH', line: 3, column: 1 }),
+      expect.objectContaining({ code: 'SHELL_FORM_ON_SCRATCH', line: 4, column: 1 }),
     ]);
   });
 

@@ -5,7 +5,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { evaluate, parseDockerfile } from '@scratchpack/dockerfile';
+import { evaluateDockerfile, parseDockerfile, type Warning } from '@scratchpack/dockerfile';
 import {
   type Annotations,
   type Family,
@@ -44,6 +44,8 @@ export interface BuildOptions {
   imageName?: string;
   concurrency?: number;
   onImage?: (r: BuiltImage) => void;
+  /** Told about every warning of the Dockerfile's evaluation (once per platform). */
+  onWarning?: (w: Warning) => void;
   /** Resolves `FROM <ref>` other than scratch (see parents.ts); without it only FROM scratch builds. */
   parents?: ParentResolver;
 }
@@ -105,13 +107,15 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     const file = resolve(o.file ? expandTemplate(o.file, platform) : join(context, 'Dockerfile'));
     const text = await readDockerfile(file, context);
     const dockerfile = parseDockerfile(text, { file });
-    let image = await evaluate(dockerfile, {
+    const evaluated = await evaluateDockerfile(dockerfile, {
       context,
       platform,
       buildArgs: o.buildArgs ?? {},
       sourceDateEpoch: o.sourceDateEpoch,
       ...(o.parents ? { resolveBase: o.parents.resolveBase } : {}),
     });
+    for (const w of evaluated.warnings) o.onWarning?.(w);
+    let image = evaluated.image;
     const parent = o.parents?.used.get(formatPlatform(platform));
     if (o.labels && Object.keys(o.labels).length > 0) {
       const current = (await image.configFile()).config?.Labels ?? {};

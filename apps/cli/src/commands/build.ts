@@ -1,3 +1,4 @@
+import type { Warning } from '@scratchpack/dockerfile';
 import { type Family, formatPlatform, type Platform, parseSourceDateEpoch } from '@scratchpack/oci';
 import { SUPPORTED_PLATFORMS } from '@scratchpack/toolchain';
 import type { Command } from 'commander';
@@ -26,6 +27,17 @@ export function platformsOption(values: string[]): Platform[] {
     for (const p of ps) if (!out.some((q) => formatPlatform(q) === formatPlatform(p))) out.push(p);
   }
   return out;
+}
+
+/** Print each Dockerfile warning once (every platform's evaluation reports the same ones), on stderr. */
+function warnOnce(): (w: Warning) => void {
+  const seen = new Set<string>();
+  return (w) => {
+    const line = `warning [${w.code}]: ${w.file}:${w.line}:${w.column}: ${w.message}`;
+    if (seen.has(line)) return;
+    seen.add(line);
+    process.stderr.write(`${line}\n`);
+  };
 }
 
 export function buildCommand(program: Command): void {
@@ -158,6 +170,7 @@ export function buildCommand(program: Command): void {
           family: opts.format as Family,
           sourceDateEpoch,
           parents,
+          onWarning: warnOnce(),
           ...(opts.imageName ? { imageName: opts.imageName } : {}),
         });
       } finally {
