@@ -22,6 +22,7 @@ export {
 } from './platforms.ts';
 export { QemuMissingError, type QemuOptions, qemuFor, type Runner, runArgv } from './qemu.ts';
 export {
+  PINNED_ZIG,
   type ResolveZigOptions,
   resolveZig,
   whyNotExecutable,

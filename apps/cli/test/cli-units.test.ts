@@ -41,7 +41,7 @@ describe('--platform', () => {
       { os: 'linux', architecture: 'amd64' },
       { os: 'linux', architecture: 'arm64', variant: 'v8' },
     ]);
-    expect(platformsOption(['all'])).toHaveLength(9);
+    expect(platformsOption(['all'])).toHaveLength(15);
   });
 });
 

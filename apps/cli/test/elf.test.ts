@@ -5,6 +5,8 @@ import {
   checkStaticBinary,
   EF_ARM_ABI_FLOAT_HARD,
   EF_ARM_ABI_FLOAT_SOFT,
+  EF_MIPS_ABI_O32,
+  EF_MIPS_ABI2,
   ElfError,
   parseElf,
 } from '../src/elf.ts';
@@ -194,5 +196,48 @@ describe('checkStaticBinary', () => {
     expect(checkStaticBinary(hard, 'prog', armv7).flags & EF_ARM_ABI_FLOAT_HARD).toBeTruthy();
     expect(checkStaticBinary(soft, 'prog', armv5).machine).toBe(40);
     expect(checkStaticBinary(soft, 'prog', armv7).machine).toBe(40);
+  });
+
+  it('knows every machine of the matrix, with its class and byte order', () => {
+    const cases: [string, number, 32 | 64, boolean][] = [
+      ['linux/s390x', 22, 64, true],
+      ['linux/loong64', 258, 64, false],
+      ['linux/ppc64', 21, 64, true],
+      ['linux/ppc64le', 21, 64, false],
+      ['linux/mips', 8, 32, true],
+      ['linux/mipsle', 8, 32, false],
+      ['linux/mips64', 8, 64, true],
+      ['linux/mips64le', 8, 64, false],
+    ];
+    for (const [name, machine, cls, big] of cases) {
+      const spec = findPlatform(name);
+      const flags = cls === 32 ? EF_MIPS_ABI_O32 : 0;
+      expect(checkStaticBinary(fakeElf({ machine, cls, big, flags }), 'prog', spec).machine, name).toBe(
+        machine,
+      );
+      // The same machine with the other byte order is another platform.
+      expect(refusal(fakeElf({ machine, cls, big: !big, flags }), spec).message, name).toMatch(
+        big ? /little-endian, not for/ : /big-endian, not for/,
+      );
+    }
+    expect(refusal(fakeElf({ machine: 22, cls: 32, big: true }), findPlatform('linux/s390x')).message).toBe(
+      'prog is built for IBM S/390, 32-bit, big-endian, not for linux/s390x (IBM S/390, 64-bit, big-endian)',
+    );
+  });
+
+  it('accepts o32 on 32-bit MIPS (also with the ABI field left 0) and refuses n32', () => {
+    const mips = findPlatform('linux/mips');
+    const mipsle = findPlatform('linux/mipsle');
+    expect(checkStaticBinary(fakeElf({ machine: 8, cls: 32, big: true }), 'p', mips).flags).toBe(0);
+    const n32 = fakeElf({ machine: 8, cls: 32, flags: EF_MIPS_ABI2 + 0x80000000 });
+    const e = refusal(n32, mipsle);
+    expect(e.code).toBe('BINARY_WRONG_ARCH');
+    expect(e.message).toBe(
+      'prog uses the MIPS n32 ABI, not o32: linux/mipsle CPUs and kernels run o32 programs',
+    );
+    expect(e.hint).toMatch(/GOARCH=mipsle/);
+    expect(refusal(fakeElf({ machine: 8, cls: 32, big: true, flags: 0x3000 }), mips).message).toMatch(
+      /uses the MIPS EABI ABI, not o32/,
+    );
   });
 });

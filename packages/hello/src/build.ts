@@ -25,17 +25,16 @@ export const HELLO_FLAGS: readonly string[] = Object.freeze([
   '-Wl,-z,norelro',
 ]);
 
-/** Extra flags for some platforms, keyed by platform name. */
-export const HELLO_PLATFORM_FLAGS: Readonly<Record<string, readonly string[]>> = Object.freeze({
-  // Plain non-PIC MIPS code: _start is entered with no $t9/$gp set up, so nothing may go through
-  // the GOT (zig cannot turn off clang's default PIE code otherwise).
-  'linux/mips64le': Object.freeze(['-mno-abicalls']),
-});
+/**
+ * Extra flags for MIPS (every MIPS platform): plain non-PIC code. _start is entered with no $t9/$gp set
+ * up, so nothing may go through the GOT (zig cannot turn off clang's default PIC/abicalls code otherwise).
+ */
+export const HELLO_MIPS_FLAGS: readonly string[] = Object.freeze(['-mno-abicalls']);
 
 /** All compiler flags for one platform. */
 export const helloFlags = (p: PlatformSpec): readonly string[] => [
   ...HELLO_FLAGS,
-  ...(HELLO_PLATFORM_FLAGS[p.name] ?? []),
+  ...(p.zigTarget.startsWith('mips') ? HELLO_MIPS_FLAGS : []),
 ];
 
 /** The C string literal that names the platform in the message, e.g. `"linux/arm64/v8"`. */

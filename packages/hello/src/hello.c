@@ -138,14 +138,20 @@ static inline long syscall3(long nr, long a, long b, long c) {
     return a0;
 }
 
-#elif defined(__powerpc64__) && defined(_CALL_ELF) && _CALL_ELF == 2
+#elif defined(__powerpc64__)
 
 /*
- * 64-bit PowerPC, ELFv2 (linux/ppc64le): `sc` with the number in r0 and arguments in r3-r5; the
+ * 64-bit PowerPC (linux/ppc64, big-endian, and linux/ppc64le): both built for the ELFv2 ABI, the only
+ * one musl knows (zig's powerpc64-linux-musl picks it on big-endian too; ELFv1 would make the entry
+ * point a function descriptor in .opd instead of code). `sc` with the number in r0 and arguments in r3-r5; the
  * result comes back in r3. On failure the kernel sets the summary-overflow bit of cr0 and leaves a
  * positive errno in r3, so `bns+ 1f; neg 3, 3` turns it into the usual -errno. The kernel may
  * overwrite r0 and r4-r12 (the same clobbers as musl's syscall_arch.h).
  */
+#if !defined(_CALL_ELF) || _CALL_ELF != 2
+#error "64-bit PowerPC: only the ELFv2 ABI is supported (_start below relies on it)"
+#endif
+
 #define SYS_write 4
 #define SYS_exit 1
 
@@ -174,7 +180,7 @@ static inline long syscall3(long nr, long a, long b, long c) {
 #elif defined(__mips64) && defined(_ABI64)
 
 /*
- * 64-bit MIPS, n64 ABI (linux/mips64le): `syscall` with the number in v0 ($2) and arguments in
+ * 64-bit MIPS, n64 ABI (linux/mips64, linux/mips64le): `syscall` with the number in v0 ($2) and arguments in
  * a0-a2 ($4-$6); the result comes back in v0, and a3 ($7) is non-zero when v0 holds a (positive)
  * errno. The number is loaded by the instruction right before `syscall`, as musl does (older kernels
  * restart an interrupted call from there). Clobbers as in musl's syscall_arch.h.
@@ -207,6 +213,99 @@ static inline long syscall3(long nr, long a, long b, long c) {
                      : "ir"(nr), "r"(a0), "r"(a1), "r"(a2)
                      : MIPS_SYSCALL_CLOBBERS);
     return a3 ? -v0 : v0;
+}
+
+#elif defined(__mips__) && defined(_ABIO32)
+
+/*
+ * 32-bit MIPS, o32 ABI (linux/mips, linux/mipsle): as on mips64 but with the o32 call numbers (4000 +
+ * n) and 32-bit registers: number in v0 ($2), arguments in a0-a2 ($4-$6), result in v0, a3 ($7)
+ * non-zero when v0 holds a (positive) errno. o32 lets the kernel overwrite t0-t9 ($8-$15, $24, $25)
+ * as well as at and v1; the caller's stack is untouched for calls of four or fewer arguments.
+ */
+#define SYS_write 4004
+#define SYS_exit 4001
+
+#define MIPS_SYSCALL_CLOBBERS \
+    "$1", "$3", "$8", "$9", "$10", "$11", "$12", "$13", "$14", "$15", "$24", "$25", "hi", "lo", "memory"
+
+static inline long syscall1(long nr, long a) {
+    register long v0 __asm__("$2");
+    register long a0 __asm__("$4") = a;
+    register long a3 __asm__("$7");
+    __asm__ volatile("addu $2, $0, %2\n\tsyscall"
+                     : "=&r"(v0), "=r"(a3)
+                     : "ir"(nr), "r"(a0)
+                     : MIPS_SYSCALL_CLOBBERS);
+    return a3 ? -v0 : v0;
+}
+
+static inline long syscall3(long nr, long a, long b, long c) {
+    register long v0 __asm__("$2");
+    register long a0 __asm__("$4") = a;
+    register long a1 __asm__("$5") = b;
+    register long a2 __asm__("$6") = c;
+    register long a3 __asm__("$7");
+    __asm__ volatile("addu $2, $0, %2\n\tsyscall"
+                     : "=&r"(v0), "=r"(a3)
+                     : "ir"(nr), "r"(a0), "r"(a1), "r"(a2)
+                     : MIPS_SYSCALL_CLOBBERS);
+    return a3 ? -v0 : v0;
+}
+
+#elif defined(__s390x__)
+
+/*
+ * 64-bit IBM Z (linux/s390x): `svc 0` with the number in r1 and arguments in r2-r4; the result comes
+ * back in r2 (-errno on failure). (`svc N` can carry numbers below 256 in the instruction itself;
+ * `svc 0` with r1 works for every number.)
+ */
+#define SYS_write 4
+#define SYS_exit 1
+
+static inline long syscall1(long nr, long a) {
+    register long r1 __asm__("r1") = nr;
+    register long r2 __asm__("r2") = a;
+    __asm__ volatile("svc 0" : "+r"(r2) : "r"(r1) : "memory");
+    return r2;
+}
+
+static inline long syscall3(long nr, long a, long b, long c) {
+    register long r1 __asm__("r1") = nr;
+    register long r2 __asm__("r2") = a;
+    register long r3 __asm__("r3") = b;
+    register long r4 __asm__("r4") = c;
+    __asm__ volatile("svc 0" : "+r"(r2) : "r"(r1), "r"(r3), "r"(r4) : "memory");
+    return r2;
+}
+
+#elif defined(__loongarch__) && __loongarch_grlen == 64
+
+/*
+ * LoongArch 64 (linux/loong64): `syscall 0` with the number in a7 and arguments in a0-a2; the result
+ * comes back in a0 (-errno on failure). The kernel may overwrite the temporaries t0-t8. The numbers
+ * are the kernel's generic table (as on arm64 and riscv64).
+ */
+#define SYS_write 64
+#define SYS_exit 93
+
+#define LOONGARCH_SYSCALL_CLOBBERS \
+    "$t0", "$t1", "$t2", "$t3", "$t4", "$t5", "$t6", "$t7", "$t8", "memory"
+
+static inline long syscall1(long nr, long a) {
+    register long a7 __asm__("$a7") = nr;
+    register long a0 __asm__("$a0") = a;
+    __asm__ volatile("syscall 0" : "+r"(a0) : "r"(a7) : LOONGARCH_SYSCALL_CLOBBERS);
+    return a0;
+}
+
+static inline long syscall3(long nr, long a, long b, long c) {
+    register long a7 __asm__("$a7") = nr;
+    register long a0 __asm__("$a0") = a;
+    register long a1 __asm__("$a1") = b;
+    register long a2 __asm__("$a2") = c;
+    __asm__ volatile("syscall 0" : "+r"(a0) : "r"(a7), "r"(a1), "r"(a2) : LOONGARCH_SYSCALL_CLOBBERS);
+    return a0;
 }
 
 #else

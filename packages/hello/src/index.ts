@@ -1,6 +1,6 @@
 export {
   HELLO_FLAGS,
-  HELLO_PLATFORM_FLAGS,
+  HELLO_MIPS_FLAGS,
   HELLO_SOURCE,
   helloBinary,
   helloCompileOptions,

@@ -52,7 +52,8 @@ describeWithTools(['readelf', 'file', ...qemus], 'hello on every platform (zig +
     await b?.cleanup();
   });
 
-  it('builds all nine platforms', () => {
+  it('builds all fifteen platforms', () => {
+    expect(first).toHaveLength(15);
     expect(first.map((r) => r.platform.name)).toEqual(SUPPORTED_PLATFORMS.map((p) => p.name));
   });
 
@@ -66,6 +67,9 @@ describeWithTools(['readelf', 'file', ...qemus], 'hello on every platform (zig +
       expect(file).not.toMatch(/not stripped|dynamically|interpreter/);
       const header = execFileSync('readelf', ['-h', bin], { encoding: 'utf8' });
       expect(header).toMatch(new RegExp(`Class:\\s+ELF${p.elfClass}`));
+      expect(header).toMatch(new RegExp(`Data:\\s+2's complement, ${p.endian} endian`));
+      const flags = /Flags:\s+(.*)/.exec(header)?.[1] ?? '';
+      for (const word of p.elfFlags ?? []) expect(flags.split(', '), `${p.name} ${flags}`).toContain(word);
       expect(header).toMatch(new RegExp(`Machine:\\s+${p.elfMachine.replace(/[/()]/g, '\\$&')}`));
       const notes = execFileSync('readelf', ['-n', bin], { encoding: 'utf8' });
       expect(notes).not.toMatch(/GNU_BUILD_ID|Build ID/);
