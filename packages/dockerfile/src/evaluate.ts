@@ -279,7 +279,7 @@ export async function evaluateDockerfile(
       try {
         ctx ??= await BuildContext.open(opts.context);
       } catch (e) {
-        if (e instanceof SourceError) fail(st, ins, e.code, e.message);
+        if (e instanceof SourceError) fail(st, ins, e.code, e.message, e.hint ? { hint: e.hint } : {});
         fail(
           st,
           ins,
