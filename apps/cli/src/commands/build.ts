@@ -9,6 +9,7 @@ import { ParentResolver } from '../build/parents.ts';
 import { UsageError } from '../errors.ts';
 import { hostOciPlatform } from '../layout-ref.ts';
 import { bytes, table } from '../output.ts';
+import { checkOutputPath } from '../output-path.ts';
 import { matrixPlatform } from '../platform-option.ts';
 import { addRegistryFlags, clientOptions, type RegistryFlags } from '../registry-options.ts';
 
@@ -135,6 +136,7 @@ export function buildCommand(program: Command): void {
         throw new UsageError('--binary gives the platforms; leave out --platform');
       }
       const outputs = opts.output.map(parseOutput);
+      for (const o of outputs) await checkOutputPath(o.dest, o.kind, '--output');
       const program =
         opts.cSource.length || opts.binary.length
           ? await stageProgram({
