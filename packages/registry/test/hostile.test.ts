@@ -198,6 +198,24 @@ describe('pull from a hostile registry', () => {
     expect(waits[0]).toMatchObject({ phase: 'response', method: 'GET', timeoutMs: 500 });
   });
 
+  it('a token endpoint answering without end is cut at 1 MiB', async () => {
+    server.serve('/token', { body: Buffer.from('{"token":"x"}'), contentType: 'application/json' });
+    server.setRules([
+      {
+        path: /^\/v2\/$/,
+        action: {
+          status: 401,
+          headers: { 'www-authenticate': `Bearer realm="${server.url}/token",service="hostile"` },
+        },
+      },
+      { path: '/token', action: { hugeBytes: Infinity, contentLength: 'none' } },
+    ]);
+    const err = await pullError();
+    expect(err).toMatchObject({ code: 'PROTOCOL_VIOLATION' });
+    expect(err.message).toMatch(/token response from .* is larger than 1048576 bytes/);
+    expect((await closedByClient('/token')).closedEarly).toBe(true);
+  });
+
   it('a manifest trickled a byte at a time ends too', async () => {
     server.setRules([{ path: '/manifests/', action: { trickleEveryMs: 30 } }]);
     const err = await pullError({ timeoutMs: 400 });
