@@ -9,26 +9,30 @@ describe('opening a broken layout', () => {
   it.each([
     ['{"schemaVersion":2,"manifests":{}}', 'manifests: expected an array of descriptors, got an object'],
     ['null', 'expected a JSON object, got null'],
-  ])('index.json %s: inspect and push say what is wrong, without a stack trace', async (json, why) => {
-    const { path, cleanup } = await tempDir('cli-badlayout-');
-    try {
-      const layout = join(path, 'oci');
-      await mkdir(layout);
-      await writeFile(join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-      await writeFile(join(layout, 'index.json'), json);
-      for (const args of [
-        ['inspect', layout],
-        ['push', layout, '127.0.0.1:9/x'],
-      ]) {
-        const r = await cli(args);
-        expect(r.status).toBe(1);
-        expect(r.stderr).toContain(
-          `error [OCI_INVALID_DOCUMENT]: ${join(layout, 'index.json')} is not an image index: ${why}`,
-        );
-        expect(r.stderr).not.toMatch(/is not a function|\n\s+at /);
+  ])(
+    'index.json %s: inspect and push say what is wrong, without a stack trace',
+    async (json, why) => {
+      const { path, cleanup } = await tempDir('cli-badlayout-');
+      try {
+        const layout = join(path, 'oci');
+        await mkdir(layout);
+        await writeFile(join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+        await writeFile(join(layout, 'index.json'), json);
+        for (const args of [
+          ['inspect', layout],
+          ['push', layout, '127.0.0.1:9/x'],
+        ]) {
+          const r = await cli(args);
+          expect(r.status).toBe(1);
+          expect(r.stderr).toContain(
+            `error [OCI_INVALID_DOCUMENT]: ${join(layout, 'index.json')} is not an image index: ${why}`,
+          );
+          expect(r.stderr).not.toMatch(/is not a function|\n\s+at /);
+        }
+      } finally {
+        await cleanup();
       }
-    } finally {
-      await cleanup();
-    }
-  });
+    },
+    60_000,
+  );
 });

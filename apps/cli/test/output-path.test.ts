@@ -54,5 +54,5 @@ describe('the commands', () => {
     expect(p.status).toBe(2);
     expect(p.stderr).toContain('exists and is not a directory');
     expect((await readdir(dir)).sort()).toEqual(['adir.tar', 'afile', 'ctx']);
-  });
+  }, 60_000);
 });

@@ -79,5 +79,5 @@ describe('the CLI', () => {
     } finally {
       await cleanup();
     }
-  });
+  }, 60_000);
 });

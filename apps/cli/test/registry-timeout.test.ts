@@ -32,7 +32,7 @@ describe('registry timeouts in the CLI', () => {
     } finally {
       await cleanup();
     }
-  });
+  }, 60_000);
 
   it('SCRATCHPACK_REGISTRY_TIMEOUT sets it too; a bad value is a usage error', async () => {
     const { path, cleanup } = await tempDir('cli-timeout-');
@@ -49,7 +49,7 @@ describe('registry timeouts in the CLI', () => {
     } finally {
       await cleanup();
     }
-  });
+  }, 60_000);
 
   it('parses seconds and formats the notice', () => {
     expect(timeoutMs('2.5', undefined)).toBe(2500);
