@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { bytes } from '../output.ts';
 import { checkOutputPath } from '../output-path.ts';
 import { withProgress } from '../progress.ts';
-import { addRegistryFlags, clientOptions, type RegistryFlags, waitNotice } from '../registry-options.ts';
+import { addRegistryFlags, clientOptions, type RegistryFlags } from '../registry-options.ts';
 
 export function pullCommand(program: Command): void {
   const cmd = program
@@ -27,7 +27,6 @@ export function pullCommand(program: Command): void {
           ...(tag ? { tag } : {}),
           ...(opts.platform ? { platform: opts.platform } : {}),
           onProgress: (e: PullEvent) => {
-            if (e.type === 'wait') process.stderr.write(`${waitNotice(e)}\n`);
             if (e.type !== 'blob-done') return;
             bar.add(e.digest, e.size);
             bar.done(e.digest);
