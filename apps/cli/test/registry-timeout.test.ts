@@ -28,6 +28,10 @@ describe('registry timeouts in the CLI', () => {
       );
       expect(r.stderr).toMatch(/hint: .*--timeout/);
       expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+      // a notice every third of the timeout, each printed once
+      const notices = r.stderr.split('\n').filter((l) => l.startsWith('waiting for'));
+      expect(notices.length).toBeGreaterThanOrEqual(1);
+      expect(notices.length).toBeLessThanOrEqual(3);
       expect(took).toBeLessThan(30_000);
     } finally {
       await cleanup();
