@@ -60,7 +60,7 @@ afterEach(() => cleanup());
 const options = (extra: PullOptions = {}): PullOptions => ({
   credential: null,
   retry: { baseDelayMs: 1, maxAttempts: 2 },
-  timeoutMs: 2000,
+  timeoutMs: 10_000,
   onProgress: (e) => events.push(e),
   ...extra,
 });
