@@ -20,12 +20,28 @@ function lookup(value: string): PlatformSpec | undefined {
   }
 }
 
+/** Why `value` is not a platform of the matrix, in a few words. */
+function whyNot(value: string): string {
+  if (!/^[a-z0-9_]+\/[a-z0-9_]+(\/[a-z0-9_.]+)?$/i.test(value.trim()))
+    return 'expected os/arch or os/arch/variant, in letters and digits';
+  let p: Platform;
+  try {
+    p = parsePlatform(value);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  const specs = PLATFORMS.map((s) => s.platform);
+  if (!specs.some((s) => s.os === p.os)) return `unknown os ${p.os} (images are built for linux)`;
+  if (!specs.some((s) => s.architecture === p.architecture)) return `unknown architecture ${p.architecture}`;
+  return `no ${p.variant ? `variant ${p.variant} of ` : ''}${p.os}/${p.architecture} in the platform matrix`;
+}
+
 /** The matrix platform `value` names, as an OCI platform; a usage error naming the known ones otherwise. */
 export function matrixPlatform(value: string, flag = '--platform'): Platform {
   const spec = lookup(value);
   if (!spec) {
     throw new UsageError(
-      `${flag} ${JSON.stringify(value)}: not a platform scratchpack builds images for`,
+      `${flag} ${JSON.stringify(value)}: ${whyNot(value)}; not a platform scratchpack builds images for`,
       `use one of ${PLATFORMS.map((p) => p.name).join(', ')} (scratchpack platforms lists them)`,
     );
   }

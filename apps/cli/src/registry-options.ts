@@ -70,6 +70,8 @@ export async function clientOptions(flags: RegistryFlags): Promise<ClientOptions
   const o: ClientOptions & { concurrency: number } = { concurrency };
   const timeout = timeoutMs(flags.timeout);
   if (timeout !== undefined) o.timeoutMs = timeout;
+  // Every command that talks to a registry (push, pull, build's parents) says what it is waiting for.
+  o.onWait = (e) => process.stderr.write(`${waitNotice(e)}\n`);
   if (flags.insecure) o.insecure = true;
   if (flags.passwordStdin) {
     if (!flags.username) throw new UsageError('--password-stdin needs --username');

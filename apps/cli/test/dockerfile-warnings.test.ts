@@ -29,5 +29,5 @@ describe('build: Dockerfile warnings and the shell form', () => {
     } finally {
       await cleanup();
     }
-  });
+  }, 60_000);
 });

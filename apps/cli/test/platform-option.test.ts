@@ -41,6 +41,17 @@ describe('--platform of build and import', () => {
     expect(err!.hint).toMatch(/linux\/amd64.*linux\/arm64\/v8/);
   });
 
+  it('says why', () => {
+    expect(() => matrixPlatform('linux/pdp11')).toThrow(/"linux\/pdp11": unknown architecture pdp11;/);
+    expect(() => matrixPlatform('windows/amd64')).toThrow(
+      /unknown os windows \(images are built for linux\)/,
+    );
+    expect(() => matrixPlatform('linux/arm64/v9')).toThrow(
+      /no variant v9 of linux\/arm64 in the platform matrix/,
+    );
+    expect(() => matrixPlatform('../../..')).toThrow(/expected os\/arch or os\/arch\/variant/);
+  });
+
   it('build refuses them too, in a list', () => {
     expect(() => platformsOption(['linux/amd64,../../..'])).toThrow(UsageError);
     expect(() => platformsOption(['windows/amd64'])).toThrow(/not a platform scratchpack builds images for/);
@@ -71,13 +82,15 @@ describe('the CLI', () => {
         `${path}/out`,
       ]);
       expect(b.status).toBe(2);
-      expect(b.stderr).toContain('--platform "../../..": not a platform scratchpack builds images for');
+      expect(b.stderr).toContain(
+        '--platform "../../..": expected os/arch or os/arch/variant, in letters and digits; not a platform scratchpack builds images for',
+      );
       const i = await cli(['import', '-', `${path}/imp`, '--platform', 'windows/amd64'], { input: '' });
       expect(i.status).toBe(2);
-      expect(i.stderr).toContain('--platform "windows/amd64": not a platform scratchpack builds images for');
+      expect(i.stderr).toContain('--platform "windows/amd64": unknown os windows');
       expect(await readdir(path)).toEqual([]);
     } finally {
       await cleanup();
     }
-  });
+  }, 60_000);
 });

@@ -28,11 +28,15 @@ describe('registry timeouts in the CLI', () => {
       );
       expect(r.stderr).toMatch(/hint: .*--timeout/);
       expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+      // a notice every third of the timeout, each printed once
+      const notices = r.stderr.split('\n').filter((l) => l.startsWith('waiting for'));
+      expect(notices.length).toBeGreaterThanOrEqual(1);
+      expect(notices.length).toBeLessThanOrEqual(3);
       expect(took).toBeLessThan(30_000);
     } finally {
       await cleanup();
     }
-  });
+  }, 60_000);
 
   it('SCRATCHPACK_REGISTRY_TIMEOUT sets it too; a bad value is a usage error', async () => {
     const { path, cleanup } = await tempDir('cli-timeout-');
@@ -49,7 +53,7 @@ describe('registry timeouts in the CLI', () => {
     } finally {
       await cleanup();
     }
-  });
+  }, 60_000);
 
   it('parses seconds and formats the notice', () => {
     expect(timeoutMs('2.5', undefined)).toBe(2500);

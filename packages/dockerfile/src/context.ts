@@ -8,11 +8,16 @@ import { lstat, open, readdir, readFile, readlink, realpath, stat } from 'node:f
 import { join, sep } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { LayerEntry } from '@scratchpack/oci';
+import { IgnorePatternError, IgnoreRules } from './ignore.ts';
 
 /** A problem with a source; the evaluator adds the position. */
 export class SourceError extends Error {
   constructor(
-    readonly code: 'DOCKERFILE_CONTEXT_ESCAPE' | 'DOCKERFILE_SOURCE_NOT_FOUND' | 'DOCKERFILE_UNSUPPORTED',
+    readonly code:
+      | 'DOCKERFILE_CONTEXT_ESCAPE'
+      | 'DOCKERFILE_SOURCE_NOT_FOUND'
+      | 'DOCKERFILE_UNSUPPORTED'
+      | 'DOCKERFILE_IGNORE_PATTERN',
     message: string,
     readonly hint?: string,
   ) {
@@ -68,27 +73,10 @@ export function cleanSource(p: string): string {
   return out.join('/');
 }
 
-function ignoreRegex(pattern: string): RegExp {
-  let re = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '*' && pattern[i + 1] === '*') {
-      i++;
-      if (pattern[i + 1] === '/') {
-        i++;
-        re += '(?:.*/)?';
-      } else re += '.*';
-    } else if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
-}
-
 export class BuildContext {
   private constructor(
     readonly root: string,
-    private readonly ignore: { re: RegExp; negate: boolean }[],
+    private readonly ignore: IgnoreRules,
   ) {}
 
   /** Open the context directory (resolving symlinks) and read its `.dockerignore`. */
@@ -96,32 +84,38 @@ export class BuildContext {
     const root = await realpath(dir);
     if (!(await stat(root)).isDirectory())
       throw new SourceError('DOCKERFILE_SOURCE_NOT_FOUND', `build context ${dir} is not a directory`);
-    const text = await readFile(join(root, '.dockerignore'), 'utf8').catch(() => '');
-    const ignore = text
-      .split(/\r?\n/)
-      .map((l) => l.trim())
-      .filter((l) => l && !l.startsWith('#'))
-      .map((l) => {
-        const negate = l.startsWith('!');
-        const p = (negate ? l.slice(1) : l).trim().replace(/^\/+/, '').replace(/\/+$/, '');
-        return { re: ignoreRegex(p), negate };
-      });
+    const file = join(root, '.dockerignore');
+    const text = await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return '';
+      throw new SourceError('DOCKERFILE_SOURCE_NOT_FOUND', `cannot read ${file}: ${e.message}`);
+    });
+    let ignore: IgnoreRules;
+    try {
+      ignore = IgnoreRules.parse(text, file);
+    } catch (e) {
+      if (!(e instanceof IgnorePatternError)) throw e;
+      throw new SourceError(
+        'DOCKERFILE_IGNORE_PATTERN',
+        e.message,
+        'fix the line: patterns use *, ?, [a-z], \\ escapes and ** (any directories); ! before a pattern makes an exception',
+      );
+    }
     return new BuildContext(root, ignore);
   }
 
   /** True when `.dockerignore` excludes `rel` (or one of its parent directories). */
   isIgnored(rel: string): boolean {
-    const parts = rel.split('/');
-    let ignored = false;
-    for (const { re, negate } of this.ignore) {
-      for (let k = 1; k <= parts.length; k++) {
-        if (re.test(parts.slice(0, k).join('/'))) {
-          ignored = !negate;
-          break;
-        }
-      }
-    }
-    return ignored;
+    return this.ignore.isIgnored(rel);
+  }
+
+  /** Excluded, and not a directory an exception could still take something from. */
+  private async skipped(rel: string): Promise<boolean> {
+    if (!this.ignore.isIgnored(rel)) return false;
+    if (!this.ignore.mayIncludeBelow(rel)) return true;
+    return !(await lstat(join(this.root, rel)).then(
+      (l) => l.isDirectory(),
+      () => false,
+    ));
   }
 
   /** The real path of `rel`, which must stay inside the context. */
@@ -151,7 +145,7 @@ export class BuildContext {
     const clean = cleanSource(pattern);
     const segs = clean ? clean.split('/') : [];
     if (!segs.some((s) => GLOB.test(s))) {
-      if (clean && this.isIgnored(clean))
+      if (clean && (await this.skipped(clean)))
         throw new SourceError(
           'DOCKERFILE_SOURCE_NOT_FOUND',
           `${JSON.stringify(pattern)} is excluded by .dockerignore`,
@@ -176,7 +170,7 @@ export class BuildContext {
     }
     const out: { rel: string; real: string }[] = [];
     for (const rel of current) {
-      if (this.isIgnored(rel)) continue;
+      if (await this.skipped(rel)) continue;
       const exists = await lstat(join(this.root, rel)).then(
         () => true,
         () => false,
@@ -216,23 +210,30 @@ export class BuildContext {
     const out: LayerEntry[] = [];
     if (dest !== '' && dest !== '/')
       out.push({ type: 'dir', path: dest, mode: own.mode ?? st.mode & 0o7777, ...ids });
-    const walk = async (relDir: string, absDir: string, destDir: string) => {
+    // An excluded directory is walked only for an exception below it, and kept only if one matched.
+    const walk = async (relDir: string, absDir: string, destDir: string): Promise<LayerEntry[]> => {
+      const found: LayerEntry[] = [];
       for (const name of (await readdir(absDir)).sort()) {
         const rel = relDir ? `${relDir}/${name}` : name;
-        if (this.isIgnored(rel)) continue;
+        const ignored = this.isIgnored(rel);
+        if (ignored && !this.ignore.mayIncludeBelow(rel)) continue;
         const abs = join(absDir, name);
         const d = `${destDir.replace(/\/$/, '')}/${name}`;
         const l = await lstat(abs);
-        if (l.isSymbolicLink()) out.push({ type: 'symlink', path: d, target: await readlink(abs), ...ids });
-        else if (l.isDirectory()) {
-          out.push({ type: 'dir', path: d, mode: own.mode ?? l.mode & 0o7777, ...ids });
-          await walk(rel, abs, d);
-        } else if (l.isFile())
-          out.push({ type: 'file', path: d, source: abs, mode: own.mode ?? l.mode & 0o7777, ...ids });
+        if (l.isDirectory()) {
+          const below = await walk(rel, abs, d);
+          if (!ignored || below.length > 0)
+            found.push({ type: 'dir', path: d, mode: own.mode ?? l.mode & 0o7777, ...ids }, ...below);
+        } else if (ignored) continue;
+        else if (l.isSymbolicLink())
+          found.push({ type: 'symlink', path: d, target: await readlink(abs), ...ids });
+        else if (l.isFile())
+          found.push({ type: 'file', path: d, source: abs, mode: own.mode ?? l.mode & 0o7777, ...ids });
         else warnings.push(`skipped ${rel}: not a regular file, directory or symlink`);
       }
+      return found;
     };
-    await walk(src.rel, src.real, dest);
+    out.push(...(await walk(src.rel, src.real, dest)));
     return out;
   }
 }

@@ -15,7 +15,8 @@ export type DockerfileErrorCode =
   | 'DOCKERFILE_BAD_FLAG'
   | 'DOCKERFILE_VARIABLE'
   | 'DOCKERFILE_CONTEXT_ESCAPE'
-  | 'DOCKERFILE_SOURCE_NOT_FOUND';
+  | 'DOCKERFILE_SOURCE_NOT_FOUND'
+  | 'DOCKERFILE_IGNORE_PATTERN';
 
 export interface Position {
   /** 1-based line. */

@@ -200,7 +200,7 @@ async function checkShellForm(st: EvalState): Promise<void> {
   if (!st.fromScratch) return;
   const keyword = st.config.Entrypoint?.length ? 'ENTRYPOINT' : 'CMD';
   const cmd = keyword === 'ENTRYPOINT' ? st.config.Entrypoint : st.config.Cmd;
-  if (!cmd || cmd.length !== 3 || cmd[0] !== '/bin/sh' || cmd[1] !== '-c') return;
+  if (cmd?.length !== 3 || cmd[0] !== '/bin/sh' || cmd[1] !== '-c') return;
   const ins = st.df.instructions.findLast((i) => i.keyword === keyword && !i.json);
   if (!ins || (await layersHaveShell(st.added.map((a) => a.layer)))) return;
   const jsonLike = ins.args.trimStart().startsWith('[');
@@ -279,7 +279,7 @@ export async function evaluateDockerfile(
       try {
         ctx ??= await BuildContext.open(opts.context);
       } catch (e) {
-        if (e instanceof SourceError) fail(st, ins, e.code, e.message);
+        if (e instanceof SourceError) fail(st, ins, e.code, e.message, e.hint ? { hint: e.hint } : {});
         fail(
           st,
           ins,

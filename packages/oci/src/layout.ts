@@ -16,6 +16,7 @@ import {
   InvalidRefError,
   LayoutNotFoundError,
   MediaTypeError,
+  OciError,
   SizeMismatchError,
   TagNotFoundError,
   ValidationError,
@@ -155,7 +156,20 @@ export async function writeLayout(
   return { descriptor, blobsWritten: count.w, blobsSkipped: count.s };
 }
 
+/** A blob path that exists but is not a regular file (a directory, a device): a damaged layout, said clearly. */
+async function checkBlobIsFile(store: BlobStore, digest: string): Promise<void> {
+  const s = await stat(store.path(digest)).catch(() => undefined);
+  if (s && !s.isFile()) {
+    throw new OciError(
+      'OCI_BLOB_NOT_FOUND',
+      `blob ${digest} in ${store.root} is ${s.isDirectory() ? 'a directory' : 'not a regular file'}: ${store.path(digest)}`,
+      { hint: 'the layout is damaged; rebuild it or pull the image again' },
+    );
+  }
+}
+
 async function readVerified(store: BlobStore, d: Descriptor): Promise<Buffer> {
+  await checkBlobIsFile(store, d.digest);
   const raw = await store.read(d.digest);
   if (raw.byteLength !== d.size) throw new SizeMismatchError(`blob ${d.digest}`, d.size, raw.byteLength);
   const actual = sha256(raw);
@@ -180,6 +194,7 @@ export async function loadDescriptor(store: BlobStore, descriptor: Descriptor): 
     throw new MediaTypeError(`cannot load ${descriptor.mediaType} (${descriptor.digest})`);
   const manifest = parseImageManifest(raw, `manifest ${descriptor.digest} in ${store.root}`);
   const rawConfig = await readVerified(store, manifest.config);
+  for (const layer of manifest.layers) await checkBlobIsFile(store, layer.digest);
   return imageFromRaw(raw, rawConfig, (d, diffId, i) => {
     if (!diffId) {
       throw new ValidationError(`image ${descriptor.digest}`, [

@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir } from '@scratchpack/test-utils';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -122,6 +122,32 @@ describe('manifests read from a layout are checked before use', () => {
       message: expect.stringMatching(/layers: expected an array of descriptors, got a number/),
     });
   });
+
+  it.each(['manifest', 'config', 'layer'])(
+    'a %s blob that is a directory is a clear error, not EISDIR',
+    async (which) => {
+      const img = await withConfig(
+        await appendLayers(scratch, { layer: layerFromEntries([{ type: 'file', path: 'a', content: 'x' }]) }),
+        { Cmd: ['/a'] },
+      );
+      await writeLayout(dir, img, { tags: ['t'] });
+      const store = new BlobStore(dir);
+      const digest =
+        which === 'manifest'
+          ? (await img.digest()).toString()
+          : which === 'config'
+            ? (await img.manifest()).config.digest
+            : (await img.manifest()).layers[0]!.digest;
+      await rm(store.path(digest));
+      await mkdir(store.path(digest));
+      const err = await (await readLayout(dir)).resolve('t').catch((e: unknown) => e as Error);
+      expect(err).toMatchObject({
+        code: 'OCI_BLOB_NOT_FOUND',
+        message: `blob ${digest} in ${dir} is a directory: ${store.path(digest)}`,
+        hint: expect.stringContaining('damaged'),
+      });
+    },
+  );
 
   it('parseImageManifest / parseIndexManifest accept real documents', async () => {
     const img = await withConfig(scratch, { Cmd: ['/a'] });

@@ -1,6 +1,9 @@
 import type { Credential } from './credentials.ts';
 import { ProtocolError, RegistryError } from './errors.ts';
-import { type Response, responseError, type Transport } from './transport.ts';
+import { type Response, readBounded, responseError, type Transport } from './transport.ts';
+
+/** A token response is a small JSON object; more than this is not one. */
+const MAX_TOKEN_RESPONSE_BYTES = 1024 * 1024;
 
 /** One challenge of a `WWW-Authenticate` header. `scheme` is lowercased; parameter names too. */
 export interface Challenge {
@@ -230,8 +233,17 @@ export class Authenticator {
       throw err;
     }
     let body: { token?: unknown; access_token?: unknown; expires_in?: unknown };
+    const bytes = await readBounded(res, MAX_TOKEN_RESPONSE_BYTES, {
+      tooLarge: (got) =>
+        new ProtocolError(
+          'PROTOCOL_VIOLATION',
+          `token response from ${url.origin} is larger than ${MAX_TOKEN_RESPONSE_BYTES} bytes (${got})`,
+          'check the realm: it does not answer like a token server',
+        ),
+    });
     try {
-      body = (await res.json()) as typeof body;
+      body = JSON.parse(bytes.toString('utf8')) as typeof body;
+      if (typeof body !== 'object' || body === null) throw new TypeError('not an object');
     } catch {
       throw new ProtocolError(
         'PROTOCOL_VIOLATION',

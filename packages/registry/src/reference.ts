@@ -71,6 +71,13 @@ export function parseReference(input: string): Reference {
     if (first.includes('.') || first.includes(':') || first === 'localhost' || first.startsWith('[')) {
       if (!HOST_RE.test(first))
         bad(`invalid registry host "${first}"`, 'a host is name[:port], e.g. localhost:5000');
+      const port = /:(\d+)$/.exec(first)?.[1];
+      if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) {
+        bad(
+          `port ${port} of registry host "${first}" is out of range`,
+          `a port is 1 to 65535, e.g. ${first.slice(0, first.lastIndexOf(':'))}:5000`,
+        );
+      }
       registry = DOCKER_HUB_ALIASES.has(first.toLowerCase()) ? DOCKER_HUB : first;
       rest = rest.slice(slash + 1);
     }

@@ -1,3 +1,4 @@
+import type { ReadableStreamReadResult } from 'node:stream/web';
 import { RegistryClientError } from './errors.ts';
 import { redactUrl } from './redact.ts';
 
@@ -141,7 +142,8 @@ export class Deadline {
 /**
  * `body` with a stall check: time is counted only while a read is waiting for the network (a slow consumer is
  * never blamed on the registry); once a timeout's worth of waiting brought fewer than `minBytes`, the stream
- * errors with a {@link TimeoutError} and the source is cancelled (the connection is closed).
+ * errors with a {@link TimeoutError} and the source is cancelled (the connection is closed). One ticker per
+ * body checks the clock; a chunk costs two `Date.now()` calls, no timers.
  */
 export function watchBody(
   body: ReadableStream<Uint8Array>,
@@ -152,14 +154,18 @@ export function watchBody(
   const reader = body.getReader();
   const minBytes = o.minBytes ?? STALL_MIN_BYTES;
   const every = noticeEvery(o);
+  const tick = Math.max(5, Math.round(Math.min(every, o.timeoutMs) / 4));
+  // The current window: waiting time and bytes; `since` is when the pending read started (undefined: none).
   let waited = 0;
   let bytes = 0;
   let nextNotice = every;
+  let since: number | undefined;
+  let fail: ((err: Error) => void) | undefined;
+  let ticker: NodeJS.Timeout | undefined;
   let cancelled = false;
-  const closeWindow = () => {
-    waited = 0;
-    bytes = 0;
-    nextNotice = every;
+  const stop = () => {
+    clearInterval(ticker);
+    ticker = undefined;
   };
   const stalled = () =>
     new TimeoutError(
@@ -170,80 +176,64 @@ export function watchBody(
         : `response body trickling (${bytes} bytes in ${formatMs(o.timeoutMs)})`,
       o.timeoutMs,
     );
+  /** Close the window once a timeout's worth of waiting is in it: too few bytes is a stall. */
+  const windowCheck = (total: number): Error | undefined => {
+    if (total < o.timeoutMs) {
+      if (o.onWait && bytes < minBytes && total >= nextNotice) {
+        o.onWait(waitEvent(method, url, 'body', total, o));
+        nextNotice += every;
+      }
+      return undefined;
+    }
+    if (bytes < minBytes) return stalled();
+    waited = 0;
+    bytes = 0;
+    nextNotice = every;
+    if (since !== undefined) since = Date.now();
+    return undefined;
+  };
+  const check = () => {
+    if (since === undefined) return;
+    const err = windowCheck(waited + Date.now() - since);
+    if (err) fail?.(err);
+  };
   return new ReadableStream<Uint8Array>({
-    pull: (controller) =>
-      new Promise<void>((resolve, reject) => {
-        let started = Date.now();
-        let timer: NodeJS.Timeout | undefined;
-        let ticker: NodeJS.Timeout | undefined;
-        let done = false;
-        const clear = () => {
-          clearTimeout(timer);
-          clearTimeout(ticker);
+    pull: async (controller) => {
+      ticker ??= setInterval(check, tick);
+      since = Date.now();
+      const read = await new Promise<ReadableStreamReadResult<Uint8Array>>((resolve, reject) => {
+        fail = (err) => {
+          fail = undefined;
+          stop();
+          reader.cancel(err).catch(() => {});
+          reject(err);
         };
-        const schedule = () => {
-          timer = setTimeout(onTimer, Math.max(0, o.timeoutMs - waited));
-          if (o.onWait && bytes < minBytes) ticker = setTimeout(onNotice, Math.max(0, nextNotice - waited));
-        };
-        const account = () => {
-          const now = Date.now();
-          waited += now - started;
-          started = now;
-        };
-        const onTimer = () => {
-          clear();
-          account();
-          if (bytes < minBytes) {
-            done = true;
-            const err = stalled();
-            reader.cancel(err).catch(() => {});
-            reject(err);
-            return;
-          }
-          closeWindow();
-          schedule();
-        };
-        const onNotice = () => {
-          const now = Date.now();
-          o.onWait?.(waitEvent(method, url, 'body', waited + now - started, o));
-          nextNotice += every;
-          clearTimeout(ticker);
-          if (o.onWait && bytes < minBytes)
-            ticker = setTimeout(onNotice, Math.max(0, nextNotice - (waited + now - started)));
-        };
-        schedule();
-        reader.read().then(
-          (r) => {
-            if (done) return;
-            clear();
-            account();
-            if (r.done) {
-              if (!cancelled) controller.close();
-              resolve();
-              return;
-            }
-            bytes += r.value.byteLength;
-            if (waited >= o.timeoutMs) {
-              if (bytes < minBytes) {
-                const err = stalled();
-                reader.cancel(err).catch(() => {});
-                reject(err);
-                return;
-              }
-              closeWindow();
-            }
-            if (!cancelled) controller.enqueue(r.value);
-            resolve();
-          },
-          (err) => {
-            if (done) return;
-            clear();
-            reject(err);
-          },
-        );
-      }),
+        reader.read().then(resolve, (err: unknown) => {
+          stop();
+          reject(err);
+        });
+      }).finally(() => {
+        fail = undefined;
+      });
+      waited += Date.now() - (since ?? Date.now());
+      since = undefined;
+      if (read.done) {
+        stop();
+        if (!cancelled) controller.close();
+        return;
+      }
+      bytes += read.value.byteLength;
+      const err = windowCheck(waited);
+      if (err) {
+        stop();
+        await reader.cancel(err).catch(() => {});
+        throw err;
+      }
+      if (!cancelled) controller.enqueue(read.value);
+    },
     cancel: (reason) => {
       cancelled = true;
+      stop();
       return reader.cancel(reason);
     },
   });

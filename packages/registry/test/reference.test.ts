@@ -59,6 +59,9 @@ describe('parseReference', () => {
     ['https://ghcr.io/x', /URL scheme/],
     ['ghcr.io/x y', /whitespace/],
     ['foo:bar/baz', /registry host/],
+    ['127.0.0.1:99999/x', /port 99999 of registry host "127.0.0.1:99999" is out of range/],
+    ['localhost:0/x', /port 0 of registry host/],
+    ['[::1]:70000/x:1', /port 70000/],
   ])('rejects %j', (input, why) => {
     let err: unknown;
     try {
@@ -71,6 +74,14 @@ describe('parseReference', () => {
     expect(e.code).toBe('REFERENCE_INVALID');
     expect(e.message).toMatch(why);
     expect(e.hint.length).toBeGreaterThan(5);
+  });
+
+  it('accepts the ports at both ends of the range, and says how to write one that is not', () => {
+    expect(parseReference('localhost:1/x').registry).toBe('localhost:1');
+    expect(parseReference('localhost:65535/x').registry).toBe('localhost:65535');
+    expect(() => parseReference('localhost:99999/x')).toThrow(
+      expect.objectContaining({ hint: 'a port is 1 to 65535, e.g. localhost:5000' }),
+    );
   });
 
   it('suggests the lowercase spelling', () => {

@@ -1,4 +1,3 @@
-import type { Warning } from '@scratchpack/dockerfile';
 import { type Family, formatPlatform, type Platform, parseSourceDateEpoch } from '@scratchpack/oci';
 import { SUPPORTED_PLATFORMS } from '@scratchpack/toolchain';
 import type { Command } from 'commander';
@@ -9,8 +8,10 @@ import { ParentResolver } from '../build/parents.ts';
 import { UsageError } from '../errors.ts';
 import { hostOciPlatform } from '../layout-ref.ts';
 import { bytes, table } from '../output.ts';
+import { checkOutputPath } from '../output-path.ts';
 import { matrixPlatform } from '../platform-option.ts';
 import { addRegistryFlags, clientOptions, type RegistryFlags } from '../registry-options.ts';
+import { warnOnce } from '../warnings.ts';
 
 const collect = (v: string, acc: string[]) => [...acc, v];
 
@@ -27,17 +28,6 @@ export function platformsOption(values: string[]): Platform[] {
     for (const p of ps) if (!out.some((q) => formatPlatform(q) === formatPlatform(p))) out.push(p);
   }
   return out;
-}
-
-/** Print each Dockerfile warning once (every platform's evaluation reports the same ones), on stderr. */
-function warnOnce(): (w: Warning) => void {
-  const seen = new Set<string>();
-  return (w) => {
-    const line = `warning [${w.code}]: ${w.file}:${w.line}:${w.column}: ${w.message}`;
-    if (seen.has(line)) return;
-    seen.add(line);
-    process.stderr.write(`${line}\n`);
-  };
 }
 
 export function buildCommand(program: Command): void {
@@ -135,6 +125,7 @@ export function buildCommand(program: Command): void {
         throw new UsageError('--binary gives the platforms; leave out --platform');
       }
       const outputs = opts.output.map(parseOutput);
+      for (const o of outputs) await checkOutputPath(o.dest, o.kind, '--output');
       const program =
         opts.cSource.length || opts.binary.length
           ? await stageProgram({

@@ -29,6 +29,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../errors.ts';
 import { hostOciPlatform } from '../layout-ref.ts';
 import { bytes } from '../output.ts';
+import { checkOutputPath } from '../output-path.ts';
 import { matrixPlatform } from '../platform-option.ts';
 
 const GOOS = new Set(
@@ -120,6 +121,7 @@ export function importCommand(program: Command): void {
       ) => {
         const platform = matrixPlatform(opts.platform ?? hostOciPlatform());
         const { dir, tag = 'latest' } = parseLayoutRef(dest);
+        await checkOutputPath(dir, 'layout', 'destination');
         const sourceDateEpoch = parseSourceDateEpoch(process.env.SOURCE_DATE_EPOCH);
         const created = rfc3339(sourceDateEpoch);
         const base = emptyImage({ platform, sourceDateEpoch });

@@ -2,8 +2,9 @@ import { parseLayoutRef } from '@scratchpack/oci';
 import { type PullEvent, pull } from '@scratchpack/registry';
 import type { Command } from 'commander';
 import { bytes } from '../output.ts';
+import { checkOutputPath } from '../output-path.ts';
 import { withProgress } from '../progress.ts';
-import { addRegistryFlags, clientOptions, type RegistryFlags, waitNotice } from '../registry-options.ts';
+import { addRegistryFlags, clientOptions, type RegistryFlags } from '../registry-options.ts';
 
 export function pullCommand(program: Command): void {
   const cmd = program
@@ -18,6 +19,7 @@ export function pullCommand(program: Command): void {
   addRegistryFlags(cmd).action(
     async (source: string, dest: string, opts: RegistryFlags & { platform?: string; json?: boolean }) => {
       const { dir, tag } = parseLayoutRef(dest);
+      await checkOutputPath(dir, 'layout', 'destination');
       const client = await clientOptions(opts);
       const result = await withProgress('pull', (bar) =>
         pull(source, dir, {
@@ -25,7 +27,6 @@ export function pullCommand(program: Command): void {
           ...(tag ? { tag } : {}),
           ...(opts.platform ? { platform: opts.platform } : {}),
           onProgress: (e: PullEvent) => {
-            if (e.type === 'wait') process.stderr.write(`${waitNotice(e)}\n`);
             if (e.type !== 'blob-done') return;
             bar.add(e.digest, e.size);
             bar.done(e.digest);

@@ -5,7 +5,7 @@ import { UsageError } from '../errors.ts';
 import { openLayoutRef } from '../layout-ref.ts';
 import { bytes } from '../output.ts';
 import { withProgress } from '../progress.ts';
-import { addRegistryFlags, clientOptions, type RegistryFlags, waitNotice } from '../registry-options.ts';
+import { addRegistryFlags, clientOptions, type RegistryFlags } from '../registry-options.ts';
 
 const collect = (v: string, acc: string[]) => [...acc, v];
 
@@ -43,8 +43,7 @@ export function pushCommand(program: Command): void {
           ...(opts.from ? { from: opts.from } : {}),
           ...(chunkSize !== undefined ? { chunkSize } : {}),
           onProgress: (e: PushEvent) => {
-            if (e.type === 'wait') process.stderr.write(`${waitNotice(e)}\n`);
-            else if (e.type === 'blob-start') bar.add(e.digest, e.size);
+            if (e.type === 'blob-start') bar.add(e.digest, e.size);
             else if (e.type === 'blob-progress') bar.update(e.digest, e.bytes);
             else if (e.type === 'blob-done') bar.done(e.digest);
           },

@@ -15,7 +15,9 @@ export type HostileAction =
   /** The real body, one byte every `everyMs` (no `Content-Length`). */
   | { trickleEveryMs: number }
   /** Read the request and never answer (no status line, no headers). */
-  | { silent: true };
+  | { silent: true }
+  /** Answer this status with these headers and body (e.g. a 401 challenge pointing at a hostile token realm). */
+  | { status: number; headers?: Record<string, string>; body?: string };
 
 export interface HostileRule {
   /** Requests whose path (with query) contains this string or matches this expression. */
@@ -96,6 +98,12 @@ export async function startHostileRegistry(
     const action = rules.find((r) => matches(r, method, path))?.action;
     if (action) record.action = action;
     if (action && 'silent' in action) return;
+    if (action && 'status' in action) {
+      record.status = action.status;
+      res.writeHead(action.status, action.headers ?? {});
+      res.end(action.body ?? '');
+      return;
+    }
 
     const pathOnly = path.split('?')[0]!;
     if (pathOnly === '/v2/' || pathOnly === '/v2') {
