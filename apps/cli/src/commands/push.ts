@@ -15,7 +15,7 @@ export function pushCommand(program: Command): void {
     .description(
       'push an image or multi-arch index from an OCI layout to a registry (blobs, manifests, index, then tags)',
     )
-    .argument('<layout[:tag]>', 'an OCI image layout and tag, e.g. dist/oci:latest')
+    .argument('<image>', 'a name in the local store (hello) or an OCI layout and tag (dist/oci:latest)')
     .argument('<reference>', 'registry/repository[:tag], e.g. ghcr.io/me/hello:1.0.0 or 127.0.0.1:5000/hello')
     .option('-t, --tag <tag>', 'also point this tag at the pushed image (repeatable)', collect, [])
     .option('--from <repository>', 'a repository on the same registry to mount blobs from')
