@@ -20,7 +20,7 @@ const UNREADABLE_STALE_MS = 10_000;
 export interface LockOptions {
   /** Give up after this long (default: SCRATCHPACK_LOCK_TIMEOUT seconds, else 300 s). */
   timeoutMs?: number;
-  /** Called once when the lock is busy, with the holder's PID (for a "waiting for…" notice). */
+  /** Called once when the lock has been busy for a second, with the holder's PID (for a "waiting…" notice). */
   onWait?: (holder: number | undefined) => void;
 }
 
@@ -119,6 +119,7 @@ export async function withLayoutLock<T>(
   const me = describeSelf();
   const deadline = Date.now() + (opts.timeoutMs ?? defaultTimeout());
   let waited = false;
+  const noticeAt = Date.now() + 1000;
   let delay = 2;
   for (;;) {
     // Tracked only once created: an interrupt must never remove another writer's lock. (If one lands in
@@ -132,7 +133,7 @@ export async function withLayoutLock<T>(
       await breakStale(path, seen.raw);
       continue;
     }
-    if (!waited) {
+    if (!waited && Date.now() > noticeAt) {
       waited = true;
       opts.onWait?.(seen?.holder?.pid);
     }
