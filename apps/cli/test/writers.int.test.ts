@@ -7,14 +7,14 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, open, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readLayout, validateLayout } from '@scratchpack/oci';
-import { describeWithTools, tempDir } from '@scratchpack/test-utils';
+import { describeWithTools, startRegistry, tempDir } from '@scratchpack/test-utils';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cli, cliBin } from './helpers.ts';
 
-describeWithTools(['umoci'], 'concurrent writers and interrupted runs', () => {
+describeWithTools(['umoci', 'docker-registry'], 'concurrent writers and interrupted runs', () => {
   let work: Awaited<ReturnType<typeof tempDir>>;
   let small: string;
   let big: string;
@@ -66,8 +66,12 @@ describeWithTools(['umoci'], 'concurrent writers and interrupted runs', () => {
   }, 240_000);
 
   /** Start `build big -o <out>`, send `signal` as soon as `ready()` holds, and return the exit status. */
-  async function interrupt(out: string, signal: NodeJS.Signals, ready: () => Promise<boolean>) {
-    const child = spawn(process.execPath, [cliBin, 'build', big, '-o', out, '-t', 'big'], {
+  const interrupt = (out: string, signal: NodeJS.Signals, ready: () => Promise<boolean>) =>
+    interruptCli(['build', big, '-o', out, '-t', 'big'], signal, ready);
+
+  /** Start the CLI with `args`, send `signal` as soon as `ready()` holds, and return the exit status. */
+  async function interruptCli(args: string[], signal: NodeJS.Signals, ready: () => Promise<boolean>) {
+    const child = spawn(process.execPath, [cliBin, ...args], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -133,4 +137,50 @@ describeWithTools(['umoci'], 'concurrent writers and interrupted runs', () => {
     execFileSync('umoci', ['gc', '--layout', layout]);
     expect(await (await readLayout(layout)).tags()).toEqual(['next', 'old']);
   }, 180_000);
+
+  it('push stopped by SIGTERM mid-upload, pull stopped by SIGINT mid-download: clean, layouts intact', async () => {
+    const registry = await startRegistry();
+    try {
+      const layout = join(work.path, 'to-push');
+      expect((await cli(['build', big, '-o', layout, '-t', 'big'], { env })).status).toBe(0);
+      const before = await layoutFingerprint(layout);
+      const uploads = join(registry.dir, 'data');
+      const uploading = async () =>
+        (await readdir(uploads, { recursive: true }).catch(() => [] as string[])).some((p) =>
+          p.endsWith('/data'),
+        );
+      const push = await interruptCli(
+        ['push', `${layout}:big`, `${registry.host}/big:1`],
+        'SIGTERM',
+        uploading,
+      );
+      expect(push.status).toBe(143);
+      expect(await layoutFingerprint(layout)).toEqual(before);
+      expect(await tmpLeftovers()).toEqual([]);
+
+      expect((await cli(['push', `${layout}:big`, `${registry.host}/big:1`], { env })).status).toBe(0);
+      const dest = join(work.path, 'pulled');
+      expect((await cli(['build', small, '-o', dest, '-t', 'old'], { env })).status).toBe(0);
+      const pull = await interruptCli(['pull', `${registry.host}/big:1`, `${dest}:big`], 'SIGINT', () =>
+        blobTemps(dest),
+      );
+      expect(pull.status).toBe(130);
+      expect(await layoutLeftovers(dest)).toEqual([]);
+      expect(await (await readLayout(dest)).tags()).toEqual(['old']);
+      execFileSync('umoci', ['gc', '--layout', dest]);
+      expect((await validateLayout(dest, { tag: 'old' })).problems).toEqual([]);
+    } finally {
+      await registry.stop();
+    }
+  }, 240_000);
 });
+
+/** Every file of a layout with its size and mtime: equal before and after means nothing was touched. */
+async function layoutFingerprint(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of (await readdir(dir, { recursive: true })).sort()) {
+    const s = await stat(join(dir, p));
+    out.push(`${p} ${s.size} ${s.mtimeMs}`);
+  }
+  return out;
+}

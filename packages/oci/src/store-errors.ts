@@ -47,7 +47,7 @@ export class ImageNotFoundError extends StoreError {
       `no image named ${image} in the local store`,
       available.length
         ? `\`scratchpack images\` lists them (${available.slice(0, 5).join(', ')}${available.length > 5 ? ', …' : ''}); for an OCI layout directory write a path (./dir, /abs/dir or oci:dir)`
-        : 'the local store is empty (`scratchpack images` lists it); build with -t NAME, import, pull or load an image first, or write a path (./dir or oci:dir) for an OCI layout directory',
+        : 'the local store is empty (`scratchpack images` lists it); build with -t NAME, import or load an image first, or write a path (./dir or oci:dir) for an OCI layout directory',
     );
   }
 }
