@@ -194,7 +194,7 @@ describeWithTools(
       expect(noLayout.stderr).toContain('[OCI_LAYOUT_NOT_FOUND]');
     });
 
-    it('push NAME alone pushes a stored image to its own name, byte for byte', async () => {
+    it('push NAME / pull NAME alone use the stored name, byte for byte', async () => {
       const registry = await startRegistry();
       try {
         const name = `${registry.host}/seed/hello:1`;
@@ -210,6 +210,17 @@ describeWithTools(
         );
         const raw = execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${name}`]);
         expect(raw.equals(await readFile(join(store, 'blobs', 'sha256', digest.slice(7))))).toBe(true);
+        // docker pull NAME: into the store under the reference's name, same digest, runnable.
+        expect((await sp(['rmi', name])).status).toBe(0);
+        const pulled = await sp(['pull', name]);
+        expect(pulled.stderr).toBe('');
+        expect(pulled.stdout).toContain(`into ${name}`);
+        const listed = JSON.parse((await sp(['images', '--json'])).stdout).images;
+        expect(listed.find((i: { name: string }) => i.name === name).digest).toBe(digest);
+        expect((await sp(['run', name])).status).toBe(0);
+        expect((await sp(['pull', name, 'hello:pulled'])).status).toBe(0);
+        expect((await sp(['inspect', 'hello:pulled', '--json'])).status).toBe(0);
+        expect(await readdir(store)).toEqual(['blobs', 'index.json', 'oci-layout']);
         const layoutPush = await sp(['push', './hello/out:v1']);
         expect(layoutPush.status).toBe(2);
         expect(layoutPush.stderr).toContain('is an OCI layout: say where to push it');

@@ -5,19 +5,18 @@
  * Names come from `io.containerd.image.name`, or a full `ref.name` (`hello:1.0`), or — for archives
  * tagged with bare tags such as `latest` — `repository:tag` when a repository is given.
  */
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
-import { BlobStore, tempPathFor } from './blob-store.ts';
+import { BlobStore } from './blob-store.ts';
 import { Digest } from './digest.ts';
 import { isImageName, parseImageName } from './image-name.ts';
 import { type Layout, loadDescriptor, readLayout } from './layout.ts';
 import { CONTAINERD_NAME, REF_NAME } from './layout-update.ts';
 import type { ImageStore } from './store.ts';
 import { InvalidArchiveError } from './store-errors.ts';
-import { untrackTemp } from './temp-files.ts';
 import type { Descriptor } from './types.ts';
 
 const MAX_JSON = 4 * 1024 * 1024;
@@ -106,10 +105,7 @@ export async function loadArchive(
   opts: { source: string; repository?: string },
 ): Promise<LoadResult> {
   if (opts.repository) parseImageName(opts.repository); // fail early on a bad name
-  await mkdir(store.dir, { recursive: true });
-  const tmp = tempPathFor(join(store.dir, 'load'));
-  try {
-    await mkdir(tmp);
+  return store.stage(async (tmp) => {
     await unpack(input, tmp, opts.source);
     let layout: Layout;
     try {
@@ -149,8 +145,5 @@ export async function loadArchive(
       names.push(...(await store.put(subject, ns)).names);
     }
     return { names, unnamed };
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
-    untrackTemp(tmp);
-  }
+  });
 }

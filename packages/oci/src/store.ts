@@ -5,9 +5,10 @@
  * through `updateLayoutIndex` (lock, re-read, merge, temp + rename), so concurrent writers never lose a
  * name; removing names collects the blobs no other entry reaches, under the same lock.
  */
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
+import { tempPathFor } from './blob-store.ts';
 import type { Image } from './image.ts';
 import type { ImageIndex } from './image-index.ts';
 import { type ImageName, parseImageName } from './image-name.ts';
@@ -23,6 +24,7 @@ import {
 } from './layout-update.ts';
 import { isIndex, isManifest } from './media-types.ts';
 import { ImageNotFoundError } from './store-errors.ts';
+import { untrackTemp } from './temp-files.ts';
 import type { Descriptor, IndexManifest, Manifest } from './types.ts';
 
 /** `$SCRATCHPACK_STORE`, else `$XDG_DATA_HOME/scratchpack/images`, else `~/.local/share/scratchpack/images`. */
@@ -123,6 +125,22 @@ export class ImageStore {
     readonly lock: UpdateIndexOptions = {},
   ) {
     this.dir = resolve(dir);
+  }
+
+  /**
+   * Run `fn` with a private, empty staging directory inside the store (e.g. a layout to pull or unpack
+   * into before `put`), removed afterwards — on an interrupt too, or by a later writer if this one dies.
+   */
+  async stage<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+    await mkdir(this.dir, { recursive: true });
+    const dir = tempPathFor(join(this.dir, 'stage'));
+    try {
+      await mkdir(dir);
+      return await fn(dir);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+      untrackTemp(dir);
+    }
   }
 
   /** The named entries, sorted by name (an empty list when the store does not exist yet). */
