@@ -118,6 +118,46 @@ export async function reachableBlobs(dir: string, descriptors: Descriptor[]): Pr
   return seen;
 }
 
+/** The `subject` digest of the manifest `d` points at, if it has one (a referrer: SBOM, signature, …). */
+async function subjectOf(dir: string, d: Descriptor): Promise<string | undefined> {
+  if (!isManifest(d.mediaType) && !isIndex(d.mediaType)) return undefined;
+  try {
+    const doc = JSON.parse(await readFile(join(dir, 'blobs', ...d.digest.split(':')), 'utf8'));
+    return typeof doc?.subject?.digest === 'string' ? doc.subject.digest : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `manifests` without the unnamed referrers whose subject nothing else reaches any more: an image's SBOM
+ * or signature goes when the image goes. Named entries and unnamed non-referrers are always kept.
+ */
+async function withoutOrphanReferrers(dir: string, manifests: Descriptor[]): Promise<Descriptor[]> {
+  const subjects = new Map<Descriptor, string>();
+  for (const m of manifests) {
+    if (m.annotations?.[REF_NAME] !== undefined) continue;
+    const s = await subjectOf(dir, m);
+    if (s) subjects.set(m, s);
+  }
+  if (subjects.size === 0) return manifests;
+  const live = await reachableBlobs(
+    dir,
+    manifests.filter((m) => !subjects.has(m)),
+  );
+  const kept = new Set<Descriptor>();
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const [m, subject] of subjects) {
+      if (kept.has(m) || !live.has(subject)) continue;
+      kept.add(m);
+      for (const d of await reachableBlobs(dir, [m])) live.add(d);
+      changed = true;
+    }
+  }
+  return manifests.filter((m) => !subjects.has(m) || kept.has(m));
+}
+
 export class ImageStore {
   readonly dir: string;
   constructor(
@@ -209,7 +249,7 @@ export class ImageStore {
     const result: RemoveResult = { removed: [], blobsRemoved: 0, bytesFreed: 0 };
     await updateLayoutIndex(
       this.dir,
-      (index) => {
+      async (index) => {
         const gone = new Set<Descriptor>();
         for (const name of names) {
           const hit = findEntry(index, name);
@@ -217,10 +257,8 @@ export class ImageStore {
           gone.add(hit.descriptor);
           result.removed.push(hit.name);
         }
-        return withManifests(
-          index,
-          (index?.manifests ?? []).filter((m) => !gone.has(m)),
-        );
+        const left = (index?.manifests ?? []).filter((m) => !gone.has(m));
+        return withManifests(index, await withoutOrphanReferrers(this.dir, left));
       },
       {
         ...this.lock,

@@ -10,14 +10,17 @@ import { tempDir } from '@scratchpack/test-utils';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   appendLayers,
+  BlobStore,
   emptyImage,
   ImageStore,
   imageIndex,
   LOCK_FILE,
   layerFromEntries,
+  MediaTypes,
   parseImageName,
   REF_NAME,
   readLayout,
+  sha256,
   sweepDeadTemps,
   updateLayoutIndex,
   validateLayout,
@@ -87,7 +90,7 @@ describe('layout lock', () => {
     await writeFile(lock(work.path), held);
     let waitedFor: number | undefined;
     await expect(
-      withLayoutLock(work.path, async () => 'never', { timeoutMs: 300, onWait: (p) => (waitedFor = p) }),
+      withLayoutLock(work.path, async () => 'never', { timeoutMs: 1500, onWait: (p) => (waitedFor = p) }),
     ).rejects.toMatchObject({
       code: 'OCI_LOCK_TIMEOUT',
       hint: expect.stringContaining(String(process.ppid)),
@@ -198,5 +201,45 @@ describe('the local store', () => {
     });
     const byDigest = await store.find((await store.find('two')).descriptor.digest.slice(7, 19));
     expect(byDigest.name).toBe('ghcr.io/me/two:1');
+  });
+
+  it('rmi takes an image’s unnamed referrers (SBOM, signature) with it, and keeps other unnamed entries', async () => {
+    const store = new ImageStore(join(work.path, 'store'));
+    const { descriptor: subject } = await store.put(await image('with-sbom'), ['app']);
+    await store.put(await image('other'), ['other']);
+    const blobs = new BlobStore(store.dir);
+    const put = async (bytes: Buffer) => {
+      const d = sha256(bytes);
+      await blobs.write(d, bytes.length, bytes);
+      return { digest: d.toString(), size: bytes.length };
+    };
+    const emptyCfg = await put(Buffer.from('{}'));
+    const sbom = await put(Buffer.from('{"spdxVersion":"SPDX-2.3"}'));
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaTypes.ociManifest,
+        artifactType: 'application/spdx+json',
+        config: { mediaType: 'application/vnd.oci.empty.v1+json', ...emptyCfg },
+        layers: [{ mediaType: 'application/spdx+json', ...sbom }],
+        subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
+      }),
+    );
+    const referrer = { mediaType: MediaTypes.ociManifest, ...(await put(manifest)) };
+    const plain = (await store.find('other')).descriptor;
+    await updateLayoutIndex(store.dir, (idx) => ({
+      ...idx!,
+      manifests: [
+        ...idx!.manifests,
+        referrer,
+        { mediaType: plain.mediaType, digest: plain.digest, size: plain.size },
+      ],
+    }));
+    const r = await store.remove(['app']);
+    const idx = JSON.parse(await readFile(join(store.dir, 'index.json'), 'utf8'));
+    expect(idx.manifests.map((m: { digest: string }) => m.digest)).toEqual([plain.digest, plain.digest]);
+    for (const d of [referrer.digest, sbom.digest]) expect(await blobs.has(d)).toBe(false);
+    expect(r.blobsRemoved).toBe(4 + 3); // the image's index, manifest, config, layer; the referrer, its config and SBOM
+    expect((await validateLayout(store.dir, { tag: 'other:latest' })).problems).toEqual([]);
   });
 });

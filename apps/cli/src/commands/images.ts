@@ -55,7 +55,20 @@ export function imagesCommand(program: Command): void {
       const entries = await store.list();
       const layout = entries.length ? await readLayout(store.dir) : undefined;
       const rows: ImageRow[] = [];
-      for (const e of entries) rows.push(await describeStored(layout!, e.name, e.descriptor));
+      for (const e of entries) {
+        // A damaged entry is listed (with what is known) rather than hiding every other image.
+        const row = await describeStored(layout!, e.name, e.descriptor).catch(() => undefined);
+        rows.push(
+          row ?? {
+            name: e.name,
+            digest: e.descriptor.digest,
+            mediaType: e.descriptor.mediaType,
+            platforms: ['?'],
+            size: e.descriptor.size,
+            created: null,
+          },
+        );
+      }
       if (opts.json) {
         console.log(JSON.stringify({ store: store.dir, images: rows }, null, 2));
         return;
