@@ -7,7 +7,7 @@
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempPathFor } from './blob-store.ts';
-import { InvalidJsonError } from './errors.ts';
+import { InvalidJsonError, ValidationError } from './errors.ts';
 import { type LockOptions, withLayoutLock } from './lock.ts';
 import { MediaTypes } from './media-types.ts';
 import { sweepDeadTemps, untrackTemp } from './temp-files.ts';
@@ -45,11 +45,20 @@ export async function readIndexFile(dir: string): Promise<IndexManifest | undefi
   } catch {
     return undefined;
   }
+  let index: IndexManifest;
   try {
-    return JSON.parse(raw.toString('utf8')) as IndexManifest;
+    index = JSON.parse(raw.toString('utf8')) as IndexManifest;
   } catch (cause) {
     throw new InvalidJsonError(join(dir, 'index.json'), cause);
   }
+  // Never merge into (and so overwrite) an index that is not one: say so and leave it for the user.
+  const ok = index !== null && typeof index === 'object' && !Array.isArray(index);
+  if (!ok || !Array.isArray(index.manifests) || index.manifests.some((m) => typeof m?.digest !== 'string')) {
+    throw new ValidationError(join(dir, 'index.json'), [
+      ok ? '"manifests" is not a list of descriptors' : 'not a JSON object',
+    ]);
+  }
+  return index;
 }
 
 /** Remove temp files of dead writers from the layout at `dir` (its root and `blobs/sha256`). */

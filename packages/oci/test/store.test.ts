@@ -154,6 +154,18 @@ describe('index merge and temp sweeping', () => {
     expect(idx.annotations).toEqual({ keep: 'me' });
   });
 
+  it.each(['{"manifests": {}}', 'null', '[]'])(
+    'refuses to merge into a broken index.json (%s), leaving it as it was',
+    async (bad) => {
+      await writeFile(join(work.path, 'index.json'), bad);
+      await expect(writeLayout(work.path, await image('x'), { tags: ['v1'] })).rejects.toMatchObject({
+        code: 'OCI_VALIDATION_FAILED',
+      });
+      expect(await readFile(join(work.path, 'index.json'), 'utf8')).toBe(bad);
+      expect(await readdir(work.path)).not.toContain(LOCK_FILE);
+    },
+  );
+
   it('removes temp files of dead writers only', async () => {
     const dead = await deadPid();
     const blobs = join(work.path, 'blobs', 'sha256');
