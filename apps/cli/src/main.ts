@@ -2,13 +2,19 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { buildCommand } from './commands/build.ts';
+import { imagesCommand } from './commands/images.ts';
 import { importCommand } from './commands/import.ts';
 import { inspectCommand } from './commands/inspect.ts';
+import { loadCommand } from './commands/load.ts';
 import { platformsCommand } from './commands/platforms.ts';
 import { pullCommand } from './commands/pull.ts';
 import { pushCommand } from './commands/push.ts';
+import { rmiCommand } from './commands/rmi.ts';
 import { runCommand } from './commands/run.ts';
+import { saveCommand } from './commands/save.ts';
+import { tagCommand } from './commands/tag.ts';
 import { ExitError, exitCodeFor, formatError } from './errors.ts';
+import { cleanUpOnInterrupt } from './interrupt.ts';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -30,6 +36,11 @@ export function createProgram(): Command {
   pushCommand(program);
   pullCommand(program);
   importCommand(program);
+  imagesCommand(program);
+  rmiCommand(program);
+  tagCommand(program);
+  saveCommand(program);
+  loadCommand(program);
   return program;
 }
 
@@ -49,4 +60,5 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+cleanUpOnInterrupt();
 process.exitCode = await main(process.argv);

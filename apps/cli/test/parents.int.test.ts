@@ -56,7 +56,7 @@ describeWithTools(['docker-registry', 'busybox', 'tar', 'qemu-aarch64-static'], 
     await symlink('busybox', join(root, 'bin', 'sh'));
     execFileSync('tar', ['-C', root, '-cf', join(work.path, 'rootfs.tar'), '.']);
     // biome-ignore format: the command line as typed
-    const imp = await run(['import', 'rootfs.tar', 'base:bb', '--platform', host,
+    const imp = await run(['import', 'rootfs.tar', './base:bb', '--platform', host,
       '-c', 'CMD ["/bin/sh", "-c", "echo $X"]', '-c', 'ENV X=from-parent', '-c', 'WORKDIR /']);
     if (imp.status !== 0) throw new Error(imp.stderr);
     // hello for amd64 + arm64 with ENV/CMD: the registry parent.

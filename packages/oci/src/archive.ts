@@ -5,7 +5,7 @@
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { readFile, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
@@ -13,9 +13,11 @@ import { tempPathFor } from './blob-store.ts';
 import type { Image } from './image.ts';
 import { imageForPlatform } from './image-index.ts';
 import { CONTAINERD_NAME, isImageIndex, loadDescriptor, REF_NAME, readLayout } from './layout.ts';
+import { withManifests } from './layout-update.ts';
 import { isIndex, isManifest } from './media-types.ts';
 import type { Platform } from './platform.ts';
-import type { Descriptor, IndexManifest, Manifest } from './types.ts';
+import { sweepDeadTemps, untrackTemp } from './temp-files.ts';
+import { type Descriptor, type IndexManifest, type Manifest, serializeManifest } from './types.ts';
 
 export interface WriteArchiveOptions {
   /** Repository for Docker's `RepoTags` (`<imageName>:<tag>`); default: each entry's `io.containerd.image.name`. */
@@ -24,6 +26,8 @@ export interface WriteArchiveOptions {
   platform?: Platform | string;
   /** mtime of every tar entry, seconds since the epoch. Default 0. */
   sourceDateEpoch?: number;
+  /** Only these entries of the layout's `index.json` (and the blobs they reach); default: all of them. */
+  manifests?: Descriptor[];
 }
 
 interface DockerManifestEntry {
@@ -53,10 +57,14 @@ async function reachable(dir: string, descriptors: Descriptor[]): Promise<Map<st
   return out;
 }
 
-async function dockerManifest(dir: string, opts: WriteArchiveOptions): Promise<DockerManifestEntry[]> {
+async function dockerManifest(
+  dir: string,
+  entries: Descriptor[],
+  opts: WriteArchiveOptions,
+): Promise<DockerManifestEntry[]> {
   const layout = await readLayout(dir);
   const byConfig = new Map<string, DockerManifestEntry>();
-  for (const d of (await layout.index()).manifests) {
+  for (const d of entries) {
     const obj = await loadDescriptor(layout.blobs, d);
     let img: Image | undefined;
     if (isImageIndex(obj)) {
@@ -78,18 +86,44 @@ async function dockerManifest(dir: string, opts: WriteArchiveOptions): Promise<D
   return [...byConfig.values()];
 }
 
-/** Write the layout at `layoutDir` as an OCI archive at `file`. Returns the archive's size in bytes. */
+/**
+ * Write the layout at `layoutDir` as an OCI archive at `file` (temp file + rename; a leftover temp of a
+ * dead writer of the same file is removed first). Returns the archive's size in bytes.
+ */
 export async function writeArchive(
   layoutDir: string,
   file: string,
   opts: WriteArchiveOptions = {},
 ): Promise<number> {
+  await sweepDeadTemps(dirname(file), undefined, `-${basename(file)}`);
+  const tmp = tempPathFor(file);
+  try {
+    await writeArchiveTo(layoutDir, createWriteStream(tmp, { flags: 'wx' }), opts);
+    const size = (await stat(tmp)).size;
+    await rename(tmp, file);
+    return size;
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  } finally {
+    untrackTemp(tmp);
+  }
+}
+
+/** Stream the layout at `layoutDir` as an OCI archive into `out` (e.g. standard output); ends `out`. */
+export async function writeArchiveTo(
+  layoutDir: string,
+  out: NodeJS.WritableStream,
+  opts: WriteArchiveOptions = {},
+): Promise<void> {
   const layout = await readLayout(layoutDir);
   const index = await layout.index();
-  const blobs = [...(await reachable(layoutDir, index.manifests)).entries()].sort((a, b) =>
-    a[0] < b[0] ? -1 : 1,
-  );
-  const manifestJson = Buffer.from(JSON.stringify(await dockerManifest(layoutDir, opts)));
+  const entries = opts.manifests ?? index.manifests;
+  const indexBytes = opts.manifests
+    ? Buffer.concat([serializeManifest(withManifests(index, entries)), Buffer.from('\n')])
+    : await readFile(join(layoutDir, 'index.json'));
+  const blobs = [...(await reachable(layoutDir, entries)).entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1));
+  const manifestJson = Buffer.from(JSON.stringify(await dockerManifest(layoutDir, entries, opts)));
   const mtime = new Date((opts.sourceDateEpoch ?? 0) * 1000);
   const common = { uid: 0, gid: 0, uname: '', gname: '', mtime };
   const pack = tar.pack();
@@ -121,7 +155,7 @@ export async function writeArchive(
       await add('blobs/sha256/');
       for (const [digest, size] of blobs)
         await addFile(blobPath(digest), join(layoutDir, blobPath(digest)), size);
-      await add('index.json', await readFile(join(layoutDir, 'index.json')));
+      await add('index.json', indexBytes);
       await add('manifest.json', manifestJson);
       await add('oci-layout', await readFile(join(layoutDir, 'oci-layout')));
       pack.finalize();
@@ -130,15 +164,5 @@ export async function writeArchive(
       throw err;
     }
   })();
-  const tmp = tempPathFor(file);
-  try {
-    const out = createWriteStream(tmp, { flags: 'wx' });
-    await Promise.all([feed, pipeline(Readable.from(pack as AsyncIterable<Buffer>), out)]);
-    const size = (await stat(tmp)).size;
-    await rename(tmp, file);
-    return size;
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
+  await Promise.all([feed, pipeline(Readable.from(pack as AsyncIterable<Buffer>), out)]);
 }

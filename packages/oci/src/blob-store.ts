@@ -9,17 +9,20 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Digest, HashingStream } from './digest.ts';
 import { BlobNotFoundError, DigestMismatchError, SizeMismatchError } from './errors.ts';
+import { trackTemp } from './temp-files.ts';
 
 export type BlobSource = Buffer | (() => Readable);
 
 let tempCounter = 0;
 
-/** A unique temp name next to `path` (same directory, so rename is atomic). */
+/** A unique temp name next to `path` (same directory, so rename is atomic), removed if the run is interrupted. */
 export function tempPathFor(path: string): string {
   tempCounter += 1;
-  return join(
-    dirname(path),
-    `.tmp-${process.pid}-${Date.now()}-${tempCounter}-${path.slice(path.lastIndexOf('/') + 1)}`,
+  return trackTemp(
+    join(
+      dirname(path),
+      `.tmp-${process.pid}-${Date.now()}-${tempCounter}-${path.slice(path.lastIndexOf('/') + 1)}`,
+    ),
   );
 }
 

@@ -3,7 +3,7 @@
  * (modelled on go-containerregistry pkg/v1), deterministic layers, layouts, archives, validation.
  */
 
-export { type WriteArchiveOptions, writeArchive } from './archive.ts';
+export { type WriteArchiveOptions, writeArchive, writeArchiveTo } from './archive.ts';
 export { type BlobSource, BlobStore, writeBlob } from './blob-store.ts';
 export { Digest, digestStream, Hasher, HashingStream, sha256 } from './digest.ts';
 export { type EmptyImageOptions, emptyImage, scratch } from './empty.ts';
@@ -25,6 +25,7 @@ export {
   indexFromRaw,
   platformOfImage,
 } from './image-index.ts';
+export { type ImageName, isImageName, isRegistryHost, parseImageName } from './image-name.ts';
 export {
   type BlobLayerInfo,
   type Layer,
@@ -53,7 +54,18 @@ export {
   type WriteLayoutOptions,
   type WriteLayoutResult,
   writeLayout,
+  writeLayoutRefs,
 } from './layout.ts';
+export {
+  type LayoutRef,
+  mergeRefs,
+  readIndexFile,
+  sweepLayoutTemps,
+  type UpdateIndexOptions,
+  updateLayoutIndex,
+  withManifests,
+} from './layout-update.ts';
+export { LOCK_FILE, type LockOptions, withLayoutLock } from './lock.ts';
 export * from './media-types.ts';
 export {
   type Addendum,
@@ -74,12 +86,6 @@ export {
 } from './parallel-gzip.ts';
 export * from './platform.ts';
 export { type ExtractReport, extractRootfs } from './rootfs.ts';
-export { layerFromTarStream, type ReadTarOptions, readTarEntries } from './tar-import.ts';
-export { type LayerOptions, layerFromEntries } from './tar-layer.ts';
-export { parseSourceDateEpoch, rfc3339 } from './time.ts';
-export type * from './types.ts';
-export { serializeConfig, serializeManifest } from './types.ts';
-export { type ValidationReport, validateImage, validateIndex, validateLayout } from './validate.ts';
 // Shape checks of documents from outside (layouts, registries), before any field is used.
 export {
   descriptorProblems,
@@ -90,3 +96,25 @@ export {
   validateIndexShape,
   validateManifestShape,
 } from './schema.ts';
+export {
+  defaultStoreDir,
+  ImageStore,
+  type RemoveResult,
+  reachableBlobs,
+  type StoredImage,
+} from './store.ts';
+export { type LoadResult, loadArchive } from './store-archive.ts';
+export * from './store-errors.ts';
+export { layerFromTarStream, type ReadTarOptions, readTarEntries } from './tar-import.ts';
+export { type LayerOptions, layerFromEntries } from './tar-layer.ts';
+export {
+  isProcessDead,
+  removeTrackedTemps,
+  sweepDeadTemps,
+  trackTemp,
+  untrackTemp,
+} from './temp-files.ts';
+export { parseSourceDateEpoch, rfc3339 } from './time.ts';
+export type * from './types.ts';
+export { serializeConfig, serializeManifest } from './types.ts';
+export { type ValidationReport, validateImage, validateIndex, validateLayout } from './validate.ts';

@@ -3,16 +3,15 @@
  * Writing: every blob first (via `writeBlob`), `index.json` LAST by temp + rename, so a failed write
  * leaves the previous layout usable. Reading is lazy: objects are backed by the blobs on disk.
  */
-import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { BlobStore, tempPathFor } from './blob-store.ts';
+import { BlobStore } from './blob-store.ts';
 import { Digest, sha256 } from './digest.ts';
 import {
   AmbiguousTagError,
   DigestMismatchError,
   InvalidDocumentError,
-  InvalidJsonError,
   InvalidRefError,
   LayoutNotFoundError,
   MediaTypeError,
@@ -24,13 +23,14 @@ import {
 import { type Image, imageDescriptor, imageFromRaw } from './image.ts';
 import { type ImageIndex, indexFromRaw } from './image-index.ts';
 import { layerFromCompressedFile } from './layer.ts';
-import { isIndex, isManifest, MediaTypes } from './media-types.ts';
+import { type LayoutRef, mergeRefs, REF_NAME, updateLayoutIndex } from './layout-update.ts';
+import type { LockOptions } from './lock.ts';
+import { isIndex, isManifest } from './media-types.ts';
 import { parseImageManifest, parseIndexManifest } from './schema.ts';
-import { type Descriptor, type IndexManifest, serializeManifest } from './types.ts';
+import type { Descriptor, IndexManifest } from './types.ts';
 
-export const REF_NAME = 'org.opencontainers.image.ref.name';
-export const CONTAINERD_NAME = 'io.containerd.image.name';
-const OCI_LAYOUT = Buffer.from('{"imageLayoutVersion":"1.0.0"}');
+export { CONTAINERD_NAME, REF_NAME, writeFileAtomic } from './layout-update.ts';
+
 const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
 export function isImageIndex(x: Image | ImageIndex): x is ImageIndex {
@@ -72,32 +72,6 @@ async function writeImageBlobs(store: BlobStore, img: Image, count: { w: number;
   tally(await store.write(await img.digest(), await img.size(), await img.rawManifest()));
 }
 
-async function readIndexJson(dir: string): Promise<IndexManifest | undefined> {
-  let raw: Buffer;
-  try {
-    raw = await readFile(join(dir, 'index.json'));
-  } catch {
-    return undefined;
-  }
-  try {
-    return JSON.parse(raw.toString('utf8')) as IndexManifest;
-  } catch (cause) {
-    throw new InvalidJsonError(join(dir, 'index.json'), cause);
-  }
-}
-
-/** Atomically replace `path` with `bytes` (temp file in the same directory + rename). */
-export async function writeFileAtomic(path: string, bytes: Buffer): Promise<void> {
-  const tmp = tempPathFor(path);
-  try {
-    await writeFile(tmp, bytes, { flag: 'wx' });
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-}
-
 /**
  * Write `subject` (an index or a single image) and all its blobs into the layout at `dir` (created if
  * needed), and point `tags` at it. Idempotent: same content → same bytes on disk. Other tags are kept.
@@ -109,49 +83,48 @@ export async function writeLayout(
 ): Promise<WriteLayoutResult> {
   for (const t of opts.tags ?? [])
     if (!TAG_RE.test(t)) throw new InvalidRefError(t, 'not a valid tag ([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})');
+  const refs = (opts.tags ?? []).map((name) =>
+    opts.imageName ? { name, containerdName: `${opts.imageName}:${name}` } : { name },
+  );
+  return writeLayoutRefs(dir, subject, refs);
+}
+
+async function writeSubjectBlobs(
+  store: BlobStore,
+  subject: ImageIndex | Image,
+  count: { w: number; s: number },
+): Promise<Descriptor> {
+  if (!isImageIndex(subject)) {
+    await writeImageBlobs(store, subject, count);
+    return imageDescriptor(subject);
+  }
+  for (const { image } of await subject.images()) await writeImageBlobs(store, image, count);
+  const raw = await subject.rawManifest();
+  const d = sha256(raw);
+  (await store.write(d, raw.byteLength, raw)) ? count.w++ : count.s++;
+  return { mediaType: subject.mediaType(), digest: d.toString(), size: raw.byteLength };
+}
+
+/**
+ * `writeLayout` with names as given (not checked as tags): the blobs first, then — under the layout's
+ * lock — any blob collected meanwhile again, and `index.json` re-read, merged and replaced.
+ */
+export async function writeLayoutRefs(
+  dir: string,
+  subject: ImageIndex | Image,
+  refs: LayoutRef[],
+  lock: LockOptions = {},
+): Promise<WriteLayoutResult> {
   const store = new BlobStore(dir);
   const count = { w: 0, s: 0 };
-  let descriptor: Descriptor;
-  if (isImageIndex(subject)) {
-    for (const { image } of await subject.images()) await writeImageBlobs(store, image, count);
-    const raw = await subject.rawManifest();
-    const d = sha256(raw);
-    (await store.write(d, raw.byteLength, raw)) ? count.w++ : count.s++;
-    descriptor = { mediaType: subject.mediaType(), digest: d.toString(), size: raw.byteLength };
-  } else {
-    await writeImageBlobs(store, subject, count);
-    descriptor = await imageDescriptor(subject);
-  }
-  const existing = await readIndexJson(dir);
-  const tags = opts.tags ?? [];
-  const kept = (existing?.manifests ?? []).filter((m) => {
-    const name = m.annotations?.[REF_NAME];
-    if (name !== undefined) return !tags.includes(name);
-    return !(tags.length === 0 && m.digest === descriptor.digest);
-  });
-  const added: Descriptor[] = tags.length
-    ? tags.map((tag) => {
-        const annotations: Record<string, string> = { [REF_NAME]: tag };
-        if (opts.imageName) annotations[CONTAINERD_NAME] = `${opts.imageName}:${tag}`;
-        return { ...descriptor, annotations };
-      })
-    : [descriptor];
-  const untagged = [...kept, ...added].filter((m) => m.annotations?.[REF_NAME] === undefined);
-  const tagged = [...kept, ...added]
-    .filter((m) => m.annotations?.[REF_NAME] !== undefined)
-    .sort((a, b) => (a.annotations![REF_NAME]! < b.annotations![REF_NAME]! ? -1 : 1));
-  const index: IndexManifest = {
-    schemaVersion: 2,
-    mediaType: MediaTypes.ociIndex,
-    manifests: [...untagged, ...tagged],
-  };
-  if (existing?.annotations) index.annotations = existing.annotations;
-  const layoutFile = join(dir, 'oci-layout');
-  const current = await readFile(layoutFile).catch(() => undefined);
-  if (!current?.equals(OCI_LAYOUT)) await writeFileAtomic(layoutFile, OCI_LAYOUT);
-  await writeFileAtomic(
-    join(dir, 'index.json'),
-    Buffer.concat([serializeManifest(index), Buffer.from('\n')]),
+  const descriptor = await writeSubjectBlobs(store, subject, count);
+  await updateLayoutIndex(
+    dir,
+    async (existing) => {
+      await writeSubjectBlobs(store, subject, { w: 0, s: 0 });
+      return mergeRefs(existing, descriptor, refs);
+    },
+    lock,
   );
   return { descriptor, blobsWritten: count.w, blobsSkipped: count.s };
 }

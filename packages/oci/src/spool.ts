@@ -2,22 +2,23 @@
  * Keeps the bytes of a freshly built blob exactly as produced: in memory while small, in a temp file
  * once larger than `threshold`. `open()` returns a fresh stream of the kept bytes every call.
  */
-import { createReadStream, rmSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { type FileHandle, mkdtemp, open as openFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { sweepDeadTemps, trackTemp } from './temp-files.ts';
 
-const tempFiles = new Set<string>();
-let exitHookInstalled = false;
+const SPOOL_DIR_RE = /^scratchpack-layer-(\d+)-/;
+let swept = false;
 
-function registerTemp(dir: string): void {
-  tempFiles.add(dir);
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const d of tempFiles) rmSync(d, { recursive: true, force: true });
-  });
+/** A spool directory named after this process (removed on exit or interrupt; a dead process's ones are swept). */
+async function spoolDir(): Promise<string> {
+  if (!swept) {
+    swept = true;
+    await sweepDeadTemps(tmpdir(), SPOOL_DIR_RE);
+  }
+  return trackTemp(await mkdtemp(join(tmpdir(), `scratchpack-layer-${process.pid}-`)));
 }
 
 export const DEFAULT_SPOOL_THRESHOLD = 64 * 1024 * 1024;
@@ -40,8 +41,7 @@ export class Spool {
     // A small chunk may be a slice of a much larger buffer (zlib's output buffer): keep a copy, not the buffer.
     this.chunks.push(chunk.byteLength < chunk.buffer.byteLength / 2 ? Buffer.from(chunk) : chunk);
     if (this.length > this.threshold) {
-      const dir = await mkdtemp(join(tmpdir(), 'scratchpack-layer-'));
-      registerTemp(dir);
+      const dir = await spoolDir();
       const path = join(dir, 'blob');
       const handle = await openFile(path, 'w');
       this.file = { path, handle };

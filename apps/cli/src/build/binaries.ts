@@ -7,7 +7,7 @@
 import { chmod, copyFile, cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, extname, join, resolve } from 'node:path';
-import { formatPlatform, type Platform } from '@scratchpack/oci';
+import { formatPlatform, type Platform, trackTemp } from '@scratchpack/oci';
 import {
   compileAll,
   findPlatform,
@@ -107,7 +107,7 @@ export async function stageProgram(o: ProgramOptions): Promise<StagedProgram> {
           throw new UsageError((e as Error).message);
         }
       });
-  const staging = await mkdtemp(join(tmpdir(), 'scratchpack-program-'));
+  const staging = trackTemp(await mkdtemp(join(tmpdir(), 'scratchpack-program-')));
   const cleanup = () => rm(staging, { recursive: true, force: true });
   try {
     const out = (p: PlatformSpec) => join(staging, p.label, name);

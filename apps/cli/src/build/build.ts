@@ -16,6 +16,7 @@ import {
   type Platform,
   parsePlatform,
   rfc3339,
+  trackTemp,
   withAnnotations,
   withConfig,
   withMediaTypeFamily,
@@ -163,7 +164,7 @@ async function writeOutputs(index: ImageIndex, o: BuildOptions): Promise<void> {
   let layoutDir = layouts[0] ? resolve(layouts[0].dest) : undefined;
   let temp: string | undefined;
   if (!layoutDir) {
-    temp = await mkdtemp(join(tmpdir(), 'scratchpack-layout-'));
+    temp = trackTemp(await mkdtemp(join(tmpdir(), 'scratchpack-layout-')));
     layoutDir = temp;
     await writeLayout(layoutDir, index, layoutOpts);
   }

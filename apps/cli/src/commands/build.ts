@@ -1,4 +1,10 @@
-import { type Family, formatPlatform, type Platform, parseSourceDateEpoch } from '@scratchpack/oci';
+import {
+  type Family,
+  formatPlatform,
+  type Platform,
+  parseImageName,
+  parseSourceDateEpoch,
+} from '@scratchpack/oci';
 import { SUPPORTED_PLATFORMS } from '@scratchpack/toolchain';
 import type { Command } from 'commander';
 import { stageProgram } from '../build/binaries.ts';
@@ -6,7 +12,7 @@ import { build } from '../build/build.ts';
 import { parseOutput, parsePairs } from '../build/outputs.ts';
 import { ParentResolver } from '../build/parents.ts';
 import { UsageError } from '../errors.ts';
-import { hostOciPlatform } from '../layout-ref.ts';
+import { hostOciPlatform, localStore } from '../layout-ref.ts';
 import { bytes, table } from '../output.ts';
 import { checkOutputPath } from '../output-path.ts';
 import { matrixPlatform } from '../platform-option.ts';
@@ -30,6 +36,17 @@ export function platformsOption(values: string[]): Platform[] {
   return out;
 }
 
+/** The local-store names for `-t` values when no --output is given (checked before anything is built). */
+function storeNamesFor(tags: string[]): string[] {
+  if (tags.length === 0) {
+    throw new UsageError(
+      'no --output and no --tag given',
+      'name the image for the local store (-t hello) or write it somewhere (--output dist/oci or --output dist/image.oci.tar)',
+    );
+  }
+  return tags.map((t) => parseImageName(t).familiar);
+}
+
 export function buildCommand(program: Command): void {
   const cmd = program
     .command('build')
@@ -45,10 +62,15 @@ export function buildCommand(program: Command): void {
       collect,
       [],
     )
-    .option('-t, --tag <tag>', 'tag to point at the index in each output layout (repeatable)', collect, [])
+    .option(
+      '-t, --tag <tag>',
+      'tag to point at the index in each output layout; without --output, a name in the local store (repeatable)',
+      collect,
+      [],
+    )
     .option(
       '-o, --output <spec>',
-      'a layout directory, an archive (*.tar), or type=oci,dest=… / type=oci-layout,dest=… (repeatable)',
+      'a layout directory, an archive (*.tar), or type=oci,dest=… / type=oci-layout,dest=… (repeatable; default: the local store)',
       collect,
       [],
     )
@@ -114,12 +136,8 @@ export function buildCommand(program: Command): void {
       if (opts.format !== 'oci' && opts.format !== 'docker') {
         throw new UsageError(`--format ${opts.format}: expected oci or docker`);
       }
-      if (opts.output.length === 0) {
-        throw new UsageError(
-          'no --output given',
-          'e.g. --output dist/oci (a layout) or --output dist/image.oci.tar',
-        );
-      }
+      // Without --output the image goes to the local store, under the -t names (as docker build does).
+      const storeNames = opts.output.length === 0 ? storeNamesFor(opts.tag) : undefined;
       const sourceDateEpoch = parseSourceDateEpoch(process.env.SOURCE_DATE_EPOCH);
       if (opts.binary.length && opts.platform.length) {
         throw new UsageError('--binary gives the platforms; leave out --platform');
@@ -153,7 +171,7 @@ export function buildCommand(program: Command): void {
           context: program?.context ?? contextArg ?? '.',
           ...(file ? { file } : {}),
           platforms: program?.platforms ?? platformsOption(opts.platform),
-          tags: opts.tag.length ? opts.tag : ['latest'],
+          tags: opts.tag.length && !storeNames ? opts.tag : ['latest'],
           outputs,
           buildArgs: parsePairs('--build-arg', opts.buildArg),
           labels: parsePairs('--label', opts.label),
@@ -164,6 +182,7 @@ export function buildCommand(program: Command): void {
           onWarning: warnOnce(),
           ...(opts.imageName ? { imageName: opts.imageName } : {}),
         });
+        if (storeNames) await localStore().put(result.index, storeNames);
       } finally {
         await parents.close();
         await program?.cleanup();
@@ -175,6 +194,7 @@ export function buildCommand(program: Command): void {
               index: result.indexDigest,
               mediaType: result.index.mediaType(),
               outputs: result.outputs,
+              ...(storeNames ? { stored: storeNames } : {}),
               images: result.images.map((i) => ({ ...i, platform: formatPlatform(i.platform) })),
             },
             null,
@@ -191,6 +211,7 @@ export function buildCommand(program: Command): void {
       );
       console.log(`\nindex ${result.indexDigest}`);
       for (const out of result.outputs) console.log(`wrote ${out.kind} ${out.dest}`);
+      for (const name of storeNames ?? []) console.log(`stored ${name} in the local store`);
     },
   );
 }

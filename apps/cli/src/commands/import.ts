@@ -17,7 +17,7 @@ import {
   imageIndex,
   layerFromEntries,
   type Platform,
-  parseLayoutRef,
+  parseImageName,
   parsePlatform,
   parseSourceDateEpoch,
   readTarEntries,
@@ -27,7 +27,7 @@ import {
 } from '@scratchpack/oci';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.ts';
-import { hostOciPlatform } from '../layout-ref.ts';
+import { hostOciPlatform, imageRef, localStore } from '../layout-ref.ts';
 import { bytes } from '../output.ts';
 import { checkOutputPath } from '../output-path.ts';
 import { matrixPlatform } from '../platform-option.ts';
@@ -80,7 +80,7 @@ async function openInput(source: string): Promise<Readable> {
     if (process.stdin.isTTY)
       throw new UsageError(
         'standard input is a terminal',
-        'pipe a tarball: tar -C rootfs -c . | scratchpack import - out:tag',
+        'pipe a tarball: tar -C rootfs -c . | scratchpack import - focal',
       );
     return process.stdin;
   }
@@ -102,7 +102,10 @@ export function importCommand(program: Command): void {
     .command('import')
     .description('import a root filesystem tarball as a one-layer image (docker import, without a daemon)')
     .argument('<tarball>', 'rootfs.tar or rootfs.tar.gz, or - to read standard input')
-    .argument('<layout[:tag]>', 'the OCI layout to write (created if needed) and the tag (default latest)')
+    .argument(
+      '<image>',
+      'a name in the local store (focal, focal:20.04) or an OCI layout to write, created if needed (./out:tag, oci:out:tag)',
+    )
     .option('--platform <platform>', 'what the programs in the tarball run on (default: this host)')
     .option(
       '-c, --change <instruction>',
@@ -120,8 +123,11 @@ export function importCommand(program: Command): void {
         opts: { platform?: string; change: string[]; message?: string; imageName?: string; json?: boolean },
       ) => {
         const platform = matrixPlatform(opts.platform ?? hostOciPlatform());
-        const { dir, tag = 'latest' } = parseLayoutRef(dest);
-        await checkOutputPath(dir, 'layout', 'destination');
+        const target = imageRef(dest);
+        const storeName = target.kind === 'store' ? parseImageName(target.name).familiar : undefined;
+        const dir = target.kind === 'layout' ? target.dir : localStore().dir;
+        const tag = target.kind === 'layout' ? (target.tag ?? 'latest') : storeName!;
+        if (target.kind === 'layout') await checkOutputPath(dir, 'layout', 'destination');
         const sourceDateEpoch = parseSourceDateEpoch(process.env.SOURCE_DATE_EPOCH);
         const created = rfc3339(sourceDateEpoch);
         const base = emptyImage({ platform, sourceDateEpoch });
@@ -150,10 +156,12 @@ export function importCommand(program: Command): void {
         const annotations = { 'org.opencontainers.image.created': created };
         const image = await withAnnotations(changed, annotations);
         const index = imageIndex([{ image }], { annotations });
-        await writeLayout(dir, index, {
-          tags: [tag],
-          ...(opts.imageName ? { imageName: opts.imageName } : {}),
-        });
+        if (storeName) await localStore().put(index, [storeName]);
+        else
+          await writeLayout(dir, index, {
+            tags: [tag],
+            ...(opts.imageName ? { imageName: opts.imageName } : {}),
+          });
 
         const summary = {
           layout: dir,
@@ -170,7 +178,7 @@ export function importCommand(program: Command): void {
           return;
         }
         console.log(
-          `imported ${name} (${summary.entries} entries, ${bytes(summary.size)} compressed) as ${dir}:${tag} for ${summary.platform}`,
+          `imported ${name} (${summary.entries} entries, ${bytes(summary.size)} compressed) as ${storeName ?? `${dir}:${tag}`} for ${summary.platform}`,
         );
         console.log(`index ${summary.index}`);
       },

@@ -43,7 +43,7 @@ export function inspectCommand(program: Command): void {
   program
     .command('inspect')
     .description('show an image or multi-arch index from an OCI layout, after checking every digest and size')
-    .argument('<layout[:tag]>', 'an OCI image layout directory and tag, e.g. dist/oci:latest')
+    .argument('<image>', 'a name in the local store (hello) or an OCI layout and tag (dist/oci:latest)')
     .option('--json', 'print JSON')
     .option('--raw', 'print the raw manifest or index bytes')
     .option('--no-validate', 'skip recomputing digests')

@@ -1,10 +1,28 @@
-import { parseLayoutRef } from '@scratchpack/oci';
+import { parseImageName, parseLayoutRef, readLayout } from '@scratchpack/oci';
 import { type PullEvent, pull } from '@scratchpack/registry';
 import type { Command } from 'commander';
+import { UsageError } from '../errors.ts';
+import { imageRef, localStore } from '../layout-ref.ts';
 import { bytes } from '../output.ts';
 import { checkOutputPath } from '../output-path.ts';
 import { withProgress } from '../progress.ts';
 import { addRegistryFlags, clientOptions, type RegistryFlags } from '../registry-options.ts';
+
+/** The local-store name to pull into: the reference's own name without a destination, else a stored name. */
+function storeNameFor(source: string, dest: string | undefined): string | undefined {
+  if (dest !== undefined) return imageRef(dest).kind === 'store' ? parseImageName(dest).familiar : undefined;
+  if (source.includes('@'))
+    throw new UsageError(
+      `${source} names a digest: say what to call it`,
+      `e.g. scratchpack pull ${source} myimage:pinned (or a layout: ./dir:tag)`,
+    );
+  return parseImageName(source).familiar;
+}
+
+/** A layout destination as written, without an `oci:` prefix. */
+function imageRefDir(dest: string): string {
+  return dest.startsWith('oci:') ? dest.slice(4) : dest;
+}
 
 export function pullCommand(program: Command): void {
   const cmd = program
@@ -13,32 +31,49 @@ export function pullCommand(program: Command): void {
       'pull an image or multi-arch index from a registry into an OCI layout, verifying every digest',
     )
     .argument('<reference>', 'registry/repository[:tag|@digest]')
-    .argument('<layout[:tag]>', 'the OCI layout to write (created if needed) and the tag to give it')
+    .argument(
+      '[image]',
+      'a name in the local store (default: the reference, as docker pull) or an OCI layout to write, created if needed (./out:tag, dist/oci:tag)',
+    )
     .option('--platform <platform>', 'keep only this platform of a multi-arch index')
     .option('--json', 'print the summary as JSON');
   addRegistryFlags(cmd).action(
-    async (source: string, dest: string, opts: RegistryFlags & { platform?: string; json?: boolean }) => {
-      const { dir, tag } = parseLayoutRef(dest);
-      await checkOutputPath(dir, 'layout', 'destination');
+    async (
+      source: string,
+      dest: string | undefined,
+      opts: RegistryFlags & { platform?: string; json?: boolean },
+    ) => {
+      const storeName = storeNameFor(source, dest);
+      const store = storeName ? localStore() : undefined;
+      const { dir, tag } = storeName ? { dir: '', tag: 'pulled' } : parseLayoutRef(imageRefDir(dest!));
+      if (!storeName) await checkOutputPath(dir, 'layout', 'destination');
       const client = await clientOptions(opts);
-      const result = await withProgress('pull', (bar) =>
-        pull(source, dir, {
-          ...client,
-          ...(tag ? { tag } : {}),
-          ...(opts.platform ? { platform: opts.platform } : {}),
-          onProgress: (e: PullEvent) => {
-            if (e.type !== 'blob-done') return;
-            bar.add(e.digest, e.size);
-            bar.done(e.digest);
-          },
-        }),
-      );
+      const pullInto = (into: string) =>
+        withProgress('pull', (bar) =>
+          pull(source, into, {
+            ...client,
+            ...(tag ? { tag } : {}),
+            ...(opts.platform ? { platform: opts.platform } : {}),
+            onProgress: (e: PullEvent) => {
+              if (e.type !== 'blob-done') return;
+              bar.add(e.digest, e.size);
+              bar.done(e.digest);
+            },
+          }),
+        );
+      const result = store
+        ? await store.stage(async (staged) => {
+            const r = await pullInto(staged);
+            await store.put(await (await readLayout(staged)).resolve(r.tag), [storeName!]);
+            return { ...r, tag: storeName };
+          })
+        : await pullInto(dir);
       if (opts.json) {
         console.log(JSON.stringify(result, null, 2));
         return;
       }
       console.log(
-        `pulled ${result.reference}${result.platform ? ` (${result.platform})` : ''} into ${dir}:${result.tag}`,
+        `pulled ${result.reference}${result.platform ? ` (${result.platform})` : ''} into ${storeName ?? `${dir}:${result.tag}`}`,
       );
       console.log(
         `blobs: ${result.blobsFetched} fetched (${bytes(result.bytesFetched)}), ${result.blobsSkipped} already there`,

@@ -2,12 +2,23 @@ import { isImageIndex } from '@scratchpack/oci';
 import { type PushEvent, parseReference, push } from '@scratchpack/registry';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.ts';
-import { openLayoutRef } from '../layout-ref.ts';
+import { imageRef, openLayoutRef } from '../layout-ref.ts';
 import { bytes } from '../output.ts';
 import { withProgress } from '../progress.ts';
 import { addRegistryFlags, clientOptions, type RegistryFlags } from '../registry-options.ts';
 
 const collect = (v: string, acc: string[]) => [...acc, v];
+
+/** `push NAME` without a reference: a stored name pushes to itself (`ghcr.io/me/hello:1.0`). */
+function storedReference(src: string): string {
+  if (imageRef(src).kind !== 'store') {
+    throw new UsageError(
+      `${src} is an OCI layout: say where to push it`,
+      `e.g. scratchpack push ${src} ghcr.io/me/hello:1.0.0`,
+    );
+  }
+  return src;
+}
 
 export function pushCommand(program: Command): void {
   const cmd = program
@@ -15,8 +26,11 @@ export function pushCommand(program: Command): void {
     .description(
       'push an image or multi-arch index from an OCI layout to a registry (blobs, manifests, index, then tags)',
     )
-    .argument('<layout[:tag]>', 'an OCI image layout and tag, e.g. dist/oci:latest')
-    .argument('<reference>', 'registry/repository[:tag], e.g. ghcr.io/me/hello:1.0.0 or 127.0.0.1:5000/hello')
+    .argument('<image>', 'a name in the local store (hello) or an OCI layout and tag (dist/oci:latest)')
+    .argument(
+      '[reference]',
+      'registry/repository[:tag], e.g. ghcr.io/me/hello:1.0.0 or 127.0.0.1:5000/hello (default: the stored name, as docker push)',
+    )
     .option('-t, --tag <tag>', 'also point this tag at the pushed image (repeatable)', collect, [])
     .option('--from <repository>', 'a repository on the same registry to mount blobs from')
     .option('--chunk-size <bytes>', 'PATCH chunk size for large blobs')
@@ -24,9 +38,10 @@ export function pushCommand(program: Command): void {
   addRegistryFlags(cmd).action(
     async (
       src: string,
-      target: string,
+      reference: string | undefined,
       opts: RegistryFlags & { tag: string[]; from?: string; chunkSize?: string; json?: boolean },
     ) => {
+      const target = reference ?? storedReference(src);
       const { subject } = await openLayoutRef(src);
       const client = await clientOptions(opts);
       const chunkSize = opts.chunkSize === undefined ? undefined : Number(opts.chunkSize);

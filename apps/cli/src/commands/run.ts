@@ -75,9 +75,10 @@ export function runCommand(program: Command): void {
     .description(
       "run an image's entrypoint + cmd from an OCI layout, natively or under qemu-user (no daemon)",
     )
-    .argument('<layout[:tag]>', 'an OCI image layout and tag, e.g. dist/oci:latest')
+    .argument('<image>', 'a name in the local store (hello) or an OCI layout and tag (dist/oci:latest)')
     .argument('[args...]', 'arguments replacing the image Cmd (put them after --)')
     .option('--platform <platform>', 'which image of a multi-arch index to run (default: this host)')
+    .option('--rm', 'remove the unpacked container afterwards (always done; accepted as docker run has it)')
     .option('--entrypoint <program>', 'override the image entrypoint')
     .option(
       '-e, --env <KEY=VALUE>',

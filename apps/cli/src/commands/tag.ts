@@ -1,0 +1,14 @@
+/** `scratchpack tag SOURCE TARGET…`: give an image of the local store more names. */
+import type { Command } from 'commander';
+import { localStore } from '../layout-ref.ts';
+
+export function tagCommand(program: Command): void {
+  program
+    .command('tag')
+    .description('add a name to an image in the local store (as docker tag)')
+    .argument('<source>', 'a stored name or digest, e.g. hello or hello:latest')
+    .argument('<target...>', 'the new names, e.g. hello:1.0 or ghcr.io/me/hello:1.0')
+    .action(async (source: string, targets: string[]) => {
+      for (const n of await localStore().tag(source, targets)) console.log(`tagged ${n}`);
+    });
+}

@@ -1,0 +1,20 @@
+/**
+ * Ctrl-C and `kill`: remove this run's temporary files (spooled layers, half-written blobs and archives,
+ * held layout locks) and exit 130 (SIGINT) or 143 (SIGTERM), as shells report a signalled program.
+ * A command that handles a signal itself (e.g. `run`, which forwards it to its program) keeps it.
+ */
+import { removeTrackedTemps } from '@scratchpack/oci';
+
+export function cleanUpOnInterrupt(): void {
+  for (const [signal, status] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    const onSignal = () => {
+      if (process.listeners(signal).some((l) => l !== onSignal)) return;
+      removeTrackedTemps();
+      process.exit(status);
+    };
+    process.on(signal, onSignal);
+  }
+}

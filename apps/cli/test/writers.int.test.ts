@@ -1,0 +1,186 @@
+/**
+ * Concurrent writers and interrupted runs, with the real CLI: builds into one layout (and into the local
+ * store) at once never lose a tag; a build stopped by SIGINT/SIGTERM exits 130/143 and leaves no temp
+ * files (spooled layers, half-written blobs or archives, locks) and a layout umoci still accepts; after a
+ * kill -9 the next writer removes what the dead one left.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, open, readdir, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { readLayout, validateLayout } from '@scratchpack/oci';
+import { describeWithTools, startRegistry, tempDir } from '@scratchpack/test-utils';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { cli, cliBin } from './helpers.ts';
+
+describeWithTools(['umoci', 'docker-registry'], 'concurrent writers and interrupted runs', () => {
+  let work: Awaited<ReturnType<typeof tempDir>>;
+  let small: string;
+  let big: string;
+  let env: NodeJS.ProcessEnv;
+
+  beforeAll(async () => {
+    work = await tempDir('writers-');
+    env = { SCRATCHPACK_STORE: join(work.path, 'store'), TMPDIR: join(work.path, 'tmp') };
+    await mkdir(env.TMPDIR!, { recursive: true });
+    small = join(work.path, 'small');
+    await mkdir(small);
+    await writeFile(join(small, 'f'), 'small\n');
+    await writeFile(join(small, 'Dockerfile'), 'FROM scratch\nCOPY f /f\n');
+    // 160 MiB of random bytes: incompressible, so packing it takes seconds and spools to a temp file.
+    big = join(work.path, 'big');
+    await mkdir(big);
+    const fh = await open(join(big, 'blob'), 'w');
+    for (let i = 0; i < 160; i++) await fh.write(randomBytes(1024 * 1024));
+    await fh.close();
+    await writeFile(join(big, 'Dockerfile'), 'FROM scratch\nCOPY blob /blob\n');
+  });
+  afterAll(() => work?.cleanup());
+
+  const tmpLeftovers = async () => (await readdir(env.TMPDIR!)).filter((n) => n.startsWith('scratchpack-'));
+  const layoutLeftovers = async (dir: string) => [
+    ...(await readdir(dir)).filter((n) => n !== 'blobs' && n !== 'index.json' && n !== 'oci-layout'),
+    ...(await readdir(join(dir, 'blobs', 'sha256'))).filter((n) => !/^[0-9a-f]{64}$/.test(n)),
+  ];
+
+  it('two builds into one layout and two into the store at once: no tag lost (10 trials)', async () => {
+    for (let trial = 0; trial < 10; trial++) {
+      const layout = join(work.path, `concurrent-${trial}`);
+      const runs = await Promise.all([
+        cli(['build', small, '-o', layout, '-t', 'one'], { env }),
+        cli(['build', small, '-o', layout, '-t', 'two'], { env }),
+        cli(['build', small, '-t', `one:${trial}`], { env }),
+        cli(['build', small, '-t', `two:${trial}`], { env }),
+      ]);
+      // Only a "waiting for another scratchpack" notice may appear (when a wait lasts over a second).
+      for (const r of runs) expect(r.stderr.replace(/^waiting for another scratchpack .*\n/gm, '')).toBe('');
+      expect(runs.map((r) => r.status)).toEqual([0, 0, 0, 0]);
+      expect(await (await readLayout(layout)).tags(), `trial ${trial}`).toEqual(['one', 'two']);
+      expect(await layoutLeftovers(layout)).toEqual([]);
+    }
+    const names = JSON.parse((await cli(['images', '--json'], { env })).stdout).images.map(
+      (i: { name: string }) => i.name,
+    );
+    expect(names).toHaveLength(20);
+  }, 240_000);
+
+  /** Start `build big -o <out>`, send `signal` as soon as `ready()` holds, and return the exit status. */
+  const interrupt = (out: string, signal: NodeJS.Signals, ready: () => Promise<boolean>) =>
+    interruptCli(['build', big, '-o', out, '-t', 'big'], signal, ready);
+
+  /** Start the CLI with `args`, send `signal` as soon as `ready()` holds, and return the exit status. */
+  async function interruptCli(args: string[], signal: NodeJS.Signals, ready: () => Promise<boolean>) {
+    const child = spawn(process.execPath, [cliBin, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    let seen = false;
+    const deadline = Date.now() + 120_000;
+    while (!seen && child.exitCode === null && Date.now() < deadline) {
+      seen = await ready();
+      if (!seen) await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(seen, 'the temp file to interrupt at appeared').toBe(true);
+    child.kill(signal);
+    return { status: await exited, stderr: () => stderr };
+  }
+
+  const blobTemps = async (layout: string) =>
+    (await readdir(join(layout, 'blobs', 'sha256')).catch(() => [])).some((n) => n.startsWith('.tmp-'));
+  const spooling = async () => (await readdir(env.TMPDIR!)).some((n) => n.startsWith('scratchpack-layer-'));
+
+  it.each([
+    ['SIGINT', 130, 'while the layer spools to a temp file'],
+    ['SIGTERM', 143, 'while a blob is written into the layout'],
+  ] as const)(
+    '%s → exit %i, %s: no temp files, the layout still valid',
+    async (signal, status, _when) => {
+      const layout = join(work.path, `int-${signal}`);
+      expect((await cli(['build', small, '-o', layout, '-t', 'old'], { env })).status).toBe(0);
+      const r = await interrupt(layout, signal, signal === 'SIGINT' ? spooling : () => blobTemps(layout));
+      expect(r.status).toBe(status);
+      expect(await tmpLeftovers()).toEqual([]);
+      expect(await layoutLeftovers(layout)).toEqual([]);
+      expect(await (await readLayout(layout)).tags()).toEqual(['old']);
+      expect((await validateLayout(layout, { tag: 'old' })).problems).toEqual([]);
+      execFileSync('umoci', ['gc', '--layout', layout]);
+      expect(execFileSync('umoci', ['ls', '--layout', layout]).toString().trim()).toBe('old');
+    },
+    180_000,
+  );
+
+  it('SIGINT while an archive is written: no .tmp-…tar beside it, no archive either', async () => {
+    const dir = join(work.path, 'archives');
+    await mkdir(dir);
+    const archive = join(dir, 'big.oci.tar');
+    const writing = async () => (await readdir(dir)).some((n) => n.startsWith('.tmp-'));
+    const r = await interrupt(archive, 'SIGINT', writing);
+    expect(r.status).toBe(130);
+    expect(await readdir(dir)).toEqual([]);
+    expect(await tmpLeftovers()).toEqual([]);
+  }, 180_000);
+
+  it('after kill -9, the next writer of the layout removes the dead one’s temp files', async () => {
+    const layout = join(work.path, 'killed');
+    expect((await cli(['build', small, '-o', layout, '-t', 'old'], { env })).status).toBe(0);
+    const r = await interrupt(layout, 'SIGKILL', () => blobTemps(layout));
+    expect(r.status).toBe(null);
+    expect((await layoutLeftovers(layout)).length).toBeGreaterThan(0);
+    const next = await cli(['build', small, '-o', layout, '-t', 'next'], { env });
+    expect(next.status).toBe(0);
+    expect(await layoutLeftovers(layout)).toEqual([]);
+    expect(existsSync(join(layout, 'index.json.lock'))).toBe(false);
+    execFileSync('umoci', ['gc', '--layout', layout]);
+    expect(await (await readLayout(layout)).tags()).toEqual(['next', 'old']);
+  }, 180_000);
+
+  it('push stopped by SIGTERM mid-upload, pull stopped by SIGINT mid-download: clean, layouts intact', async () => {
+    const registry = await startRegistry();
+    try {
+      const layout = join(work.path, 'to-push');
+      expect((await cli(['build', big, '-o', layout, '-t', 'big'], { env })).status).toBe(0);
+      const before = await layoutFingerprint(layout);
+      const uploads = join(registry.dir, 'data');
+      const uploading = async () =>
+        (await readdir(uploads, { recursive: true }).catch(() => [] as string[])).some((p) =>
+          p.endsWith('/data'),
+        );
+      const push = await interruptCli(
+        ['push', `${layout}:big`, `${registry.host}/big:1`],
+        'SIGTERM',
+        uploading,
+      );
+      expect(push.status).toBe(143);
+      expect(await layoutFingerprint(layout)).toEqual(before);
+      expect(await tmpLeftovers()).toEqual([]);
+
+      expect((await cli(['push', `${layout}:big`, `${registry.host}/big:1`], { env })).status).toBe(0);
+      const dest = join(work.path, 'pulled');
+      expect((await cli(['build', small, '-o', dest, '-t', 'old'], { env })).status).toBe(0);
+      const pull = await interruptCli(['pull', `${registry.host}/big:1`, `${dest}:big`], 'SIGINT', () =>
+        blobTemps(dest),
+      );
+      expect(pull.status).toBe(130);
+      expect(await layoutLeftovers(dest)).toEqual([]);
+      expect(await (await readLayout(dest)).tags()).toEqual(['old']);
+      execFileSync('umoci', ['gc', '--layout', dest]);
+      expect((await validateLayout(dest, { tag: 'old' })).problems).toEqual([]);
+    } finally {
+      await registry.stop();
+    }
+  }, 240_000);
+});
+
+/** Every file of a layout with its size and mtime: equal before and after means nothing was touched. */
+async function layoutFingerprint(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of (await readdir(dir, { recursive: true })).sort()) {
+    const s = await stat(join(dir, p));
+    out.push(`${p} ${s.size} ${s.mtimeMs}`);
+  }
+  return out;
+}

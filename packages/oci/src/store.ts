@@ -1,0 +1,291 @@
+/**
+ * The local image store: one OCI layout (by default `$XDG_DATA_HOME/scratchpack/images`, or
+ * `$SCRATCHPACK_STORE`) whose `index.json` names images as Docker does — `org.opencontainers.image.ref.name`
+ * holds the familiar name (`hello:latest`), `io.containerd.image.name` the full one. Every change goes
+ * through `updateLayoutIndex` (lock, re-read, merge, temp + rename), so concurrent writers never lose a
+ * name; removing names collects the blobs no other entry reaches, under the same lock.
+ */
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { tempPathFor } from './blob-store.ts';
+import type { Image } from './image.ts';
+import type { ImageIndex } from './image-index.ts';
+import { type ImageName, parseImageName } from './image-name.ts';
+import { type Layout, loadDescriptor, readLayout, writeLayoutRefs } from './layout.ts';
+import {
+  CONTAINERD_NAME,
+  type LayoutRef,
+  REF_NAME,
+  readIndexFile,
+  type UpdateIndexOptions,
+  updateLayoutIndex,
+  withManifests,
+} from './layout-update.ts';
+import { isIndex, isManifest } from './media-types.ts';
+import { ImageNotFoundError } from './store-errors.ts';
+import { untrackTemp } from './temp-files.ts';
+import type { Descriptor, IndexManifest, Manifest } from './types.ts';
+
+/** `$SCRATCHPACK_STORE`, else `$XDG_DATA_HOME/scratchpack/images`, else `~/.local/share/scratchpack/images`. */
+export function defaultStoreDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.SCRATCHPACK_STORE) return resolve(env.SCRATCHPACK_STORE);
+  const data =
+    env.XDG_DATA_HOME && isAbsolute(env.XDG_DATA_HOME)
+      ? env.XDG_DATA_HOME
+      : join(homedir(), '.local', 'share');
+  return join(data, 'scratchpack', 'images');
+}
+
+export interface StoredImage {
+  /** The familiar name, e.g. `hello:latest`. */
+  name: string;
+  descriptor: Descriptor;
+}
+
+export interface RemoveResult {
+  removed: string[];
+  blobsRemoved: number;
+  bytesFreed: number;
+}
+
+const HEX_RE = /^[0-9a-f]{64}$/;
+
+function refOf(n: ImageName): LayoutRef {
+  return { name: n.familiar, containerdName: n.full };
+}
+
+/** A descriptor without its naming annotations (what a new name should point at). */
+function bare(d: Descriptor): Descriptor {
+  const { annotations, ...rest } = d;
+  const others = Object.fromEntries(
+    Object.entries(annotations ?? {}).filter(([k]) => k !== REF_NAME && k !== CONTAINERD_NAME),
+  );
+  return Object.keys(others).length ? { ...rest, annotations: others } : rest;
+}
+
+function namesIn(index: IndexManifest | undefined): string[] {
+  return (index?.manifests ?? [])
+    .map((m) => m.annotations?.[REF_NAME])
+    .filter((n): n is string => n !== undefined)
+    .sort();
+}
+
+/** The entry of `index` named `input` (a name, or a digest / unique hex prefix of 12+ characters). */
+function findEntry(index: IndexManifest | undefined, input: string): StoredImage | undefined {
+  const manifests = index?.manifests ?? [];
+  let n: ImageName | undefined;
+  try {
+    n = parseImageName(input);
+  } catch {
+    n = undefined;
+  }
+  if (n) {
+    const hit = manifests.find(
+      (m) => m.annotations?.[REF_NAME] === n.familiar || m.annotations?.[CONTAINERD_NAME] === n.full,
+    );
+    if (hit) return { name: n.familiar, descriptor: hit };
+  }
+  const hex = /^(?:sha256:)?([0-9a-f]{12,64})$/.exec(input)?.[1];
+  if (hex) {
+    const hits = [
+      ...new Set(manifests.filter((m) => m.digest.slice(7).startsWith(hex)).map((m) => m.digest)),
+    ];
+    const hit = hits.length === 1 ? manifests.find((m) => m.digest === hits[0]) : undefined;
+    if (hit) return { name: hit.annotations?.[REF_NAME] ?? hit.digest, descriptor: hit };
+  }
+  return undefined;
+}
+
+/** Every blob digest reachable from `descriptors` (indexes → manifests → config and layers). */
+export async function reachableBlobs(dir: string, descriptors: Descriptor[]): Promise<Set<string>> {
+  const seen = new Set<string>();
+  const visit = async (d: Descriptor): Promise<void> => {
+    if (seen.has(d.digest)) return;
+    seen.add(d.digest);
+    if (!isIndex(d.mediaType) && !isManifest(d.mediaType)) return;
+    let doc: Partial<Manifest & IndexManifest>;
+    try {
+      doc = JSON.parse(await readFile(join(dir, 'blobs', ...d.digest.split(':')), 'utf8'));
+    } catch {
+      return; // missing or damaged: nothing below it can be found anyway
+    }
+    for (const m of Array.isArray(doc.manifests) ? doc.manifests : []) await visit(m);
+    if (doc.config) await visit(doc.config);
+    for (const l of Array.isArray(doc.layers) ? doc.layers : []) await visit(l);
+  };
+  for (const d of descriptors) await visit(d);
+  return seen;
+}
+
+/** The `subject` digest of the manifest `d` points at, if it has one (a referrer: SBOM, signature, …). */
+async function subjectOf(dir: string, d: Descriptor): Promise<string | undefined> {
+  if (!isManifest(d.mediaType) && !isIndex(d.mediaType)) return undefined;
+  try {
+    const doc = JSON.parse(await readFile(join(dir, 'blobs', ...d.digest.split(':')), 'utf8'));
+    return typeof doc?.subject?.digest === 'string' ? doc.subject.digest : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `manifests` without the unnamed referrers whose subject nothing else reaches any more: an image's SBOM
+ * or signature goes when the image goes. Named entries and unnamed non-referrers are always kept.
+ */
+async function withoutOrphanReferrers(dir: string, manifests: Descriptor[]): Promise<Descriptor[]> {
+  const subjects = new Map<Descriptor, string>();
+  for (const m of manifests) {
+    if (m.annotations?.[REF_NAME] !== undefined) continue;
+    const s = await subjectOf(dir, m);
+    if (s) subjects.set(m, s);
+  }
+  if (subjects.size === 0) return manifests;
+  const live = await reachableBlobs(
+    dir,
+    manifests.filter((m) => !subjects.has(m)),
+  );
+  const kept = new Set<Descriptor>();
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const [m, subject] of subjects) {
+      if (kept.has(m) || !live.has(subject)) continue;
+      kept.add(m);
+      for (const d of await reachableBlobs(dir, [m])) live.add(d);
+      changed = true;
+    }
+  }
+  return manifests.filter((m) => !subjects.has(m) || kept.has(m));
+}
+
+export class ImageStore {
+  readonly dir: string;
+  constructor(
+    dir: string = defaultStoreDir(),
+    readonly lock: UpdateIndexOptions = {},
+  ) {
+    this.dir = resolve(dir);
+  }
+
+  /**
+   * Run `fn` with a private, empty staging directory inside the store (e.g. a layout to pull or unpack
+   * into before `put`), removed afterwards — on an interrupt too, or by a later writer if this one dies.
+   */
+  async stage<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+    await mkdir(this.dir, { recursive: true });
+    const dir = tempPathFor(join(this.dir, 'stage'));
+    try {
+      await mkdir(dir);
+      return await fn(dir);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+      untrackTemp(dir);
+    }
+  }
+
+  /** The named entries, sorted by name (an empty list when the store does not exist yet). */
+  async list(): Promise<StoredImage[]> {
+    const index = await readIndexFile(this.dir);
+    return (index?.manifests ?? [])
+      .filter((m) => m.annotations?.[REF_NAME] !== undefined)
+      .map((m) => ({ name: m.annotations![REF_NAME]!, descriptor: m }))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /** The entry for `name`; throws `ImageNotFoundError` listing what there is. */
+  async find(name: string): Promise<StoredImage> {
+    const index = await readIndexFile(this.dir);
+    const hit = findEntry(index, name);
+    if (!hit) throw new ImageNotFoundError(name, namesIn(index));
+    return hit;
+  }
+
+  /** The store as a layout, plus the image or index named `name`. */
+  async open(name: string): Promise<{ layout: Layout; image: StoredImage; subject: Image | ImageIndex }> {
+    const image = await this.find(name);
+    const layout = await readLayout(this.dir);
+    return { layout, image, subject: await loadDescriptor(layout.blobs, image.descriptor) };
+  }
+
+  /** Store `subject` under `names` (each replaces an image of that name). Returns the familiar names. */
+  async put(
+    subject: Image | ImageIndex,
+    names: string[],
+  ): Promise<{ descriptor: Descriptor; names: string[] }> {
+    const parsed = names.map(parseImageName);
+    const { descriptor } = await writeLayoutRefs(this.dir, subject, parsed.map(refOf), this.lock);
+    return { descriptor, names: parsed.map((n) => n.familiar) };
+  }
+
+  /** Point `names` at the image named `source`. Returns the familiar names. */
+  async tag(source: string, names: string[]): Promise<string[]> {
+    const parsed = names.map(parseImageName);
+    await updateLayoutIndex(
+      this.dir,
+      (index) => {
+        const src = findEntry(index, source);
+        if (!src) throw new ImageNotFoundError(source, namesIn(index));
+        const drop = new Set(parsed.map((n) => n.familiar));
+        const kept = (index?.manifests ?? []).filter((m) => !drop.has(m.annotations?.[REF_NAME] ?? ''));
+        const added = parsed.map((n) => {
+          const d = bare(src.descriptor);
+          return {
+            ...d,
+            annotations: { ...d.annotations, [REF_NAME]: n.familiar, [CONTAINERD_NAME]: n.full },
+          };
+        });
+        return withManifests(index, [...kept, ...added]);
+      },
+      this.lock,
+    );
+    return parsed.map((n) => n.familiar);
+  }
+
+  /**
+   * Remove `names` (all or none: an unknown name fails before anything changes), then delete the blobs
+   * no remaining entry of the index reaches.
+   */
+  async remove(names: string[]): Promise<RemoveResult> {
+    const result: RemoveResult = { removed: [], blobsRemoved: 0, bytesFreed: 0 };
+    await updateLayoutIndex(
+      this.dir,
+      async (index) => {
+        const gone = new Set<Descriptor>();
+        for (const name of names) {
+          const hit = findEntry(index, name);
+          if (!hit) throw new ImageNotFoundError(name, namesIn(index));
+          gone.add(hit.descriptor);
+          result.removed.push(hit.name);
+        }
+        const left = (index?.manifests ?? []).filter((m) => !gone.has(m));
+        return withManifests(index, await withoutOrphanReferrers(this.dir, left));
+      },
+      {
+        ...this.lock,
+        after: async (written) => {
+          const collected = await this.collect(written);
+          result.blobsRemoved = collected.blobsRemoved;
+          result.bytesFreed = collected.bytesFreed;
+        },
+      },
+    );
+    return result;
+  }
+
+  /** Delete blobs `index` does not reach. Only call under the layout's lock (see `remove`). */
+  private async collect(index: IndexManifest): Promise<Omit<RemoveResult, 'removed'>> {
+    const keep = await reachableBlobs(this.dir, index.manifests);
+    const dir = join(this.dir, 'blobs', 'sha256');
+    let blobsRemoved = 0;
+    let bytesFreed = 0;
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      if (!HEX_RE.test(name) || keep.has(`sha256:${name}`)) continue;
+      const path = join(dir, name);
+      const size = (await stat(path).catch(() => undefined))?.size ?? 0;
+      await rm(path, { force: true });
+      blobsRemoved++;
+      bytesFreed += size;
+    }
+    return { blobsRemoved, bytesFreed };
+  }
+}
