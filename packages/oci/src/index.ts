@@ -73,7 +73,14 @@ export {
 } from './parallel-gzip.ts';
 export * from './platform.ts';
 export { type ExtractReport, extractRootfs } from './rootfs.ts';
-export { layerFromTarStream, type ReadTarOptions, readTarEntries } from './tar-import.ts';
+export {
+  type ImportedTar,
+  type ImportTarOptions,
+  importTarLayer,
+  layerFromTarStream,
+  type ReadTarOptions,
+  readTarEntries,
+} from './tar-import.ts';
 export { type LayerOptions, layerFromEntries } from './tar-layer.ts';
 export { parseSourceDateEpoch, rfc3339 } from './time.ts';
 export type * from './types.ts';
