@@ -73,6 +73,7 @@ export {
 } from './parallel-gzip.ts';
 export * from './platform.ts';
 export { type ExtractReport, extractRootfs } from './rootfs.ts';
+export { ContentSpool } from './spool.ts';
 export {
   type ImportedTar,
   type ImportTarOptions,
@@ -80,6 +81,7 @@ export {
   layerFromTarStream,
   type ReadTarOptions,
   readTarEntries,
+  spoolTarEntries,
 } from './tar-import.ts';
 export { type LayerOptions, layerFromEntries } from './tar-layer.ts';
 export { parseSourceDateEpoch, rfc3339 } from './time.ts';

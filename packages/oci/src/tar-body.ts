@@ -119,8 +119,13 @@ export function packEntry(pack: tar.Pack, header: tar.Header, body: Body | undef
         if (sink.destroyed) throw new Error('tar entry destroyed');
         if (!sink.write(chunk)) {
           await new Promise<void>((r) => {
-            sink.once('drain', r);
-            sink.once('close', r);
+            const go = () => {
+              sink.off('drain', go);
+              sink.off('close', go);
+              r();
+            };
+            sink.on('drain', go);
+            sink.on('close', go);
           });
         }
       }

@@ -209,6 +209,22 @@ export interface ImportedTar {
   entries: number;
 }
 
+/**
+ * Like `readTarEntries`, but file contents are appended to `spool` and the entries refer to their slices of it
+ * (read when the layer is built: keep the spool until then).
+ */
+export function spoolTarEntries(
+  input: Readable,
+  spool: ContentSpool,
+  opts: ReadTarOptions = {},
+): Promise<LayerEntry[]> {
+  return parseTar(input, opts, async (body) => {
+    const offset = spool.size;
+    for await (const chunk of body) spool.append(chunk);
+    return { source: spool.path, offset, size: spool.size - offset };
+  });
+}
+
 /** Counts the input's bytes and keeps its last 1024 and first 2 (a tar's end marker, gzip's magic). */
 async function* watched(
   input: AsyncIterable<Buffer>,
@@ -239,11 +255,7 @@ export async function importTarLayer(input: Readable, opts: ImportTarOptions = {
   try {
     const ends = { head: Buffer.alloc(0), tail: Buffer.alloc(0), bytes: 0 };
     const source = Readable.from(watched(input, ends, opts.onRead), { objectMode: false });
-    const entries = await parseTar(source, opts, async (body) => {
-      const offset = spool.size;
-      for await (const chunk of body) spool.append(chunk);
-      return { source: spool.path, offset, size: spool.size - offset };
-    });
+    const entries = await spoolTarEntries(source, spool, opts);
     spool.close();
     const gzip = ends.head[0] === 0x1f && ends.head[1] === 0x8b;
     if (opts.requireEndMarker && !gzip && !ends.tail.equals(Buffer.alloc(1024))) {

@@ -14,6 +14,7 @@ import { ParentResolver } from '../build/parents.ts';
 import { UsageError } from '../errors.ts';
 import { hostOciPlatform } from '../layout-ref.ts';
 import { bytes, table } from '../output.ts';
+import { packProgress } from '../progress.ts';
 import { addRegistryFlags, clientOptions, type RegistryFlags } from '../registry-options.ts';
 
 const collect = (v: string, acc: string[]) => [...acc, v];
@@ -149,6 +150,7 @@ export function buildCommand(program: Command): void {
           ),
       });
       let result: Awaited<ReturnType<typeof build>>;
+      const bars = packProgress('build');
       try {
         const file = program?.file ?? opts.file;
         result = await build({
@@ -164,8 +166,10 @@ export function buildCommand(program: Command): void {
           sourceDateEpoch,
           parents,
           ...(opts.imageName ? { imageName: opts.imageName } : {}),
+          onPackProgress: (p, done, total) => bars.update(formatPlatform(p), done, total),
         });
       } finally {
+        bars.stop();
         await parents.close();
         await program?.cleanup();
       }
