@@ -20,7 +20,7 @@ function registerTemp(dir: string): void {
   });
 }
 
-export const DEFAULT_SPOOL_THRESHOLD = 16 * 1024 * 1024;
+export const DEFAULT_SPOOL_THRESHOLD = 4 * 1024 * 1024;
 
 export class Spool {
   private chunks: Buffer[] = [];

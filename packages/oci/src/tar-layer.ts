@@ -21,7 +21,7 @@ export interface LayerOptions {
   compressionLevel?: number;
   /** Default `application/vnd.oci.image.layer.v1.tar+gzip`; the Docker gzip type is also fine. */
   mediaType?: string;
-  /** Keep compressed bytes in memory up to this many bytes, then in a temp file. Default 16 MiB. */
+  /** Keep compressed bytes in memory up to this many bytes, then in a temp file. Default 4 MiB. */
   spoolThreshold?: number;
   /**
    * Compress on several threads as independent gzip members of `gzipBlockSize` input bytes each (default off).
