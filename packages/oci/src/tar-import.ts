@@ -2,7 +2,8 @@
  * Reading existing tars (plain or gzip) into layer entries — used by `import` and Dockerfile `ADD`.
  * Keeps symlinks, hardlinks, device nodes, modes, ids and xattrs; drops times (normalised later);
  * refuses absolute paths, `..`, hardlinks to entries not earlier in the archive, and non-tar input,
- * with a typed error naming the entry.
+ * with a typed error naming the entry. File contents are held (`readTarEntries`) or, for archives of any size,
+ * appended to a temp file the entries point into (`spoolTarEntries`, `importTarLayer`).
  */
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
