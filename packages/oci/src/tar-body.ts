@@ -114,6 +114,7 @@ export function packEntry(pack: tar.Pack, header: tar.Header, body: Body | undef
       return;
     }
     const sink = pack.entry(header, cb);
+    sink.on('error', () => {}); // reported through `cb`
     (async () => {
       for (const chunk of body.chunks!) {
         if (sink.destroyed) throw new Error('tar entry destroyed');

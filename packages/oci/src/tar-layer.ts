@@ -114,9 +114,11 @@ export async function buildTarGz(records: TarRecord[], opts: LayerOptions = {}):
   const sides = opts.parallelGzip
     ? [parallelSide(pack, level, opts.parallelGzip, tarChunk, comp, spool)]
     : streamSides(pack, level, tarChunk, comp, spool);
+  // Whichever part fails first stops the others (a blocked writer would otherwise wait for room forever).
+  for (const p of [feed, ...sides]) p.catch((err: Error) => pack.destroy(err));
   const results = await Promise.allSettled([feed, ...sides]);
-  const failed = results.find((r) => r.status === 'rejected');
-  if (failed) throw (failed as PromiseRejectedResult).reason;
+  const reasons = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+  if (reasons.length) throw reasons.find((r) => !(r instanceof Stopped)) ?? reasons[0];
   return {
     digest: comp.digest(),
     diffId: diff.digest(),
@@ -136,6 +138,9 @@ const ZLIB_CHUNK = 1024 * 1024;
 /** Tar bytes that may wait for zlib. */
 const ZLIB_BUFFER = 8 * 1024 * 1024;
 
+/** A part stopped because another failed: the other's error is the one to report. */
+class Stopped extends Error {}
+
 /** The default: one gzip stream (Node zlib), the header's MTIME and OS fixed. */
 function streamSides(
   pack: tar.Pack,
@@ -147,7 +152,19 @@ function streamSides(
   // A deep input buffer lets the tar side run ahead while zlib works, so zlib never waits for a file to be read.
   const gz = createGzip({ level, chunkSize: ZLIB_CHUNK, writableHighWaterMark: ZLIB_BUFFER } as ZlibOptions);
   const write = async (chunk: Buffer) => {
-    if (!gz.write(chunk)) await new Promise((r) => gz.once('drain', r));
+    if (gz.write(chunk)) return;
+    await new Promise<void>((resolve, reject) => {
+      const drained = () => {
+        gz.off('close', closed);
+        resolve();
+      };
+      const closed = () => {
+        gz.off('drain', drained);
+        reject(new Stopped('the gzip stream closed before the layer was written'));
+      };
+      gz.once('drain', drained);
+      gz.once('close', closed);
+    });
   };
   const tarSide = (async () => {
     try {
