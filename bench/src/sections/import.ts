@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { run, versionOf } from '../exec.ts';
 import { mb, secondsRange, times } from '../format.ts';
 import { ensureCliBundle, GNU_TIME, type Measured, measure, peakMb } from '../peak.ts';
@@ -67,7 +67,7 @@ async function input(ctx: SectionContext, dir: string): Promise<Input> {
   if (cached) {
     return {
       path: cached,
-      what: `mmdebstrap bookworm minbase (${cached})`,
+      what: `mmdebstrap --variant=minbase bookworm, amd64 (${basename(cached)})`,
       bytes: (await stat(cached)).size,
     };
   }
@@ -177,7 +177,7 @@ export function importResult(
   const vs = (c: Contender) => ratio(t[c], base);
   return {
     name: 'import',
-    title: `Import of a rootfs tarball (${mb(tar.bytes)})`,
+    title: `6. Import of a rootfs tarball (${mb(tar.bytes)})`,
     tables: [
       {
         title: `import ${mb(tar.bytes)}: ${tar.what}`,

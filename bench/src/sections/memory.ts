@@ -102,7 +102,7 @@ export function memoryResult(t: Record<Step, Summary>, peaks: Record<Step, Summa
   });
   return {
     name: 'memory',
-    title: 'Memory: peak RSS with a 1 GiB input',
+    title: '7. Memory: peak RSS with a 1 GiB input',
     tables: [
       {
         title: 'one 1 GiB file (random bytes) through build, import, push and pull',

@@ -2,6 +2,7 @@
  * `layerFromEntries`: a deterministic tar (tar-stream) compressed with gzip (Node zlib), with both
  * digests computed while streaming ONCE; the compressed bytes are kept so they are never recompressed.
  * With `parallelGzip` the tar is compressed as independent gzip members on several threads (parallel-gzip.ts).
+ * File bodies are read as the tar is written, large ones streamed (tar-body.ts): memory does not grow with them.
  */
 import { Readable } from 'node:stream';
 import { createGzip, type ZlibOptions } from 'node:zlib';
