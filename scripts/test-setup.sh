@@ -7,9 +7,10 @@
 #   openssl           certificates for the token-auth registry
 #   busybox-static    a real static rootfs for `scratchpack import`
 #   pigz, binutils, file   benchmarks and ELF checks
+#   time                   GNU time: peak memory (RSS) of the processes the benchmarks run
 # Idempotent: does nothing when everything is present. Uses sudo when not root.
 set -euo pipefail
-pkgs=(qemu-user-static docker-registry skopeo umoci podman apache2-utils openssl busybox-static pigz binutils file)
+pkgs=(qemu-user-static docker-registry skopeo umoci podman apache2-utils openssl busybox-static pigz binutils file time)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -13,6 +13,8 @@ import { REPO } from './repo.ts';
 import { failuresOf, type Report, renderReport, reportJson } from './report.ts';
 import type { SectionContext, SectionResult } from './section.ts';
 import { buildSection } from './sections/build.ts';
+import { importSection } from './sections/import.ts';
+import { memorySection } from './sections/memory.ts';
 import { packSection } from './sections/pack.ts';
 import { pushSection } from './sections/push.ts';
 import { reproSection } from './sections/repro.ts';
@@ -24,6 +26,8 @@ const SECTION_RUNNERS: Record<Section, (ctx: SectionContext) => Promise<SectionR
   push: pushSection,
   build: buildSection,
   repro: reproSection,
+  import: importSection,
+  memory: memorySection,
 };
 
 const load = () =>

@@ -205,6 +205,34 @@ describeWithTools(['busybox', 'tar'], 'import a rootfs tarball (busybox-static)'
     expect(await layoutFingerprint(layout)).toBe(before);
   });
 
+  it('--compression-level and --parallel-gzip: the same tar (diff_id), other gzip bytes; a bad level is refused', async () => {
+    const diffIdOf = async (tag: string) => {
+      const index = await (await readLayout(layout)).resolve(tag);
+      const [layer] = await (await pickImage(index, platform, tag)).image.layers();
+      return [(await layer!.diffId()).toString(), (await layer!.digest()).toString()] as const;
+    };
+    const runs = [
+      ['l9', []],
+      ['l6', ['--compression-level', '6']],
+      ['par', ['--parallel-gzip']],
+    ] as const;
+    for (const [tag, flags] of runs) {
+      const r = await cli(['import', rootfsTar, `${layout}:${tag}`, '--platform', platform, ...flags]);
+      expect([r.status, r.stderr]).toEqual([0, '']);
+    }
+    const [l9, l6, par] = await Promise.all(runs.map(([tag]) => diffIdOf(tag)));
+    expect(l6[0]).toBe(l9[0]);
+    expect(par[0]).toBe(l9[0]);
+    expect(new Set([l9[1], l6[1], par[1]]).size).toBe(3);
+    const before = await layoutFingerprint(layout);
+    const bad = await cli(['import', rootfsTar, `${layout}:x`, '--compression-level', '11']);
+    expect([bad.status, bad.stderr]).toEqual([
+      2,
+      expect.stringMatching(/--compression-level 11: expected a gzip level from 0 to 9/),
+    ]);
+    expect(await layoutFingerprint(layout)).toBe(before);
+  });
+
   it('refuses bad platforms and non-config changes before reading anything', async () => {
     const before = await layoutFingerprint(layout);
     const plat = await cli(['import', rootfsTar, `${layout}:x`, '--platform', 'linux/pdp11']);

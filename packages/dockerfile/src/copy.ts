@@ -2,7 +2,15 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, posix } from 'node:path';
-import { cleanPath, type LayerEntry, layerFromEntries, OciError, readTarEntries } from '@scratchpack/oci';
+import {
+  ContentSpool,
+  cleanPath,
+  type Layer,
+  type LayerEntry,
+  layerFromEntries,
+  OciError,
+  spoolTarEntries,
+} from '@scratchpack/oci';
 import { archiveKind, type BuildContext, type CopyOwnership, SourceError } from './context.ts';
 import type { Instruction } from './parser.ts';
 import { type EvalState, expandAt, fail, HISTORY_COMMENT, lookup, warn, wordsOf } from './state.ts';
@@ -121,55 +129,86 @@ export async function copyInstruction(st: EvalState, ins: Instruction, ctx: Buil
 
   const byPath = new Map<string, LayerEntry>();
   const notes: string[] = [];
-  for (const src of matched) {
+  // Contents of ADDed archives wait in a temp file until the layer is packed, here, before it is removed.
+  let spool: ContentSpool | undefined;
+  try {
+    for (const src of matched) {
+      try {
+        let entries: LayerEntry[];
+        const isDir = (await stat(src.real)).isDirectory();
+        const kind = ins.keyword === 'ADD' && !isDir ? await archiveKind(src.real) : 'other';
+        if (kind === 'unsupported-archive') {
+          throw new SourceError(
+            'DOCKERFILE_UNSUPPORTED',
+            `${JSON.stringify(src.rel)} is a bzip2/xz archive; ADD extracts only tar and tar.gz here`,
+            'recompress it as .tar.gz, or use COPY to copy it unextracted',
+          );
+        }
+        if (kind === 'tar' || kind === 'tar.gz') {
+          spool ??= await ContentSpool.create();
+          const inner = await spoolTarEntries(createReadStream(src.real), spool, {
+            source: src.rel,
+            whiteouts: 'refuse',
+          });
+          entries = inner.map((e) => ({ ...e, path: posix.join(destPath, cleanPath(e.path)) }) as LayerEntry);
+          entries = entries.map((e) =>
+            e.type === 'hardlink' ? { ...e, target: posix.join(destPath, e.target) } : e,
+          );
+        } else {
+          const target = isDir || !destIsDir ? destPath : posix.join(destPath, basename(src.rel));
+          entries = await ctx.entries(src, target, own, notes);
+        }
+        for (const e of entries) byPath.set(cleanPath(e.path), e);
+      } catch (e) {
+        if (e instanceof SourceError)
+          fail(st, ins, e.code, e.message, {
+            at: ins.positionAt(src.offset),
+            ...(e.hint ? { hint: e.hint } : {}),
+          });
+        if (e instanceof OciError)
+          fail(st, ins, 'DOCKERFILE_BAD_ARGUMENT', e.message, { at: ins.positionAt(src.offset), cause: e });
+        throw e;
+      }
+    }
+    for (const n of notes) warn(st, ins, 'SKIPPED_SOURCE', n);
+    let layer: Layer;
     try {
-      let entries: LayerEntry[];
-      const isDir = (await stat(src.real)).isDirectory();
-      const kind = ins.keyword === 'ADD' && !isDir ? await archiveKind(src.real) : 'other';
-      if (kind === 'unsupported-archive') {
-        throw new SourceError(
-          'DOCKERFILE_UNSUPPORTED',
-          `${JSON.stringify(src.rel)} is a bzip2/xz archive; ADD extracts only tar and tar.gz here`,
-          'recompress it as .tar.gz, or use COPY to copy it unextracted',
-        );
+      layer = layerFromEntries([...byPath.values()], {
+        sourceDateEpoch: st.sourceDateEpoch,
+        ...(st.compressionLevel !== undefined ? { compressionLevel: st.compressionLevel } : {}),
+        ...progressOf(st),
+      });
+      if (spool) {
+        spool.close();
+        await layer.digest();
       }
-      if (kind === 'tar' || kind === 'tar.gz') {
-        const inner = await readTarEntries(createReadStream(src.real), {
-          source: src.rel,
-          whiteouts: 'refuse',
-        });
-        entries = inner.map((e) => ({ ...e, path: posix.join(destPath, cleanPath(e.path)) }) as LayerEntry);
-        entries = entries.map((e) =>
-          e.type === 'hardlink' ? { ...e, target: posix.join(destPath, e.target) } : e,
-        );
-      } else {
-        const target = isDir || !destIsDir ? destPath : posix.join(destPath, basename(src.rel));
-        entries = await ctx.entries(src, target, own, notes);
-      }
-      for (const e of entries) byPath.set(cleanPath(e.path), e);
     } catch (e) {
-      if (e instanceof SourceError)
-        fail(st, ins, e.code, e.message, {
-          at: ins.positionAt(src.offset),
-          ...(e.hint ? { hint: e.hint } : {}),
-        });
-      if (e instanceof OciError)
-        fail(st, ins, 'DOCKERFILE_BAD_ARGUMENT', e.message, { at: ins.positionAt(src.offset), cause: e });
+      if (e instanceof OciError) fail(st, ins, 'DOCKERFILE_BAD_ARGUMENT', e.message, { cause: e });
       throw e;
     }
+    const history = {
+      created: st.created,
+      created_by: `${ins.original} # buildkit`,
+      comment: HISTORY_COMMENT,
+    };
+    st.added.push({ layer, history });
+    st.history.push(history);
+  } finally {
+    await spool?.remove();
   }
-  for (const n of notes) warn(st, ins, 'SKIPPED_SOURCE', n);
-  let layer: ReturnType<typeof layerFromEntries>;
-  try {
-    layer = layerFromEntries([...byPath.values()], {
-      sourceDateEpoch: st.sourceDateEpoch,
-      ...(st.compressionLevel !== undefined ? { compressionLevel: st.compressionLevel } : {}),
-    });
-  } catch (e) {
-    if (e instanceof OciError) fail(st, ins, 'DOCKERFILE_BAD_ARGUMENT', e.message, { cause: e });
-    throw e;
-  }
-  const history = { created: st.created, created_by: `${ins.original} # buildkit`, comment: HISTORY_COMMENT };
-  st.added.push({ layer, history });
-  st.history.push(history);
+}
+
+/** The layer's progress (absolute, per layer) as increments of the image's (see EvaluateOptions.onPackProgress). */
+function progressOf(st: EvalState): { onProgress?: (bytes: number, total: number) => void } {
+  const report = st.onPackProgress;
+  if (!report) return {};
+  let bytes = 0;
+  let total = 0;
+  return {
+    onProgress: (b, t) => {
+      report(b - bytes, t - total);
+      bytes = b;
+      total = t;
+    },
+  };
 }

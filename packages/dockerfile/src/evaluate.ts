@@ -37,6 +37,11 @@ export interface EvaluateOptions {
   sourceDateEpoch?: number;
   /** gzip level for layers. Default 9. */
   compressionLevel?: number;
+  /**
+   * Called while this image's layers are packed (when they are first read): increments of the uncompressed tar
+   * bytes written and of their expected total, summed over the layers.
+   */
+  onPackProgress?: (bytes: number, total: number) => void;
   /** Media type family of the result. Default `oci`. */
   family?: Family;
   /** Name for messages when `dockerfile` is text. */
@@ -251,6 +256,7 @@ export async function evaluateDockerfile(
     warnings: [...df.warnings],
     sourceDateEpoch,
     compressionLevel: opts.compressionLevel,
+    ...(opts.onPackProgress ? { onPackProgress: opts.onPackProgress } : {}),
   };
   let ctx: BuildContext | undefined;
   let globalArgs: Map<string, string | undefined> | undefined;

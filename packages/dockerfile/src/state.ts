@@ -29,6 +29,8 @@ export interface EvalState {
   warnings: Warning[];
   sourceDateEpoch: number;
   compressionLevel: number | undefined;
+  /** Packing progress of this image's layers, as increments (see `EvaluateOptions.onPackProgress`). */
+  onPackProgress?: (bytes: number, total: number) => void;
 }
 
 export function fail(

@@ -96,6 +96,7 @@ export {
   validateIndexShape,
   validateManifestShape,
 } from './schema.ts';
+export { ContentSpool } from './spool.ts';
 export {
   defaultStoreDir,
   ImageStore,
@@ -105,7 +106,15 @@ export {
 } from './store.ts';
 export { type LoadResult, loadArchive } from './store-archive.ts';
 export * from './store-errors.ts';
-export { layerFromTarStream, type ReadTarOptions, readTarEntries } from './tar-import.ts';
+export {
+  type ImportedTar,
+  type ImportTarOptions,
+  importTarLayer,
+  layerFromTarStream,
+  type ReadTarOptions,
+  readTarEntries,
+  spoolTarEntries,
+} from './tar-import.ts';
 export { type LayerOptions, layerFromEntries } from './tar-layer.ts';
 export {
   isProcessDead,

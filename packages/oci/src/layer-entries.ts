@@ -16,7 +16,11 @@ interface Owned {
 
 export type LayerEntry =
   | (Owned & { type: 'file'; mode?: number; content: Buffer | string })
-  | (Owned & { type: 'file'; mode?: number; source: string })
+  /**
+   * Contents read from a file on disk when the layer is built, streamed (never held whole): the whole file, or
+   * with `size` the `size` bytes at `offset` (a slice of a spool or an archive).
+   */
+  | (Owned & { type: 'file'; mode?: number; source: string; offset?: number; size?: number })
   | (Owned & { type: 'dir'; mode?: number })
   | (Owned & { type: 'symlink'; target: string })
   | (Owned & { type: 'hardlink'; target: string })
@@ -47,6 +51,9 @@ export interface TarRecord {
   xattrs?: Record<string, string>;
   content?: Buffer | string;
   source?: string;
+  /** With `source`: the contents are the `size` bytes at `offset` (default: the whole file). */
+  offset?: number;
+  size?: number;
 }
 
 /**
@@ -127,7 +134,7 @@ function toRecord(e: LayerEntry): TarRecord {
         ...base,
         type: 'file',
         mode: checkMode(path, e.mode, 0o644),
-        ...('source' in e ? { source: e.source } : { content: e.content }),
+        ...('source' in e ? sourceOf(path, e) : { content: e.content }),
       };
     case 'dir':
       return { ...base, type: 'directory', mode: checkMode(path, e.mode, 0o755) };
@@ -147,6 +154,14 @@ function toRecord(e: LayerEntry): TarRecord {
         devminor: e.devminor ?? 0,
       };
   }
+}
+
+function sourceOf(path: string, e: { source: string; offset?: number; size?: number }) {
+  if (e.size === undefined && e.offset === undefined) return { source: e.source };
+  const ok = (v: number | undefined) => v !== undefined && Number.isSafeInteger(v) && v >= 0;
+  if (!ok(e.offset ?? 0) || !ok(e.size))
+    throw new InvalidEntryError(path, `a slice of ${e.source} needs a size and an offset ≥ 0`);
+  return { source: e.source, offset: e.offset ?? 0, size: e.size! };
 }
 
 function joinPath(a: string, b: string): string {

@@ -2,14 +2,14 @@
  * Keeps the bytes of a freshly built blob exactly as produced: in memory while small, in a temp file
  * once larger than `threshold`. `open()` returns a fresh stream of the kept bytes every call.
  */
-import { createReadStream } from 'node:fs';
-import { type FileHandle, mkdtemp, open as openFile } from 'node:fs/promises';
+import { closeSync, createReadStream, openSync, writeSync } from 'node:fs';
+import { type FileHandle, mkdtemp, open as openFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { sweepDeadTemps, trackTemp } from './temp-files.ts';
+import { sweepDeadTemps, trackTemp, untrackTemp } from './temp-files.ts';
 
-const SPOOL_DIR_RE = /^scratchpack-layer-(\d+)-/;
+const SPOOL_DIR_RE = /^scratchpack-(?:layer|import)-(\d+)-/;
 let swept = false;
 
 /** A spool directory named after this process (removed on exit or interrupt; a dead process's ones are swept). */
@@ -21,7 +21,7 @@ async function spoolDir(): Promise<string> {
   return trackTemp(await mkdtemp(join(tmpdir(), `scratchpack-layer-${process.pid}-`)));
 }
 
-export const DEFAULT_SPOOL_THRESHOLD = 64 * 1024 * 1024;
+export const DEFAULT_SPOOL_THRESHOLD = 4 * 1024 * 1024;
 
 export class Spool {
   private chunks: Buffer[] = [];
@@ -63,5 +63,77 @@ export class Spool {
   open(): Readable {
     if (this.file) return createReadStream(this.file.path);
     return Readable.from(this.chunks, { objectMode: false });
+  }
+}
+
+/** Bytes gathered before one write to a `ContentSpool`'s file. */
+const CONTENT_SPOOL_BUFFER = 4 * 1024 * 1024;
+
+/**
+ * An append-only temp file for file contents that must wait (e.g. an imported tar's bodies while its entries are
+ * sorted). `append` returns where the bytes went; `remove()` deletes the file (also done at process exit).
+ * Writes are gathered into one buffer and written synchronously: the caller is parsing on this thread anyway,
+ * and a write to the page cache takes a millisecond.
+ */
+export class ContentSpool {
+  private fd: number | undefined;
+  private buf = Buffer.allocUnsafe(CONTENT_SPOOL_BUFFER);
+  private filled = 0;
+  private written = 0;
+
+  private constructor(
+    private readonly dir: string,
+    readonly path: string,
+  ) {}
+
+  static async create(): Promise<ContentSpool> {
+    const dir = trackTemp(await mkdtemp(join(tmpdir(), `scratchpack-import-${process.pid}-`)));
+    const spool = new ContentSpool(dir, join(dir, 'contents'));
+    spool.fd = openSync(spool.path, 'w', 0o600);
+    return spool;
+  }
+
+  /** Total bytes appended so far (the offset of the next append). */
+  get size(): number {
+    return this.written + this.filled;
+  }
+
+  append(chunk: Uint8Array): void {
+    if (this.fd === undefined) throw new Error('ContentSpool.append after close');
+    let offset = 0;
+    while (offset < chunk.byteLength) {
+      const n = Math.min(this.buf.byteLength - this.filled, chunk.byteLength - offset);
+      this.buf.set(chunk.subarray(offset, offset + n), this.filled);
+      this.filled += n;
+      offset += n;
+      if (this.filled === this.buf.byteLength) this.flush();
+    }
+  }
+
+  private flush(): void {
+    let done = 0;
+    while (done < this.filled) done += writeSync(this.fd!, this.buf, done, this.filled - done);
+    this.written += this.filled;
+    this.filled = 0;
+  }
+
+  /** Write what is buffered and close the file; its bytes can then be read at the offsets `size` reported. */
+  close(): void {
+    if (this.fd === undefined) return;
+    this.flush();
+    closeSync(this.fd);
+    this.fd = undefined;
+    this.buf = Buffer.alloc(0);
+  }
+
+  /** Close and delete the file. Safe to call more than once. */
+  async remove(): Promise<void> {
+    if (this.fd !== undefined) {
+      closeSync(this.fd);
+      this.fd = undefined;
+    }
+    this.buf = Buffer.alloc(0);
+    await rm(this.dir, { recursive: true, force: true });
+    untrackTemp(this.dir);
   }
 }

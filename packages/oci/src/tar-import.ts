@@ -2,7 +2,8 @@
  * Reading existing tars (plain or gzip) into layer entries — used by `import` and Dockerfile `ADD`.
  * Keeps symlinks, hardlinks, device nodes, modes, ids and xattrs; drops times (normalised later);
  * refuses absolute paths, `..`, hardlinks to entries not earlier in the archive, and non-tar input,
- * with a typed error naming the entry.
+ * with a typed error naming the entry. File contents are held (`readTarEntries`) or, for archives of any size,
+ * appended to a temp file the entries point into (`spoolTarEntries`, `importTarLayer`).
  */
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
@@ -10,6 +11,7 @@ import tar from 'tar-stream';
 import { InvalidTarError, OciError, UnsafePathError } from './errors.ts';
 import type { Layer } from './layer.ts';
 import { cleanPath, type LayerEntry, OPAQUE_MARKER, WHITEOUT_PREFIX } from './layer-entries.ts';
+import { ContentSpool } from './spool.ts';
 import { type LayerOptions, layerFromEntries } from './tar-layer.ts';
 
 export interface ReadTarOptions {
@@ -70,11 +72,21 @@ function xattrsOf(pax: unknown): Record<string, string> | undefined {
   return Object.keys(out).length ? out : undefined;
 }
 
+/** What a file's body becomes in its entry: held bytes, or a slice of a spool file. */
+type FileBody = { content: Buffer } | { source: string; offset: number; size: number };
+type BodyReader = (body: AsyncIterable<Buffer>) => Promise<FileBody>;
+
+const held: BodyReader = async (body) => ({ content: await readAll(body) });
+
 /**
  * Parse a tar (optionally gzip-compressed) into entries, in archive order (later duplicates win).
- * File contents are held in memory.
+ * File contents are held in memory (see `importTarLayer` for large archives).
  */
-export async function readTarEntries(input: Readable, opts: ReadTarOptions = {}): Promise<LayerEntry[]> {
+export function readTarEntries(input: Readable, opts: ReadTarOptions = {}): Promise<LayerEntry[]> {
+  return parseTar(input, opts, held);
+}
+
+async function parseTar(input: Readable, opts: ReadTarOptions, readBody: BodyReader): Promise<LayerEntry[]> {
   const where = opts.source ?? 'tar input';
   const { head, stream } = await peek(input, 6);
   if (head.byteLength === 0) throw new InvalidTarError(`${where} is empty, not a tar archive`);
@@ -104,7 +116,12 @@ export async function readTarEntries(input: Readable, opts: ReadTarOptions = {})
         gid: h.gid ?? 0,
         ...(xattrsOf(h.pax) ? { xattrs: xattrsOf(h.pax)! } : {}),
       };
-      const body = await readAll(entry as AsyncIterable<Buffer>);
+      const isFile = h.type === 'file' || h.type === 'contiguous-file';
+      const body =
+        isFile && !base.startsWith(WHITEOUT_PREFIX)
+          ? await readBody(entry as unknown as AsyncIterable<Buffer>)
+          : undefined;
+      if (!body) entry.resume();
       if (base.startsWith(WHITEOUT_PREFIX)) {
         if (opts.whiteouts === 'refuse')
           throw new UnsafePathError(h.name, 'whiteout entries (.wh.*) are not allowed here', where);
@@ -127,7 +144,7 @@ export async function readTarEntries(input: Readable, opts: ReadTarOptions = {})
       switch (h.type) {
         case 'file':
         case 'contiguous-file':
-          e = { ...common, type: 'file', mode, content: body };
+          e = { ...common, type: 'file', mode, ...body! };
           seenFiles.add(path);
           break;
         case 'directory':
@@ -177,10 +194,85 @@ export async function readTarEntries(input: Readable, opts: ReadTarOptions = {})
   return [...entries.values()];
 }
 
-/** A deterministic layer from an existing tar (normalised: sorted, times fixed, parents synthesised). */
-export async function layerFromTarStream(
+export interface ImportTarOptions extends LayerOptions, ReadTarOptions {
+  /**
+   * Refuse a plain (not gzip) tar that does not end with the end-of-archive marker (two zero blocks): a tar cut
+   * at an entry boundary parses cleanly otherwise, and its missing entries would go unnoticed.
+   */
+  requireEndMarker?: boolean;
+  /** Called while the input is read: bytes of the input (as given, compressed or not) so far. */
+  onRead?: (bytes: number) => void;
+}
+
+export interface ImportedTar {
+  layer: Layer;
+  /** Entries of the archive (after later duplicates replaced earlier ones; the root directory not counted). */
+  entries: number;
+}
+
+/**
+ * Like `readTarEntries`, but file contents are appended to `spool` and the entries refer to their slices of it
+ * (read when the layer is built: keep the spool until then).
+ */
+export function spoolTarEntries(
   input: Readable,
-  opts: LayerOptions & ReadTarOptions = {},
-): Promise<Layer> {
-  return layerFromEntries(await readTarEntries(input, opts), opts);
+  spool: ContentSpool,
+  opts: ReadTarOptions = {},
+): Promise<LayerEntry[]> {
+  return parseTar(input, opts, async (body) => {
+    const offset = spool.size;
+    for await (const chunk of body) spool.append(chunk);
+    return { source: spool.path, offset, size: spool.size - offset };
+  });
+}
+
+/** Counts the input's bytes and keeps its last 1024 and first 2 (a tar's end marker, gzip's magic). */
+async function* watched(
+  input: AsyncIterable<Buffer>,
+  ends: { head: Buffer; tail: Buffer; bytes: number },
+  onRead?: (n: number) => void,
+) {
+  for await (const chunk of input) {
+    if (ends.head.byteLength < 2) ends.head = Buffer.concat([ends.head, chunk.subarray(0, 2)]).subarray(0, 2);
+    ends.tail =
+      chunk.byteLength >= 1024
+        ? Buffer.from(chunk.subarray(-1024))
+        : Buffer.concat([ends.tail, chunk]).subarray(-1024);
+    ends.bytes += chunk.byteLength;
+    onRead?.(ends.bytes);
+    yield chunk;
+  }
+}
+
+/**
+ * Import a tar (plain or gzip) as one deterministic layer — the same bytes as `readTarEntries` then
+ * `layerFromEntries`, in bounded memory: entry headers are kept and sorted, file contents go to a temp file
+ * (removed before this returns, also on error) and are streamed from it into the layer. The whole input is
+ * read and checked before the layer is built; the layer's compressed bytes are kept as `layerFromEntries` keeps
+ * them (a temp file once large).
+ */
+export async function importTarLayer(input: Readable, opts: ImportTarOptions = {}): Promise<ImportedTar> {
+  const spool = await ContentSpool.create();
+  try {
+    const ends = { head: Buffer.alloc(0), tail: Buffer.alloc(0), bytes: 0 };
+    const source = Readable.from(watched(input, ends, opts.onRead), { objectMode: false });
+    const entries = await spoolTarEntries(source, spool, opts);
+    spool.close();
+    const gzip = ends.head[0] === 0x1f && ends.head[1] === 0x8b;
+    if (opts.requireEndMarker && !gzip && !ends.tail.equals(Buffer.alloc(1024))) {
+      throw new InvalidTarError(
+        `${opts.source ?? 'tar input'} ends without the end-of-archive marker (two zero blocks): it is truncated`,
+      );
+    }
+    const layer = layerFromEntries(entries, opts);
+    await layer.digest(); // built now, while the spool exists
+    return { layer, entries: entries.length };
+  } finally {
+    await spool.remove();
+  }
+}
+
+/** A deterministic layer from an existing tar (normalised: sorted, times fixed, parents synthesised). */
+export async function layerFromTarStream(input: Readable, opts: ImportTarOptions = {}): Promise<Layer> {
+  return (await importTarLayer(input, opts)).layer;
 }

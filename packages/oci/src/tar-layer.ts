@@ -2,19 +2,18 @@
  * `layerFromEntries`: a deterministic tar (tar-stream) compressed with gzip (Node zlib), with both
  * digests computed while streaming ONCE; the compressed bytes are kept so they are never recompressed.
  * With `parallelGzip` the tar is compressed as independent gzip members on several threads (parallel-gzip.ts).
+ * File bodies are read as the tar is written, large ones streamed (tar-body.ts): memory does not grow with them.
  */
-import { readFileSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { createGzip, type ZlibOptions } from 'node:zlib';
 import tar from 'tar-stream';
 import { type Digest, Hasher } from './digest.ts';
-import { InvalidEntryError } from './errors.ts';
 import type { Layer } from './layer.ts';
 import { type LayerEntry, normalizeEntries, type TarRecord } from './layer-entries.ts';
 import { MediaTypes } from './media-types.ts';
 import { GZIP_OS_UNIX, parallelGzip } from './parallel-gzip.ts';
 import { Spool } from './spool.ts';
+import { Bodies, packEntry } from './tar-body.ts';
 
 export interface LayerOptions {
   /** Seconds since the epoch for every entry's mtime (SOURCE_DATE_EPOCH). Default 0. */
@@ -23,7 +22,7 @@ export interface LayerOptions {
   compressionLevel?: number;
   /** Default `application/vnd.oci.image.layer.v1.tar+gzip`; the Docker gzip type is also fine. */
   mediaType?: string;
-  /** Keep compressed bytes in memory up to this many bytes, then in a temp file. Default 64 MiB. */
+  /** Keep compressed bytes in memory up to this many bytes, then in a temp file. Default 4 MiB. */
   spoolThreshold?: number;
   /**
    * Compress on several threads as independent gzip members of `gzipBlockSize` input bytes each (default off).
@@ -31,6 +30,8 @@ export interface LayerOptions {
    * single-stream default, and are a little larger.
    */
   parallelGzip?: boolean | { blockSize?: number; concurrency?: number };
+  /** Called as the tar is produced: uncompressed bytes so far, and the expected total (both grow together). */
+  onProgress?: (bytes: number, total: number) => void;
 }
 
 interface Built {
@@ -66,40 +67,26 @@ function header(r: TarRecord, mtime: Date, size: number): tar.Header {
   return h;
 }
 
-/**
- * Files smaller than this are read synchronously. An async `readFile` is four trips through libuv's thread pool
- * (open, stat, read, close) that queue behind zlib's work there; for a tree of many small files those trips, not
- * the bytes, set the pace, and zlib waits for input. A blocking read of a small cached file takes microseconds.
- */
-const SYNC_READ_LIMIT = 1024 * 1024;
-
-async function contentOf(r: TarRecord): Promise<Buffer> {
-  if (r.source !== undefined) {
-    try {
-      if (statSync(r.source).size < SYNC_READ_LIMIT) return readFileSync(r.source);
-      return await readFile(r.source);
-    } catch (cause) {
-      throw new InvalidEntryError(r.name, `cannot read ${r.source}: ${(cause as Error).message}`);
-    }
-  }
-  return typeof r.content === 'string' ? Buffer.from(r.content, 'utf8') : (r.content ?? Buffer.alloc(0));
+/** The tar's size: headers, bodies padded to 512 bytes, the end marker (PAX records not counted). */
+function tarSizeOf(records: TarRecord[], bodies: Bodies): number {
+  let n = 1024;
+  for (const r of records) n += 512 + (r.type === 'file' ? Math.ceil(bodies.sizeOf(r) / 512) * 512 : 0);
+  return n;
 }
 
-/** Write `records` into the tar `pack` in order, then finalize it; reads file contents one at a time, whole. */
-async function feedTar(pack: tar.Pack, records: TarRecord[], mtime: Date): Promise<void> {
+/** Write `records` into the tar `pack` in order, then finalize it; bodies are read one at a time, large ones streamed. */
+async function feedTar(pack: tar.Pack, records: TarRecord[], mtime: Date, bodies: Bodies): Promise<void> {
   try {
     for (const r of records) {
-      const body = r.type === 'file' ? await contentOf(r) : undefined;
-      await new Promise<void>((resolve, reject) => {
-        const cb = (err?: Error | null) => (err ? reject(err) : resolve());
-        if (body) pack.entry(header(r, mtime, body.byteLength), body, cb);
-        else pack.entry(header(r, mtime, 0), cb);
-      });
+      const body = r.type === 'file' ? bodies.open(r) : undefined;
+      await packEntry(pack, header(r, mtime, body?.size ?? 0), body);
     }
     pack.finalize();
   } catch (err) {
     pack.destroy(err as Error);
     throw err;
+  } finally {
+    bodies.close();
   }
 }
 
@@ -114,14 +101,25 @@ export async function buildTarGz(records: TarRecord[], opts: LayerOptions = {}):
   const diff = new Hasher();
   const comp = new Hasher();
   const spool = new Spool(opts.spoolThreshold);
+  const bodies = new Bodies();
+  const report = opts.onProgress;
+  const total = report ? tarSizeOf(records, bodies) : 0;
+  const tarChunk = report
+    ? (chunk: Buffer) => {
+        diff.update(chunk);
+        report(diff.size, Math.max(total, diff.size));
+      }
+    : (chunk: Buffer) => diff.update(chunk);
 
-  const feed = feedTar(pack, records, mtime);
+  const feed = feedTar(pack, records, mtime, bodies);
   const sides = opts.parallelGzip
-    ? [parallelSide(pack, level, opts.parallelGzip, diff, comp, spool)]
-    : streamSides(pack, level, diff, comp, spool);
+    ? [parallelSide(pack, level, opts.parallelGzip, tarChunk, comp, spool)]
+    : streamSides(pack, level, tarChunk, comp, spool);
+  // Whichever part fails first stops the others (a blocked writer would otherwise wait for room forever).
+  for (const p of [feed, ...sides]) p.catch((err: Error) => pack.destroy(err));
   const results = await Promise.allSettled([feed, ...sides]);
-  const failed = results.find((r) => r.status === 'rejected');
-  if (failed) throw (failed as PromiseRejectedResult).reason;
+  const reasons = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+  if (reasons.length) throw reasons.find((r) => !(r instanceof Stopped)) ?? reasons[0];
   return {
     digest: comp.digest(),
     diffId: diff.digest(),
@@ -141,25 +139,40 @@ const ZLIB_CHUNK = 1024 * 1024;
 /** Tar bytes that may wait for zlib. */
 const ZLIB_BUFFER = 8 * 1024 * 1024;
 
+/** A part stopped because another failed: the other's error is the one to report. */
+class Stopped extends Error {}
+
 /** The default: one gzip stream (Node zlib), the header's MTIME and OS fixed. */
 function streamSides(
   pack: tar.Pack,
   level: number,
-  diff: Hasher,
+  tarChunk: (chunk: Buffer) => void,
   comp: Hasher,
   spool: Spool,
 ): Promise<void>[] {
   // A deep input buffer lets the tar side run ahead while zlib works, so zlib never waits for a file to be read.
   const gz = createGzip({ level, chunkSize: ZLIB_CHUNK, writableHighWaterMark: ZLIB_BUFFER } as ZlibOptions);
   const write = async (chunk: Buffer) => {
-    if (!gz.write(chunk)) await new Promise((r) => gz.once('drain', r));
+    if (gz.write(chunk)) return;
+    await new Promise<void>((resolve, reject) => {
+      const drained = () => {
+        gz.off('close', closed);
+        resolve();
+      };
+      const closed = () => {
+        gz.off('drain', drained);
+        reject(new Stopped('the gzip stream closed before the layer was written'));
+      };
+      gz.once('drain', drained);
+      gz.once('close', closed);
+    });
   };
   const tarSide = (async () => {
     try {
       let held: Buffer[] = [];
       let heldBytes = 0;
       for await (const chunk of pack as AsyncIterable<Buffer>) {
-        diff.update(chunk);
+        tarChunk(chunk);
         held.push(chunk);
         heldBytes += chunk.byteLength;
         if (heldBytes < ZLIB_CHUNK) continue;
@@ -197,13 +210,13 @@ async function parallelSide(
   pack: tar.Pack,
   level: number,
   parallel: true | { blockSize?: number; concurrency?: number },
-  diff: Hasher,
+  tarChunk: (chunk: Buffer) => void,
   comp: Hasher,
   spool: Spool,
 ): Promise<void> {
   const tarChunks = (async function* () {
     for await (const chunk of pack as AsyncIterable<Buffer>) {
-      diff.update(chunk);
+      tarChunk(chunk);
       yield chunk;
     }
   })();

@@ -49,6 +49,8 @@ export interface BuildOptions {
   onWarning?: (w: Warning) => void;
   /** Resolves `FROM <ref>` other than scratch (see parents.ts); without it only FROM scratch builds. */
   parents?: ParentResolver;
+  /** Layers being packed: uncompressed bytes so far and the expected total, per platform (absolute). */
+  onPackProgress?: (platform: Platform, bytes: number, total: number) => void;
 }
 
 export interface BuiltImage {
@@ -108,12 +110,23 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     const file = resolve(o.file ? expandTemplate(o.file, platform) : join(context, 'Dockerfile'));
     const text = await readDockerfile(file, context);
     const dockerfile = parseDockerfile(text, { file });
+    const packed = { bytes: 0, total: 0 };
+    const report = o.onPackProgress;
     const evaluated = await evaluateDockerfile(dockerfile, {
       context,
       platform,
       buildArgs: o.buildArgs ?? {},
       sourceDateEpoch: o.sourceDateEpoch,
       ...(o.parents ? { resolveBase: o.parents.resolveBase } : {}),
+      ...(report
+        ? {
+            onPackProgress: (bytes: number, total: number) => {
+              packed.bytes += bytes;
+              packed.total += total;
+              report(platform, packed.bytes, packed.total);
+            },
+          }
+        : {}),
     });
     for (const w of evaluated.warnings) o.onWarning?.(w);
     let image = evaluated.image;

@@ -16,6 +16,7 @@ import { hostOciPlatform, localStore } from '../layout-ref.ts';
 import { bytes, table } from '../output.ts';
 import { checkOutputPath } from '../output-path.ts';
 import { matrixPlatform } from '../platform-option.ts';
+import { packProgress } from '../progress.ts';
 import { addRegistryFlags, clientOptions, type RegistryFlags } from '../registry-options.ts';
 import { warnOnce } from '../warnings.ts';
 
@@ -165,6 +166,7 @@ export function buildCommand(program: Command): void {
           ),
       });
       let result: Awaited<ReturnType<typeof build>>;
+      const bars = packProgress('build');
       try {
         const file = program?.file ?? opts.file;
         result = await build({
@@ -181,9 +183,11 @@ export function buildCommand(program: Command): void {
           parents,
           onWarning: warnOnce(),
           ...(opts.imageName ? { imageName: opts.imageName } : {}),
+          onPackProgress: (p, done, total) => bars.update(formatPlatform(p), done, total),
         });
         if (storeNames) await localStore().put(result.index, storeNames);
       } finally {
+        bars.stop();
         await parents.close();
         await program?.cleanup();
       }

@@ -7,20 +7,20 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { pipeline, type Readable, Transform, type TransformCallback } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { applyConfigInstructions } from '@scratchpack/dockerfile';
 import {
   appendLayers,
   emptyImage,
   formatPlatform,
-  InvalidTarError,
+  type ImportedTar,
+  type ImportTarOptions,
   imageIndex,
-  layerFromEntries,
+  importTarLayer,
   type Platform,
   parseImageName,
   parsePlatform,
   parseSourceDateEpoch,
-  readTarEntries,
   rfc3339,
   withAnnotations,
   writeLayout,
@@ -31,6 +31,7 @@ import { hostOciPlatform, imageRef, localStore } from '../layout-ref.ts';
 import { bytes } from '../output.ts';
 import { checkOutputPath } from '../output-path.ts';
 import { matrixPlatform } from '../platform-option.ts';
+import { withPackProgress } from '../progress.ts';
 
 const GOOS = new Set(
   'aix android darwin dragonfly freebsd illumos ios js linux netbsd openbsd plan9 solaris wasip1 windows'.split(
@@ -58,23 +59,6 @@ export function ociPlatform(value: string): Platform {
   return p;
 }
 
-/** Passes bytes through, remembering the first two (gzip magic) and the last 1024 (end-of-archive marker). */
-class Ends extends Transform {
-  head = Buffer.alloc(0);
-  tail = Buffer.alloc(0);
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    if (this.head.length < 2) this.head = Buffer.concat([this.head, chunk.subarray(0, 2)]).subarray(0, 2);
-    this.tail =
-      chunk.length >= 1024
-        ? Buffer.from(chunk.subarray(-1024))
-        : Buffer.concat([this.tail, chunk]).subarray(-1024);
-    cb(null, chunk);
-  }
-  get gzip(): boolean {
-    return this.head[0] === 0x1f && this.head[1] === 0x8b;
-  }
-}
-
 async function openInput(source: string): Promise<Readable> {
   if (source === '-') {
     if (process.stdin.isTTY)
@@ -97,6 +81,45 @@ async function openInput(source: string): Promise<Readable> {
   return createReadStream(source);
 }
 
+/** `--compression-level` and `--parallel-gzip` as layer options. */
+export function layerFlags(opts: { compressionLevel?: string; parallelGzip?: boolean }): {
+  compressionLevel?: number;
+  parallelGzip?: boolean;
+} {
+  const out: { compressionLevel?: number; parallelGzip?: boolean } = {};
+  if (opts.compressionLevel !== undefined) {
+    const level = Number(opts.compressionLevel);
+    if (!/^[0-9]$/.test(opts.compressionLevel))
+      throw new UsageError(
+        `--compression-level ${opts.compressionLevel}: expected a gzip level from 0 to 9`,
+        'e.g. --compression-level 6 (faster, a little larger; the default 9 keeps the digests of earlier imports)',
+      );
+    out.compressionLevel = level;
+  }
+  if (opts.parallelGzip) out.parallelGzip = true;
+  return out;
+}
+
+/** Read and pack the tarball with a bar per phase on a TTY: reading (spooling contents), then packing. */
+async function importWithProgress(
+  input: Readable,
+  source: string,
+  name: string,
+  opts: ImportTarOptions,
+): Promise<ImportedTar> {
+  const size = source === '-' ? undefined : (await stat(source)).size;
+  return withPackProgress(`import ${name}`, (bars) =>
+    importTarLayer(input, {
+      ...opts,
+      source: name,
+      whiteouts: 'refuse',
+      requireEndMarker: true,
+      onRead: (n) => bars.update('read', n, Math.max(size ?? n, n)),
+      onProgress: (n, total) => bars.update('pack', n, total),
+    }),
+  );
+}
+
 export function importCommand(program: Command): void {
   program
     .command('import')
@@ -115,12 +138,28 @@ export function importCommand(program: Command): void {
     )
     .option('-m, --message <text>', 'history comment (default "Imported from <file>")')
     .option('--image-name <repo>', 'repository name recorded for docker load / containerd')
+    .option(
+      '--compression-level <0-9>',
+      'gzip level of the layer (default 9, as every scratchpack layer; 6 is about twice as fast)',
+    )
+    .option(
+      '--parallel-gzip',
+      'compress on all cores as independent gzip members (faster; deterministic, but another digest)',
+    )
     .option('--json', 'print the result as JSON')
     .action(
       async (
         source: string,
         dest: string,
-        opts: { platform?: string; change: string[]; message?: string; imageName?: string; json?: boolean },
+        opts: {
+          platform?: string;
+          change: string[];
+          message?: string;
+          imageName?: string;
+          compressionLevel?: string;
+          parallelGzip?: boolean;
+          json?: boolean;
+        },
       ) => {
         const platform = matrixPlatform(opts.platform ?? hostOciPlatform());
         const target = imageRef(dest);
@@ -129,21 +168,18 @@ export function importCommand(program: Command): void {
         const tag = target.kind === 'layout' ? (target.tag ?? 'latest') : storeName!;
         if (target.kind === 'layout') await checkOutputPath(dir, 'layout', 'destination');
         const sourceDateEpoch = parseSourceDateEpoch(process.env.SOURCE_DATE_EPOCH);
+        const flags = layerFlags(opts);
         const created = rfc3339(sourceDateEpoch);
         const base = emptyImage({ platform, sourceDateEpoch });
         // Check the changes before reading a possibly large tarball.
         await applyConfigInstructions(base, opts.change);
 
         const name = source === '-' ? '-' : basename(source);
-        const ends = new Ends();
-        const input = pipeline(await openInput(source), ends, () => {});
-        const entries = await readTarEntries(input, { source: name, whiteouts: 'refuse' });
-        if (!ends.gzip && !ends.tail.equals(Buffer.alloc(1024))) {
-          throw new InvalidTarError(
-            `${name} ends without the end-of-archive marker (two zero blocks): it is truncated`,
-          );
-        }
-        const layer = layerFromEntries(entries, { sourceDateEpoch });
+        const input = await openInput(source);
+        const { layer, entries } = await importWithProgress(input, source, name, {
+          sourceDateEpoch,
+          ...flags,
+        });
         const imported = await appendLayers(base, {
           layer,
           history: {
@@ -170,7 +206,7 @@ export function importCommand(program: Command): void {
           index: (await index.digest()).toString(),
           manifest: (await image.digest()).toString(),
           layer: (await layer.digest()).toString(),
-          entries: entries.length,
+          entries,
           size: await layer.size(),
         };
         if (opts.json) {
