@@ -7,9 +7,12 @@
 #   openssl           certificates for the token-auth registry
 #   busybox-static    a real static rootfs for `scratchpack import`
 #   pigz, binutils, file   benchmarks and ELF checks
+#   bubblewrap        `scratchpack run`'s container sandbox (unprivileged user namespaces)
+#   mmdebstrap, debootstrap, debian-archive-keyring, uidmap   a real Debian rootfs for the full-image tests
 # Idempotent: does nothing when everything is present. Uses sudo when not root.
 set -euo pipefail
-pkgs=(qemu-user-static docker-registry skopeo umoci podman apache2-utils openssl busybox-static pigz binutils file)
+pkgs=(qemu-user-static docker-registry skopeo umoci podman apache2-utils openssl busybox-static pigz binutils file
+  bubblewrap mmdebstrap debootstrap debian-archive-keyring uidmap)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

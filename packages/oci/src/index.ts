@@ -72,7 +72,7 @@ export {
   parallelGzip,
 } from './parallel-gzip.ts';
 export * from './platform.ts';
-export { type ExtractReport, extractRootfs, RootfsNotEmptyError } from './rootfs.ts';
+export { type ExtractReport, extractRootfs, RootfsNotEmptyError, resolveInRoot } from './rootfs.ts';
 export { layerFromTarStream, type ReadTarOptions, readTarEntries } from './tar-import.ts';
 export { type LayerOptions, layerFromEntries } from './tar-layer.ts';
 export { parseSourceDateEpoch, rfc3339 } from './time.ts';
