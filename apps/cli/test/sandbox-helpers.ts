@@ -1,5 +1,6 @@
 /** Running the CLI as root or as an unprivileged user (uid 65534 through setpriv), for the sandbox tests. */
 import { spawn } from 'node:child_process';
+import { createReadStream } from 'node:fs';
 import { chmod, mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +31,8 @@ export interface RunOpts {
   dirs?: { home: string; tmp: string };
   env?: NodeJS.ProcessEnv;
   input?: string;
+  /** A file streamed to the CLI's standard input (instead of `input`). */
+  stdinFile?: string;
   timeout?: number;
   /** Wrap the command (e.g. `unshare … sh -c`): gets the argv, returns the argv to spawn. */
   wrap?: (argv: string[]) => string[];
@@ -55,7 +58,8 @@ export function cliAs(args: string[], o: RunOpts = {}): Promise<CliResult> {
       clearTimeout(timer);
       resolve({ status, stdout, stderr });
     });
-    child.stdin.end(o.input ?? '');
+    if (o.stdinFile) createReadStream(o.stdinFile).pipe(child.stdin);
+    else child.stdin.end(o.input ?? '');
     o.onSpawn?.(child);
   });
 }

@@ -19,6 +19,7 @@ export const TOOL_PACKAGES: Record<string, string> = {
   mmdebstrap: 'mmdebstrap',
   debootstrap: 'debootstrap',
   setpriv: 'util-linux',
+  runc: 'runc',
   'qemu-aarch64-static': 'qemu-user-static',
   'qemu-arm-static': 'qemu-user-static',
   'qemu-i386-static': 'qemu-user-static',
