@@ -17,13 +17,13 @@ export function outputNamesPlatform(output: string, platform: string): boolean {
 /** Run one platform's image; returns its output, or throws saying what went wrong. */
 export function checkPlatform(platform: string, layout = defaultLayoutRef): string {
   const started = Date.now();
-  const r = scratchpack(['run', layout, '--platform', platform, '--pin-cpu', '--emulate'], {
+  const r = scratchpack(['run', '--platform', platform, '--pin-cpu', '--emulate', layout], {
     timeout: 120_000,
   });
   const output = r.stdout + r.stderr;
   if (r.status !== 0) {
     throw new ReleaseError(
-      `${platform}: \`scratchpack run ${layout} --platform ${platform} --pin-cpu --emulate\` exited ${r.status}:\n${output.trim()}`,
+      `${platform}: \`scratchpack run --platform ${platform} --pin-cpu --emulate ${layout}\` exited ${r.status}:\n${output.trim()}`,
     );
   }
   if (!outputNamesPlatform(r.stdout, platform)) {

@@ -115,6 +115,9 @@ function quickStart(): string[] {
 /** A GitHub Actions expression, `${{ … }}`, as it appears in a workflow. */
 const expr = (inner: string) => '$' + `{{ ${inner} }}`;
 
+/** The step that lifts Ubuntu 24.04's AppArmor restriction on unprivileged user namespaces. */
+const USERNS = 'sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0';
+
 const needsOf = (job: Job) => (typeof job.needs === 'string' ? [job.needs] : (job.needs ?? []));
 
 describe('workflows: commands', () => {
@@ -258,6 +261,16 @@ describe('release: job graph', () => {
     expect(test!.steps!.some((s) => s.run?.includes('qemu-user-static'))).toBe(true);
   });
 
+  it('platform tests install bubblewrap and allow user namespaces before running the image', () => {
+    const steps = test!.steps!.map((s) => s.run ?? '');
+    const install = steps.findIndex((r) => /apt-get install .*\bbubblewrap\b/.test(r));
+    const userns = steps.indexOf(USERNS);
+    const check = steps.findIndex((r) => r.includes('release:check-platform'));
+    expect(install).toBeGreaterThanOrEqual(0);
+    expect(userns).toBeGreaterThanOrEqual(0);
+    expect(userns).toBeLessThan(check);
+  });
+
   it('publishes only after the build and every platform test, with the tags from release:tags', () => {
     expect(needsOf(publish!)).toEqual(expect.arrayContaining(['build', 'test']));
     expect(publish!.if).toMatch(/github\.ref_type == 'tag'/);
@@ -370,6 +383,24 @@ describe('workflows: pinned actions', () => {
       pins.set(name, (pins.get(name) ?? new Set()).add(at));
     }
     for (const [name, ats] of pins) expect(ats.size, name).toBe(1);
+  });
+});
+
+describe('user namespaces for the sandbox (Ubuntu 24.04 restricts them through AppArmor)', () => {
+  it('CI allows them before the tests run', () => {
+    const job = Object.values(ci.jobs).find((j) =>
+      (j.steps ?? []).some((s) => s.run?.includes('pnpm test')),
+    )!;
+    const steps = (job.steps ?? []).map((s) => s.run ?? '');
+    const userns = steps.indexOf(USERNS);
+    expect(userns).toBeGreaterThanOrEqual(0);
+    expect(userns).toBeLessThan(steps.findIndex((r) => r.includes('pnpm test')));
+  });
+
+  it('test:setup installs bubblewrap and the Debian bootstrap tools', () => {
+    const setup = read('scripts/test-setup.sh');
+    for (const p of ['bubblewrap', 'mmdebstrap', 'debootstrap'])
+      expect(setup).toMatch(new RegExp(`\\b${p}\\b`));
   });
 });
 

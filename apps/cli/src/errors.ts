@@ -16,11 +16,14 @@ export class UsageError extends Error {
 
 /** An error with an explicit exit status (e.g. the program run by `scratchpack run` failed). */
 export class ExitError extends Error {
-  readonly code = 'EXIT';
+  readonly code: string;
   readonly status: number;
-  constructor(status: number, message = '') {
+  readonly hint: string | undefined;
+  constructor(status: number, message = '', opts: { code?: string; hint?: string } = {}) {
     super(message);
     this.status = status;
+    this.code = opts.code ?? 'EXIT';
+    this.hint = opts.hint;
   }
 }
 

@@ -28,7 +28,9 @@ export function createProgram(): Command {
     .version(version)
     .option('--verbose', 'print stack traces with errors')
     .showHelpAfterError('(run with --help for usage)')
-    .exitOverride();
+    .exitOverride()
+    // Options after a subcommand are that subcommand's (`run IMAGE prog -x` passes -x to prog).
+    .enablePositionalOptions();
   platformsCommand(program);
   buildCommand(program);
   inspectCommand(program);
@@ -41,6 +43,9 @@ export function createProgram(): Command {
   tagCommand(program);
   saveCommand(program);
   loadCommand(program);
+  for (const c of program.commands)
+    if (!c.options.some((o) => o.long === '--verbose'))
+      c.option('--verbose', 'print stack traces with errors');
   return program;
 }
 
@@ -55,7 +60,12 @@ async function main(argv: string[]): Promise<number> {
       return err.exitCode === 0 ? 0 : 2;
     }
     if (err instanceof ExitError && !err.message) return err.status;
-    process.stderr.write(`${formatError(err, program.opts().verbose === true)}\n`);
+    process.stderr.write(
+      `${formatError(
+        err,
+        [program, ...program.commands].some((c) => c.opts().verbose === true),
+      )}\n`,
+    );
     return exitCodeFor(err);
   }
 }

@@ -71,7 +71,7 @@ describeWithTools([], 'the prebuilt CLI bundle', () => {
     expect(bundled.stderr).toBe('');
     expect(bundled.status).toBe(0);
     expect(JSON.parse(bundled.stdout).index).toBe(JSON.parse(source.stdout).index);
-    const run = node([BUNDLE, 'run', 'out/a:latest', '--platform', 'linux/riscv64'], {}, work.path);
+    const run = node([BUNDLE, 'run', '--platform', 'linux/riscv64', 'out/a:latest'], {}, work.path);
     expect(run.status).toBe(0);
     expect(run.stdout).toContain('built for linux/riscv64:');
   });

@@ -57,7 +57,7 @@ describeWithTools(
     it.each(SUPPORTED_PLATFORMS.map((p) => [p.name] as const))(
       'scratchpack run --platform %s prints its platform',
       async (name) => {
-        const r = await cli(['run', `${layout}:latest`, '--platform', name, '--pin-cpu']);
+        const r = await cli(['run', '--platform', name, '--pin-cpu', `${layout}:latest`]);
         expect(r.stderr).toBe('');
         expect(r.status).toBe(0);
         expect(r.stdout).toContain(`built for ${name}:`);
@@ -146,7 +146,7 @@ describeWithTools(
       expect(child.config.mediaType).toBe('application/vnd.docker.container.image.v1+json');
       expect(child.layers[0].mediaType).toBe('application/vnd.docker.image.rootfs.diff.tar.gzip');
       expect((await validateLayout(dir)).problems).toEqual([]);
-      const run = await cli(['run', `${dir}:latest`, '--platform', 'linux/arm/v7']);
+      const run = await cli(['run', '--platform', 'linux/arm/v7', `${dir}:latest`]);
       expect(run.status).toBe(0);
       expect(run.stdout).toContain('built for linux/arm/v7:');
     });
@@ -192,7 +192,7 @@ describeWithTools(
       const noLayout = await cli(['inspect', join(a.path, 'missing')]);
       expect(noLayout.status).toBe(1);
       expect(noLayout.stderr).toMatch(/missing/);
-      const noPlatform = await cli(['run', `${layout}:latest`, '--platform', 'linux/s390x']);
+      const noPlatform = await cli(['run', '--platform', 'linux/s390x', `${layout}:latest`]);
       expect(noPlatform.status).toBe(2);
       expect(noPlatform.stderr).toMatch(/no image for linux\/s390x/);
       expect(noPlatform.stderr).toMatch(/linux\/arm64\/v8/);

@@ -55,7 +55,7 @@ describeWithTools(['busybox', 'tar'], 'import a rootfs tarball (busybox-static)'
 
     const echo = await cli(['run', `${layout}:busybox`, '--', '/bin/busybox', 'echo', 'hi']);
     expect([echo.status, echo.stdout, echo.stderr]).toEqual([0, 'hi\n', '']);
-    // Natively the program is not chrooted: its working directory is the unpacked rootfs.
+    // The image root is / in the container, and the working directory (none set) is /.
     const cmd = await cli(['run', `${layout}:busybox`]);
     expect(cmd.stdout).toBe('hello from welcome to a scratchpack import\n');
     const viaLink = await cli(['run', `${layout}:busybox`, '--', '/bin/ash', '-c', 'ls bin | tr "\\n" " "']);

@@ -185,7 +185,7 @@ describeWithTools(['docker-registry', 'busybox', 'tar', 'qemu-aarch64-static'], 
         parent.images[i]!.digest,
       );
     }
-    const hello = await run(['run', 'from-reg:latest', '--platform', 'linux/arm64']);
+    const hello = await run(['run', '--platform', 'linux/arm64', 'from-reg:latest']);
     expect(hello.stdout).toContain('built for linux/arm64/v8:');
 
     proxy.reset();

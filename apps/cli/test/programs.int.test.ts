@@ -59,7 +59,7 @@ describeWithTools(
       expect(r.status).toBe(0);
       expect(JSON.parse(r.stdout).images.map((i: { platform: string }) => i.platform)).toEqual(PLATFORMS);
       for (const p of PLATFORMS) {
-        const run = await cli(['run', `${layout}:latest`, '--platform', p, '--pin-cpu']);
+        const run = await cli(['run', '--platform', p, '--pin-cpu', `${layout}:latest`]);
         expect(run.status).toBe(0);
         expect(run.stdout).toContain(`built for ${p}:`);
       }
@@ -123,7 +123,7 @@ describeWithTools(
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
       for (const p of PLATFORMS) {
-        const run = await cli(['run', `${out}:latest`, '--platform', p, '-e', 'WHO=qemu']);
+        const run = await cli(['run', '--platform', p, '-e', 'WHO=qemu', `${out}:latest`]);
         expect(run.stdout).toBe(`hi qemu from ${p}\n`);
       }
       const info = JSON.parse((await cli(['inspect', `${out}:latest`, '--json'])).stdout);
@@ -146,7 +146,7 @@ describeWithTools(
       });
       expect(r.status).toBe(0);
       const rootfs = join(work.path, 'unpacked');
-      const run = await cli(['run', `${out}:latest`, '--platform', 'linux/arm64', '--rootfs', rootfs]);
+      const run = await cli(['run', '--platform', 'linux/arm64', '--rootfs', rootfs, `${out}:latest`]);
       expect(run.stderr).toBe('');
       expect(run.stdout).toBe('hello world from linux/arm64/v8\n');
       expect(await readFile(join(rootfs, 'etc', 'motd'), 'utf8')).toBe('motd\n');

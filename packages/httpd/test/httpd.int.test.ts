@@ -43,7 +43,7 @@ async function serve(layout: string, platform: string, port: number): Promise<Se
   const child = spawn(
     process.execPath,
     // biome-ignore format: the command line as typed
-    [cliBin, 'run', `${layout}:latest`, '--platform', platform, '--pin-cpu', '--', '--port', String(port), '--bind', '127.0.0.1'],
+    [cliBin, 'run', '--network', 'host', '--platform', platform, '--pin-cpu', `${layout}:latest`, '--port', String(port), '--bind', '127.0.0.1'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
@@ -142,7 +142,7 @@ describeWithTools(qemus, 'httpd: a static C server on every platform (zig + qemu
   );
 
   it('refuses a bad PORT with status 2', async () => {
-    const r = await scratchpack(['run', `${layout}:latest`, '-e', 'PORT=http'], pkgRoot);
+    const r = await scratchpack(['run', '-e', 'PORT=http', `${layout}:latest`], pkgRoot);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('httpd: PORT=http is not a port number (1-65535)');
   });

@@ -23,7 +23,8 @@ export type OciErrorCode =
   | 'OCI_INVALID_TAR'
   | 'OCI_INVALID_ENTRY'
   | 'OCI_INVALID_EPOCH'
-  | 'OCI_VALIDATION_FAILED';
+  | 'OCI_VALIDATION_FAILED'
+  | 'OCI_ROOTFS_NOT_EMPTY';
 
 export class OciError extends Error {
   readonly code: OciErrorCode;

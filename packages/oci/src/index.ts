@@ -85,7 +85,7 @@ export {
   parallelGzip,
 } from './parallel-gzip.ts';
 export * from './platform.ts';
-export { type ExtractReport, extractRootfs } from './rootfs.ts';
+export { type ExtractReport, extractRootfs, RootfsNotEmptyError, resolveInRoot } from './rootfs.ts';
 // Shape checks of documents from outside (layouts, registries), before any field is used.
 export {
   descriptorProblems,

@@ -1,12 +1,18 @@
 /**
- * Apply an image's layers, base first, into a directory (used by `scratchpack run`). Safe: every path is
- * resolved inside the root — symlinks are followed as if the root were `/`, `..` is refused — and
- * whiteouts (`.wh.<name>`, `.wh..wh..opq`) remove what lower layers put there. Unprivileged: ownership and
- * device nodes are not reproduced; they are reported as warnings.
+ * Apply an image's layers, base first, into a new or empty directory (used by `scratchpack run`). Safe
+ * against hostile layers, whatever order entries and layers come in:
+ * - every path is resolved inside the root (symlinks followed as if the root were `/`, `..` refused);
+ * - every metadata call acts on the entry itself: files are created afresh (`O_EXCL|O_NOFOLLOW`) and
+ *   chmod-ed through their descriptor, directory modes are applied only after checking, component by
+ *   component, that no symlink leads there (a later entry may have replaced a directory with a link);
+ * - whiteouts (`.wh.<name>`, `.wh..wh..opq`) remove only a plain name below their own directory, inside
+ *   the root; `.wh..`, `.wh...` and empty names are refused.
+ * Unprivileged: ownership, times and device nodes are not reproduced; device nodes are reported.
  */
-import { createWriteStream } from 'node:fs';
-import { chmod, link, lstat, mkdir, readdir, readlink, rm, symlink } from 'node:fs/promises';
-import { join, posix, resolve } from 'node:path';
+import { constants } from 'node:fs';
+import { chmod, link, lstat, mkdir, open, readdir, readlink, rm, symlink } from 'node:fs/promises';
+import { join, relative, resolve, sep } from 'node:path';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { InvalidTarError, OciError, UnsafePathError } from './errors.ts';
@@ -21,7 +27,22 @@ export interface ExtractReport {
   warnings: string[];
 }
 
+/** `extractRootfs` into a directory that already has contents (they could be removed or mixed in). */
+export class RootfsNotEmptyError extends OciError {
+  constructor(readonly dir: string) {
+    super(
+      'OCI_ROOTFS_NOT_EMPTY',
+      `${dir} is not empty: a rootfs is only unpacked into a new or empty directory`,
+      {
+        hint: 'name a directory that does not exist yet, or empty it first',
+      },
+    );
+  }
+}
+
 const MAX_SYMLINKS = 40;
+/** AUFS bookkeeping names (`.wh..wh.plnk`, `.wh..wh.aufs`): not whiteouts, never extracted. */
+const AUFS_META = `${WHITEOUT_PREFIX}${WHITEOUT_PREFIX}`;
 
 async function lstatOrUndefined(p: string) {
   try {
@@ -34,7 +55,7 @@ async function lstatOrUndefined(p: string) {
 /**
  * The host path of image path `rel` inside `root`, following symlinks in the PARENT components as a
  * chroot would (absolute targets start at `root`, `..` stops at `root`). The last component is not
- * followed unless `followLast`.
+ * followed unless `followLast`. The result is always `root` or below it.
  */
 export async function resolveInRoot(
   root: string,
@@ -67,6 +88,23 @@ export async function resolveInRoot(
   return join(root, ...done, last);
 }
 
+/**
+ * chmod `host` (below `root`) only if it is still a real directory reached without any symlink: each
+ * component from `root` down is lstat-ed. Returns false (nothing done) otherwise.
+ */
+async function chmodDirNoFollow(root: string, host: string, mode: number): Promise<boolean> {
+  const rel = relative(root, host);
+  if (rel === '' || rel.startsWith('..') || resolve(root, rel) !== host) return false;
+  let p = root;
+  for (const seg of rel.split(sep)) {
+    p = join(p, seg);
+    const st = await lstatOrUndefined(p);
+    if (!st?.isDirectory()) return false;
+  }
+  await chmod(host, mode);
+  return true;
+}
+
 async function removeChildrenExcept(dir: string, keep: Set<string>): Promise<void> {
   const st = await lstatOrUndefined(dir);
   if (!st?.isDirectory()) return;
@@ -77,6 +115,64 @@ async function removeChildrenExcept(dir: string, keep: Set<string>): Promise<voi
       continue;
     }
     await rm(p, { recursive: true, force: true });
+  }
+}
+
+/** Forget recorded directory modes at or below `host` (it was removed or replaced). */
+function forget(dirModes: Map<string, number>, host: string) {
+  dirModes.delete(host);
+  for (const d of dirModes.keys()) if (d.startsWith(host + sep)) dirModes.delete(d);
+}
+
+/** A whiteout `<parent>/.wh.<name>`: remove `name` (a plain name) from the resolved parent directory. */
+async function whiteout(root: string, rel: string, parentRel: string, name: string, where: string) {
+  if (name === '' || name === '.' || name === '..')
+    throw new UnsafePathError(rel, 'a whiteout must name one entry below its own directory', where);
+  const parent = await resolveInRoot(root, parentRel, { followLast: true });
+  return join(parent, name);
+}
+
+async function writeEntry(
+  root: string,
+  h: tar.Header,
+  host: string,
+  entry: Readable,
+  where: string,
+  dirModes: Map<string, number>,
+): Promise<boolean> {
+  switch (h.type) {
+    case 'directory':
+      await mkdir(host, { recursive: true });
+      dirModes.set(host, h.mode! & 0o7777);
+      await chmodDirNoFollow(root, host, 0o700 | (h.mode! & 0o7777));
+      return true;
+    case 'file':
+    case 'contiguous-file': {
+      const fh = await open(
+        host,
+        constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+        0o600,
+      );
+      try {
+        await fh.chmod(h.mode! & 0o7777);
+      } catch (err) {
+        await fh.close();
+        throw err;
+      }
+      await pipeline(entry, fh.createWriteStream());
+      return true;
+    }
+    case 'symlink':
+      await symlink(h.linkname ?? '', host);
+      return true;
+    case 'link': {
+      // link(2) never follows a symlink target: a hardlink to a link links the link itself.
+      const target = await resolveInRoot(root, cleanPath(h.linkname ?? '', `${where}: hardlink ${h.name}`));
+      await link(target, host);
+      return true;
+    }
+    default:
+      return false;
   }
 }
 
@@ -101,54 +197,37 @@ async function applyLayer(
       const rel = cleanPath(h.name, where);
       const base = rel.slice(rel.lastIndexOf('/') + 1);
       const parentRel = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '';
-      if (rel === '') {
+      if (rel === '' || (base.startsWith(AUFS_META) && base !== OPAQUE_MARKER)) {
         entry.resume();
         continue;
       }
       if (base === OPAQUE_MARKER) {
-        await removeChildrenExcept(await resolveInRoot(root, parentRel, { followLast: true }), created);
+        const dir = await resolveInRoot(root, parentRel, { followLast: true });
+        await removeChildrenExcept(dir, created);
         entry.resume();
         continue;
       }
       if (base.startsWith(WHITEOUT_PREFIX)) {
-        const victim = await resolveInRoot(root, posix.join(parentRel, base.slice(WHITEOUT_PREFIX.length)));
-        if (!created.has(victim)) await rm(victim, { recursive: true, force: true });
+        const victim = await whiteout(root, rel, parentRel, base.slice(WHITEOUT_PREFIX.length), where);
+        if (!created.has(victim)) {
+          await rm(victim, { recursive: true, force: true });
+          forget(dirModes, victim);
+        }
         entry.resume();
         continue;
       }
       const host = await resolveInRoot(root, rel);
       await mkdir(resolve(host, '..'), { recursive: true });
       const existing = await lstatOrUndefined(host);
-      if (existing && !(existing.isDirectory() && h.type === 'directory'))
+      if (existing && !(existing.isDirectory() && h.type === 'directory')) {
         await rm(host, { recursive: true, force: true });
-      switch (h.type) {
-        case 'directory':
-          await mkdir(host, { recursive: true });
-          dirModes.set(host, h.mode & 0o7777);
-          await chmod(host, 0o755 | (h.mode & 0o7777));
-          break;
-        case 'file':
-        case 'contiguous-file':
-          await pipeline(entry, createWriteStream(host, { mode: 0o600 }));
-          await chmod(host, h.mode & 0o7777);
-          break;
-        case 'symlink':
-          await symlink(h.linkname ?? '', host);
-          break;
-        case 'link': {
-          const target = await resolveInRoot(
-            root,
-            cleanPath(h.linkname ?? '', `${where}: hardlink ${h.name}`),
-          );
-          await link(target, host);
-          break;
-        }
-        default:
-          report.warnings.push(`${where}: skipped ${h.type} ${rel} (needs privileges)`);
+        forget(dirModes, host);
       }
+      if (await writeEntry(root, h, host, entry as unknown as Readable, where, dirModes)) {
+        created.add(host);
+        report.entries++;
+      } else report.warnings.push(`${where}: skipped ${h.type} ${rel} (needs privileges)`);
       if (h.type !== 'file' && h.type !== 'contiguous-file') entry.resume();
-      created.add(host);
-      report.entries++;
     }
   } catch (err) {
     extract.destroy();
@@ -158,16 +237,21 @@ async function applyLayer(
   }
 }
 
-/** Extract `image`'s layers into `dir` (created if needed). Returns what was done. */
+/**
+ * Extract `image`'s layers into `dir`: created if needed, refused (`RootfsNotEmptyError`) if it already
+ * has contents. Returns what was done.
+ */
 export async function extractRootfs(image: Image, dir: string): Promise<ExtractReport> {
   const root = resolve(dir);
   await mkdir(root, { recursive: true });
+  if ((await readdir(root)).length > 0) throw new RootfsNotEmptyError(dir);
   const report: ExtractReport = { entries: 0, warnings: [] };
   const dirModes = new Map<string, number>();
   for (const [i, layer] of (await image.layers()).entries())
     await applyLayer(root, layer, i, report, dirModes);
-  // Directory modes last, deepest first, so read-only directories did not block their children.
+  // Directory modes last, deepest first, so read-only directories did not block their children; never
+  // through a symlink that replaced a directory or one of its parents after its mode was recorded.
   const dirs = [...dirModes.entries()].sort((a, b) => b[0].length - a[0].length);
-  for (const [d, mode] of dirs) if (await lstatOrUndefined(d)) await chmod(d, mode);
+  for (const [d, mode] of dirs) await chmodDirNoFollow(root, d, mode);
   return report;
 }

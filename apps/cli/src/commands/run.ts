@@ -1,169 +1,119 @@
 /**
- * `scratchpack run`: unpack one platform's rootfs to a temporary directory and run its entrypoint + cmd
- * with the image's env and working directory — natively, or under qemu-user for other architectures.
- * No daemon, no root. The program is not chrooted: under qemu-user, `-L <rootfs>` makes its absolute
- * paths resolve inside the rootfs first; natively it runs with the rootfs as its working directory.
+ * `scratchpack run`: a container without a daemon or root. One platform's rootfs is unpacked into a
+ * private temporary directory and becomes `/` of the program in its own user, mount, PID, IPC, UTS and
+ * network namespaces (bubblewrap); foreign architectures run under qemu-user inside the sandbox.
+ * Arguments after the image belong to the program, as with `docker run`. `--no-sandbox` (unsafe) runs the
+ * program on the host's filesystem instead.
  */
-import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
-import { constants, tmpdir } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { chmod } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { type ContainerConfig, extractRootfs, formatPlatform } from '@scratchpack/oci';
+import { extractRootfs, formatPlatform } from '@scratchpack/oci';
 import { findPlatform, QemuMissingError, qemuFor } from '@scratchpack/toolchain';
 import type { Command } from 'commander';
 import { ExitError, UsageError } from '../errors.ts';
 import { openLayoutRef, pickImage } from '../layout-ref.ts';
+import { BwrapMissingError, findBwrap, sandboxArgs, type Volume } from '../run/bwrap.ts';
+import { parseVolume, prepareContainer } from '../run/container.ts';
+import { runOnHost } from '../run/host.ts';
+import { commandLine, DEFAULT_PATH, programEnv, resolveUser } from '../run/image-config.ts';
+import { locate } from '../run/locate.ts';
+import { notFound, type RunOptions, runOptions } from '../run/options.ts';
+import { hasBinfmt, runSandboxed } from '../run/sandbox.ts';
+import { privateDir, withPrivateDir } from '../run/workspace.ts';
 
-const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+export { commandLine, programEnv };
 
-/** Entrypoint + Cmd as Docker combines them; `args` (after `--`) replace Cmd. */
-export function commandLine(config: ContainerConfig, args: string[], entrypoint?: string): string[] {
-  const ep = entrypoint !== undefined ? (entrypoint === '' ? [] : [entrypoint]) : (config.Entrypoint ?? []);
-  const cmd = args.length > 0 || entrypoint !== undefined ? args : (config.Cmd ?? []);
-  return [...ep, ...cmd];
-}
-
-/** The environment the program sees: the image's Env (PATH defaulted as Docker does), then `-e` overrides. */
-export function programEnv(config: ContainerConfig, overrides: string[]): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const kv of [...(config.Env ?? []), ...overrides]) {
-    const i = kv.indexOf('=');
-    if (i <= 0) {
-      if (overrides.includes(kv)) {
-        const v = process.env[kv];
-        if (v !== undefined) env[kv] = v;
-        continue;
-      }
-      throw new UsageError(`invalid environment entry "${kv}": expected KEY=VALUE`);
-    }
-    env[kv.slice(0, i)] = kv.slice(i + 1);
-  }
-  env.PATH ??= DEFAULT_PATH;
-  return env;
-}
-
-async function isFile(p: string): Promise<boolean> {
+async function run(ref: string, rawArgs: string[], opts: RunOptions, notes: (line: string) => void) {
+  const args = rawArgs[0] === '--' ? rawArgs.slice(1) : rawArgs;
+  if (opts.network !== 'none' && opts.network !== 'host')
+    throw new UsageError(
+      `--network ${opts.network} is not supported`,
+      'use --network none (default) or --network host',
+    );
+  const volumes: Volume[] = [];
+  for (const v of opts.volume) volumes.push(await parseVolume(v));
+  const { subject } = await openLayoutRef(ref);
+  const { image, platform } = await pickImage(subject, opts.platform, ref);
+  const config = (await image.configFile()).config ?? {};
+  const argv = commandLine(config, args, opts.entrypoint);
+  if (argv.length === 0)
+    throw new UsageError(
+      `${ref} (${formatPlatform(platform)}) has no Entrypoint or Cmd`,
+      'give a command after the image',
+    );
+  const env = programEnv(config, opts.env);
+  const workdir = posix.normalize(`/${opts.workdir ?? (config.WorkingDir || '/')}`);
+  let spec: ReturnType<typeof findPlatform> | undefined;
   try {
-    return (await stat(p)).isFile();
+    spec = findPlatform(formatPlatform(platform));
   } catch {
-    return false;
+    spec = undefined;
   }
-}
+  if (!spec) throw new UsageError(`cannot run ${formatPlatform(platform)}: no qemu-user mapping for it`);
+  const runner = qemuFor(spec, { pinCpu: opts.pinCpu === true, forceEmulation: opts.emulate === true });
+  if (runner.kind === 'qemu' && !runner.command) throw new QemuMissingError(spec);
+  const bwrap = opts.sandbox ? findBwrap() : undefined;
+  if (opts.sandbox && !bwrap) throw new BwrapMissingError();
+  if (!opts.sandbox)
+    notes(
+      'warning: --no-sandbox: the program runs on this host, unconfined (it sees and can change your files)',
+    );
 
-/** Find the program inside the rootfs: absolute, relative to the workdir, or on the image's PATH. */
-async function locate(
-  root: string,
-  program: string,
-  workdir: string,
-  path: string,
-): Promise<string | undefined> {
-  if (program.includes('/')) {
-    const inImage = posix.isAbsolute(program) ? program : posix.join(workdir, program);
-    const host = join(root, posix.normalize(inImage));
-    return (await isFile(host)) ? host : undefined;
-  }
-  for (const dir of path.split(':').filter((d) => posix.isAbsolute(d))) {
-    const host = join(root, posix.join(dir, program));
-    if (await isFile(host)) return host;
-  }
-  return undefined;
+  const parent = opts.rootfs ?? (await privateDir());
+  const root = opts.rootfs ?? join(parent, 'rootfs');
+  const status = await withPrivateDir(parent, opts.rootfs !== undefined, async () => {
+    const report = await extractRootfs(image, root);
+    const skipped = report.warnings.filter((w) => !/ dev\//.test(w));
+    if (skipped.length)
+      notes(`note: ${skipped.length} device node(s)/fifo(s) not reproduced, e.g. ${skipped[0]}`);
+    if (!opts.rootfs) await chmod(root, 0o755);
+    const user = await resolveUser(root, opts.user ?? config.User);
+    const found = await locate(root, argv[0]!, workdir, env.PATH ?? DEFAULT_PATH);
+    if (found.status !== 'found') throw notFound(argv[0]!, found.status, platform);
+    if (!bwrap) return runOnHost({ root, exe: found.path, argv, workdir, env, runner });
+    const hostname = opts.hostname ?? randomBytes(6).toString('hex');
+    env.HOSTNAME ??= hostname;
+    env.HOME ??= user.home ?? '/';
+    const tty = opts.tty === true && process.stdin.isTTY === true;
+    if (tty) env.TERM ??= 'xterm';
+    const sandbox = await prepareContainer({
+      root,
+      uid: user.uid,
+      gid: user.gid,
+      hostname,
+      workdir,
+      network: opts.network as 'none' | 'host',
+      readOnly: opts.readOnly === true,
+      volumes,
+      tty,
+      argv,
+      ...(runner.kind === 'qemu'
+        ? { qemu: { binary: runner.command!, prefixArgs: runner.prefixArgs, program: found.path } }
+        : {}),
+    });
+    const code = await runSandboxed(bwrap, sandboxArgs(sandbox), env);
+    if (runner.kind === 'qemu' && (code === 126 || code === 127) && !hasBinfmt(runner.qemu))
+      notes(
+        `note: ${formatPlatform(platform)} runs under qemu-user without binfmt_misc: a program it starts (e.g. through a shell) cannot be executed ("Exec format error"). Run that program directly (scratchpack run IMAGE PROGRAM ARGS), or register qemu-user-static with binfmt_misc (Debian: apt-get install binfmt-support qemu-user-static).`,
+      );
+    return code;
+  });
+  if (status !== 0) throw new ExitError(status);
 }
 
 export function runCommand(program: Command): void {
-  program
-    .command('run')
-    .description(
-      "run an image's entrypoint + cmd from an OCI layout, natively or under qemu-user (no daemon)",
-    )
-    .argument('<image>', 'a name in the local store (hello) or an OCI layout and tag (dist/oci:latest)')
-    .argument('[args...]', 'arguments replacing the image Cmd (put them after --)')
-    .option('--platform <platform>', 'which image of a multi-arch index to run (default: this host)')
-    .option('--rm', 'remove the unpacked container afterwards (always done; accepted as docker run has it)')
-    .option('--entrypoint <program>', 'override the image entrypoint')
-    .option(
-      '-e, --env <KEY=VALUE>',
-      'set an environment variable (repeatable)',
-      (v: string, a: string[]) => [...a, v],
-      [],
-    )
-    .option('-w, --workdir <dir>', 'working directory inside the image (default: its WorkingDir or /)')
-    .option('--emulate', 'use qemu-user even when this host could run the binary natively')
-    .option('--pin-cpu', "emulate the variant's oldest CPU model (as the tests do)")
-    .option(
-      '--rootfs <dir>',
-      'unpack into this empty directory and keep it (default: a temporary one, removed after)',
-    )
-    .action(
-      async (
-        ref: string,
-        args: string[],
-        opts: {
-          platform?: string;
-          entrypoint?: string;
-          env: string[];
-          workdir?: string;
-          emulate?: boolean;
-          pinCpu?: boolean;
-          rootfs?: string;
-        },
-      ) => {
-        const { subject } = await openLayoutRef(ref);
-        const { image, platform } = await pickImage(subject, opts.platform, ref);
-        const config = (await image.configFile()).config ?? {};
-        const argv = commandLine(config, args, opts.entrypoint);
-        if (argv.length === 0) {
-          throw new UsageError(
-            `${ref} (${formatPlatform(platform)}) has no Entrypoint or Cmd`,
-            'pass a command after --',
-          );
-        }
-        const env = programEnv(config, opts.env);
-        const workdir = opts.workdir ?? (config.WorkingDir || '/');
-        let spec: ReturnType<typeof findPlatform> | undefined;
-        try {
-          spec = findPlatform(formatPlatform(platform));
-        } catch {
-          spec = undefined;
-        }
-        if (!spec)
-          throw new UsageError(`cannot run ${formatPlatform(platform)}: no qemu-user mapping for it`);
-        const runner = qemuFor(spec, { pinCpu: opts.pinCpu === true, forceEmulation: opts.emulate === true });
-        if (runner.kind === 'qemu' && !runner.command) throw new QemuMissingError(spec);
-
-        const root = opts.rootfs ?? (await mkdtemp(join(tmpdir(), 'scratchpack-run-')));
-        try {
-          await mkdir(root, { recursive: true });
-          await extractRootfs(image, root);
-          const exe = await locate(root, argv[0]!, workdir, env.PATH ?? DEFAULT_PATH);
-          if (!exe) {
-            throw new UsageError(
-              `${argv[0]}: not found in the image (${formatPlatform(platform)})`,
-              argv[0] === '/bin/sh'
-                ? 'the image has no shell: write CMD/ENTRYPOINT in exec form, e.g. CMD ["/hello"]'
-                : 'check the Dockerfile COPY destination and CMD/ENTRYPOINT',
-            );
-          }
-          const cwd = join(root, posix.normalize(posix.isAbsolute(workdir) ? workdir : `/${workdir}`));
-          await mkdir(cwd, { recursive: true });
-          const command = runner.kind === 'native' ? exe : runner.command!;
-          const cmdArgs =
-            runner.kind === 'native'
-              ? argv.slice(1)
-              : [...runner.prefixArgs, '-L', root, '-0', argv[0]!, exe, ...argv.slice(1)];
-          const status = await new Promise<number>((resolve, reject) => {
-            const child = spawn(command, cmdArgs, { cwd, env, stdio: 'inherit' });
-            const forward = (sig: NodeJS.Signals) => child.kill(sig);
-            process.on('SIGINT', forward).on('SIGTERM', forward);
-            child.on('error', reject);
-            child.on('exit', (code, signal) => {
-              process.off('SIGINT', forward).off('SIGTERM', forward);
-              resolve(code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0));
-            });
-          });
-          if (status !== 0) throw new ExitError(status);
-        } finally {
-          if (!opts.rootfs) await rm(root, { recursive: true, force: true });
-        }
-      },
-    );
+  const cmd = runOptions(
+    program
+      .command('run')
+      .description('run an image as a container: its rootfs as /, in its own namespaces, no daemon, no root')
+      .argument('<image>', 'a name in the local store (hello) or an OCI layout and tag (dist/oci:latest)')
+      .argument(
+        '[command...]',
+        'the command and its arguments, replacing the image Cmd (everything after the image)',
+      ),
+  );
+  cmd.passThroughOptions().action(async (ref: string, args: string[], opts: RunOptions) => {
+    await run(ref, args, opts, (line) => process.stderr.write(`${line}\n`));
+  });
 }

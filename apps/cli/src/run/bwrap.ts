@@ -1,0 +1,74 @@
+/**
+ * bubblewrap (`bwrap`): found on PATH like the qemu-user binaries, and the argument list that makes an
+ * unpacked rootfs a container — own user, mount, PID, IPC, UTS and (unless `--network host`) network
+ * namespaces, `/proc`, a minimal `/dev`, a tmpfs `/tmp` when the image has none, nothing of the host but
+ * what the user binds. Pure: `sandboxArgs` only builds argv.
+ */
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+
+export class BwrapMissingError extends Error {
+  readonly code = 'BWRAP_MISSING';
+  readonly hint =
+    "install Debian's bubblewrap (`apt-get install bubblewrap`, or `pnpm test:setup`); `--no-sandbox` runs on the host instead (unsafe)";
+  constructor() {
+    super('cannot run the image in a sandbox: bwrap (bubblewrap) is not installed or not on PATH');
+    this.name = 'BwrapMissingError';
+  }
+}
+
+/** Absolute path of `bwrap` on PATH, or undefined. */
+export function findBwrap(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const p = join(dir, 'bwrap');
+    try {
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {
+      // next
+    }
+  }
+  return undefined;
+}
+
+export interface Volume {
+  host: string;
+  /** Where it appears in the container (an absolute, symlink-free path inside the rootfs). */
+  target: string;
+  readOnly: boolean;
+}
+
+export interface SandboxSpec {
+  rootfs: string;
+  uid: number;
+  gid: number;
+  hostname: string;
+  workdir: string;
+  network: 'none' | 'host';
+  readOnly: boolean;
+  /** True when the image has no /tmp: a tmpfs is mounted there. */
+  tmpfsTmp: boolean;
+  volumes: Volume[];
+  /** Extra read-only file binds (the qemu-user binary for foreign architectures). */
+  roFiles: { host: string; target: string }[];
+  /** Keep the terminal as controlling TTY (`-t` on a TTY); otherwise a new session (no TIOCSTI). */
+  tty: boolean;
+  argv: string[];
+}
+
+/** bwrap's argument list for `spec` (without the bwrap binary itself). */
+export function sandboxArgs(s: SandboxSpec): string[] {
+  const a = ['--unshare-user', '--unshare-ipc', '--unshare-pid', '--unshare-uts', '--unshare-cgroup-try'];
+  if (s.network === 'none') a.push('--unshare-net');
+  a.push('--die-with-parent', '--as-pid-1');
+  if (!s.tty) a.push('--new-session');
+  a.push('--uid', String(s.uid), '--gid', String(s.gid), '--hostname', s.hostname);
+  a.push('--bind', s.rootfs, '/', '--proc', '/proc', '--dev', '/dev');
+  if (s.tmpfsTmp) a.push('--tmpfs', '/tmp');
+  for (const v of s.volumes) a.push(v.readOnly ? '--ro-bind' : '--bind', v.host, v.target);
+  for (const f of s.roFiles) a.push('--ro-bind', f.host, f.target);
+  if (s.readOnly) a.push('--remount-ro', '/');
+  a.push('--chdir', s.workdir, '--', ...s.argv);
+  return a;
+}

@@ -1,0 +1,93 @@
+/** `run`'s docker-run options, and the errors Docker gives exit codes to. */
+import { formatPlatform, type Platform } from '@scratchpack/oci';
+import type { Command } from 'commander';
+import { ExitError } from '../errors.ts';
+
+export interface RunOptions {
+  platform?: string;
+  entrypoint?: string;
+  env: string[];
+  workdir?: string;
+  user?: string;
+  volume: string[];
+  network: string;
+  hostname?: string;
+  readOnly?: boolean;
+  tty?: boolean;
+  interactive?: boolean;
+  rm?: boolean;
+  sandbox: boolean;
+  emulate?: boolean;
+  pinCpu?: boolean;
+  rootfs?: string;
+  verbose?: boolean;
+}
+
+const collect = (v: string, a: string[]) => [...a, v];
+
+export function runOptions(cmd: Command): Command {
+  return cmd
+    .option('--platform <platform>', 'which image of a multi-arch index to run (default: this host)')
+    .option('--entrypoint <program>', 'override the image Entrypoint')
+    .option(
+      '-e, --env <KEY=VALUE>',
+      'set an environment variable; KEY alone copies it from here (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '-w, --workdir <dir>',
+      'working directory inside the container (default: the image WorkingDir or /)',
+    )
+    .option(
+      '-u, --user <user[:group]>',
+      'user and group: names from the image /etc/passwd, /etc/group, or ids (default: the image User, or root)',
+    )
+    .option(
+      '-v, --volume <host:container[:ro]>',
+      'bind a host file or directory into the container (repeatable)',
+      collect,
+      [],
+    )
+    .option('--network <mode>', 'none (default: loopback only) or host (share this host network)', 'none')
+    .option('--hostname <name>', 'the container hostname (default: random)')
+    .option('--read-only', 'mount the image root read-only')
+    .option('-t, --tty', 'keep the terminal as the program controlling terminal (when there is one)')
+    .option('-i, --interactive', 'accepted for Docker compatibility: stdin is always passed through')
+    .option('--rm', 'accepted for Docker compatibility: the container is always removed')
+    .option(
+      '--no-sandbox',
+      'UNSAFE: run on the host filesystem without namespaces (static scratch images only)',
+    )
+    .option('--emulate', 'use qemu-user even when this host could run the binary natively')
+    .option('--pin-cpu', "emulate the variant's oldest CPU model (as the tests do)")
+    .option(
+      '--rootfs <dir>',
+      'unpack into this new or empty directory and keep it (default: a private temporary one, removed after)',
+    )
+    .option('--verbose', 'print stack traces with errors');
+}
+
+/** Docker's exit codes: 127 when the command is not in the image, 126 when it cannot be executed. */
+export function notFound(
+  program: string,
+  status: 'missing' | 'not-executable',
+  platform: Platform,
+): ExitError {
+  if (status === 'not-executable')
+    return new ExitError(
+      126,
+      `${program}: permission denied: not executable in the image (${formatPlatform(platform)})`,
+      {
+        code: 'RUN_NOT_EXECUTABLE',
+        hint: 'give the file an execute mode (COPY --chmod=755, or chmod before importing)',
+      },
+    );
+  return new ExitError(127, `${program}: not found in the image (${formatPlatform(platform)})`, {
+    code: 'RUN_NOT_FOUND',
+    hint:
+      program === '/bin/sh'
+        ? 'the image has no shell: write CMD/ENTRYPOINT in exec form, e.g. CMD ["/hello"]'
+        : 'check the path (the image PATH is searched for a bare name), the Dockerfile COPY destination and CMD/ENTRYPOINT',
+  });
+}
