@@ -57,6 +57,7 @@ async function dockerManifest(dir: string, opts: WriteArchiveOptions): Promise<D
   const layout = await readLayout(dir);
   const byConfig = new Map<string, DockerManifestEntry>();
   for (const d of (await layout.index()).manifests) {
+    if (d.artifactType) continue; // referrers (SBOMs, signatures) are not images for docker load
     const obj = await loadDescriptor(layout.blobs, d);
     let img: Image | undefined;
     if (isImageIndex(obj)) {

@@ -72,6 +72,20 @@ export {
   parallelGzip,
 } from './parallel-gzip.ts';
 export * from './platform.ts';
+export {
+  type Artifact,
+  type ArtifactLayer,
+  artifact,
+  artifactFromRaw,
+  EMPTY_DESCRIPTOR,
+  EMPTY_JSON,
+  layoutReferrers,
+  loadArtifact,
+  referrersIndex,
+  referrersTag,
+  subjectDescriptor,
+  writeReferrers,
+} from './referrers.ts';
 export { type ExtractReport, extractRootfs } from './rootfs.ts';
 export { layerFromTarStream, type ReadTarOptions, readTarEntries } from './tar-import.ts';
 export { type LayerOptions, layerFromEntries } from './tar-layer.ts';
