@@ -55,7 +55,7 @@ export function spdxDocument(i: ImageInputs): Obj {
       filesAnalyzed: false,
       primaryPackagePurpose: 'APPLICATION',
       checksums: [{ algorithm: 'SHA256', checksumValue: p.program.sha256 }],
-      comment: `static ${p.platform} binary: zig cc -target ${p.compiler.target} -mcpu=${p.compiler.cpu} ${p.flags.join(' ')}`,
+      comment: `static ${p.platform} binary: zig ${p.flags.join(' ')}`,
     });
     relate(image, 'CONTAINS', prog);
     p.sources.forEach((s, k) => {

@@ -92,7 +92,9 @@ export function buildCommand(program: Command): void {
       [],
     )
     .option('--name <name>', 'file name of the program in the image (default: from the source or binary)')
-    .option('--pull', 'ask the registry for parent image tags again instead of using the cache');
+    .option('--pull', 'ask the registry for parent image tags again instead of using the cache')
+    .option('--no-sbom', 'do not write SPDX and CycloneDX SBOMs beside each image')
+    .option('--no-provenance', 'do not write a SLSA provenance statement beside each image');
   addRegistryFlags(cmd).action(
     async (
       contextArg: string | undefined,
@@ -102,6 +104,8 @@ export function buildCommand(program: Command): void {
         binary: string[];
         name?: string;
         pull?: boolean;
+        sbom: boolean;
+        provenance: boolean;
         file?: string;
         platform: string[];
         tag: string[];
@@ -163,6 +167,11 @@ export function buildCommand(program: Command): void {
           family: opts.format as Family,
           sourceDateEpoch,
           parents,
+          attest: {
+            sbom: opts.sbom,
+            provenance: opts.provenance,
+            onWarning: (m) => process.stderr.write(`warning: ${m}\n`),
+          },
           ...(opts.imageName ? { imageName: opts.imageName } : {}),
         });
       } finally {
@@ -177,6 +186,11 @@ export function buildCommand(program: Command): void {
               mediaType: result.index.mediaType(),
               outputs: result.outputs,
               images: result.images.map((i) => ({ ...i, platform: formatPlatform(i.platform) })),
+              referrers: result.referrers.map((r) => ({
+                artifactType: r.descriptor.artifactType,
+                digest: r.descriptor.digest,
+                subject: r.manifest.subject?.digest,
+              })),
             },
             null,
             2,
@@ -191,6 +205,8 @@ export function buildCommand(program: Command): void {
         ),
       );
       console.log(`\nindex ${result.indexDigest}`);
+      if (result.referrers.length)
+        console.log(`referrers: ${result.referrers.length} (SBOMs and provenance beside the images)`);
       for (const out of result.outputs) console.log(`wrote ${out.kind} ${out.dest}`);
     },
   );
