@@ -8,6 +8,9 @@ import { platformsCommand } from './commands/platforms.ts';
 import { pullCommand } from './commands/pull.ts';
 import { pushCommand } from './commands/push.ts';
 import { runCommand } from './commands/run.ts';
+import { sbomCommand } from './commands/sbom.ts';
+import { signCommand } from './commands/sign.ts';
+import { verifyCommand } from './commands/verify.ts';
 import { ExitError, exitCodeFor, formatError } from './errors.ts';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
@@ -30,6 +33,9 @@ export function createProgram(): Command {
   pushCommand(program);
   pullCommand(program);
   importCommand(program);
+  signCommand(program);
+  verifyCommand(program);
+  sbomCommand(program);
   return program;
 }
 
