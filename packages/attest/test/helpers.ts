@@ -1,9 +1,11 @@
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { bundleFromJSON } from '@sigstore/bundle';
+import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import type { ImageInputs } from '../src/index.ts';
+import { type ImageInputs, keyId, loadPublicKey } from '../src/index.ts';
 import spdxSchema from './schemas/spdx-schema-2.3.json' with { type: 'json' };
 
 const require = createRequire(import.meta.url);
@@ -94,4 +96,24 @@ export function sampleInputs(over: Partial<ImageInputs> = {}): ImageInputs {
     ],
     ...over,
   };
+}
+
+/** @sigstore/verify, offline: the public key as the only trust material, no log or timestamp required. */
+export function sigstoreVerify(bundleJson: unknown, artifact: Buffer, pubPem: string) {
+  const pub = loadPublicKey(pubPem, 'pub');
+  const trust = toTrustMaterial(
+    {
+      mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+      tlogs: [],
+      certificateAuthorities: [],
+      ctlogs: [],
+      timestampAuthorities: [],
+    },
+    (hint: string) => {
+      if (hint !== keyId(pub)) throw new Error(`unknown key ${hint}`);
+      return { publicKey: pub, validFor: () => true };
+    },
+  );
+  const verifier = new Verifier(trust, { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 });
+  return verifier.verify(toSignedEntity(bundleFromJSON(bundleJson), artifact));
 }

@@ -1,8 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { sha256 } from '@scratchpack/oci';
-import { bundleFromJSON } from '@sigstore/bundle';
-import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import { describe, expect, it } from 'vitest';
 import {
   BUNDLE_MEDIA_TYPE,
@@ -13,6 +11,7 @@ import {
   signBytes,
   verifyBundle,
 } from '../src/index.ts';
+import { sigstoreVerify } from './helpers.ts';
 
 function keyPair() {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -20,26 +19,6 @@ function keyPair() {
     priv: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
     pub: publicKey.export({ type: 'spki', format: 'pem' }) as string,
   };
-}
-
-/** @sigstore/verify, offline: the public key as the only trust material, no log or timestamp required. */
-function sigstoreVerify(bundleJson: unknown, artifact: Buffer, pubPem: string) {
-  const pub = loadPublicKey(pubPem, 'pub');
-  const trust = toTrustMaterial(
-    {
-      mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
-      tlogs: [],
-      certificateAuthorities: [],
-      ctlogs: [],
-      timestampAuthorities: [],
-    },
-    (hint: string) => {
-      if (hint !== keyId(pub)) throw new Error(`unknown key ${hint}`);
-      return { publicKey: pub, validFor: () => true };
-    },
-  );
-  const verifier = new Verifier(trust, { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 });
-  return verifier.verify(toSignedEntity(bundleFromJSON(bundleJson), artifact));
 }
 
 const manifest = Buffer.from('{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"}');
