@@ -28,7 +28,8 @@ export function signCommand(program: Command): void {
   addRegistryFlags(cmd).action(
     async (ref: string, opts: RegistryFlags & { key?: string; json?: boolean }) => {
       const pem = await readKeyFile(opts.key, '--key');
-      const key = loadPrivateKey(pem, opts.key!, process.env.COSIGN_PASSWORD);
+      // An unset secret reaches a workflow step as an empty string: no passphrase.
+      const key = loadPrivateKey(pem, opts.key!, process.env.COSIGN_PASSWORD || undefined);
       const target = await openTarget(ref, await clientOptions(opts), true);
       try {
         const artifacts = target.subjects.map((s) => signatureArtifact(s.descriptor, s.raw, key));
