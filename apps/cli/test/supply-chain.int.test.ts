@@ -171,6 +171,24 @@ describeWithTools(['docker-registry', 'skopeo'], 'SBOMs, provenance and signatur
     expect(none.stderr).toMatch(/has no spdx SBOM/);
   });
 
+  it('import records the tarball by its sha256 (SPDX EXPANDED_FROM_ARCHIVE, provenance dependency)', async () => {
+    await mkdir(join(c.path, 'rootfs', 'etc'), { recursive: true });
+    await writeFile(join(c.path, 'rootfs', 'etc', 'note'), 'hi\n');
+    const tarball = join(c.path, 'rootfs.tar');
+    execFileSync('tar', ['-C', join(c.path, 'rootfs'), '-cf', tarball, '.']);
+    const r = await cli(['import', tarball, `${join(c.path, 'imported')}:x`, '--platform', 'linux/amd64']);
+    expect(r.status, r.stderr).toBe(0);
+    const hex = sha256(await readFile(tarball)).hex;
+    const s = await cli(['sbom', `${join(c.path, 'imported')}:x`, '--platform', 'linux/amd64']);
+    const doc = JSON.parse(s.stdout);
+    expect(spdx(doc)).toEqual([]);
+    const tar = doc.packages.find((p: { name: string }) => p.name === 'rootfs.tar');
+    expect(tar.checksums).toEqual([{ algorithm: 'SHA256', checksumValue: hex }]);
+    expect(doc.relationships).toContainEqual(
+      expect.objectContaining({ relationshipType: 'EXPANDED_FROM_ARCHIVE', relatedSpdxElement: tar.SPDXID }),
+    );
+  });
+
   it('sign and verify on a layout; a wrong key, a changed image and a missing signature fail, naming what', async () => {
     const missing = await cli(['verify', `${layout}:latest`, '--key', join(a.path, 'pub.pem')]);
     expect(missing.status).toBe(1);

@@ -18,14 +18,16 @@ export function cyclonedxDocument(i: ImageInputs): Obj {
   const image = `image:${i.subject.digest}`;
   const dependOn = (a: string, b: string) => deps.set(a, [...(deps.get(a) ?? []), b]);
   deps.set(image, []);
-  components.push({
-    type: 'file',
-    'bom-ref': 'dockerfile',
-    name: i.dockerfile.path,
-    scope: 'excluded',
-    hashes: sha(i.dockerfile.sha256),
-    description: 'the Dockerfile the image was built from',
-  });
+  if (i.dockerfile) {
+    components.push({
+      type: 'file',
+      'bom-ref': 'dockerfile',
+      name: i.dockerfile.path,
+      scope: 'excluded',
+      hashes: sha(i.dockerfile.sha256),
+      description: 'the Dockerfile the image was built from',
+    });
+  }
   i.programs.forEach((p, n) => {
     const prog = `program:${n}:${p.program.name}`;
     dependOn(image, prog);

@@ -17,8 +17,8 @@ export interface ImageInputs {
   created: string;
   sourceDateEpoch: number;
   tool: { name: string; version: string };
-  /** The Dockerfile as the user named it (relative to where the build ran) and its sha256. */
-  dockerfile: { path: string; sha256: string };
+  /** The Dockerfile as the user named it (relative to where the build ran) and its sha256; none for imports. */
+  dockerfile?: { path: string; sha256: string };
   /** What the user asked for. */
   request: {
     platforms: string[];

@@ -30,9 +30,9 @@ export function statement(
 }
 
 export function provenanceStatement(i: ImageInputs): Obj {
-  const deps: Obj[] = [
-    { uri: `file:${i.dockerfile.path}`, name: 'Dockerfile', digest: { sha256: i.dockerfile.sha256 } },
-  ];
+  const deps: Obj[] = i.dockerfile
+    ? [{ uri: `file:${i.dockerfile.path}`, name: 'Dockerfile', digest: { sha256: i.dockerfile.sha256 } }]
+    : [];
   for (const p of i.programs) {
     for (const s of p.sources)
       deps.push({ uri: `file:${s.path}`, digest: { sha256: s.sha256, sha1: s.sha1 } });
@@ -54,7 +54,7 @@ export function provenanceStatement(i: ImageInputs): Obj {
     deps.push({ uri: ociPurl(p.name, p.digest), name: p.name, digest: { sha256: p.digest.slice(7) } });
   for (const t of i.imports) deps.push({ uri: `file:${t.name}`, digest: { sha256: t.sha256 } });
   const externalParameters: Obj = {
-    dockerfile: i.dockerfile.path,
+    ...(i.dockerfile ? { dockerfile: i.dockerfile.path } : {}),
     platform: i.platform,
     platforms: i.request.platforms,
     buildArgs: i.request.buildArgs,

@@ -38,14 +38,16 @@ export function spdxDocument(i: ImageInputs): Obj {
     comment: `${i.platform} image manifest`,
   });
   relate('SPDXRef-DOCUMENT', 'DESCRIBES', image);
-  const dockerfile = id('Dockerfile');
-  files.push({
-    SPDXID: dockerfile,
-    fileName: `./${i.dockerfile.path.replace(/^\.\//, '')}`,
-    checksums: [{ algorithm: 'SHA256', checksumValue: i.dockerfile.sha256 }],
-    fileTypes: ['TEXT'],
-  });
-  relate(dockerfile, 'SPECIFICATION_FOR', image);
+  if (i.dockerfile) {
+    const dockerfile = id('Dockerfile');
+    files.push({
+      SPDXID: dockerfile,
+      fileName: `./${i.dockerfile.path.replace(/^\.\//, '')}`,
+      checksums: [{ algorithm: 'SHA256', checksumValue: i.dockerfile.sha256 }],
+      fileTypes: ['TEXT'],
+    });
+    relate(dockerfile, 'SPECIFICATION_FOR', image);
+  }
   i.programs.forEach((p, n) => {
     const prog = id(`Program-${n}-${p.program.name}`);
     packages.push({

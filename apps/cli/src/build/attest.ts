@@ -22,6 +22,9 @@ import cliPackage from '../../package.json' with { type: 'json' };
 
 const { version } = cliPackage;
 
+/** This tool, as the documents name it. */
+export const TOOL = { name: 'scratchpack', version };
+
 export interface AttestRequest {
   sbom: boolean;
   provenance: boolean;
@@ -60,7 +63,7 @@ export async function imageAttestations(c: AttestContext, req: AttestRequest): P
     subject: await imageDescriptor(c.image),
     created: rfc3339(c.sourceDateEpoch),
     sourceDateEpoch: c.sourceDateEpoch,
-    tool: { name: 'scratchpack', version },
+    tool: TOOL,
     dockerfile: { path: shownPath(c.file), sha256: sha256(c.dockerfileText).hex },
     request: c.request,
     parents: c.parent ? [c.parent] : [],

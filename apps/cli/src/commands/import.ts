@@ -8,12 +8,15 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { pipeline, type Readable, Transform, type TransformCallback } from 'node:stream';
+import { attestations } from '@scratchpack/attest';
 import { applyConfigInstructions } from '@scratchpack/dockerfile';
 import {
   appendLayers,
   emptyImage,
   formatPlatform,
+  HashingStream,
   InvalidTarError,
+  imageDescriptor,
   imageIndex,
   layerFromEntries,
   type Platform,
@@ -24,8 +27,10 @@ import {
   rfc3339,
   withAnnotations,
   writeLayout,
+  writeReferrers,
 } from '@scratchpack/oci';
 import type { Command } from 'commander';
+import { TOOL } from '../build/attest.ts';
 import { UsageError } from '../errors.ts';
 import { hostOciPlatform } from '../layout-ref.ts';
 import { bytes } from '../output.ts';
@@ -111,11 +116,21 @@ export function importCommand(program: Command): void {
     .option('-m, --message <text>', 'history comment (default "Imported from <file>")')
     .option('--image-name <repo>', 'repository name recorded for docker load / containerd')
     .option('--json', 'print the result as JSON')
+    .option('--no-sbom', 'do not write SPDX and CycloneDX SBOMs beside the image')
+    .option('--no-provenance', 'do not write a SLSA provenance statement beside the image')
     .action(
       async (
         source: string,
         dest: string,
-        opts: { platform?: string; change: string[]; message?: string; imageName?: string; json?: boolean },
+        opts: {
+          platform?: string;
+          change: string[];
+          message?: string;
+          imageName?: string;
+          json?: boolean;
+          sbom: boolean;
+          provenance: boolean;
+        },
       ) => {
         const platform = ociPlatform(opts.platform ?? hostOciPlatform());
         const { dir, tag = 'latest' } = parseLayoutRef(dest);
@@ -127,7 +142,8 @@ export function importCommand(program: Command): void {
 
         const name = source === '-' ? '-' : basename(source);
         const ends = new Ends();
-        const input = pipeline(await openInput(source), ends, () => {});
+        const hashing = new HashingStream(); // the tarball's sha256, for the SBOM
+        const input = pipeline(await openInput(source), hashing, ends, () => {});
         const entries = await readTarEntries(input, { source: name, whiteouts: 'refuse' });
         if (!ends.gzip && !ends.tail.equals(Buffer.alloc(1024))) {
           throw new InvalidTarError(
@@ -151,6 +167,29 @@ export function importCommand(program: Command): void {
           tags: [tag],
           ...(opts.imageName ? { imageName: opts.imageName } : {}),
         });
+        const referrers = attestations(
+          {
+            name: opts.imageName ?? 'image',
+            platform: formatPlatform(platform),
+            subject: await imageDescriptor(image),
+            created,
+            sourceDateEpoch,
+            tool: TOOL,
+            request: {
+              platforms: [formatPlatform(platform)],
+              buildArgs: {},
+              labels: {},
+              annotations: {},
+              tags: [tag],
+              format: 'oci',
+            },
+            parents: [],
+            imports: [{ name, sha256: hashing.digest().hex }],
+            programs: [],
+          },
+          { sbom: opts.sbom, provenance: opts.provenance },
+        );
+        if (referrers.length) await writeReferrers(dir, referrers);
 
         const summary = {
           layout: dir,
