@@ -134,6 +134,10 @@ describeWithTools(['docker-registry', 'skopeo'], 'SBOMs, provenance and signatur
         expect(doc.documentNamespace).toContain(m.subject.digest.slice(7));
         const pkg = (n: string) => doc.packages.find((p: { name: string }) => p.name === n);
         expect(pkg('hello').checksums[0].checksumValue).toBe(binary);
+        // The one file in the image is that binary.
+        const inImage = doc.files.filter((f: { comment?: string }) => f.comment === 'in the image');
+        expect(inImage.map((f: { fileName: string }) => f.fileName)).toEqual(['./hello']);
+        expect(inImage[0].checksums).toContainEqual({ algorithm: 'SHA256', checksumValue: binary });
         expect(pkg('zig').versionInfo).toBe(zig.version);
         expect(pkg('musl')).toBeUndefined(); // hello is built with -nostdlib
         expect(

@@ -28,6 +28,21 @@ export function cyclonedxDocument(i: ImageInputs): Obj {
       description: 'the Dockerfile the image was built from',
     });
   }
+  i.files.forEach((f, n) => {
+    const ref = `file:${n}`;
+    dependOn(image, ref);
+    components.push({
+      type: 'file',
+      'bom-ref': ref,
+      name: f.path,
+      scope: 'required',
+      hashes: [
+        { alg: 'SHA-1', content: f.sha1 },
+        { alg: 'SHA-256', content: f.sha256 },
+      ],
+      description: 'a file in the image',
+    });
+  });
   i.programs.forEach((p, n) => {
     const prog = `program:${n}:${p.program.name}`;
     dependOn(image, prog);

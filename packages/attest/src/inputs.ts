@@ -32,6 +32,8 @@ export interface ImageInputs {
   parents: { name: string; digest: string }[];
   /** Imported tarballs, by sha256 of the bytes read. */
   imports: { name: string; sha256: string }[];
+  /** Regular files the build's own layers add (not the parents'), with their digests. */
+  files: { path: string; sha256: string; sha1: string }[];
   /** Programs compiled for this image, from their build info. */
   programs: BuildInfo[];
 }

@@ -48,6 +48,22 @@ export function spdxDocument(i: ImageInputs): Obj {
     });
     relate(dockerfile, 'SPECIFICATION_FOR', image);
   }
+  i.files.forEach((f, n) => {
+    const file = id(`File-${n}`);
+    files.push({
+      SPDXID: file,
+      fileName: `./${f.path}`,
+      checksums: [
+        { algorithm: 'SHA1', checksumValue: f.sha1 },
+        { algorithm: 'SHA256', checksumValue: f.sha256 },
+      ],
+      comment: 'in the image',
+    });
+    relate(image, 'CONTAINS', file);
+    i.programs.forEach((p, k) => {
+      if (p.program.sha256 === f.sha256) relate(id(`Program-${k}-${p.program.name}`), 'CONTAINS', file);
+    });
+  });
   i.programs.forEach((p, n) => {
     const prog = id(`Program-${n}-${p.program.name}`);
     packages.push({

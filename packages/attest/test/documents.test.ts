@@ -38,7 +38,17 @@ describe('SBOMs and provenance', () => {
     expect(byName('zig').versionInfo).toBe('0.11.0');
     expect(byName('musl').versionInfo).toBe('1.2.4');
     expect(byName('hello').checksums[0].checksumValue).toBe('e'.repeat(64));
-    expect(doc.files.map((f: { fileName: string }) => f.fileName)).toEqual(['./Dockerfile', './src/hello.c']);
+    expect(doc.files.map((f: { fileName: string }) => f.fileName)).toEqual([
+      './Dockerfile',
+      './hello',
+      './src/hello.c',
+    ]);
+    // The file in the image is the compiled program.
+    expect(doc.relationships).toContainEqual({
+      spdxElementId: 'SPDXRef-Program-0-hello',
+      relationshipType: 'CONTAINS',
+      relatedSpdxElement: 'SPDXRef-File-0',
+    });
     const types = doc.relationships.map((r: { relationshipType: string }) => r.relationshipType);
     for (const t of [
       'DESCRIBES',

@@ -75,6 +75,7 @@ export function sampleInputs(over: Partial<ImageInputs> = {}): ImageInputs {
     },
     parents: [{ name: 'ghcr.io/me/base:1', digest: `sha256:${hex('c')}` }],
     imports: [{ name: 'rootfs.tar', sha256: hex('d') }],
+    files: [{ path: 'hello', sha256: hex('e'), sha1: '3'.repeat(40) }],
     programs: [
       {
         _type: 'https://scratchpack.dev/build-info/v1',

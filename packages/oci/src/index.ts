@@ -41,6 +41,7 @@ export {
   OPAQUE_MARKER,
   WHITEOUT_PREFIX,
 } from './layer-entries.ts';
+export { type LayerFile, layerFiles } from './layer-files.ts';
 export {
   CONTAINERD_NAME,
   isImageIndex,

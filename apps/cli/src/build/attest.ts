@@ -12,6 +12,7 @@ import {
   formatPlatform,
   type Image,
   imageDescriptor,
+  layerFiles,
   type Platform,
   rfc3339,
   sha256,
@@ -40,7 +41,7 @@ export interface AttestContext {
   dockerfileText: string;
   imageName: string | undefined;
   sourceDateEpoch: number;
-  parent: { name: string; digest: string } | undefined;
+  parent: { name: string; digest: string; layers?: string[] } | undefined;
   request: ImageInputs['request'];
 }
 
@@ -57,6 +58,11 @@ export async function imageAttestations(c: AttestContext, req: AttestRequest): P
   const { infos, stale } = await readBuildInfos(c.context);
   for (const s of stale)
     req.onWarning?.(`${s}: its program changed after it was written; left out of the SBOM (compile again)`);
+  const files: ImageInputs['files'] = [];
+  for (const layer of await c.image.layers()) {
+    if (c.parent?.layers?.includes((await layer.digest()).toString())) continue;
+    for (const f of await layerFiles(layer)) files.push({ path: f.path, sha256: f.sha256, sha1: f.sha1 });
+  }
   const inputs: ImageInputs = {
     name: c.imageName ?? 'image',
     platform: formatPlatform(c.platform),
@@ -66,7 +72,8 @@ export async function imageAttestations(c: AttestContext, req: AttestRequest): P
     tool: TOOL,
     dockerfile: { path: shownPath(c.file), sha256: sha256(c.dockerfileText).hex },
     request: c.request,
-    parents: c.parent ? [c.parent] : [],
+    parents: c.parent ? [{ name: c.parent.name, digest: c.parent.digest }] : [],
+    files,
     imports: [],
     programs: infos.filter((i) => i.platform === formatPlatform(c.platform)),
   };

@@ -185,6 +185,7 @@ export function importCommand(program: Command): void {
             },
             parents: [],
             imports: [{ name, sha256: hashing.digest().hex }],
+            files: [], // the tarball's digest stands for its (possibly many) files
             programs: [],
           },
           { sbom: opts.sbom, provenance: opts.provenance },
