@@ -118,6 +118,32 @@ describeWithTools(['docker-registry', 'skopeo'], 'SBOMs, provenance and signatur
     expect(tar.trim().split('\n')).toEqual(['hello']);
   });
 
+  it('a rebuild with other inputs replaces the documents of the same image instead of piling them up', async () => {
+    const copy = join(a.path, 'rebuilt');
+    await cp(layout, copy, { recursive: true });
+    const before = (await entries(copy)).filter((e) => e.artifactType).map((e) => e.digest);
+    const r2 = await cli(
+      [
+        'build',
+        'dist/{label}',
+        '-f',
+        'Dockerfile',
+        '--platform',
+        PLATFORMS.join(','),
+        '--image-name',
+        'other/name',
+        '-o',
+        copy,
+      ],
+      { cwd: a.path },
+    );
+    expect(r2.status, r2.stderr).toBe(0);
+    const after = (await entries(copy)).filter((e) => e.artifactType).map((e) => e.digest);
+    // Same images, other name: the new documents replaced the originals (signatures would stay).
+    expect(after).toHaveLength(PLATFORMS.length * 3);
+    expect(after.filter((d) => before.includes(d))).toEqual([]);
+  });
+
   it('documents validate against their schemas, name the real manifests, binaries, zig and sources', async () => {
     const zig = resolveZig();
     const source = sha256(await readFile(join(a.path, 'src', 'hello.c'))).hex;

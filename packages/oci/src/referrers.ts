@@ -162,8 +162,14 @@ async function reachableManifests(store: BlobStore, entries: Descriptor[]): Prom
  * Add `artifacts` to the layout at `dir` as referrers: their blobs first, then `index.json` (temp + rename)
  * with one untagged entry each. Entries already there are kept once; artifacts whose subject (directly or
  * through another artifact) is no longer in the layout are dropped, so rebuilding does not pile them up.
+ * With `replace`, an artifact also replaces the referrers of the same subject and artifactType (a rebuilt
+ * SBOM replaces the old one; signatures are added without it, so several keys can sign).
  */
-export async function writeReferrers(dir: string, artifacts: Artifact[]): Promise<void> {
+export async function writeReferrers(
+  dir: string,
+  artifacts: Artifact[],
+  opts: { replace?: boolean } = {},
+): Promise<void> {
   const store = new BlobStore(dir);
   for (const a of artifacts) {
     for (const b of a.blobs) await store.write(b.descriptor.digest, b.descriptor.size, b.bytes);
@@ -171,7 +177,19 @@ export async function writeReferrers(dir: string, artifacts: Artifact[]): Promis
   }
   const layout = await readLayout(dir);
   const index = await layout.index();
-  const entries = [...index.manifests];
+  let entries = [...index.manifests];
+  if (opts.replace) {
+    const before = await subjectsOf(store, entries);
+    entries = entries.filter(
+      (e) =>
+        !artifacts.some(
+          (a) =>
+            a.descriptor.artifactType === e.artifactType &&
+            a.manifest.subject?.digest === before.get(e.digest) &&
+            a.descriptor.digest !== e.digest,
+        ),
+    );
+  }
   for (const a of artifacts)
     if (!entries.some((e) => e.digest === a.descriptor.digest)) entries.push(a.descriptor);
   const live = await reachableManifests(store, entries);

@@ -81,6 +81,14 @@ describe('referrers', () => {
     const a2 = await sbomFor(arm, 'two');
     await writeReferrers(dir, [a1, a2]);
     await writeReferrers(dir, [a1]); // idempotent
+    // Another document of the same type and subject is added beside it, or replaces it with `replace`.
+    const a1b = await sbomFor(amd, 'one, rebuilt');
+    await writeReferrers(dir, [a1b]);
+    expect((await layoutReferrers(dir, (await amd.digest()).toString())).map((d) => d.digest)).toEqual([
+      a1.descriptor.digest,
+      a1b.descriptor.digest,
+    ]);
+    await writeReferrers(dir, [a1], { replace: true });
     const after = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8'));
     expect(after.manifests.map((m: { digest: string }) => m.digest)).toEqual([
       a1.descriptor.digest,

@@ -188,7 +188,7 @@ async function writeOutputs(index: ImageIndex, o: BuildOptions, referrers: Artif
   const layoutOpts = { tags: o.tags, ...(o.imageName ? { imageName: o.imageName } : {}) };
   for (const l of layouts) {
     await writeLayout(resolve(l.dest), index, layoutOpts);
-    if (referrers.length) await writeReferrers(resolve(l.dest), referrers);
+    if (referrers.length) await writeReferrers(resolve(l.dest), referrers, { replace: true });
   }
   if (archives.length === 0) return;
   let layoutDir = layouts[0] ? resolve(layouts[0].dest) : undefined;
@@ -197,7 +197,7 @@ async function writeOutputs(index: ImageIndex, o: BuildOptions, referrers: Artif
     temp = await mkdtemp(join(tmpdir(), 'scratchpack-layout-'));
     layoutDir = temp;
     await writeLayout(layoutDir, index, layoutOpts);
-    if (referrers.length) await writeReferrers(layoutDir, referrers);
+    if (referrers.length) await writeReferrers(layoutDir, referrers, { replace: true });
   }
   try {
     for (const a of archives) {

@@ -190,7 +190,7 @@ export function importCommand(program: Command): void {
           },
           { sbom: opts.sbom, provenance: opts.provenance },
         );
-        if (referrers.length) await writeReferrers(dir, referrers);
+        if (referrers.length) await writeReferrers(dir, referrers, { replace: true });
 
         const summary = {
           layout: dir,
