@@ -5,11 +5,15 @@
  *
  *   build     pnpm build:images; pnpm --silent release:platforms          (the test matrix)
  *   test      pnpm release:check-platform <every platform of the matrix>  (qemu-user, oldest CPU)
+ *   sign      a throwaway ECDSA P-256 key signs a copy of dist/oci with `pnpm release:sign` (as the workflow
+ *             does with the repository secret), which the publish steps push with its SBOMs and provenance
  *   publish   pnpm --silent release:tags <tag> --repository <registry>/scratchpack/hello; pnpm publish:images
  *             for a prerelease (v0.0.0-dryrun: its own tag only), then a release (v0.0.0: v0.0.0, 0.0, latest)
  *   verify    skopeo: after each publish the tag list is exactly the tags published so far (so the
  *             prerelease did not move `latest`); then every tag serves exactly dist/oci's index bytes, every
- *             platform manifest is served by digest, and `skopeo copy --all` gives the same index digest
+ *             platform manifest is served by digest, and `skopeo copy --all` gives the same index digest;
+ *             `scratchpack verify` checks every signature in the registry with the public key (and refuses
+ *             another key); the referrers fallback tags (`sha256-<hex>`) are the only other tags
  *   release   pnpm release:assets → SHA256SUMS and summary.md in dist/release (or --out), printed;
  *             pnpm release:github --dry-run (prints the `gh release` commands the workflow would run)
  *
@@ -19,7 +23,8 @@
  * default releases).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { generateKeyPairSync } from 'node:crypto';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type RunningRegistry, startRegistry, toolPath } from '@scratchpack/test-utils';
@@ -31,6 +36,7 @@ import {
   ReleaseError,
   repoRoot,
   runMain,
+  scratchpack,
   sha256,
 } from './release-common.ts';
 
@@ -101,12 +107,18 @@ function skopeo(args: string[]): Buffer {
   return r.stdout;
 }
 
-/** Check through skopeo that the repository's tag list is exactly `tags`. */
+/** Referrers fallback tags (`sha256-<hex>`): a registry without the referrers API lists them too. */
+const FALLBACK_TAG = /^sha256-[0-9a-f]{64}$/;
+
+/** Check through skopeo that the repository's tag list is exactly `tags` (besides referrers fallback tags). */
 function verifyTagList(registry: RunningRegistry, tags: string[]): void {
   const repo = `docker://${registry.host}/${REPOSITORY}`;
-  const listed = (
+  const all = (
     JSON.parse(skopeo(['list-tags', '--tls-verify=false', repo]).toString('utf8')) as { Tags: string[] }
   ).Tags;
+  const listed = all.filter((t) => !FALLBACK_TAG.test(t));
+  if (all.length > listed.length)
+    console.log(`  referrers fallback tags: ${all.length - listed.length} (SBOMs, provenance, signatures)`);
   const got = [...listed].sort();
   const want = [...tags].sort();
   if (JSON.stringify(got) !== JSON.stringify(want)) {
@@ -196,6 +208,24 @@ export async function dryRun(
   pnpm(['release:check-platform', ...platforms]);
   done();
 
+  done = stage('sign: a throwaway key signs a copy of dist/oci (pnpm release:sign)');
+  const signing = await mkdtemp(join(tmpdir(), 'scratchpack-dryrun-sign-'));
+  const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const pub = join(signing, 'pub.pem');
+  const wrong = join(signing, 'wrong.pem');
+  await writeFile(pub, pair.publicKey.export({ type: 'spki', format: 'pem' }));
+  await writeFile(
+    wrong,
+    generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }),
+  );
+  await cp(join(repoRoot, 'dist', 'oci'), join(signing, 'oci'), { recursive: true });
+  const layoutEnv = { IMAGE_LAYOUT: `${join(signing, 'oci')}:latest` };
+  pnpm(['release:sign'], {
+    ...layoutEnv,
+    SIGNING_KEY: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+  });
+  done();
+
   done = stage('registry: docker-registry on 127.0.0.1');
   const registry = await startRegistry();
   console.log(`  ${registry.url}`);
@@ -221,7 +251,7 @@ export async function dryRun(
         throw new ReleaseError(`release:tags printed no IMAGE_REF/IMAGE_TAGS/RELEASE_TAG for ${release}`);
       }
       console.log(`  IMAGE_REF=${env.IMAGE_REF} IMAGE_TAGS=${env.IMAGE_TAGS}`);
-      pnpm(['publish:images'], env);
+      pnpm(['publish:images'], { ...env, ...layoutEnv });
       published.push(env.RELEASE_TAG, ...env.IMAGE_TAGS.split(',').filter(Boolean));
       // Exactly the tags published so far: a prerelease must not have moved `X.Y` or `latest`.
       verifyTagList(registry, [...new Set(published)]);
@@ -231,6 +261,17 @@ export async function dryRun(
 
     done = stage('verify: skopeo against the registry');
     const digest = await verifyRegistry(registry, tags, env.RELEASE_TAG!);
+    done();
+
+    done = stage('verify: scratchpack verify the signatures in the registry');
+    const signedRef = `${registry.host}/${REPOSITORY}:${env.RELEASE_TAG}`;
+    const ok = scratchpack(['verify', signedRef, '--key', pub]);
+    if (ok.status !== 0)
+      throw new ReleaseError(`scratchpack verify ${signedRef} failed:\n${ok.stderr.trim()}`);
+    process.stdout.write(ok.stdout.replace(/^/gm, '  '));
+    const refused = scratchpack(['verify', signedRef, '--key', wrong]);
+    if (refused.status === 0) throw new ReleaseError(`scratchpack verify ${signedRef} accepted another key`);
+    console.log('  another key is refused');
     done();
 
     done = stage('release: pnpm release:assets; pnpm release:github --dry-run');
@@ -244,6 +285,7 @@ export async function dryRun(
   } finally {
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
     await stopRegistry();
+    await rm(signing, { recursive: true, force: true });
   }
   console.log(`\nrelease dry run passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }

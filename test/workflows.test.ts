@@ -286,6 +286,14 @@ describe('release: job graph', () => {
     expect(publish!.steps![push]!.env?.GITHUB_TOKEN).toBe(expr('secrets.GITHUB_TOKEN'));
   });
 
+  it('signs with the key from a repository secret (through env) before pushing, so tags move last', () => {
+    const runs = publish!.steps!.map((s) => s.run ?? '');
+    const sign = runs.indexOf('pnpm release:sign');
+    expect(sign).toBeGreaterThanOrEqual(0);
+    expect(sign).toBeLessThan(runs.findIndex((r) => r.startsWith('pnpm publish:images')));
+    expect(publish!.steps![sign]!.env?.SIGNING_KEY).toBe(expr('secrets.SCRATCHPACK_SIGNING_KEY'));
+  });
+
   it('attaches the archive and SHA256SUMS to the GitHub release after publishing', () => {
     expect(needsOf(gh!)).toEqual(expect.arrayContaining(['build', 'test', 'publish']));
     expect(gh!.if).toMatch(/github\.ref_type == 'tag'/);

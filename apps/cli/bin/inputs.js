@@ -13,6 +13,7 @@ export const PACKAGE_DIRS = [
   join(repo, 'packages', 'oci'),
   join(repo, 'packages', 'dockerfile'),
   join(repo, 'packages', 'registry'),
+  join(repo, 'packages', 'attest'),
   join(repo, 'toolchain'),
 ];
 export const BUNDLE = join(cli, 'dist', 'scratchpack.mjs');

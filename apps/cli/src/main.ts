@@ -12,7 +12,10 @@ import { pushCommand } from './commands/push.ts';
 import { rmiCommand } from './commands/rmi.ts';
 import { runCommand } from './commands/run.ts';
 import { saveCommand } from './commands/save.ts';
+import { sbomCommand } from './commands/sbom.ts';
+import { signCommand } from './commands/sign.ts';
 import { tagCommand } from './commands/tag.ts';
+import { verifyCommand } from './commands/verify.ts';
 import { ExitError, exitCodeFor, formatError } from './errors.ts';
 import { cleanUpOnInterrupt } from './interrupt.ts';
 
@@ -46,6 +49,9 @@ export function createProgram(): Command {
   for (const c of program.commands)
     if (!c.options.some((o) => o.long === '--verbose'))
       c.option('--verbose', 'print stack traces with errors');
+  signCommand(program);
+  verifyCommand(program);
+  sbomCommand(program);
   return program;
 }
 

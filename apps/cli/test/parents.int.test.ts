@@ -127,7 +127,13 @@ describeWithTools(['docker-registry', 'busybox', 'tar', 'qemu-aarch64-static'], 
     const note = await run(['run', 'child:latest', '--', '/bin/busybox', 'cat', 'etc/note']);
     expect(note.stdout).toBe('a note\n');
     const raw = JSON.parse(await readFile(join(work.path, 'child', 'index.json'), 'utf8'));
-    expect(raw.manifests).toHaveLength(1);
+    // One image; beside it its SBOMs and provenance, which name the parent by digest.
+    expect(raw.manifests.filter((m: { artifactType?: string }) => !m.artifactType)).toHaveLength(1);
+    const sbom = await run(['sbom', 'child:latest', '--platform', host]);
+    const parentPackage = JSON.parse(sbom.stdout).packages.find(
+      (p: { name: string }) => p.name === 'oci:base:bb',
+    );
+    expect(parentPackage.versionInfo).toBe(parent.digest);
   });
 
   it('ENTRYPOINT in the child resets the inherited CMD, as Docker does', async () => {

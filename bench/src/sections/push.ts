@@ -113,6 +113,8 @@ export async function pushSection(ctx: SectionContext): Promise<SectionResult> {
             `${c.layout}:latest`,
             `${repo}:latest`,
             '--json',
+            // Like for like with skopeo copy, which copies the image only (not its SBOMs and provenance).
+            '--no-referrers',
           ]);
           s = secondsSince(start);
           const uploaded = (JSON.parse(out) as { uploaded: number }).uploaded;

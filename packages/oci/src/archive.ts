@@ -65,6 +65,7 @@ async function dockerManifest(
   const layout = await readLayout(dir);
   const byConfig = new Map<string, DockerManifestEntry>();
   for (const d of entries) {
+    if (d.artifactType) continue; // referrers (SBOMs, signatures) are not images for docker load
     const obj = await loadDescriptor(layout.blobs, d);
     let img: Image | undefined;
     if (isImageIndex(obj)) {

@@ -42,6 +42,7 @@ export {
   OPAQUE_MARKER,
   WHITEOUT_PREFIX,
 } from './layer-entries.ts';
+export { type LayerFile, layerFiles } from './layer-files.ts';
 export {
   CONTAINERD_NAME,
   isImageIndex,
@@ -85,7 +86,26 @@ export {
   parallelGzip,
 } from './parallel-gzip.ts';
 export * from './platform.ts';
-export { type ExtractReport, extractRootfs, RootfsNotEmptyError, resolveInRoot } from './rootfs.ts';
+export {
+  type Artifact,
+  type ArtifactLayer,
+  artifact,
+  artifactFromRaw,
+  EMPTY_DESCRIPTOR,
+  EMPTY_JSON,
+  layoutReferrers,
+  loadArtifact,
+  referrersIndex,
+  referrersTag,
+  subjectDescriptor,
+  writeReferrers,
+} from './referrers.ts';
+export {
+  type ExtractReport,
+  extractRootfs,
+  RootfsNotEmptyError,
+  resolveInRoot,
+} from './rootfs.ts';
 // Shape checks of documents from outside (layouts, registries), before any field is used.
 export {
   descriptorProblems,

@@ -231,7 +231,9 @@ export async function readLayout(dir: string): Promise<Layout> {
       if (!found) throw new TagNotFoundError(dir, tag, tagsOf());
       return found;
     }
-    if (idx.manifests.length === 1) return idx.manifests[0]!;
+    // Referrers (untagged artifact entries) never make the choice ambiguous.
+    const images = idx.manifests.filter((m) => !m.artifactType);
+    if (images.length === 1) return images[0]!;
     const latest = idx.manifests.find((m) => m.annotations?.[REF_NAME] === 'latest');
     if (latest) return latest;
     throw new AmbiguousTagError(dir, tagsOf());

@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
+import type { BlobStore } from './blob-store.ts';
 import { Hasher, sha256 } from './digest.ts';
 import { ValidationError } from './errors.ts';
 import type { Image } from './image.ts';
@@ -22,7 +23,8 @@ import {
   isUncompressedLayer,
 } from './media-types.ts';
 import { normalizePlatform } from './platform.ts';
-import type { ConfigFile, Manifest } from './types.ts';
+import { loadArtifact } from './referrers.ts';
+import type { ConfigFile, Descriptor, Manifest } from './types.ts';
 
 export interface ValidationReport {
   /** What was checked, e.g. `image sha256:…`. */
@@ -237,6 +239,22 @@ export async function validateIndex(idx: ImageIndex, opts: ValidateOptions = {})
   return finish({ subject, checked, problems }, opts);
 }
 
+/** A referrer: manifest and blobs hash to their digests, and its subject is in the layout. */
+async function checkArtifact(
+  store: BlobStore,
+  d: Descriptor,
+  at: string,
+  problems: string[],
+): Promise<number> {
+  const a = await loadArtifact(store, d);
+  if (a.raw.byteLength !== d.size) problems.push(`${at}: size ${d.size} != ${a.raw.byteLength} bytes`);
+  if (a.manifest.artifactType !== d.artifactType)
+    problems.push(`${at}: artifactType ${d.artifactType} != manifest's ${a.manifest.artifactType}`);
+  if (a.manifest.subject && !(await store.has(a.manifest.subject.digest, a.manifest.subject.size)))
+    problems.push(`${at}: subject ${a.manifest.subject.digest} is not in the layout`);
+  return 1 + a.blobs.length;
+}
+
 /** Validate a layout (all entries of index.json, or only `tag`); throws `ValidationError` listing every problem. */
 export async function validateLayout(
   dir: string,
@@ -260,6 +278,10 @@ export async function validateLayout(
   for (const d of descriptors) {
     const at = `index.json ${d.annotations?.['org.opencontainers.image.ref.name'] ?? d.digest}`;
     try {
+      if (d.artifactType) {
+        checked += await checkArtifact(layout.blobs, d, at, problems);
+        continue;
+      }
       const obj = await loadDescriptor(layout.blobs, d);
       checked += isImageIndex(obj)
         ? await checkIndex(obj, at, problems)

@@ -90,6 +90,14 @@ export {
   withTag,
 } from './reference.ts';
 export {
+  fetchArtifact,
+  listReferrers,
+  pushArtifact,
+  pushReferrers,
+  type ReferrersPushResult,
+  updateFallbackTag,
+} from './referrers.ts';
+export {
   backoffDelay,
   DEFAULT_RETRY_POLICY,
   isRetryable,

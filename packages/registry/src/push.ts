@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { formatPlatform, type Image, type ImageIndex, isImageIndex } from '@scratchpack/oci';
+import { type Artifact, formatPlatform, type Image, type ImageIndex, isImageIndex } from '@scratchpack/oci';
 import { pushScopes } from './auth.ts';
 import { blobExists, mountBlob, type UploadSession } from './blobs.ts';
 import { type ClientOptions, clientFor, type RegistryClient, type RetryEvent } from './client.ts';
@@ -7,6 +7,7 @@ import { ImageError, InvalidReferenceError } from './errors.ts';
 import { mapLimit } from './limit.ts';
 import { putManifest } from './manifests.ts';
 import { formatReference, isValidTag, parseReference, type Reference } from './reference.ts';
+import { pushReferrers } from './referrers.ts';
 import { type PushBlob, uploadBlob } from './upload.ts';
 import type { WaitEvent } from './watchdog.ts';
 
@@ -22,6 +23,8 @@ export interface PushOptions extends ClientOptions {
   onProgress?: (event: PushEvent) => void;
   /** Use this client (and leave it open) instead of creating one. */
   client?: RegistryClient;
+  /** Referrers (SBOMs, provenance, signatures) pushed after their subjects, before the tags. */
+  referrers?: Artifact[];
 }
 
 export type BlobOutcome = 'uploaded' | 'skipped' | 'mounted';
@@ -33,6 +36,7 @@ export type PushEvent =
   | { type: 'manifest-done'; digest: string; mediaType: string; platform?: string }
   | { type: 'index-done'; digest: string; mediaType: string }
   | { type: 'tag-done'; tag: string; digest: string }
+  | { type: 'referrers-done'; count: number; fallbackTags: string[] }
   | RetryEvent
   | WaitEvent;
 
@@ -152,6 +156,12 @@ export async function push(
     if (isImageIndex(source)) {
       await putManifest(client, ref.repository, topDigest, raw, source.mediaType(), scopes);
       emit({ type: 'index-done', digest: topDigest, mediaType: source.mediaType() });
+    }
+
+    // 3b. Referrers, after their subjects; the tags still move last.
+    if (options.referrers?.length) {
+      const r = await pushReferrers(client, ref.repository, options.referrers, scopes);
+      emit({ type: 'referrers-done', count: r.pushed.length, fallbackTags: r.fallbackTags });
     }
 
     // 4. Tags, last.

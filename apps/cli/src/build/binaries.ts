@@ -7,6 +7,7 @@
 import { chmod, copyFile, cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, extname, join, resolve } from 'node:path';
+import { writeBuildInfos } from '@scratchpack/attest';
 import { formatPlatform, type Platform, trackTemp } from '@scratchpack/oci';
 import {
   compileAll,
@@ -138,7 +139,7 @@ export async function stageProgram(o: ProgramOptions): Promise<StagedProgram> {
       for (const s of o.cSources)
         if (!(await exists(s))) throw new UsageError(`--c-source ${s}: no such file`);
       const zig = resolveZig();
-      await compileAll({
+      const compiled = await compileAll({
         sources: o.cSources,
         cwd: process.cwd(),
         zig,
@@ -149,6 +150,7 @@ export async function stageProgram(o: ProgramOptions): Promise<StagedProgram> {
         out,
       });
       for (const p of specs) checkStaticBinary(await readFile(out(p)), `${name} (${p.name})`, p);
+      await writeBuildInfos(compiled, { zig, sources: o.cSources, cwd: process.cwd(), name });
       annotations['dev.scratchpack.toolchain'] = `zig ${zig.version}`;
     }
     let file = o.file ? resolve(o.file) : undefined;

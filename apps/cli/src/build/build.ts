@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { evaluateDockerfile, parseDockerfile, type Warning } from '@scratchpack/dockerfile';
 import {
   type Annotations,
+  type Artifact,
   type Family,
   formatPlatform,
   type Image,
@@ -22,8 +23,10 @@ import {
   withMediaTypeFamily,
   writeArchive,
   writeLayout,
+  writeReferrers,
 } from '@scratchpack/oci';
 import { UsageError } from '../errors.ts';
+import { type AttestRequest, imageAttestations } from './attest.ts';
 import { expandTemplate, type OutputSpec } from './outputs.ts';
 import type { ParentResolver } from './parents.ts';
 
@@ -51,6 +54,8 @@ export interface BuildOptions {
   parents?: ParentResolver;
   /** Layers being packed: uncompressed bytes so far and the expected total, per platform (absolute). */
   onPackProgress?: (platform: Platform, bytes: number, total: number) => void;
+  /** SBOMs and provenance written as referrers beside each image (default: neither). */
+  attest?: AttestRequest;
 }
 
 export interface BuiltImage {
@@ -66,6 +71,8 @@ export interface BuildResult {
   indexDigest: string;
   images: BuiltImage[];
   outputs: OutputSpec[];
+  /** Referrers (SBOMs, provenance) written beside the images. */
+  referrers: Artifact[];
 }
 
 async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
@@ -151,28 +158,56 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       size: await sizeOf(image),
       layers: (await image.layers()).length,
     };
+    const referrers = o.attest
+      ? await imageAttestations(
+          {
+            image,
+            platform,
+            context,
+            file,
+            dockerfileText: text,
+            imageName: o.imageName,
+            sourceDateEpoch: o.sourceDateEpoch,
+            parent,
+            request: {
+              platforms: o.platforms.map(formatPlatform),
+              buildArgs: o.buildArgs ?? {},
+              labels: o.labels ?? {},
+              annotations: o.annotations ?? {},
+              tags: o.tags,
+              format: family,
+            },
+          },
+          o.attest,
+        )
+      : [];
     o.onImage?.(built);
-    return { image, built };
+    return { image, built, referrers };
   });
   const index = imageIndex(
     images.map(({ image }) => ({ image })),
     { family, annotations },
   );
-  await writeOutputs(index, o);
+  const referrers = images.flatMap((i) => i.referrers);
+  await writeOutputs(index, o, referrers);
   return {
     index,
     indexDigest: (await index.digest()).toString(),
     images: images.map((i) => i.built),
     outputs: o.outputs,
+    referrers,
   };
 }
 
 /** Layouts first (blobs, then index.json last); archives from a layout (a temporary one if none was asked for). */
-async function writeOutputs(index: ImageIndex, o: BuildOptions): Promise<void> {
+async function writeOutputs(index: ImageIndex, o: BuildOptions, referrers: Artifact[]): Promise<void> {
   const layouts = o.outputs.filter((x) => x.kind === 'layout');
   const archives = o.outputs.filter((x) => x.kind === 'archive');
   const layoutOpts = { tags: o.tags, ...(o.imageName ? { imageName: o.imageName } : {}) };
-  for (const l of layouts) await writeLayout(resolve(l.dest), index, layoutOpts);
+  for (const l of layouts) {
+    await writeLayout(resolve(l.dest), index, layoutOpts);
+    if (referrers.length) await writeReferrers(resolve(l.dest), referrers, { replace: true });
+  }
   if (archives.length === 0) return;
   let layoutDir = layouts[0] ? resolve(layouts[0].dest) : undefined;
   let temp: string | undefined;
@@ -180,6 +215,7 @@ async function writeOutputs(index: ImageIndex, o: BuildOptions): Promise<void> {
     temp = trackTemp(await mkdtemp(join(tmpdir(), 'scratchpack-layout-')));
     layoutDir = temp;
     await writeLayout(layoutDir, index, layoutOpts);
+    if (referrers.length) await writeReferrers(layoutDir, referrers, { replace: true });
   }
   try {
     for (const a of archives) {

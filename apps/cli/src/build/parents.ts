@@ -53,6 +53,8 @@ export interface ParentOptions {
 export interface ParentInfo {
   name: string;
   digest: string;
+  /** The parent's layer digests (so the SBOM lists only the files this build adds). */
+  layers?: string[];
 }
 
 export function cacheHome(env: NodeJS.ProcessEnv = process.env): string {
@@ -93,7 +95,11 @@ export class ParentResolver {
   resolveBase = async (ref: string, platform: Platform): Promise<Image> => {
     const local = localParent(ref);
     const image = local ? await this.fromLayout(local, platform) : await this.fromRegistry(ref, platform);
-    this.used.set(formatPlatform(platform), { name: ref, digest: (await image.digest()).toString() });
+    this.used.set(formatPlatform(platform), {
+      name: ref,
+      digest: (await image.digest()).toString(),
+      layers: (await image.manifest()).layers.map((l) => l.digest),
+    });
     return image;
   };
 

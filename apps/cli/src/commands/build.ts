@@ -4,6 +4,7 @@ import {
   type Platform,
   parseImageName,
   parseSourceDateEpoch,
+  writeReferrers,
 } from '@scratchpack/oci';
 import { SUPPORTED_PLATFORMS } from '@scratchpack/toolchain';
 import type { Command } from 'commander';
@@ -112,7 +113,9 @@ export function buildCommand(program: Command): void {
       [],
     )
     .option('--name <name>', 'file name of the program in the image (default: from the source or binary)')
-    .option('--pull', 'ask the registry for parent image tags again instead of using the cache');
+    .option('--pull', 'ask the registry for parent image tags again instead of using the cache')
+    .option('--no-sbom', 'do not write SPDX and CycloneDX SBOMs beside each image')
+    .option('--no-provenance', 'do not write a SLSA provenance statement beside each image');
   addRegistryFlags(cmd).action(
     async (
       contextArg: string | undefined,
@@ -122,6 +125,8 @@ export function buildCommand(program: Command): void {
         binary: string[];
         name?: string;
         pull?: boolean;
+        sbom: boolean;
+        provenance: boolean;
         file?: string;
         platform: string[];
         tag: string[];
@@ -182,10 +187,19 @@ export function buildCommand(program: Command): void {
           sourceDateEpoch,
           parents,
           onWarning: warnOnce(),
+          attest: {
+            sbom: opts.sbom,
+            provenance: opts.provenance,
+            onWarning: (m) => process.stderr.write(`warning: ${m}\n`),
+          },
           ...(opts.imageName ? { imageName: opts.imageName } : {}),
           onPackProgress: (p, done, total) => bars.update(formatPlatform(p), done, total),
         });
-        if (storeNames) await localStore().put(result.index, storeNames);
+        if (storeNames) {
+          const store = localStore();
+          await store.put(result.index, storeNames);
+          if (result.referrers.length) await writeReferrers(store.dir, result.referrers, { replace: true });
+        }
       } finally {
         bars.stop();
         await parents.close();
@@ -200,6 +214,11 @@ export function buildCommand(program: Command): void {
               outputs: result.outputs,
               ...(storeNames ? { stored: storeNames } : {}),
               images: result.images.map((i) => ({ ...i, platform: formatPlatform(i.platform) })),
+              referrers: result.referrers.map((r) => ({
+                artifactType: r.descriptor.artifactType,
+                digest: r.descriptor.digest,
+                subject: r.manifest.subject?.digest,
+              })),
             },
             null,
             2,
@@ -214,6 +233,8 @@ export function buildCommand(program: Command): void {
         ),
       );
       console.log(`\nindex ${result.indexDigest}`);
+      if (result.referrers.length)
+        console.log(`referrers: ${result.referrers.length} (SBOMs and provenance beside the images)`);
       for (const out of result.outputs) console.log(`wrote ${out.kind} ${out.dest}`);
       for (const name of storeNames ?? []) console.log(`stored ${name} in the local store`);
     },

@@ -7,14 +7,17 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
+import { attestations } from '@scratchpack/attest';
 import { applyConfigInstructions } from '@scratchpack/dockerfile';
 import {
   appendLayers,
   emptyImage,
   formatPlatform,
+  HashingStream,
   type ImportedTar,
   type ImportTarOptions,
+  imageDescriptor,
   imageIndex,
   importTarLayer,
   type Platform,
@@ -24,8 +27,10 @@ import {
   rfc3339,
   withAnnotations,
   writeLayout,
+  writeReferrers,
 } from '@scratchpack/oci';
 import type { Command } from 'commander';
+import { TOOL } from '../build/attest.ts';
 import { UsageError } from '../errors.ts';
 import { hostOciPlatform, imageRef, localStore } from '../layout-ref.ts';
 import { bytes } from '../output.ts';
@@ -147,6 +152,8 @@ export function importCommand(program: Command): void {
       'compress on all cores as independent gzip members (faster; deterministic, but another digest)',
     )
     .option('--json', 'print the result as JSON')
+    .option('--no-sbom', 'do not write SPDX and CycloneDX SBOMs beside the image')
+    .option('--no-provenance', 'do not write a SLSA provenance statement beside the image')
     .action(
       async (
         source: string,
@@ -159,6 +166,8 @@ export function importCommand(program: Command): void {
           compressionLevel?: string;
           parallelGzip?: boolean;
           json?: boolean;
+          sbom: boolean;
+          provenance: boolean;
         },
       ) => {
         const platform = matrixPlatform(opts.platform ?? hostOciPlatform());
@@ -175,7 +184,8 @@ export function importCommand(program: Command): void {
         await applyConfigInstructions(base, opts.change);
 
         const name = source === '-' ? '-' : basename(source);
-        const input = await openInput(source);
+        const hashing = new HashingStream(); // the tarball's sha256, for the SBOM
+        const input = pipeline(await openInput(source), hashing, () => {});
         const { layer, entries } = await importWithProgress(input, source, name, {
           sourceDateEpoch,
           ...flags,
@@ -198,6 +208,30 @@ export function importCommand(program: Command): void {
             tags: [tag],
             ...(opts.imageName ? { imageName: opts.imageName } : {}),
           });
+        const referrers = attestations(
+          {
+            name: opts.imageName ?? 'image',
+            platform: formatPlatform(platform),
+            subject: await imageDescriptor(image),
+            created,
+            sourceDateEpoch,
+            tool: TOOL,
+            request: {
+              platforms: [formatPlatform(platform)],
+              buildArgs: {},
+              labels: {},
+              annotations: {},
+              tags: [tag],
+              format: 'oci',
+            },
+            parents: [],
+            imports: [{ name, sha256: hashing.digest().hex }],
+            files: [], // the tarball's digest stands for its (possibly many) files
+            programs: [],
+          },
+          { sbom: opts.sbom, provenance: opts.provenance },
+        );
+        if (referrers.length) await writeReferrers(dir, referrers, { replace: true });
 
         const summary = {
           layout: dir,

@@ -9,6 +9,7 @@ import {
 import type { Command } from 'commander';
 import { openLayoutRef } from '../layout-ref.ts';
 import { bytes, table } from '../output.ts';
+import { referrersIn, subjectDigests } from '../supply/referrers.ts';
 
 interface ImageSummary {
   platform: string;
@@ -48,7 +49,7 @@ export function inspectCommand(program: Command): void {
     .option('--raw', 'print the raw manifest or index bytes')
     .option('--no-validate', 'skip recomputing digests')
     .action(async (ref: string, opts: { json?: boolean; raw?: boolean; validate: boolean }) => {
-      const { subject, tag } = await openLayoutRef(ref);
+      const { subject, tag, layout } = await openLayoutRef(ref);
       if (opts.raw) {
         process.stdout.write(await subject.rawManifest());
         return;
@@ -71,6 +72,12 @@ export function inspectCommand(program: Command): void {
           : ((await subject.manifest()).annotations ?? {}),
         validated: checked !== undefined,
         images,
+        referrers: (await referrersIn(layout, await subjectDigests(subject))).map((r) => ({
+          subject: r.subject,
+          artifactType: r.descriptor.artifactType,
+          digest: r.descriptor.digest,
+          size: r.descriptor.size,
+        })),
       };
       if (opts.json) {
         console.log(JSON.stringify(result, null, 2));
@@ -92,6 +99,17 @@ export function inspectCommand(program: Command): void {
         .map(show)
         .filter(Boolean);
       if (lines.length) console.log(`\n${lines.join('\n')}`);
+      if (result.referrers.length) {
+        const of = (d: string) =>
+          d === result.digest ? 'index' : (images.find((i) => i.digest === d)?.platform ?? d.slice(0, 19));
+        console.log(`\nreferrers (${result.referrers.length}):`);
+        console.log(
+          table(
+            result.referrers.map((r) => [of(r.subject), r.artifactType ?? '', r.digest, bytes(r.size)]),
+            ['SUBJECT', 'TYPE', 'DIGEST', 'SIZE'],
+          ),
+        );
+      }
       if (checked !== undefined) console.log(`\nvalid: ${checked} digests and sizes recomputed`);
     });
 }

@@ -7,6 +7,7 @@ import { bytes } from '../output.ts';
 import { checkOutputPath } from '../output-path.ts';
 import { withProgress } from '../progress.ts';
 import { addRegistryFlags, clientOptions, type RegistryFlags } from '../registry-options.ts';
+import { pullReferrers, subjectDigests } from '../supply/referrers.ts';
 
 /** The local-store name to pull into: the reference's own name without a destination, else a stored name. */
 function storeNameFor(source: string, dest: string | undefined): string | undefined {
@@ -36,12 +37,13 @@ export function pullCommand(program: Command): void {
       'a name in the local store (default: the reference, as docker pull) or an OCI layout to write, created if needed (./out:tag, dist/oci:tag)',
     )
     .option('--platform <platform>', 'keep only this platform of a multi-arch index')
+    .option('--referrers', 'also pull the SBOMs, provenance and signatures stored beside the image')
     .option('--json', 'print the summary as JSON');
   addRegistryFlags(cmd).action(
     async (
       source: string,
       dest: string | undefined,
-      opts: RegistryFlags & { platform?: string; json?: boolean },
+      opts: RegistryFlags & { platform?: string; json?: boolean; referrers?: boolean },
     ) => {
       const storeName = storeNameFor(source, dest);
       const store = storeName ? localStore() : undefined;
@@ -68,8 +70,17 @@ export function pullCommand(program: Command): void {
             return { ...r, tag: storeName };
           })
         : await pullInto(dir);
+      let referrers = 0;
+      if (opts.referrers) {
+        const into = store ? store.dir : dir;
+        const pulled = store
+          ? (await store.open(storeName!)).subject
+          : await (await readLayout(dir)).resolve(result.tag);
+        const digests = await subjectDigests(pulled);
+        referrers = (await pullReferrers(source, into, digests, client)).count;
+      }
       if (opts.json) {
-        console.log(JSON.stringify(result, null, 2));
+        console.log(JSON.stringify({ ...result, ...(opts.referrers ? { referrers } : {}) }, null, 2));
         return;
       }
       console.log(
@@ -78,6 +89,7 @@ export function pullCommand(program: Command): void {
       console.log(
         `blobs: ${result.blobsFetched} fetched (${bytes(result.bytesFetched)}), ${result.blobsSkipped} already there`,
       );
+      if (opts.referrers) console.log(`referrers: ${referrers}`);
       console.log(`digest: ${result.digest}`);
     },
   );

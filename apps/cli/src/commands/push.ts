@@ -6,6 +6,7 @@ import { imageRef, openLayoutRef } from '../layout-ref.ts';
 import { bytes } from '../output.ts';
 import { withProgress } from '../progress.ts';
 import { addRegistryFlags, clientOptions, type RegistryFlags } from '../registry-options.ts';
+import { layoutArtifacts } from '../supply/referrers.ts';
 
 const collect = (v: string, acc: string[]) => [...acc, v];
 
@@ -34,15 +35,24 @@ export function pushCommand(program: Command): void {
     .option('-t, --tag <tag>', 'also point this tag at the pushed image (repeatable)', collect, [])
     .option('--from <repository>', 'a repository on the same registry to mount blobs from')
     .option('--chunk-size <bytes>', 'PATCH chunk size for large blobs')
+    .option('--no-referrers', 'leave the SBOMs, provenance and signatures stored beside the image behind')
     .option('--json', 'print the summary as JSON');
   addRegistryFlags(cmd).action(
     async (
       src: string,
       reference: string | undefined,
-      opts: RegistryFlags & { tag: string[]; from?: string; chunkSize?: string; json?: boolean },
+      opts: RegistryFlags & {
+        tag: string[];
+        from?: string;
+        chunkSize?: string;
+        json?: boolean;
+        referrers: boolean;
+      },
     ) => {
       const target = reference ?? storedReference(src);
-      const { subject } = await openLayoutRef(src);
+      const { subject, layout } = await openLayoutRef(src);
+      const referrers = opts.referrers ? await layoutArtifacts(layout, subject) : [];
+      let fallbackTags: string[] = [];
       const client = await clientOptions(opts);
       const chunkSize = opts.chunkSize === undefined ? undefined : Number(opts.chunkSize);
       if (chunkSize !== undefined && (!Number.isSafeInteger(chunkSize) || chunkSize < 1)) {
@@ -57,7 +67,9 @@ export function pushCommand(program: Command): void {
           tags: opts.tag,
           ...(opts.from ? { from: opts.from } : {}),
           ...(chunkSize !== undefined ? { chunkSize } : {}),
+          referrers,
           onProgress: (e: PushEvent) => {
+            if (e.type === 'referrers-done') fallbackTags = e.fallbackTags;
             if (e.type === 'blob-start') bar.add(e.digest, e.size);
             else if (e.type === 'blob-progress') bar.update(e.digest, e.bytes);
             else if (e.type === 'blob-done') bar.done(e.digest);
@@ -65,7 +77,7 @@ export function pushCommand(program: Command): void {
         }),
       );
       if (opts.json) {
-        console.log(JSON.stringify(result, null, 2));
+        console.log(JSON.stringify({ ...result, referrers: referrers.length, fallbackTags }, null, 2));
         return;
       }
       const kind = isImageIndex(subject) ? `index of ${result.manifests.length} images` : 'image';
@@ -74,6 +86,10 @@ export function pushCommand(program: Command): void {
         `blobs: ${result.uploaded} uploaded (${bytes(result.bytesUploaded)}), ${result.skipped} already there, ${result.mounted} mounted` +
           (result.retries ? `; ${result.retries} retries` : ''),
       );
+      if (referrers.length)
+        console.log(
+          `referrers: ${referrers.length}${fallbackTags.length ? ` (no referrers API: ${fallbackTags.length} sha256-<hex> fallback tags)` : ''}`,
+        );
       console.log(`tags: ${result.tags.join(', ')}`);
       console.log(`digest: ${result.digest}`);
     },

@@ -1,0 +1,81 @@
+/**
+ * The SBOMs and provenance of one platform image, from what the build really used: the Dockerfile (path
+ * as given, sha256), the request (platforms, build args, labels, annotations, tags, format), the parent
+ * image by digest, and the programs' build info found in the platform's context (written by a compile
+ * step, e.g. packages/hello/scripts/compile.ts, or by `--c-source`). Build-info files are only read:
+ * they are not part of the image unless the Dockerfile copies them.
+ */
+import { isAbsolute, relative } from 'node:path';
+import { attestations, type ImageInputs, readBuildInfos } from '@scratchpack/attest';
+import {
+  type Artifact,
+  formatPlatform,
+  type Image,
+  imageDescriptor,
+  layerFiles,
+  type Platform,
+  rfc3339,
+  sha256,
+} from '@scratchpack/oci';
+
+// A static import, so the esbuild bundle carries the version too.
+import cliPackage from '../../package.json' with { type: 'json' };
+
+const { version } = cliPackage;
+
+/** This tool, as the documents name it. */
+export const TOOL = { name: 'scratchpack', version };
+
+export interface AttestRequest {
+  sbom: boolean;
+  provenance: boolean;
+  /** Told about build-info files whose program changed since (they are left out). */
+  onWarning?: (message: string) => void;
+}
+
+export interface AttestContext {
+  image: Image;
+  platform: Platform;
+  context: string;
+  file: string;
+  dockerfileText: string;
+  imageName: string | undefined;
+  sourceDateEpoch: number;
+  parent: { name: string; digest: string; layers?: string[] } | undefined;
+  request: ImageInputs['request'];
+}
+
+/** A path for the documents: relative to where the build runs when inside it, else the file name. */
+function shownPath(file: string): string {
+  const rel = relative(process.cwd(), file);
+  if (!rel || rel.startsWith('..') || isAbsolute(rel)) return file.split('/').pop() ?? file;
+  return rel.split('\\').join('/');
+}
+
+/** SPDX, CycloneDX and provenance referrers for one built image (as `req` asks). */
+export async function imageAttestations(c: AttestContext, req: AttestRequest): Promise<Artifact[]> {
+  if (!req.sbom && !req.provenance) return [];
+  const { infos, stale } = await readBuildInfos(c.context);
+  for (const s of stale)
+    req.onWarning?.(`${s}: its program changed after it was written; left out of the SBOM (compile again)`);
+  const files: ImageInputs['files'] = [];
+  for (const layer of await c.image.layers()) {
+    if (c.parent?.layers?.includes((await layer.digest()).toString())) continue;
+    for (const f of await layerFiles(layer)) files.push({ path: f.path, sha256: f.sha256, sha1: f.sha1 });
+  }
+  const inputs: ImageInputs = {
+    name: c.imageName ?? 'image',
+    platform: formatPlatform(c.platform),
+    subject: await imageDescriptor(c.image),
+    created: rfc3339(c.sourceDateEpoch),
+    sourceDateEpoch: c.sourceDateEpoch,
+    tool: TOOL,
+    dockerfile: { path: shownPath(c.file), sha256: sha256(c.dockerfileText).hex },
+    request: c.request,
+    parents: c.parent ? [{ name: c.parent.name, digest: c.parent.digest }] : [],
+    files,
+    imports: [],
+    programs: infos.filter((i) => i.platform === formatPlatform(c.platform)),
+  };
+  return attestations(inputs, { sbom: req.sbom, provenance: req.provenance });
+}

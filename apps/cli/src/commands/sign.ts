@@ -1,0 +1,53 @@
+/**
+ * `scratchpack sign <ref|layout:tag> --key key.pem`: sign the index and every platform manifest with an
+ * ECDSA P-256 key, offline; each signature is a Sigstore bundle stored as a referrer of what it signs.
+ */
+import { readFile } from 'node:fs/promises';
+import { loadPrivateKey, signatureArtifact } from '@scratchpack/attest';
+import type { Command } from 'commander';
+import { UsageError } from '../errors.ts';
+import { addRegistryFlags, clientOptions, type RegistryFlags } from '../registry-options.ts';
+import { openTarget } from '../supply/target.ts';
+
+export async function readKeyFile(path: string | undefined, flag: string): Promise<Buffer> {
+  if (!path) throw new UsageError(`${flag} is required`, `e.g. ${flag} key.pem`);
+  return readFile(path).catch((e: NodeJS.ErrnoException) => {
+    throw new UsageError(`${flag} ${path}: cannot read it (${e.code ?? e.message})`);
+  });
+}
+
+export function signCommand(program: Command): void {
+  const cmd = program
+    .command('sign')
+    .description(
+      'sign an image index and each platform manifest with a key (Sigstore bundles as OCI referrers)',
+    )
+    .argument('<target>', 'an OCI layout and tag (dist/oci:latest) or a registry reference')
+    .option('--key <file>', 'PEM ECDSA P-256 private key (encrypted PKCS#8: passphrase in $COSIGN_PASSWORD)')
+    .option('--json', 'print what was signed as JSON');
+  addRegistryFlags(cmd).action(
+    async (ref: string, opts: RegistryFlags & { key?: string; json?: boolean }) => {
+      const pem = await readKeyFile(opts.key, '--key');
+      // An unset secret reaches a workflow step as an empty string: no passphrase.
+      const key = loadPrivateKey(pem, opts.key!, process.env.COSIGN_PASSWORD || undefined);
+      const target = await openTarget(ref, await clientOptions(opts), true);
+      try {
+        const artifacts = target.subjects.map((s) => signatureArtifact(s.descriptor, s.raw, key));
+        const fallbackTags = await target.attach(artifacts);
+        const signed = target.subjects.map((s, i) => ({
+          what: s.what,
+          digest: s.descriptor.digest,
+          signature: artifacts[i]!.descriptor.digest,
+        }));
+        if (opts.json) {
+          console.log(JSON.stringify({ signed, fallbackTags }, null, 2));
+          return;
+        }
+        for (const s of signed) console.log(`signed ${s.what} ${s.digest}`);
+        if (fallbackTags.length) console.log(`referrers fallback tags: ${fallbackTags.length}`);
+      } finally {
+        await target.close();
+      }
+    },
+  );
+}

@@ -1,0 +1,64 @@
+/**
+ * `scratchpack verify <ref|layout:tag> --key pub.pem`: every manifest (the index and each platform image)
+ * must carry a signature referrer that verifies with the key over its exact bytes. Exits non-zero naming
+ * each manifest that failed and why.
+ */
+import { AttestError, BUNDLE_MEDIA_TYPE, loadPublicKey, verifyBundle } from '@scratchpack/attest';
+import type { Command } from 'commander';
+import { addRegistryFlags, clientOptions, type RegistryFlags } from '../registry-options.ts';
+import { openTarget, type Subject, type SupplyTarget } from '../supply/target.ts';
+import { readKeyFile } from './sign.ts';
+
+/** Why `s` has no valid signature, or undefined when one verifies. */
+async function check(target: SupplyTarget, s: Subject, key: ReturnType<typeof loadPublicKey>) {
+  const what = `${s.what} ${s.descriptor.digest}`;
+  const sigs = await target.referrers(s.descriptor.digest, BUNDLE_MEDIA_TYPE);
+  if (sigs.length === 0) return `${what}: no signature`;
+  const reasons: string[] = [];
+  for (const d of sigs) {
+    const a = await target.artifact(d);
+    const bundle = a.blobs.find((b) => b.descriptor.mediaType === BUNDLE_MEDIA_TYPE);
+    try {
+      if (!bundle)
+        throw new AttestError('ATTEST_VERIFY_FAILED', `${what}: signature ${d.digest} has no bundle`);
+      verifyBundle(bundle.bytes, s.raw, key, what);
+      return undefined;
+    } catch (e) {
+      reasons.push((e as Error).message);
+    }
+  }
+  return reasons.join('; ');
+}
+
+export function verifyCommand(program: Command): void {
+  const cmd = program
+    .command('verify')
+    .description('check that the index and every platform manifest are signed by the key')
+    .argument('<target>', 'an OCI layout and tag (dist/oci:latest) or a registry reference')
+    .option('--key <file>', 'PEM public key (or the private key; its public half is used)')
+    .option('--json', 'print the result as JSON');
+  addRegistryFlags(cmd).action(
+    async (ref: string, opts: RegistryFlags & { key?: string; json?: boolean }) => {
+      const key = loadPublicKey(await readKeyFile(opts.key, '--key'), opts.key!);
+      const target = await openTarget(ref, await clientOptions(opts));
+      try {
+        const results = [];
+        for (const s of target.subjects) {
+          results.push({ what: s.what, digest: s.descriptor.digest, failure: await check(target, s, key) });
+        }
+        const failed = results.filter((r) => r.failure);
+        if (opts.json) console.log(JSON.stringify({ verified: failed.length === 0, results }, null, 2));
+        else for (const r of results) if (!r.failure) console.log(`verified ${r.what} ${r.digest}`);
+        if (failed.length) {
+          throw new AttestError(
+            'ATTEST_VERIFY_FAILED',
+            `${failed.length} of ${results.length} manifests of ${ref} failed verification:\n${failed.map((f) => `  - ${f.failure}`).join('\n')}`,
+            'sign them with `scratchpack sign … --key KEY`, or pass the public key that signed them',
+          );
+        }
+      } finally {
+        await target.close();
+      }
+    },
+  );
+}

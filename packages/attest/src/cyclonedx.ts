@@ -1,0 +1,143 @@
+/**
+ * CycloneDX 1.5 JSON for one platform image, from its real build inputs: the image is the metadata
+ * component; each program is an application inside it, with musl as a statically linked library; zig, the
+ * source files and the Dockerfile are build-time components (`scope: excluded`: not in the image); parents
+ * and imported tarballs are listed by digest. The serial number is a UUID derived from the manifest digest.
+ */
+import { type ImageInputs, npmPurl, ociPurl, serialize, subjectHex, uuidV5 } from './inputs.ts';
+
+export const CYCLONEDX_MEDIA_TYPE = 'application/vnd.cyclonedx+json';
+
+type Obj = Record<string, unknown>;
+const sha = (hex: string) => [{ alg: 'SHA-256', content: hex }];
+const prop = (name: string, value: string) => ({ name: `scratchpack:${name}`, value });
+
+export function cyclonedxDocument(i: ImageInputs): Obj {
+  const components: Obj[] = [];
+  const deps = new Map<string, string[]>();
+  const image = `image:${i.subject.digest}`;
+  const dependOn = (a: string, b: string) => deps.set(a, [...(deps.get(a) ?? []), b]);
+  deps.set(image, []);
+  if (i.dockerfile) {
+    components.push({
+      type: 'file',
+      'bom-ref': 'dockerfile',
+      name: i.dockerfile.path,
+      scope: 'excluded',
+      hashes: sha(i.dockerfile.sha256),
+      description: 'the Dockerfile the image was built from',
+    });
+  }
+  i.files.forEach((f, n) => {
+    const ref = `file:${n}`;
+    dependOn(image, ref);
+    components.push({
+      type: 'file',
+      'bom-ref': ref,
+      name: f.path,
+      scope: 'required',
+      hashes: [
+        { alg: 'SHA-1', content: f.sha1 },
+        { alg: 'SHA-256', content: f.sha256 },
+      ],
+      description: 'a file in the image',
+    });
+  });
+  i.programs.forEach((p, n) => {
+    const prog = `program:${n}:${p.program.name}`;
+    dependOn(image, prog);
+    deps.set(prog, []);
+    components.push({
+      type: 'application',
+      'bom-ref': prog,
+      name: p.program.name,
+      scope: 'required',
+      hashes: sha(p.program.sha256),
+      properties: [
+        prop('platform', p.platform),
+        prop('zig.target', p.compiler.target),
+        prop('zig.cpu', p.compiler.cpu),
+        prop('flags', p.flags.join(' ')),
+      ],
+    });
+    const zig = `zig:${n}`;
+    components.push({
+      type: 'application',
+      'bom-ref': zig,
+      name: 'zig',
+      version: p.compiler.version,
+      scope: 'excluded',
+      description: `the compiler (zig cc), found via ${p.compiler.source}`,
+      ...(p.compiler.sha256 ? { hashes: sha(p.compiler.sha256) } : {}),
+      ...(p.compiler.package ? { purl: npmPurl(p.compiler.package) } : {}),
+    });
+    p.sources.forEach((s, k) => {
+      components.push({
+        type: 'file',
+        'bom-ref': `source:${n}:${k}`,
+        name: s.path,
+        scope: 'excluded',
+        hashes: sha(s.sha256),
+        description: `a source file of ${p.program.name}`,
+      });
+    });
+    if (p.libc) {
+      const musl = `musl:${n}`;
+      dependOn(prog, musl);
+      components.push({
+        type: 'library',
+        'bom-ref': musl,
+        name: 'musl',
+        version: p.libc.version,
+        scope: 'required',
+        licenses: [{ license: { id: 'MIT' } }],
+        description: `statically linked; the musl bundled with zig ${p.compiler.version}`,
+      });
+    }
+  });
+  i.parents.forEach((p, n) => {
+    const ref = `parent:${n}`;
+    dependOn(image, ref);
+    components.push({
+      type: 'container',
+      'bom-ref': ref,
+      name: p.name,
+      version: p.digest,
+      hashes: sha(p.digest.slice(7)),
+      purl: ociPurl(p.name, p.digest),
+      description: 'parent image (FROM)',
+    });
+  });
+  i.imports.forEach((t, n) => {
+    components.push({
+      type: 'file',
+      'bom-ref': `import:${n}`,
+      name: t.name,
+      hashes: sha(t.sha256),
+      description: 'imported root filesystem tarball',
+    });
+  });
+  return {
+    bomFormat: 'CycloneDX',
+    specVersion: '1.5',
+    serialNumber: `urn:uuid:${uuidV5(`https://scratchpack.dev/cyclonedx/${i.subject.digest}/${i.platform}`)}`,
+    version: 1,
+    metadata: {
+      timestamp: i.created,
+      tools: { components: [{ type: 'application', name: i.tool.name, version: i.tool.version }] },
+      component: {
+        type: 'container',
+        'bom-ref': image,
+        name: i.name,
+        version: i.subject.digest,
+        hashes: sha(subjectHex(i)),
+        purl: ociPurl(i.name, i.subject.digest, i.platform),
+        properties: [prop('platform', i.platform)],
+      },
+    },
+    components,
+    dependencies: [...deps].map(([ref, dependsOn]) => ({ ref, dependsOn })),
+  };
+}
+
+export const cyclonedxJson = (i: ImageInputs): Buffer => serialize(cyclonedxDocument(i));

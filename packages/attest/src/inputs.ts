@@ -1,0 +1,77 @@
+/**
+ * The real inputs of one platform image, gathered by the builder: what the SBOMs and the provenance
+ * statement describe. Everything here is reproducible (no absolute paths, no wall-clock times).
+ */
+import { createHash } from 'node:crypto';
+import type { Descriptor } from '@scratchpack/oci';
+import type { BuildInfo } from './build-info.ts';
+
+export interface ImageInputs {
+  /** Repository name of the image (e.g. `ghcr.io/me/hello`); `image` when none was given. */
+  name: string;
+  /** `os/arch[/variant]`. */
+  platform: string;
+  /** The platform image manifest: the subject of every document. */
+  subject: Descriptor;
+  /** RFC 3339 time from SOURCE_DATE_EPOCH. */
+  created: string;
+  sourceDateEpoch: number;
+  tool: { name: string; version: string };
+  /** The Dockerfile as the user named it (relative to where the build ran) and its sha256; none for imports. */
+  dockerfile?: { path: string; sha256: string };
+  /** What the user asked for. */
+  request: {
+    platforms: string[];
+    buildArgs: Record<string, string>;
+    labels: Record<string, string>;
+    annotations: Record<string, string>;
+    tags: string[];
+    format: string;
+  };
+  /** Parent images (FROM), by manifest digest. */
+  parents: { name: string; digest: string }[];
+  /** Imported tarballs, by sha256 of the bytes read. */
+  imports: { name: string; sha256: string }[];
+  /** Regular files the build's own layers add (not the parents'), with their digests. */
+  files: { path: string; sha256: string; sha1: string }[];
+  /** Programs compiled for this image, from their build info. */
+  programs: BuildInfo[];
+}
+
+/** Hex of the subject's digest. */
+export const subjectHex = (i: ImageInputs) => i.subject.digest.slice('sha256:'.length);
+
+/** `linux-arm64-v8`. */
+export const platformLabel = (platform: string) => platform.replaceAll('/', '-');
+
+/** A package URL for an OCI image (purl spec, type `oci`): `pkg:oci/<last name>@sha256%3A…?repository_url=…`. */
+export function ociPurl(name: string, digest: string, platform?: string): string {
+  const last = name.split('/').pop()!.toLowerCase();
+  const q = [`repository_url=${encodeURIComponent(name.toLowerCase())}`];
+  if (platform) {
+    const [os, arch, variant] = platform.split('/');
+    q.push(`arch=${arch}`, `os=${os}`);
+    if (variant) q.push(`variant=${variant}`);
+  }
+  return `pkg:oci/${last}@${encodeURIComponent(digest)}?${q.join('&')}`;
+}
+
+/** A package URL for an npm package `@scope/name@version` or `name@version`. */
+export function npmPurl(spec: string): string {
+  const at = spec.lastIndexOf('@');
+  const name = spec.slice(0, at);
+  return `pkg:npm/${name.replace('@', '%40')}@${spec.slice(at + 1)}`;
+}
+
+/** A name-based UUID (RFC 4122 version 5, URL namespace): the same name always gives the same UUID. */
+export function uuidV5(name: string): string {
+  const ns = Buffer.from('6ba7b8119dad11d180b400c04fd430c8', 'hex');
+  const h = createHash('sha1').update(ns).update(name).digest().subarray(0, 16);
+  h[6] = (h[6]! & 0x0f) | 0x50;
+  h[8] = (h[8]! & 0x3f) | 0x80;
+  const x = h.toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+}
+
+/** Serialise a document: two-space JSON and a final newline (stable key order is the builders' job). */
+export const serialize = (doc: unknown): Buffer => Buffer.from(`${JSON.stringify(doc, null, 2)}\n`);

@@ -1,0 +1,183 @@
+/**
+ * SPDX 2.3 JSON for one platform image, from its real build inputs. The document describes the image
+ * (by manifest digest), which CONTAINS each program; a program is GENERATED_FROM its source files, zig is
+ * its BUILD_TOOL_OF, it has a STATIC_LINK to musl when linked with it; the Dockerfile is the
+ * SPECIFICATION_FOR the image; the image is a DESCENDANT_OF its parents and EXPANDED_FROM_ARCHIVE its
+ * imported tarballs. The namespace is derived from the manifest digest; `created` from SOURCE_DATE_EPOCH.
+ */
+import { NOASSERTION } from './build-info.ts';
+import { type ImageInputs, npmPurl, ociPurl, platformLabel, serialize, subjectHex } from './inputs.ts';
+
+export const SPDX_MEDIA_TYPE = 'application/spdx+json';
+
+type Obj = Record<string, unknown>;
+const id = (s: string) => `SPDXRef-${s.replace(/[^A-Za-z0-9.-]/g, '-')}`;
+
+export function spdxDocument(i: ImageInputs): Obj {
+  const packages: Obj[] = [];
+  const files: Obj[] = [];
+  const rel: Obj[] = [];
+  const relate = (a: string, type: string, b: string) =>
+    rel.push({ spdxElementId: a, relationshipType: type, relatedSpdxElement: b });
+  const image = id('Image');
+  packages.push({
+    SPDXID: image,
+    name: i.name,
+    versionInfo: i.subject.digest,
+    downloadLocation: NOASSERTION,
+    filesAnalyzed: false,
+    primaryPackagePurpose: 'CONTAINER',
+    checksums: [{ algorithm: 'SHA256', checksumValue: subjectHex(i) }],
+    externalRefs: [
+      {
+        referenceCategory: 'PACKAGE-MANAGER',
+        referenceType: 'purl',
+        referenceLocator: ociPurl(i.name, i.subject.digest, i.platform),
+      },
+    ],
+    comment: `${i.platform} image manifest`,
+  });
+  relate('SPDXRef-DOCUMENT', 'DESCRIBES', image);
+  if (i.dockerfile) {
+    const dockerfile = id('Dockerfile');
+    files.push({
+      SPDXID: dockerfile,
+      fileName: `./${i.dockerfile.path.replace(/^\.\//, '')}`,
+      checksums: [{ algorithm: 'SHA256', checksumValue: i.dockerfile.sha256 }],
+      fileTypes: ['TEXT'],
+    });
+    relate(dockerfile, 'SPECIFICATION_FOR', image);
+  }
+  i.files.forEach((f, n) => {
+    const file = id(`File-${n}`);
+    files.push({
+      SPDXID: file,
+      fileName: `./${f.path}`,
+      checksums: [
+        { algorithm: 'SHA1', checksumValue: f.sha1 },
+        { algorithm: 'SHA256', checksumValue: f.sha256 },
+      ],
+      comment: 'in the image',
+    });
+    relate(image, 'CONTAINS', file);
+    i.programs.forEach((p, k) => {
+      if (p.program.sha256 === f.sha256) relate(id(`Program-${k}-${p.program.name}`), 'CONTAINS', file);
+    });
+  });
+  i.programs.forEach((p, n) => {
+    const prog = id(`Program-${n}-${p.program.name}`);
+    packages.push({
+      SPDXID: prog,
+      name: p.program.name,
+      downloadLocation: NOASSERTION,
+      filesAnalyzed: false,
+      primaryPackagePurpose: 'APPLICATION',
+      checksums: [{ algorithm: 'SHA256', checksumValue: p.program.sha256 }],
+      comment: `static ${p.platform} binary: zig ${p.flags.join(' ')}`,
+    });
+    relate(image, 'CONTAINS', prog);
+    p.sources.forEach((s, k) => {
+      const src = id(`Source-${n}-${k}`);
+      files.push({
+        SPDXID: src,
+        fileName: `./${s.path}`,
+        checksums: [
+          { algorithm: 'SHA1', checksumValue: s.sha1 },
+          { algorithm: 'SHA256', checksumValue: s.sha256 },
+        ],
+        fileTypes: ['SOURCE'],
+      });
+      relate(prog, 'GENERATED_FROM', src);
+    });
+    const zig = id(`Zig-${n}`);
+    packages.push({
+      SPDXID: zig,
+      name: 'zig',
+      versionInfo: p.compiler.version,
+      downloadLocation: NOASSERTION,
+      filesAnalyzed: false,
+      primaryPackagePurpose: 'APPLICATION',
+      ...(p.compiler.sha256
+        ? { checksums: [{ algorithm: 'SHA256', checksumValue: p.compiler.sha256 }] }
+        : {}),
+      ...(p.compiler.package
+        ? {
+            externalRefs: [
+              {
+                referenceCategory: 'PACKAGE-MANAGER',
+                referenceType: 'purl',
+                referenceLocator: npmPurl(p.compiler.package),
+              },
+            ],
+          }
+        : {}),
+      comment: `zig cc, found via ${p.compiler.source}`,
+    });
+    relate(zig, 'BUILD_TOOL_OF', prog);
+    if (p.libc) {
+      const musl = id(`Musl-${n}`);
+      packages.push({
+        SPDXID: musl,
+        name: 'musl',
+        versionInfo: p.libc.version,
+        downloadLocation: NOASSERTION,
+        filesAnalyzed: false,
+        primaryPackagePurpose: 'LIBRARY',
+        licenseConcluded: 'MIT',
+        licenseDeclared: 'MIT',
+        copyrightText: NOASSERTION,
+        comment: `the musl libc bundled with zig ${p.compiler.version}, built for ${p.compiler.target}`,
+      });
+      relate(prog, 'STATIC_LINK', musl);
+      relate(zig, 'PACKAGE_OF', musl);
+    }
+  });
+  i.parents.forEach((p, n) => {
+    const parent = id(`Parent-${n}`);
+    packages.push({
+      SPDXID: parent,
+      name: p.name,
+      versionInfo: p.digest,
+      downloadLocation: NOASSERTION,
+      filesAnalyzed: false,
+      primaryPackagePurpose: 'CONTAINER',
+      checksums: [{ algorithm: 'SHA256', checksumValue: p.digest.slice(7) }],
+      externalRefs: [
+        {
+          referenceCategory: 'PACKAGE-MANAGER',
+          referenceType: 'purl',
+          referenceLocator: ociPurl(p.name, p.digest),
+        },
+      ],
+    });
+    relate(image, 'DESCENDANT_OF', parent);
+  });
+  i.imports.forEach((t, n) => {
+    const tar = id(`Import-${n}`);
+    packages.push({
+      SPDXID: tar,
+      name: t.name,
+      downloadLocation: NOASSERTION,
+      filesAnalyzed: false,
+      primaryPackagePurpose: 'ARCHIVE',
+      checksums: [{ algorithm: 'SHA256', checksumValue: t.sha256 }],
+    });
+    relate(image, 'EXPANDED_FROM_ARCHIVE', tar);
+  });
+  return {
+    spdxVersion: 'SPDX-2.3',
+    dataLicense: 'CC0-1.0',
+    SPDXID: 'SPDXRef-DOCUMENT',
+    name: `${i.name} ${i.platform}`,
+    documentNamespace: `https://scratchpack.dev/spdx/${platformLabel(i.platform)}/sha256-${subjectHex(i)}`,
+    creationInfo: {
+      created: i.created.replace(/\.\d+Z$/, 'Z'),
+      creators: [`Tool: ${i.tool.name}-${i.tool.version}`],
+    },
+    packages,
+    files,
+    relationships: rel,
+  };
+}
+
+export const spdxJson = (i: ImageInputs): Buffer => serialize(spdxDocument(i));

@@ -1,0 +1,226 @@
+import { BlobStore } from './blob-store.ts';
+import { sha256 } from './digest.ts';
+import { DigestMismatchError, InvalidJsonError, SizeMismatchError } from './errors.ts';
+import { REF_NAME, readLayout } from './layout.ts';
+import { updateLayoutIndex } from './layout-update.ts';
+import { isIndex, MediaTypes } from './media-types.ts';
+import {
+  type Annotations,
+  type Descriptor,
+  type IndexManifest,
+  type Manifest,
+  serializeManifest,
+} from './types.ts';
+
+/** The empty JSON blob `{}` every config-less artifact uses as its config (image-spec manifest.md). */
+export const EMPTY_JSON = Buffer.from('{}');
+export const EMPTY_DESCRIPTOR: Readonly<Descriptor> = Object.freeze({
+  mediaType: MediaTypes.ociEmpty,
+  digest: 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a',
+  size: 2,
+});
+
+export interface ArtifactLayer {
+  mediaType: string;
+  bytes: Buffer;
+  annotations?: Annotations;
+}
+
+/** An artifact manifest with its exact bytes and every blob it names. */
+export interface Artifact {
+  /** The manifest's bytes (hashed, stored and pushed as they are). */
+  raw: Buffer;
+  manifest: Manifest;
+  /** How a referrers index lists it: media type, digest, size, artifactType, annotations. */
+  descriptor: Descriptor;
+  /** The config (empty) and each layer, with bytes. */
+  blobs: { descriptor: Descriptor; bytes: Buffer }[];
+}
+
+/** The descriptor of a subject: media type, digest and size only. */
+export function subjectDescriptor(d: Descriptor): Descriptor {
+  return { mediaType: d.mediaType, digest: d.digest, size: d.size };
+}
+
+function referrerDescriptor(raw: Buffer, m: Manifest): Descriptor {
+  const d: Descriptor = { mediaType: m.mediaType, digest: sha256(raw).toString(), size: raw.byteLength };
+  if (m.annotations && Object.keys(m.annotations).length) d.annotations = { ...m.annotations };
+  d.artifactType = m.artifactType ?? m.config.mediaType;
+  return d;
+}
+
+/** Build an artifact manifest: `artifactType`, the empty config, `layers`, `subject`, annotations. */
+export function artifact(o: {
+  artifactType: string;
+  subject: Descriptor;
+  layers: ArtifactLayer[];
+  annotations?: Annotations;
+}): Artifact {
+  const layers = o.layers.map((l) => {
+    const d: Descriptor = {
+      mediaType: l.mediaType,
+      digest: sha256(l.bytes).toString(),
+      size: l.bytes.length,
+    };
+    if (l.annotations && Object.keys(l.annotations).length) d.annotations = { ...l.annotations };
+    return { descriptor: d, bytes: l.bytes };
+  });
+  const manifest: Manifest = {
+    schemaVersion: 2,
+    mediaType: MediaTypes.ociManifest,
+    artifactType: o.artifactType,
+    config: { ...EMPTY_DESCRIPTOR },
+    layers: layers.map((l) => l.descriptor),
+    subject: subjectDescriptor(o.subject),
+  };
+  if (o.annotations && Object.keys(o.annotations).length) manifest.annotations = { ...o.annotations };
+  const raw = serializeManifest(manifest);
+  return {
+    raw,
+    manifest,
+    descriptor: referrerDescriptor(raw, manifest),
+    blobs: [{ descriptor: { ...EMPTY_DESCRIPTOR }, bytes: EMPTY_JSON }, ...layers],
+  };
+}
+
+/** An artifact from exact manifest bytes, its blobs supplied by `blob` (each verified). */
+export async function artifactFromRaw(
+  raw: Buffer,
+  blob: (d: Descriptor) => Promise<Buffer>,
+): Promise<Artifact> {
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(raw.toString('utf8')) as Manifest;
+  } catch (cause) {
+    throw new InvalidJsonError(`artifact manifest ${sha256(raw)}`, cause);
+  }
+  const blobs: Artifact['blobs'] = [];
+  for (const d of [manifest.config, ...manifest.layers]) {
+    const bytes = await blob(d);
+    if (bytes.byteLength !== d.size)
+      throw new SizeMismatchError(`blob ${d.digest}`, d.size, bytes.byteLength);
+    const actual = sha256(bytes);
+    if (!actual.equals(d.digest))
+      throw new DigestMismatchError(`blob ${d.digest}`, d.digest, actual.toString());
+    blobs.push({ descriptor: d, bytes });
+  }
+  return { raw, manifest, descriptor: referrerDescriptor(raw, manifest), blobs };
+}
+
+/** The artifact `descriptor` names in the layout's blob store. */
+export async function loadArtifact(store: BlobStore, descriptor: Descriptor): Promise<Artifact> {
+  const raw = await store.read(descriptor.digest);
+  const actual = sha256(raw);
+  if (!actual.equals(descriptor.digest))
+    throw new DigestMismatchError(`artifact ${descriptor.digest}`, descriptor.digest, actual.toString());
+  return artifactFromRaw(raw, (d) => store.read(d.digest));
+}
+
+/** The referrers fallback tag of a digest (distribution-spec): `sha256:<hex>` → `sha256-<hex>`. */
+export function referrersTag(digest: string): string {
+  return digest.replace(':', '-');
+}
+
+/** A referrers index (distribution-spec) listing `descriptors`. */
+export function referrersIndex(descriptors: Descriptor[]): IndexManifest {
+  return { schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: descriptors };
+}
+
+/** The subject digest of each artifact entry of `index.json`, read from its manifest. */
+async function subjectsOf(store: BlobStore, entries: Descriptor[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const e of entries) {
+    if (!e.artifactType) continue;
+    const m = JSON.parse((await store.read(e.digest)).toString('utf8')) as Manifest;
+    if (m.subject) out.set(e.digest, m.subject.digest);
+  }
+  return out;
+}
+
+/** Every manifest digest reachable from the tagged entries (indexes and their children). */
+async function reachableManifests(store: BlobStore, entries: Descriptor[]): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const e of entries) {
+    if (e.artifactType) continue;
+    out.add(e.digest);
+    if (isIndex(e.mediaType)) {
+      const idx = JSON.parse((await store.read(e.digest)).toString('utf8')) as IndexManifest;
+      for (const c of idx.manifests) out.add(c.digest);
+    }
+  }
+  return out;
+}
+
+/**
+ * Add `artifacts` to the layout at `dir` as referrers: their blobs first, then `index.json` (temp + rename)
+ * with one untagged entry each. Entries already there are kept once; artifacts whose subject (directly or
+ * through another artifact) is no longer in the layout are dropped, so rebuilding does not pile them up.
+ * With `replace`, an artifact also replaces the referrers of the same subject and artifactType (a rebuilt
+ * SBOM replaces the old one; signatures are added without it, so several keys can sign).
+ */
+export async function writeReferrers(
+  dir: string,
+  artifacts: Artifact[],
+  opts: { replace?: boolean } = {},
+): Promise<void> {
+  const store = new BlobStore(dir);
+  for (const a of artifacts) {
+    for (const b of a.blobs) await store.write(b.descriptor.digest, b.descriptor.size, b.bytes);
+    await store.write(a.descriptor.digest, a.descriptor.size, a.raw);
+  }
+  await updateLayoutIndex(dir, async (current) => {
+    const index: IndexManifest = current ?? {
+      schemaVersion: 2,
+      mediaType: MediaTypes.ociIndex,
+      manifests: [],
+    };
+    let entries = [...index.manifests];
+    if (opts.replace) {
+      const before = await subjectsOf(store, entries);
+      entries = entries.filter(
+        (e) =>
+          !artifacts.some(
+            (a) =>
+              a.descriptor.artifactType === e.artifactType &&
+              a.manifest.subject?.digest === before.get(e.digest) &&
+              a.descriptor.digest !== e.digest,
+          ),
+      );
+    }
+    for (const a of artifacts)
+      if (!entries.some((e) => e.digest === a.descriptor.digest)) entries.push(a.descriptor);
+    const live = await reachableManifests(store, entries);
+    const subjects = await subjectsOf(store, entries);
+    let grew = true;
+    while (grew) {
+      grew = false;
+      for (const [digest, subject] of subjects) {
+        if (!live.has(digest) && live.has(subject)) {
+          live.add(digest);
+          grew = true;
+        }
+      }
+    }
+    const kept = entries.filter((e) => !e.artifactType || live.has(e.digest));
+    const untagged = kept.filter((m) => m.annotations?.[REF_NAME] === undefined);
+    const tagged = kept.filter((m) => m.annotations?.[REF_NAME] !== undefined);
+    return { ...index, manifests: [...untagged, ...tagged] };
+  });
+}
+
+/**
+ * The referrers of `digest` in the layout at `dir` (optionally of one `artifactType`), as a referrers index
+ * lists them, in `index.json` order.
+ */
+export async function layoutReferrers(
+  dir: string,
+  digest: string,
+  artifactType?: string,
+): Promise<Descriptor[]> {
+  const layout = await readLayout(dir);
+  const entries = (await layout.index()).manifests.filter(
+    (e) => e.artifactType && (!artifactType || e.artifactType === artifactType),
+  );
+  const subjects = await subjectsOf(layout.blobs, entries);
+  return entries.filter((e) => subjects.get(e.digest) === digest);
+}
