@@ -21,7 +21,7 @@ import { BuildContext, SourceError } from './context.ts';
 import { copyInstruction } from './copy.ts';
 import { DockerfileError, type Warning } from './errors.ts';
 import { type Dockerfile, type Instruction, parse } from './parser.ts';
-import { layersHaveShell } from './shell.ts';
+import { checkShellForm } from './shell.ts';
 import { commitHistory, type EvalState, expandAt, fail, lookup, wordsOf } from './state.ts';
 
 export interface EvaluateOptions {
@@ -194,34 +194,6 @@ async function fromInstruction(
     st.config.WorkingDir = '/';
   }
   st.history = [...(cf.history ?? [])];
-}
-
-/**
- * A shell-form command (`CMD echo hi`, or an exec form broken as `CMD ["/hello",` — which Docker also reads as a
- * shell command) runs `/bin/sh -c …`: in an image FROM scratch it can only work if this build copied a shell in.
- * Otherwise the build fails here, at the instruction, instead of producing an image that cannot start.
- */
-async function checkShellForm(st: EvalState): Promise<void> {
-  if (!st.fromScratch) return;
-  const keyword = st.config.Entrypoint?.length ? 'ENTRYPOINT' : 'CMD';
-  const cmd = keyword === 'ENTRYPOINT' ? st.config.Entrypoint : st.config.Cmd;
-  if (cmd?.length !== 3 || cmd[0] !== '/bin/sh' || cmd[1] !== '-c') return;
-  const ins = st.df.instructions.findLast((i) => i.keyword === keyword && !i.json);
-  if (!ins || (await layersHaveShell(st.added.map((a) => a.layer)))) return;
-  const jsonLike = ins.args.trimStart().startsWith('[');
-  fail(
-    st,
-    ins,
-    'DOCKERFILE_BAD_ARGUMENT',
-    jsonLike
-      ? `${ins.args.trim()} looks like the exec form but is not a valid JSON array of strings, so it is a shell command (/bin/sh -c …), and this FROM scratch image has no /bin/sh`
-      : `the shell form runs /bin/sh -c ${JSON.stringify(ins.args.trim())}, and this FROM scratch image has no /bin/sh`,
-    {
-      hint: jsonLike
-        ? `fix the JSON: double-quoted strings, commas between them, a closing ] — e.g. ${keyword} ["/hello"]`
-        : `use the exec form: ${keyword} ["/prog", "arg"]`,
-    },
-  );
 }
 
 /** Evaluate a Dockerfile for one platform; returns the image and warnings (never printed). */

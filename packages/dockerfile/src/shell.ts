@@ -6,6 +6,7 @@
 import { posix } from 'node:path';
 import { type Layer, uncompressed } from '@scratchpack/oci';
 import tar from 'tar-stream';
+import { type EvalState, fail } from './state.ts';
 
 const clean = (p: string) => posix.normalize(`/${p}`).replace(/\/+$/, '') || '/';
 
@@ -56,4 +57,32 @@ export async function layersHaveShell(layers: readonly Layer[]): Promise<boolean
   }
   const sh = resolve('/bin/sh', links);
   return present.has(sh) && !links.has(sh);
+}
+
+/**
+ * A shell-form command (`CMD echo hi`, or an exec form broken as `CMD ["/hello",` — which Docker also reads as a
+ * shell command) runs `/bin/sh -c …`: in an image FROM scratch it can only work if this build copied a shell in.
+ * Otherwise the build fails here, at the instruction, instead of producing an image that cannot start.
+ */
+export async function checkShellForm(st: EvalState): Promise<void> {
+  if (!st.fromScratch) return;
+  const keyword = st.config.Entrypoint?.length ? 'ENTRYPOINT' : 'CMD';
+  const cmd = keyword === 'ENTRYPOINT' ? st.config.Entrypoint : st.config.Cmd;
+  if (cmd?.length !== 3 || cmd[0] !== '/bin/sh' || cmd[1] !== '-c') return;
+  const ins = st.df.instructions.findLast((i) => i.keyword === keyword && !i.json);
+  if (!ins || (await layersHaveShell(st.added.map((a) => a.layer)))) return;
+  const jsonLike = ins.args.trimStart().startsWith('[');
+  fail(
+    st,
+    ins,
+    'DOCKERFILE_BAD_ARGUMENT',
+    jsonLike
+      ? `${ins.args.trim()} looks like the exec form but is not a valid JSON array of strings, so it is a shell command (/bin/sh -c …), and this FROM scratch image has no /bin/sh`
+      : `the shell form runs /bin/sh -c ${JSON.stringify(ins.args.trim())}, and this FROM scratch image has no /bin/sh`,
+    {
+      hint: jsonLike
+        ? `fix the JSON: double-quoted strings, commas between them, a closing ] — e.g. ${keyword} ["/hello"]`
+        : `use the exec form: ${keyword} ["/prog", "arg"]`,
+    },
+  );
 }
