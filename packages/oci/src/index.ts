@@ -74,13 +74,6 @@ export {
 } from './parallel-gzip.ts';
 export * from './platform.ts';
 export { type ExtractReport, extractRootfs } from './rootfs.ts';
-export { layerFromTarStream, type ReadTarOptions, readTarEntries } from './tar-import.ts';
-export { type LayerOptions, layerFromEntries } from './tar-layer.ts';
-export { parseSourceDateEpoch, rfc3339 } from './time.ts';
-export type * from './types.ts';
-export { serializeConfig, serializeManifest } from './types.ts';
-export { type ValidationReport, validateImage, validateIndex, validateLayout } from './validate.ts';
-// Shape checks of documents from outside (layouts, registries), before any field is used.
 export {
   descriptorProblems,
   MAX_MANIFEST_BYTES,
@@ -90,3 +83,9 @@ export {
   validateIndexShape,
   validateManifestShape,
 } from './schema.ts';
+export { layerFromTarStream, type ReadTarOptions, readTarEntries } from './tar-import.ts';
+export { type LayerOptions, layerFromEntries } from './tar-layer.ts';
+export { parseSourceDateEpoch, rfc3339 } from './time.ts';
+export type * from './types.ts';
+export { serializeConfig, serializeManifest } from './types.ts';
+export { type ValidationReport, validateImage, validateIndex, validateLayout } from './validate.ts';
