@@ -60,7 +60,9 @@ describe('watchBody', () => {
     let cancelled: unknown;
     const silent = new ReadableStream<Uint8Array>({
       pull: () => new Promise(() => {}),
-      cancel: (r) => void (cancelled = r),
+      cancel: (r) => {
+        cancelled = r;
+      },
     });
     const err = await drain(watchBody(silent, 'GET', URL_, { timeoutMs: 60 })).catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/no data in the response body/);
