@@ -187,7 +187,11 @@ describeWithTools(
       expect(junk.status).toBe(1);
       expect(junk.stderr).toContain('[STORE_INVALID_ARCHIVE]');
       expect(await readdir(store)).toEqual(['blobs', 'index.json', 'oci-layout']);
+      // A Docker Hub name with a `/` looks like a path; with no such path, the stored image is used.
+      expect((await sp(['run', 'me/hello:1.0'])).status).toBe(0);
+      expect((await sp(['inspect', 'me/hello:1.0'])).stdout).toContain('me/hello:1.0');
       expect((await sp(['rmi', 'me/hello:1.0', 'gz:1.0'])).status).toBe(0);
+      expect((await sp(['run', 'me/hello:1.0'])).stderr).toContain('[OCI_LAYOUT_NOT_FOUND]');
     });
 
     it('paths and oci: forms stay layouts; unknown names get a clear error', async () => {
