@@ -5,7 +5,8 @@
  *   2. starts with `/`, `.` or `~` — a layout path;
  *   3. PATH (before an optional `:TAG`) is a directory holding an `oci-layout` file — that layout;
  *   4. contains `/` and its first component is not a registry host (no `.` or `:`, not `localhost`),
- *      e.g. `dist/oci:latest` — a layout path;
+ *      e.g. `dist/oci:latest` — a layout path; when reading (`openLayoutRef`), if no such path exists but
+ *      the store has that name (a Docker Hub `me/app:1.0`), the stored image;
  *   5. otherwise, when it is a valid image name — that name in the local store (`hello` = `hello:latest`);
  *   6. anything else — a layout path (with the layout's own errors).
  */
@@ -60,11 +61,24 @@ export function localStore(): ImageStore {
   });
 }
 
+async function hasStored(name: string): Promise<boolean> {
+  return localStore()
+    .find(name)
+    .then(
+      () => true,
+      () => false,
+    );
+}
+
 /** Open an image argument — a layout `dir[:tag]` or a stored name — and resolve it, with errors naming both. */
 export async function openLayoutRef(ref: string): Promise<OpenedRef> {
   const r = imageRef(ref);
-  if (r.kind === 'store') {
-    const { layout, image, subject } = await localStore().open(r.name);
+  // Rule 4's exception when reading: no such path, but a stored name (a Docker Hub `me/app:1.0`).
+  const stored =
+    r.kind === 'store' ||
+    (!/^(oci:|[/.~])/.test(ref) && !existsSync(r.dir) && isImageName(ref) && (await hasStored(ref)));
+  if (stored) {
+    const { layout, image, subject } = await localStore().open(ref);
     return { layout, dir: layout.dir, tag: image.name, subject };
   }
   const layout = await readLayout(r.dir);

@@ -170,6 +170,30 @@ describeWithTools(
       expect(names).toEqual(['focal:latest', 'ghcr.io/me/hello:2', 'hello:1.0', 'hello:latest']);
     });
 
+    it('load: bare-tagged archives need --name, gzip is read, junk is refused leaving nothing behind', async () => {
+      const ctx = join(work.path, 'hello');
+      expect((await sp(['build', '.', '-o', '../bare.tar', '-t', '1.0'], ctx)).status).toBe(0);
+      const bare = await sp(['load', '-i', 'bare.tar']);
+      expect(bare.status).toBe(1);
+      expect(bare.stderr).toContain(
+        'tagged "1.0" without a repository name; name one with --name REPOSITORY',
+      );
+      expect((await sp(['load', '--name', 'me/hello', '-i', 'bare.tar'])).stdout).toBe(
+        'loaded me/hello:1.0\n',
+      );
+      const gz = sh('gzip -c bare.tar | $SP load --name gz', work.path);
+      expect(gz.stdout).toBe('loaded gz:1.0\n');
+      const junk = await sp(['load'], work.path, Buffer.from('not a tar at all'));
+      expect(junk.status).toBe(1);
+      expect(junk.stderr).toContain('[STORE_INVALID_ARCHIVE]');
+      expect(await readdir(store)).toEqual(['blobs', 'index.json', 'oci-layout']);
+      // A Docker Hub name with a `/` looks like a path; with no such path, the stored image is used.
+      expect((await sp(['run', 'me/hello:1.0'])).status).toBe(0);
+      expect((await sp(['inspect', 'me/hello:1.0'])).stdout).toContain('me/hello:1.0');
+      expect((await sp(['rmi', 'me/hello:1.0', 'gz:1.0'])).status).toBe(0);
+      expect((await sp(['run', 'me/hello:1.0'])).stderr).toContain('[OCI_LAYOUT_NOT_FOUND]');
+    });
+
     it('paths and oci: forms stay layouts; unknown names get a clear error', async () => {
       const built = await sp(['build', '.', '-o', 'out', '-t', 'v1'], join(work.path, 'hello'));
       expect(built.status).toBe(0);

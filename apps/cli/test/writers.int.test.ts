@@ -28,11 +28,11 @@ describeWithTools(['umoci', 'docker-registry'], 'concurrent writers and interrup
     await mkdir(small);
     await writeFile(join(small, 'f'), 'small\n');
     await writeFile(join(small, 'Dockerfile'), 'FROM scratch\nCOPY f /f\n');
-    // 160 MiB of random bytes: incompressible, so packing it takes seconds and spools to a temp file.
+    // 96 MiB of random bytes: incompressible, so packing takes seconds and spools (over 64 MiB) to a temp file.
     big = join(work.path, 'big');
     await mkdir(big);
     const fh = await open(join(big, 'blob'), 'w');
-    for (let i = 0; i < 160; i++) await fh.write(randomBytes(1024 * 1024));
+    for (let i = 0; i < 96; i++) await fh.write(randomBytes(1024 * 1024));
     await fh.close();
     await writeFile(join(big, 'Dockerfile'), 'FROM scratch\nCOPY blob /blob\n');
   });
@@ -44,8 +44,8 @@ describeWithTools(['umoci', 'docker-registry'], 'concurrent writers and interrup
     ...(await readdir(join(dir, 'blobs', 'sha256'))).filter((n) => !/^[0-9a-f]{64}$/.test(n)),
   ];
 
-  it('two builds into one layout and two into the store at once: no tag lost (10 trials)', async () => {
-    for (let trial = 0; trial < 10; trial++) {
+  it('two builds into one layout and two into the store at once: no tag lost (8 trials)', async () => {
+    for (let trial = 0; trial < 8; trial++) {
       const layout = join(work.path, `concurrent-${trial}`);
       const runs = await Promise.all([
         cli(['build', small, '-o', layout, '-t', 'one'], { env }),
@@ -62,7 +62,7 @@ describeWithTools(['umoci', 'docker-registry'], 'concurrent writers and interrup
     const names = JSON.parse((await cli(['images', '--json'], { env })).stdout).images.map(
       (i: { name: string }) => i.name,
     );
-    expect(names).toHaveLength(20);
+    expect(names).toHaveLength(16);
   }, 240_000);
 
   /** Start `build big -o <out>`, send `signal` as soon as `ready()` holds, and return the exit status. */

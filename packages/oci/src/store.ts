@@ -97,19 +97,29 @@ function findEntry(index: IndexManifest | undefined, input: string): StoredImage
   return undefined;
 }
 
+const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
+
+/** The JSON document in blob `digest` of the layout at `dir`; undefined when absent, damaged or not a digest. */
+async function readBlobJson(dir: string, digest: string): Promise<Record<string, unknown> | undefined> {
+  if (!DIGEST_RE.test(digest)) return undefined;
+  try {
+    const doc = JSON.parse(await readFile(join(dir, 'blobs', 'sha256', digest.slice(7)), 'utf8'));
+    return doc !== null && typeof doc === 'object' ? doc : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Every blob digest reachable from `descriptors` (indexes → manifests → config and layers). */
 export async function reachableBlobs(dir: string, descriptors: Descriptor[]): Promise<Set<string>> {
   const seen = new Set<string>();
   const visit = async (d: Descriptor): Promise<void> => {
-    if (seen.has(d.digest)) return;
+    if (typeof d?.digest !== 'string' || seen.has(d.digest)) return;
     seen.add(d.digest);
     if (!isIndex(d.mediaType) && !isManifest(d.mediaType)) return;
-    let doc: Partial<Manifest & IndexManifest>;
-    try {
-      doc = JSON.parse(await readFile(join(dir, 'blobs', ...d.digest.split(':')), 'utf8'));
-    } catch {
-      return; // missing or damaged: nothing below it can be found anyway
-    }
+    // Missing or damaged: nothing below it can be found anyway.
+    const doc = (await readBlobJson(dir, d.digest)) as Partial<Manifest & IndexManifest> | undefined;
+    if (!doc) return;
     for (const m of Array.isArray(doc.manifests) ? doc.manifests : []) await visit(m);
     if (doc.config) await visit(doc.config);
     for (const l of Array.isArray(doc.layers) ? doc.layers : []) await visit(l);
@@ -121,12 +131,8 @@ export async function reachableBlobs(dir: string, descriptors: Descriptor[]): Pr
 /** The `subject` digest of the manifest `d` points at, if it has one (a referrer: SBOM, signature, …). */
 async function subjectOf(dir: string, d: Descriptor): Promise<string | undefined> {
   if (!isManifest(d.mediaType) && !isIndex(d.mediaType)) return undefined;
-  try {
-    const doc = JSON.parse(await readFile(join(dir, 'blobs', ...d.digest.split(':')), 'utf8'));
-    return typeof doc?.subject?.digest === 'string' ? doc.subject.digest : undefined;
-  } catch {
-    return undefined;
-  }
+  const subject = (await readBlobJson(dir, d.digest))?.subject as { digest?: unknown } | undefined;
+  return typeof subject?.digest === 'string' ? subject.digest : undefined;
 }
 
 /**

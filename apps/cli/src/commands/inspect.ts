@@ -43,7 +43,9 @@ async function summarize(image: Image, platform?: Platform): Promise<ImageSummar
 export function inspectCommand(program: Command): void {
   program
     .command('inspect')
-    .description('show an image or multi-arch index from an OCI layout, after checking every digest and size')
+    .description(
+      'show an image or multi-arch index (stored or in an OCI layout), after checking every digest and size',
+    )
     .argument('<image>', 'a name in the local store (hello) or an OCI layout and tag (dist/oci:latest)')
     .option('--json', 'print JSON')
     .option('--raw', 'print the raw manifest or index bytes')

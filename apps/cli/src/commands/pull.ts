@@ -29,7 +29,7 @@ export function pullCommand(program: Command): void {
   const cmd = program
     .command('pull')
     .description(
-      'pull an image or multi-arch index from a registry into an OCI layout, verifying every digest',
+      'pull an image or multi-arch index from a registry into the local store or an OCI layout, verifying every digest',
     )
     .argument('<reference>', 'registry/repository[:tag|@digest]')
     .argument(

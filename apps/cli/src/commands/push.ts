@@ -25,7 +25,7 @@ export function pushCommand(program: Command): void {
   const cmd = program
     .command('push')
     .description(
-      'push an image or multi-arch index from an OCI layout to a registry (blobs, manifests, index, then tags)',
+      'push an image or multi-arch index (stored or in an OCI layout) to a registry (blobs, manifests, index, then tags)',
     )
     .argument('<image>', 'a name in the local store (hello) or an OCI layout and tag (dist/oci:latest)')
     .argument(
