@@ -39,6 +39,10 @@ describeWithTools(
       await writeFile(join(root, 'etc', 'group'), 'root:x:0:\napp:x:1000:\nstaff:x:50:\n');
       await writeFile(join(root, 'etc', 'motd'), 'one\ntwo\n');
       await writeFile(join(root, 'bin', 'data'), 'not a program');
+      // A read-only directory with a file: the private rootfs must still be removed by an unprivileged user.
+      await mkdir(join(root, 'ro'));
+      await writeFile(join(root, 'ro', 'file'), 'x');
+      await chmod(join(root, 'ro'), 0o555);
       const tar = join(work.path, 'rootfs.tar');
       // No /tmp in this image: the sandbox mounts a tmpfs there.
       execFileSync('tar', ['-C', root, '--numeric-owner', '--owner=0', '--group=0', '-cf', tar, '.']);
@@ -86,7 +90,7 @@ describeWithTools(
         expect(r.status).toBe(0);
         const lines = r.stdout.split('\n');
         expect(lines[0]).toBe('host-hidden');
-        expect(r.stdout).toMatch(/^bin\ndev\netc\nproc\ntmp\n/m);
+        expect(r.stdout).toMatch(/^bin\ndev\netc\nproc\nro\ntmp\n/m);
         for (const d of ['null', 'zero', 'full', 'random', 'urandom', 'tty', 'shm', 'pts'])
           expect(r.stdout).toContain(`\n${d}\n`);
         expect(r.stdout).toMatch(/^tmpfs \/tmp tmpfs/m);
