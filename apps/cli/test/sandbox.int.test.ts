@@ -96,6 +96,12 @@ describeWithTools(
         expect(r.stdout).toMatch(/^tmpfs \/tmp tmpfs/m);
         expect(r.stdout).toContain('sh -c test -e'); // the program is PID 1 of its own namespace
         expect(r.stdout).toMatch(/\n1\nbox1\n$/); // only the loopback interface
+        const noDns = await run([image, 'cat', '/etc/resolv.conf']);
+        expect(noDns.status).toBe(1); // the image has none, and the host's is not shown
+        const dns = await run(['--network', 'host', image, 'cat', '/etc/resolv.conf', '/etc/hosts']);
+        expect(dns.stdout).toBe(
+          (await readFile('/etc/resolv.conf', 'utf8')) + (await readFile('/etc/hosts', 'utf8')),
+        );
         const hostNet = await run(['--network', 'host', image, 'sh', '-c', 'cat /proc/net/dev | grep -c :']);
         expect(Number(hostNet.stdout)).toBe(
           (await readFile('/proc/net/dev', 'utf8')).split('\n').filter((l) => l.includes(':')).length,
