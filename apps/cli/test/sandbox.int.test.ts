@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describeWithTools, tempDir, toolPath } from '@scratchpack/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from './helpers.ts';
-import { type As, canSwitchUser, cliAs, userDirs } from './sandbox-helpers.ts';
+import { type As, canSwitchUser, cliAs, removeUserDirs, userDirs } from './sandbox-helpers.ts';
 
 const APPLETS = ['sh', 'cat', 'ls', 'id', 'hostname', 'echo', 'touch', 'sleep', 'pwd', 'grep', 'env', 'test'];
 
@@ -64,7 +64,10 @@ describeWithTools(
       await writeFile(join(shared, 'in'), 'from the host\n');
       await chmod(shared, 0o777);
     });
-    afterAll(() => work?.cleanup());
+    afterAll(async () => {
+      await work?.cleanup();
+      await removeUserDirs();
+    });
 
     const users: As[] = canSwitchUser ? ['root', 'nobody'] : ['root'];
     describe.each(users)('as %s', (as) => {
