@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describeWithTools, type RunningRegistry, startRegistry, tempDir } from '@scratchpack/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { debianRootfs } from './debian-rootfs.ts';
-import { type As, canSwitchUser, cliAs, userDirs } from './sandbox-helpers.ts';
+import { type As, canSwitchUser, cliAs, removeUserDirs, userDirs } from './sandbox-helpers.ts';
 
 const fromTar = (tar: string, path: string) => execFileSync('tar', ['-xOf', tar, path], { encoding: 'utf8' });
 const users: As[] = canSwitchUser ? ['root', 'nobody'] : ['root'];
@@ -33,7 +33,10 @@ describeWithTools(
       hostOnly = join(work.path, 'host-only-probe');
       await writeFile(hostOnly, 'only on the host\n');
     }, 900_000);
-    afterAll(() => work?.cleanup());
+    afterAll(async () => {
+      await work?.cleanup();
+      await removeUserDirs();
+    });
 
     it('imports the rootfs from standard input (tar … | scratchpack import - …)', async () => {
       const r = await cliAs(['import', '-', `${layout}:bookworm`, '--json'], {
@@ -167,7 +170,10 @@ describeWithTools(
       const r = await cliAs(['import', '--platform', 'linux/arm64', tar, image], { timeout: 600_000 });
       expect(r.status, r.stderr).toBe(0);
     }, 900_000);
-    afterAll(() => work?.cleanup());
+    afterAll(async () => {
+      await work?.cleanup();
+      await removeUserDirs();
+    });
 
     it.each(users)('runs its busybox under qemu-user in the sandbox, pinned CPU too (as %s)', async (as) => {
       const dirs = await userDirs(as);

@@ -1,7 +1,7 @@
 /** Running the CLI as root or as an unprivileged user (uid 65534 through setpriv), for the sandbox tests. */
 import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { chmod, mkdir, mkdtemp } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CliResult, cliBin, repoRoot } from './helpers.ts';
@@ -12,9 +12,12 @@ export const NOBODY = 65534;
 /** Only root can switch to another user; everyone else runs as themselves. */
 export const canSwitchUser = process.getuid?.() === 0;
 
+const made: string[] = [];
+
 /** A home and TMPDIR the unprivileged user can write (tsx's cache and the private rootfs go there). */
 export async function userDirs(as: As): Promise<{ home: string; tmp: string }> {
   const home = await mkdtemp(join(tmpdir(), `sandbox-${as}-`));
+  made.push(home);
   const tmp = join(home, 'tmp');
   await mkdir(tmp);
   if (as === 'nobody') {
@@ -24,6 +27,11 @@ export async function userDirs(as: As): Promise<{ home: string; tmp: string }> {
   }
   await chmod(home, 0o755);
   return { home, tmp };
+}
+
+/** Remove every directory `userDirs` made (call in afterAll). */
+export async function removeUserDirs(): Promise<void> {
+  for (const d of made.splice(0)) await rm(d, { recursive: true, force: true });
 }
 
 export interface RunOpts {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describeWithTools, tempDir, toolPath } from '@scratchpack/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from './helpers.ts';
-import { type As, canSwitchUser, cliAs, userDirs } from './sandbox-helpers.ts';
+import { type As, canSwitchUser, cliAs, removeUserDirs, userDirs } from './sandbox-helpers.ts';
 
 const APPLETS = ['sh', 'cat', 'ls', 'id', 'hostname', 'echo', 'touch', 'sleep', 'pwd', 'grep', 'env', 'test'];
 
@@ -39,6 +39,10 @@ describeWithTools(
       await writeFile(join(root, 'etc', 'group'), 'root:x:0:\napp:x:1000:\nstaff:x:50:\n');
       await writeFile(join(root, 'etc', 'motd'), 'one\ntwo\n');
       await writeFile(join(root, 'bin', 'data'), 'not a program');
+      // A read-only directory with a file: the private rootfs must still be removed by an unprivileged user.
+      await mkdir(join(root, 'ro'));
+      await writeFile(join(root, 'ro', 'file'), 'x');
+      await chmod(join(root, 'ro'), 0o555);
       const tar = join(work.path, 'rootfs.tar');
       // No /tmp in this image: the sandbox mounts a tmpfs there.
       execFileSync('tar', ['-C', root, '--numeric-owner', '--owner=0', '--group=0', '-cf', tar, '.']);
@@ -60,7 +64,10 @@ describeWithTools(
       await writeFile(join(shared, 'in'), 'from the host\n');
       await chmod(shared, 0o777);
     });
-    afterAll(() => work?.cleanup());
+    afterAll(async () => {
+      await work?.cleanup();
+      await removeUserDirs();
+    });
 
     const users: As[] = canSwitchUser ? ['root', 'nobody'] : ['root'];
     describe.each(users)('as %s', (as) => {
@@ -86,12 +93,18 @@ describeWithTools(
         expect(r.status).toBe(0);
         const lines = r.stdout.split('\n');
         expect(lines[0]).toBe('host-hidden');
-        expect(r.stdout).toMatch(/^bin\ndev\netc\nproc\ntmp\n/m);
+        expect(r.stdout).toMatch(/^bin\ndev\netc\nproc\nro\ntmp\n/m);
         for (const d of ['null', 'zero', 'full', 'random', 'urandom', 'tty', 'shm', 'pts'])
           expect(r.stdout).toContain(`\n${d}\n`);
         expect(r.stdout).toMatch(/^tmpfs \/tmp tmpfs/m);
         expect(r.stdout).toContain('sh -c test -e'); // the program is PID 1 of its own namespace
         expect(r.stdout).toMatch(/\n1\nbox1\n$/); // only the loopback interface
+        const noDns = await run([image, 'cat', '/etc/resolv.conf']);
+        expect(noDns.status).toBe(1); // the image has none, and the host's is not shown
+        const dns = await run(['--network', 'host', image, 'cat', '/etc/resolv.conf', '/etc/hosts']);
+        expect(dns.stdout).toBe(
+          (await readFile('/etc/resolv.conf', 'utf8')) + (await readFile('/etc/hosts', 'utf8')),
+        );
         const hostNet = await run(['--network', 'host', image, 'sh', '-c', 'cat /proc/net/dev | grep -c :']);
         expect(Number(hostNet.stdout)).toBe(
           (await readFile('/proc/net/dev', 'utf8')).split('\n').filter((l) => l.includes(':')).length,

@@ -46,6 +46,25 @@ async function mountpoint(root: string, name: string): Promise<void> {
   await mkdir(p);
 }
 
+/**
+ * With `--network host`, the host's /etc/resolv.conf and /etc/hosts (read-only) over the image's, as Docker
+ * does, so names resolve as on the host; only into an image with a real /etc directory.
+ */
+async function hostNetworkFiles(root: string): Promise<SandboxSpec['roFiles']> {
+  const etc = await lstat(resolve(root, 'etc')).catch(() => undefined);
+  if (!etc?.isDirectory()) return [];
+  const out: SandboxSpec['roFiles'] = [];
+  for (const f of ['/etc/resolv.conf', '/etc/hosts']) {
+    if (!(await stat(f).catch(() => undefined))?.isFile()) continue;
+    const target = await inRoot(root, f);
+    const there = await lstat(resolve(root, `.${target}`)).catch(() => undefined);
+    const parent = await lstat(resolve(root, `.${target}`, '..')).catch(() => undefined);
+    if ((there && !there.isFile()) || !parent?.isDirectory()) continue;
+    out.push({ host: f, target });
+  }
+  return out;
+}
+
 export interface ContainerOptions {
   root: string;
   uid: number;
@@ -81,6 +100,7 @@ export async function prepareContainer(o: ContainerOptions): Promise<SandboxSpec
     volumes.push({ ...v, target });
   }
   const roFiles: SandboxSpec['roFiles'] = [];
+  if (o.network === 'host') roFiles.push(...(await hostNetworkFiles(o.root)));
   let argv = o.argv;
   if (o.qemu) {
     // A directory name the image cannot already use: created fresh in the private rootfs.

@@ -84,22 +84,29 @@ export async function runSandboxed(
     });
     const infoStream = child.stdio[3] as NodeJS.ReadableStream;
     infoStream.setEncoding('utf8');
+    const kill = (pid: number | undefined, s: NodeJS.Signals) => {
+      try {
+        if (pid) process.kill(pid, s);
+      } catch {
+        // already gone
+      }
+    };
+    // A signal that comes before bwrap has told the program's pid is delivered as soon as it does.
+    let pending: NodeJS.Signals | undefined;
     infoStream.on('data', (d: string) => {
       info += d;
       const m = /"child-pid":\s*(\d+)/.exec(info);
-      if (m) childPid = Number(m[1]);
+      if (m && childPid === undefined) {
+        childPid = Number(m[1]);
+        if (pending) kill(childPid, pending);
+      }
     });
     const forward = (sig: NodeJS.Signals) => {
       signals++;
-      const kill = (pid: number | undefined, s: NodeJS.Signals) => {
-        try {
-          if (pid) process.kill(pid, s);
-        } catch {
-          // already gone
-        }
-      };
-      if (signals === 1 && childPid) kill(childPid, sig);
-      else {
+      if (signals === 1) {
+        if (childPid) kill(childPid, sig);
+        else pending = sig;
+      } else {
         kill(childPid, 'SIGKILL');
         child.kill('SIGKILL');
       }

@@ -22,7 +22,8 @@ export function removeTree(dir: string): void {
     }
     if (!st.isDirectory()) return;
     if ((st.mode & 0o700) !== 0o700) chmodSync(d, (st.mode & 0o7777) | 0o700);
-    for (const name of readdirSync(d)) open(join(d, name));
+    // Entry types come with the listing: only directories need a look of their own.
+    for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) open(join(d, e.name));
   };
   try {
     open(dir);
