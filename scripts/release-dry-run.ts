@@ -22,7 +22,7 @@
  * Options: --skip-build (use the existing dist/), --out DIR, --release vX.Y.Z (repeatable; replaces the two
  * default releases).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -69,6 +69,26 @@ function pnpm(args: string[], env: Record<string, string> = {}): void {
   if (r.error) throw new ReleaseError(`cannot run pnpm: ${r.error.message}`);
   if (r.status !== 0)
     throw new ReleaseError(`\`pnpm ${args.join(' ')}\` failed (exit ${r.status ?? r.signal})`);
+}
+
+/**
+ * `pnpm <args>` without blocking this process: for steps that talk to the registry it runs, whose log pipe
+ * this process must keep reading (a push with referrers makes it log enough to fill a blocked pipe).
+ */
+function pnpmAsync(args: string[], env: Record<string, string> = {}): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn('pnpm', args, {
+      cwd: repoRoot,
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: stepEnv(env),
+    });
+    child.on('error', (e) => reject(new ReleaseError(`cannot run pnpm: ${e.message}`)));
+    child.on('close', (code, signal) =>
+      code === 0
+        ? resolvePromise()
+        : reject(new ReleaseError(`\`pnpm ${args.join(' ')}\` failed (exit ${code ?? signal})`)),
+    );
+  });
 }
 
 /** `pnpm --silent <args>`, returning stdout (stderr shown); throws when it fails. */
@@ -251,7 +271,7 @@ export async function dryRun(
         throw new ReleaseError(`release:tags printed no IMAGE_REF/IMAGE_TAGS/RELEASE_TAG for ${release}`);
       }
       console.log(`  IMAGE_REF=${env.IMAGE_REF} IMAGE_TAGS=${env.IMAGE_TAGS}`);
-      pnpm(['publish:images'], { ...env, ...layoutEnv });
+      await pnpmAsync(['publish:images'], { ...env, ...layoutEnv });
       published.push(env.RELEASE_TAG, ...env.IMAGE_TAGS.split(',').filter(Boolean));
       // Exactly the tags published so far: a prerelease must not have moved `X.Y` or `latest`.
       verifyTagList(registry, [...new Set(published)]);

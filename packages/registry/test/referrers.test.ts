@@ -6,9 +6,20 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { artifact, type Descriptor, type Manifest, MediaTypes, sha256 } from '@scratchpack/oci';
+import {
+  appendLayers,
+  artifact,
+  type Descriptor,
+  imageIndex,
+  layerFromEntries,
+  type Manifest,
+  MediaTypes,
+  scratch,
+  sha256,
+  withPlatform,
+} from '@scratchpack/oci';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fetchArtifact, listReferrers, pushReferrers, RegistryClient } from '../src/index.ts';
+import { fetchArtifact, listReferrers, push, pushReferrers, RegistryClient } from '../src/index.ts';
 
 interface Fake {
   host: string;
@@ -173,5 +184,39 @@ describe('referrers over the distribution API', () => {
     } finally {
       await client.close();
     }
+  });
+});
+
+describe('push with referrers', () => {
+  it('puts the image, then its referrers (and fallback tag), and moves the tag last', async () => {
+    fake = await fakeRegistry(false);
+    const layer = layerFromEntries([{ type: 'file', path: 'hello', content: 'hi', mode: 0o755 }]);
+    const image = await withPlatform(await appendLayers(scratch, { layer }), {
+      os: 'linux',
+      architecture: 'amd64',
+    });
+    const index = imageIndex([{ image }]);
+    const imageDigest = (await image.digest()).toString();
+    const subjectOf = { mediaType: image.mediaType(), digest: imageDigest, size: await image.size() };
+    const doc = artifact({
+      artifactType: 'application/spdx+json',
+      subject: subjectOf,
+      layers: [{ mediaType: 'application/spdx+json', bytes: Buffer.from('{}\n') }],
+    });
+    const events: string[] = [];
+    await push(index, `${fake.host}/repo:v1`, {
+      credential: null,
+      referrers: [doc],
+      onProgress: (e) => events.push(e.type),
+    });
+    const puts = fake.log.filter((l) => l.startsWith('PUT /v2/repo/manifests/'));
+    expect(puts).toEqual([
+      `PUT /v2/repo/manifests/${imageDigest}`,
+      `PUT /v2/repo/manifests/${(await index.digest()).toString()}`,
+      `PUT /v2/repo/manifests/${doc.descriptor.digest}`,
+      `PUT /v2/repo/manifests/sha256-${imageDigest.slice(7)}`,
+      'PUT /v2/repo/manifests/v1',
+    ]);
+    expect(events.indexOf('referrers-done')).toBeLessThan(events.indexOf('tag-done'));
   });
 });
