@@ -1,5 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -109,18 +110,23 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
       authYaml,
     ].join('\n');
     await writeFile(join(dir, 'config.yml'), config);
+    // The registry logs to a file, not a pipe: a test that blocks its event loop (spawnSync of the CLI)
+    // would otherwise stop draining the pipe, and a chatty registry would stall on a full pipe.
+    const logFile = join(dir, `registry-${port}.log`);
+    const log = openSync(logFile, 'a');
     const child = spawn('docker-registry', ['serve', join(dir, 'config.yml')], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', log, log],
     });
+    closeSync(log);
     running.add(child);
     killAllOnExit();
-    let output = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      output += d.toString();
-    });
-    child.stderr?.on('data', (d: Buffer) => {
-      output += d.toString();
-    });
+    const readLog = () => {
+      try {
+        return readFileSync(logFile, 'utf8');
+      } catch {
+        return '';
+      }
+    };
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     const url = `http://127.0.0.1:${port}`;
     const ready = await waitReady(url, exited);
@@ -136,11 +142,11 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
         await tokenServer?.stop();
         await rm(dir, { recursive: true, force: true });
       };
-      return { url, host: `127.0.0.1:${port}`, port, dir, users, tokenServer, logs: () => output, stop };
+      return { url, host: `127.0.0.1:${port}`, port, dir, users, tokenServer, logs: readLog, stop };
     }
     child.kill('SIGKILL');
     running.delete(child);
-    lastError = new Error(`docker-registry did not come up on ${url}:\n${output.slice(-2000)}`);
+    lastError = new Error(`docker-registry did not come up on ${url}:\n${readLog().slice(-2000)}`);
   }
   await tokenServer?.stop();
   await rm(dir, { recursive: true, force: true });
