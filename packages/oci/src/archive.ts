@@ -16,6 +16,7 @@ import { CONTAINERD_NAME, isImageIndex, loadDescriptor, REF_NAME, readLayout } f
 import { withManifests } from './layout-update.ts';
 import { isIndex, isManifest } from './media-types.ts';
 import type { Platform } from './platform.ts';
+import { attachedReferrers } from './referrers.ts';
 import { sweepDeadTemps, untrackTemp } from './temp-files.ts';
 import { type Descriptor, type IndexManifest, type Manifest, serializeManifest } from './types.ts';
 
@@ -119,7 +120,17 @@ export async function writeArchiveTo(
 ): Promise<void> {
   const layout = await readLayout(layoutDir);
   const index = await layout.index();
-  const entries = opts.manifests ?? index.manifests;
+  // A subset takes along the SBOMs, provenance and signatures of what it holds.
+  const entries = opts.manifests
+    ? [
+        ...opts.manifests,
+        ...(await attachedReferrers(
+          layout.blobs,
+          index,
+          new Set((await reachable(layoutDir, opts.manifests)).keys()),
+        )),
+      ]
+    : index.manifests;
   const indexBytes = opts.manifests
     ? Buffer.concat([serializeManifest(withManifests(index, entries)), Buffer.from('\n')])
     : await readFile(join(layoutDir, 'index.json'));

@@ -137,6 +137,32 @@ async function subjectsOf(store: BlobStore, entries: Descriptor[]): Promise<Map<
   return out;
 }
 
+/**
+ * The artifact entries of `index` that belong to `live` (manifest digests): those whose subject is live, and
+ * transitively those whose subject is such an artifact (a signature of an SBOM), in index order.
+ */
+export async function attachedReferrers(
+  store: BlobStore,
+  index: IndexManifest,
+  live: Set<string>,
+): Promise<Descriptor[]> {
+  const artifacts = index.manifests.filter((e) => e.artifactType && !live.has(e.digest));
+  const subjects = await subjectsOf(store, artifacts);
+  const seen = new Set(live);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const a of artifacts) {
+      const subject = subjects.get(a.digest);
+      if (!seen.has(a.digest) && subject && seen.has(subject)) {
+        seen.add(a.digest);
+        grew = true;
+      }
+    }
+  }
+  return artifacts.filter((a) => seen.has(a.digest));
+}
+
 /** Every manifest digest reachable from the tagged entries (indexes and their children). */
 async function reachableManifests(store: BlobStore, entries: Descriptor[]): Promise<Set<string>> {
   const out = new Set<string>();

@@ -15,6 +15,7 @@ import { Digest } from './digest.ts';
 import { isImageName, parseImageName } from './image-name.ts';
 import { type Layout, loadDescriptor, readLayout } from './layout.ts';
 import { CONTAINERD_NAME, REF_NAME } from './layout-update.ts';
+import { loadArtifact, writeReferrers } from './referrers.ts';
 import type { ImageStore } from './store.ts';
 import { InvalidArchiveError } from './store-errors.ts';
 import type { Descriptor } from './types.ts';
@@ -116,7 +117,12 @@ export async function loadArchive(
     const byDigest = new Map<string, { descriptor: Descriptor; names: string[] }>();
     let unnamed = 0;
     const bare: string[] = [];
+    const referrers: Descriptor[] = [];
     for (const d of (await layout.index()).manifests) {
+      if (d.artifactType) {
+        referrers.push(d); // SBOMs, provenance, signatures: kept below when their subject is loaded
+        continue;
+      }
       const name = nameFor(d, opts.repository);
       if (!name) {
         unnamed++;
@@ -144,6 +150,9 @@ export async function loadArchive(
       const subject = await loadDescriptor(layout.blobs, descriptor);
       names.push(...(await store.put(subject, ns)).names);
     }
+    // writeReferrers keeps only the referrers whose subject is now in the store.
+    const artifacts = await Promise.all(referrers.map((d) => loadArtifact(layout.blobs, d)));
+    if (artifacts.length) await writeReferrers(store.dir, artifacts);
     return { names, unnamed };
   });
 }
