@@ -5,7 +5,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs, type Section, USAGE, UsageError } from './args.ts';
 import { run } from './exec.ts';
 import { describeMachine } from './machine.ts';
@@ -77,7 +77,10 @@ async function main(argv: string[]): Promise<number> {
   }
   machine['load average at end (1, 5, 15 min)'] = load();
   machine['bench wall time'] = `${((performance.now() - started) / 1000).toFixed(0)} s`;
-  const outDir = args.out ?? join(REPO, 'bench', 'results');
+  // `pnpm bench` runs in bench/; a relative --out is meant from where the user typed it (pnpm's INIT_CWD).
+  const outDir = args.out
+    ? resolve(process.env.INIT_CWD ?? process.cwd(), args.out)
+    : join(REPO, 'bench', 'results');
   await mkdir(outDir, { recursive: true });
   const md = renderReport(report);
   await writeFile(join(outDir, 'latest.md'), md);

@@ -113,7 +113,9 @@ function toRecord(e: LayerEntry): TarRecord {
       e.type === 'whiteout'
         ? joinPath(parentOf(path), WHITEOUT_PREFIX + baseOf(path))
         : joinPath(path, OPAQUE_MARKER);
-    return { name, type: 'file', mode: 0o644, uid: 0, gid: 0, content: Buffer.alloc(0) };
+    const r = record(name, 'file', 0o644, 0, 0, undefined);
+    r.content = Buffer.alloc(0);
+    return r;
   }
   if (baseOf(path).startsWith(WHITEOUT_PREFIX)) {
     throw new InvalidEntryError(
@@ -121,39 +123,69 @@ function toRecord(e: LayerEntry): TarRecord {
       `names starting with ${WHITEOUT_PREFIX} are whiteouts; use a { type: 'whiteout' } entry if that is intended`,
     );
   }
-  const base = {
-    name: path,
-    uid: checkId(path, 'uid', e.uid),
-    gid: checkId(path, 'gid', e.gid),
-    ...(e.xattrs && Object.keys(e.xattrs).length ? { xattrs: e.xattrs } : {}),
-  };
+  const uid = checkId(path, 'uid', e.uid);
+  const gid = checkId(path, 'gid', e.gid);
+  const xattrs = e.xattrs && Object.keys(e.xattrs).length ? e.xattrs : undefined;
   switch (e.type) {
-    case 'file':
+    case 'file': {
       if (!path) throw new InvalidEntryError(e.path, 'a file needs a name');
-      return {
-        ...base,
-        type: 'file',
-        mode: checkMode(path, e.mode, 0o644),
-        ...('source' in e ? sourceOf(path, e) : { content: e.content }),
-      };
+      const r = record(path, 'file', checkMode(path, e.mode, 0o644), uid, gid, xattrs);
+      if ('source' in e) Object.assign(r, sourceOf(path, e));
+      else r.content = e.content;
+      return r;
+    }
     case 'dir':
-      return { ...base, type: 'directory', mode: checkMode(path, e.mode, 0o755) };
+      return record(path, 'directory', checkMode(path, e.mode, 0o755), uid, gid, xattrs);
     case 'symlink':
       if (!e.target) throw new InvalidEntryError(e.path, 'symlink has an empty target');
-      return { ...base, type: 'symlink', mode: 0o777, linkname: e.target };
+      return record(path, 'symlink', 0o777, uid, gid, xattrs, { linkname: e.target });
     case 'hardlink':
-      return { ...base, type: 'link', mode: 0o644, linkname: cleanPath(e.target, `hardlink ${path}`) };
+      return record(path, 'link', 0o644, uid, gid, xattrs, {
+        linkname: cleanPath(e.target, `hardlink ${path}`),
+      });
     case 'char-device':
     case 'block-device':
     case 'fifo':
-      return {
-        ...base,
-        type: e.type === 'char-device' ? 'character-device' : e.type,
-        mode: checkMode(path, e.mode, e.type === 'fifo' ? 0o644 : 0o600),
-        devmajor: e.devmajor ?? 0,
-        devminor: e.devminor ?? 0,
-      };
+      return record(
+        path,
+        e.type === 'char-device' ? 'character-device' : e.type,
+        checkMode(path, e.mode, e.type === 'fifo' ? 0o644 : 0o600),
+        uid,
+        gid,
+        xattrs,
+        { devmajor: e.devmajor ?? 0, devminor: e.devminor ?? 0 },
+      );
   }
+}
+
+/**
+ * A record with every field in one fixed order (an import holds one per entry: a literal of one shape takes
+ * about a third of the memory of one assembled by spreading).
+ */
+function record(
+  name: string,
+  type: TarRecord['type'],
+  mode: number,
+  uid: number,
+  gid: number,
+  xattrs: Record<string, string> | undefined,
+  more: { linkname?: string; devmajor?: number; devminor?: number } = {},
+): TarRecord {
+  return {
+    name,
+    type,
+    mode,
+    uid,
+    gid,
+    linkname: more.linkname,
+    devmajor: more.devmajor,
+    devminor: more.devminor,
+    xattrs,
+    content: undefined,
+    source: undefined,
+    offset: undefined,
+    size: undefined,
+  };
 }
 
 function sourceOf(path: string, e: { source: string; offset?: number; size?: number }) {
@@ -194,7 +226,7 @@ export function normalizeEntries(entries: readonly LayerEntry[]): TarRecord[] {
           throw new InvalidEntryError(name, `its parent ${p} is a ${existing.type}, not a directory`);
         continue;
       }
-      byName.set(p, { name: p, type: 'directory', mode: 0o755, uid: 0, gid: 0 });
+      byName.set(p, record(p, 'directory', 0o755, 0, 0, undefined));
     }
   }
   // Hardlinks: the target must be a regular file in this layer; the first name in sort order carries content.
@@ -233,5 +265,22 @@ export function normalizeEntries(entries: readonly LayerEntry[]): TarRecord[] {
     for (const l of links)
       if (l.name !== firstName && l.name !== targetName) byName.set(l.name, { ...l, linkname: firstName });
   }
-  return [...byName.values()].sort((a, b) => comparePaths(a.name, b.name));
+  return sortByPath([...byName.values()]);
+}
+
+/**
+ * `records` in `comparePaths` order. A path's UTF-8 bytes with every `/` as a NUL byte (never in a name) sort
+ * bytewise exactly as `comparePaths` orders the paths (component by component, a prefix first), so each key is
+ * made once instead of splitting and encoding both paths in every comparison. The key is a string of those bytes
+ * (one character per byte), which JavaScript compares bytewise; ASCII names are their own bytes.
+ */
+function sortByPath(records: TarRecord[]): TarRecord[] {
+  const keyed = records.map((r) => ({ r, key: sortKey(r.name) }));
+  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return keyed.map((k) => k.r);
+}
+
+export function sortKey(path: string): string {
+  const key = path.replaceAll('/', '\0');
+  return /^[\x00-\x7f]*$/.test(key) ? key : Buffer.from(key, 'utf8').toString('latin1');
 }

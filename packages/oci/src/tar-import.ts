@@ -110,12 +110,8 @@ async function parseTar(input: Readable, opts: ReadTarOptions, readBody: BodyRea
         throw new UnsafePathError(h.name, 'absolute paths are not allowed in a layer tar', where);
       const path = cleanPath(h.name, where);
       const base = path.slice(path.lastIndexOf('/') + 1);
-      const common = {
-        path,
-        uid: h.uid ?? 0,
-        gid: h.gid ?? 0,
-        ...(xattrsOf(h.pax) ? { xattrs: xattrsOf(h.pax)! } : {}),
-      };
+      const uid = h.uid ?? 0;
+      const gid = h.gid ?? 0;
       const isFile = h.type === 'file' || h.type === 'contiguous-file';
       const body =
         isFile && !base.startsWith(WHITEOUT_PREFIX)
@@ -144,14 +140,26 @@ async function parseTar(input: Readable, opts: ReadTarOptions, readBody: BodyRea
       switch (h.type) {
         case 'file':
         case 'contiguous-file':
-          e = { ...common, type: 'file', mode, ...body! };
+          e =
+            'content' in body!
+              ? { type: 'file', path, uid, gid, mode, content: body.content }
+              : {
+                  type: 'file',
+                  path,
+                  uid,
+                  gid,
+                  mode,
+                  source: body!.source,
+                  offset: body!.offset,
+                  size: body!.size,
+                };
           seenFiles.add(path);
           break;
         case 'directory':
-          e = { ...common, type: 'dir', mode };
+          e = { type: 'dir', path, uid, gid, mode };
           break;
         case 'symlink':
-          e = { ...common, type: 'symlink', target: h.linkname ?? '' };
+          e = { type: 'symlink', path, uid, gid, target: h.linkname ?? '' };
           break;
         case 'link': {
           const target = cleanPath(h.linkname ?? '', `${where}: hardlink ${h.name}`);
@@ -162,13 +170,15 @@ async function parseTar(input: Readable, opts: ReadTarOptions, readBody: BodyRea
               `${where}: ${h.name}`,
             );
           }
-          e = { ...common, type: 'hardlink', target };
+          e = { type: 'hardlink', path, uid, gid, target };
           break;
         }
         case 'character-device':
         case 'block-device':
           e = {
-            ...common,
+            path,
+            uid,
+            gid,
             type: h.type === 'character-device' ? 'char-device' : 'block-device',
             mode,
             devmajor: h.devmajor,
@@ -176,11 +186,13 @@ async function parseTar(input: Readable, opts: ReadTarOptions, readBody: BodyRea
           };
           break;
         case 'fifo':
-          e = { ...common, type: 'fifo', mode };
+          e = { type: 'fifo', path, uid, gid, mode };
           break;
         default:
           throw new InvalidTarError(`unsupported tar entry type ${h.type}`, h.name);
       }
+      const xattrs = xattrsOf(h.pax);
+      if (xattrs) e.xattrs = xattrs;
       entries.delete(path);
       entries.set(path, e);
     }
@@ -256,7 +268,7 @@ export async function importTarLayer(input: Readable, opts: ImportTarOptions = {
   try {
     const ends = { head: Buffer.alloc(0), tail: Buffer.alloc(0), bytes: 0 };
     const source = Readable.from(watched(input, ends, opts.onRead), { objectMode: false });
-    const entries = await spoolTarEntries(source, spool, opts);
+    let entries: LayerEntry[] | undefined = await spoolTarEntries(source, spool, opts);
     spool.close();
     const gzip = ends.head[0] === 0x1f && ends.head[1] === 0x8b;
     if (opts.requireEndMarker && !gzip && !ends.tail.equals(Buffer.alloc(1024))) {
@@ -264,9 +276,11 @@ export async function importTarLayer(input: Readable, opts: ImportTarOptions = {
         `${opts.source ?? 'tar input'} ends without the end-of-archive marker (two zero blocks): it is truncated`,
       );
     }
+    const count = entries.length;
     const layer = layerFromEntries(entries, opts);
+    entries = undefined; // the layer keeps its own (sorted) records: let these go before it is built
     await layer.digest(); // built now, while the spool exists
-    return { layer, entries: entries.length };
+    return { layer, entries: count };
   } finally {
     await spool.remove();
   }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type LayerEntry, layerFromEntries, MediaTypes, sha256 } from '../src/index.ts';
+import { comparePaths, sortKey } from '../src/layer-entries.ts';
 import { GOLDEN_ENTRIES, GOLDEN_OPTIONS } from './fixtures/golden-layer.ts';
 import { collect, layerBytes, listTar } from './helpers.ts';
 
@@ -173,5 +174,26 @@ describe('layerFromEntries', () => {
       code: 'OCI_INVALID_ENTRY',
       message: expect.stringContaining('"x"'),
     });
+  });
+});
+
+describe('sortKey', () => {
+  it('orders paths exactly as comparePaths does (component-wise, UTF-8 bytewise)', () => {
+    const parts = ['a', 'a-b', 'a.b', 'ab', 'b', 'é', 'z', '日本', '😀', 'A', 'a~', '\u00ff', '\ue000'];
+    const paths: string[] = [];
+    for (const x of parts) {
+      paths.push(x);
+      for (const y of parts) {
+        paths.push(`${x}/${y}`);
+        paths.push(`${x}${y}`);
+      }
+    }
+    const sign = (n: number) => Math.sign(n);
+    for (const a of paths) {
+      for (const b of paths) {
+        const byKey = sortKey(a) < sortKey(b) ? -1 : sortKey(a) > sortKey(b) ? 1 : 0;
+        if (sign(comparePaths(a, b)) !== byKey) throw new Error(`${a} vs ${b}`);
+      }
+    }
   });
 });
