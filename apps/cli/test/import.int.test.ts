@@ -212,15 +212,22 @@ describeWithTools(['busybox', 'tar'], 'import a rootfs tarball (busybox-static)'
       return [(await layer!.diffId()).toString(), (await layer!.digest()).toString()] as const;
     };
     const runs = [
-      ['l9', []],
+      ['def', []],
       ['l6', ['--compression-level', '6']],
+      ['l9', ['--compression-level', '9']],
       ['par', ['--parallel-gzip']],
     ] as const;
     for (const [tag, flags] of runs) {
       const r = await cli(['import', rootfsTar, `${layout}:${tag}`, '--platform', platform, ...flags]);
       expect([r.status, r.stderr]).toEqual([0, '']);
     }
-    const [l9, l6, par] = [await diffIdOf('l9'), await diffIdOf('l6'), await diffIdOf('par')];
+    const [def, l6, l9, par] = [
+      await diffIdOf('def'),
+      await diffIdOf('l6'),
+      await diffIdOf('l9'),
+      await diffIdOf('par'),
+    ];
+    expect(def).toEqual(l6); // the default is level 6, as docker import writes
     expect(l6[0]).toBe(l9[0]);
     expect(par[0]).toBe(l9[0]);
     expect(new Set([l9[1], l6[1], par[1]]).size).toBe(3);
