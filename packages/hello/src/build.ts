@@ -1,6 +1,11 @@
 /** How hello is compiled: one source, no libc, the small-static flags, and the platform name baked in. */
 import { join } from 'node:path';
-import { type CompileAllOptions, type PlatformSpec, SMALL_STATIC_FLAGS } from '@scratchpack/toolchain';
+import {
+  type CompileAllOptions,
+  cSourceLinkerScript,
+  type PlatformSpec,
+  SMALL_STATIC_FLAGS,
+} from '@scratchpack/toolchain';
 
 /** The source, relative to the package root (relative paths keep outputs free of build folders). */
 export const HELLO_SOURCE = 'src/hello.c';
@@ -31,10 +36,14 @@ export const HELLO_FLAGS: readonly string[] = Object.freeze([
  */
 export const HELLO_MIPS_FLAGS: readonly string[] = Object.freeze(['-mno-abicalls']);
 
-/** All compiler flags for one platform. */
+/**
+ * All compiler flags for one platform. The toolchain's discard-only linker script (as for --c-source) drops
+ * `.comment` (lld's version string), MIPS `.pdr` and the RISC-V/PowerPC attributes.
+ */
 export const helloFlags = (p: PlatformSpec): readonly string[] => [
   ...HELLO_FLAGS,
   ...(p.zigTarget.startsWith('mips') ? HELLO_MIPS_FLAGS : []),
+  `-Wl,-T,${cSourceLinkerScript()}`,
 ];
 
 /** The C string literal that names the platform in the message, e.g. `"linux/arm64/v8"`. */
