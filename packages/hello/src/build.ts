@@ -18,6 +18,9 @@ export const HELLO_FLAGS: readonly string[] = Object.freeze([
   ...SMALL_STATIC_FLAGS,
   // No crt1.o, no libc: hello.c brings its own _start and system calls.
   '-nostdlib',
+  // No compiler-rt either: nothing in hello calls it, and zig 0.14 would otherwise build it for every
+  // target on a cold cache (most of a cold `pnpm build:images`) only for the linker to drop it all.
+  '-rtlib=none',
   // lld's default entry on MIPS is `__start`; name ours on every platform.
   '-Wl,--entry=_start',
   // zig turns on LTO for -Os; its link-time code generation drops the -mcpu build attributes on ARM
