@@ -144,7 +144,7 @@ export function buildResult(
             'cold',
             secondsRange(s.cold),
             '100 %',
-            `empty zig and turbo caches: zig builds its runtime for ${PLATFORMS.length} targets, compiles, packs`,
+            `empty zig and turbo caches: zig compiles hello for ${PLATFORMS.length} targets (no libc, no compiler-rt to build), packs`,
           ],
           [
             'rebuild right after the cold build',
@@ -162,7 +162,7 @@ export function buildResult(
             'one-file change (hello.c)',
             secondsRange(s.edit),
             percent(s.edit.median / s.cold.median),
-            'compile and images run again; zig reuses its cached runtime',
+            'compile and images run again',
           ],
         ],
         notes: [
