@@ -1,4 +1,11 @@
 export {
+  C_SOURCE_LINK_FLAGS,
+  C_SOURCE_LINKER_SCRIPT,
+  cSourceFlags,
+  cSourceLinkerScript,
+  NO_LTO_PLATFORMS,
+} from './c-source.ts';
+export {
   type CompileAllOptions,
   CompileError,
   type CompileOptions,

@@ -84,9 +84,9 @@ const Z196_NOT_IN_TCG = [
 
 /**
  * Every Linux platform of Go and the OCI spec that zig reaches, in Go's order (`go tool dist list`):
- * the official hello-world's ten and loong64, mips, mipsle, mips64 and ppc64. Baselines follow Go's
- * defaults: x86-64 v1, i686 (SSE-less), GOARM 5/6/7, ARMv8.0, LA464 (LA64 v1.00), MIPS32r2/MIPS64r2,
- * POWER8 (ppc64 and ppc64le), RV64GC, z196.
+ * the official hello-world's ten and loong64, mips, mipsle, mips64 and ppc64. Conservative baselines:
+ * x86-64 v1, i686 (SSE-less), ARMv5TE/v6/v7-A, ARMv8.0, LA464 (LA64 v1.00), MIPS32r2/MIPS64r2, POWER8
+ * (ppc64 and ppc64le, Go's minimum for both), RV64GC, z196 (Go's minimum for s390x).
  */
 export const PLATFORMS: readonly PlatformSpec[] = Object.freeze([
   spec({

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileArgs } from '../src/compile.ts';
 import {
@@ -67,6 +69,19 @@ describe('the platform matrix', () => {
       zigTarget: 'loongarch64-linux-musl',
       elfMachine: 'LoongArch',
       qemu: 'qemu-loongarch64-static',
+    });
+  });
+
+  it("is the README's Platforms table, row for row", () => {
+    const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Platforms\n'), readme.indexOf('## Why zig'));
+    const rows = section.split('\n').filter((l) => l.startsWith('| `linux/'));
+    expect(rows).toHaveLength(PLATFORMS.length);
+    PLATFORMS.forEach((p, i) => {
+      const cells = rows[i]!.split(' | ');
+      expect(cells.slice(0, 3), p.name).toEqual([`| \`${p.name}\``, `\`${p.zigTarget}\``, `\`${p.zigCpu}\``]);
+      expect(cells[3], p.name).toBe(`${p.elfClass}-bit ${p.endian === 'big' ? 'BE' : 'LE'}`);
+      expect(rows[i], p.name).toContain(`\`${p.qemu}\``);
     });
   });
 

@@ -148,6 +148,16 @@ describe('resolveZig', () => {
       const json = JSON.parse(readFileSync(join(import.meta.dirname, pkg), 'utf8'));
       expect(json.optionalDependencies[PINNED_ZIG.package], pkg).toBe(PINNED_ZIG.npmVersion);
     }
+    // The CI caches of zig's cache folder are keyed by the pin, so no other zig's cache is restored.
+    for (const wf of ['ci.yml', 'release.yml']) {
+      const text = readFileSync(join(import.meta.dirname, '../../.github/workflows', wf), 'utf8');
+      const keys = text.split('\n').filter((l) => /^\s+(key|restore-keys): zig-/.test(l));
+      expect(keys, wf).toHaveLength(2);
+      for (const k of keys) expect(k, wf).toContain(`zig-${PINNED_ZIG.npmVersion}-`);
+    }
+    const readme = readFileSync(join(import.meta.dirname, '../../README.md'), 'utf8');
+    expect(readme).toContain(`\`${PINNED_ZIG.package}@${PINNED_ZIG.npmVersion}\``);
+    expect(readme).toContain(PINNED_ZIG.version);
   });
 });
 

@@ -52,7 +52,7 @@ describeWithTools([], 'the prebuilt CLI bundle', () => {
     const bundled = node([BUNDLE, 'platforms', '--json']);
     const source = node([cliBin, 'platforms', '--json'], { SCRATCHPACK_FROM_SOURCE: '1' });
     expect(bundled.status).toBe(0);
-    expect(JSON.parse(bundled.stdout).zig.version).toBe('0.11.0');
+    expect(JSON.parse(bundled.stdout).zig.version).toBe('0.14.0-dev.2456+a68119f8f');
     expect(bundled.stdout).toBe(source.stdout);
   });
 

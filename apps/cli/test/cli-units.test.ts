@@ -33,6 +33,24 @@ describe('KEY=VALUE flags and templates', () => {
     expect(expandTemplate('dist/{label}', { os: 'linux', architecture: 'amd64' })).toBe('dist/linux-amd64');
     expect(() => expandTemplate('dist/{nope}', p)).toThrowError(/unknown placeholder \{nope\}/);
   });
+  it('expands placeholders in a --cflag, and names the flag and the known placeholders when one is unknown', () => {
+    const mips = { os: 'linux', architecture: 'mipsle' };
+    expect(expandTemplate('-DARCH="{arch}"', mips, '--cflag')).toBe('-DARCH="mipsle"');
+    expect(expandTemplate('-DV="{variant}" -DP={platform} -DL={label}', mips)).toBe(
+      '-DV="" -DP=linux/mipsle -DL=linux-mipsle',
+    );
+    // Braces that are not a placeholder stay as they are.
+    expect(expandTemplate('-DINIT={1,2}', mips)).toBe('-DINIT={1,2}');
+    let err: UsageError | undefined;
+    try {
+      expandTemplate('-DX={cpu}', mips, '--cflag "-DX={cpu}"');
+    } catch (e) {
+      err = e as UsageError;
+    }
+    expect(err).toBeInstanceOf(UsageError);
+    expect(err?.message).toBe('unknown placeholder {cpu} in --cflag "-DX={cpu}"');
+    expect(err?.hint).toBe('known placeholders: {os}, {arch}, {variant}, {label}, {platform}');
+  });
 });
 
 describe('--platform', () => {

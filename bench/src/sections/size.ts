@@ -18,6 +18,7 @@ import { int, percent } from '../format.ts';
 import { loadReference } from '../reference.ts';
 import { REPO } from '../repo.ts';
 import type { SectionContext, SectionResult } from '../section.ts';
+import { type LibcHelloRow, libcHelloResult, measureLibcHello } from './libc-hello.ts';
 
 export interface SizeRow {
   platform: string;
@@ -86,12 +87,15 @@ export async function sizeSection(ctx: SectionContext): Promise<SectionResult> {
   } finally {
     await tmp.cleanup();
   }
-  return sizeResult(rows);
+  return sizeResult(rows, await measureLibcHello(log));
 }
 
 /** The section's tables and targets from measured rows (pure). */
-export function sizeResult(rows: SizeRow[]): SectionResult {
-  const sum = (f: (r: SizeRow) => number | undefined) => rows.reduce((n, r) => n + (f(r) ?? 0), 0);
+export function sizeResult(rows: SizeRow[], libc: LibcHelloRow[] = []): SectionResult {
+  const libcPart = libc.length ? libcHelloResult(libc) : undefined;
+  const sumOf = (rs: SizeRow[], f: (r: SizeRow) => number | undefined) =>
+    rs.reduce((n, r) => n + (f(r) ?? 0), 0);
+  const sum = (f: (r: SizeRow) => number | undefined) => sumOf(rows, f);
   const compared = rows.filter((r) => r.officialGzip9 !== undefined);
   const ours = compared.reduce((n, r) => n + r.gzip9, 0);
   const theirs = compared.reduce((n, r) => n + r.officialGzip9!, 0);
@@ -123,10 +127,10 @@ export function sizeResult(rows: SizeRow[]): SectionResult {
             share(r),
           ]),
           [
-            'total',
-            int(sum((r) => r.raw)),
-            int(sum((r) => r.gzip9)),
-            int(sum((r) => r.layer)),
+            `total of the ${compared.length} with an official binary`,
+            int(sumOf(compared, (r) => r.raw)),
+            int(sumOf(compared, (r) => r.gzip9)),
+            int(sumOf(compared, (r) => r.layer)),
             int(sum((r) => r.officialRaw)),
             int(sum((r) => r.officialGzip9)),
             theirs ? percent(ours / theirs) : '—',
@@ -138,6 +142,7 @@ export function sizeResult(rows: SizeRow[]): SectionResult {
           'Official figures: docker-library/hello-world, master, 2026 snapshot (`bench/reference/hello-world-sizes.tsv`).',
         ],
       },
+      ...(libcPart ? [libcPart.table] : []),
     ],
     targets: [
       {
@@ -155,7 +160,8 @@ export function sizeResult(rows: SizeRow[]): SectionResult {
         met: ours <= 0.6 * theirs,
         stretch: true,
       },
+      ...(libcPart ? [libcPart.target] : []),
     ],
-    data: { rows },
+    data: { rows, libcHello: libc },
   };
 }

@@ -1,6 +1,11 @@
 /** How hello is compiled: one source, no libc, the small-static flags, and the platform name baked in. */
 import { join } from 'node:path';
-import { type CompileAllOptions, type PlatformSpec, SMALL_STATIC_FLAGS } from '@scratchpack/toolchain';
+import {
+  type CompileAllOptions,
+  cSourceLinkerScript,
+  type PlatformSpec,
+  SMALL_STATIC_FLAGS,
+} from '@scratchpack/toolchain';
 
 /** The source, relative to the package root (relative paths keep outputs free of build folders). */
 export const HELLO_SOURCE = 'src/hello.c';
@@ -13,6 +18,9 @@ export const HELLO_FLAGS: readonly string[] = Object.freeze([
   ...SMALL_STATIC_FLAGS,
   // No crt1.o, no libc: hello.c brings its own _start and system calls.
   '-nostdlib',
+  // No compiler-rt either: nothing in hello calls it, and zig 0.14 would otherwise build it for every
+  // target on a cold cache (most of a cold `pnpm build:images`) only for the linker to drop it all.
+  '-rtlib=none',
   // lld's default entry on MIPS is `__start`; name ours on every platform.
   '-Wl,--entry=_start',
   // zig turns on LTO for -Os; its link-time code generation drops the -mcpu build attributes on ARM
@@ -31,10 +39,14 @@ export const HELLO_FLAGS: readonly string[] = Object.freeze([
  */
 export const HELLO_MIPS_FLAGS: readonly string[] = Object.freeze(['-mno-abicalls']);
 
-/** All compiler flags for one platform. */
+/**
+ * All compiler flags for one platform. The toolchain's discard-only linker script (as for --c-source) drops
+ * `.comment` (lld's version string), MIPS `.pdr` and the RISC-V/PowerPC attributes.
+ */
 export const helloFlags = (p: PlatformSpec): readonly string[] => [
   ...HELLO_FLAGS,
   ...(p.zigTarget.startsWith('mips') ? HELLO_MIPS_FLAGS : []),
+  `-Wl,-T,${cSourceLinkerScript()}`,
 ];
 
 /** The C string literal that names the platform in the message, e.g. `"linux/arm64/v8"`. */

@@ -1,9 +1,9 @@
 /**
- * How httpd is compiled: one C source against musl (zig's libc), the toolchain's small-static flags, and
- * the platform name baked in — exactly what `scratchpack build --c-source` does, so both give the same bytes.
+ * How httpd is compiled: one C source against musl (zig's libc), the toolchain's default --c-source flags,
+ * and the platform name baked in — exactly what `scratchpack build --c-source` does, so both give the same bytes.
  */
 import { join } from 'node:path';
-import { type CompileAllOptions, type PlatformSpec, SMALL_STATIC_FLAGS } from '@scratchpack/toolchain';
+import { type CompileAllOptions, cSourceFlags, type PlatformSpec } from '@scratchpack/toolchain';
 
 /** The source, relative to the package root (relative paths keep outputs free of build folders). */
 export const HTTPD_SOURCE = 'src/httpd.c';
@@ -15,7 +15,7 @@ export const httpdDefines = (p: PlatformSpec): Record<string, string> => ({
 
 /** Compile options for every platform; the caller adds `platforms` and `out`. */
 export function httpdCompileOptions(packageRoot: string): Omit<CompileAllOptions, 'platforms' | 'out'> {
-  return { sources: [HTTPD_SOURCE], cwd: packageRoot, flags: SMALL_STATIC_FLAGS, defines: httpdDefines };
+  return { sources: [HTTPD_SOURCE], cwd: packageRoot, flags: (p) => cSourceFlags(p), defines: httpdDefines };
 }
 
 /** Where the compile step leaves a platform's binary: its build context for the Dockerfile. */

@@ -26,6 +26,12 @@ export const TOOL_PACKAGES: Record<string, string> = {
   'qemu-ppc64le-static': 'qemu-user-static',
   'qemu-riscv64-static': 'qemu-user-static',
   'qemu-mips64el-static': 'qemu-user-static',
+  'qemu-mips64-static': 'qemu-user-static',
+  'qemu-mips-static': 'qemu-user-static',
+  'qemu-mipsel-static': 'qemu-user-static',
+  'qemu-ppc64-static': 'qemu-user-static',
+  'qemu-s390x-static': 'qemu-user-static',
+  'qemu-loongarch64-static': 'qemu-user-static',
   'qemu-x86_64-static': 'qemu-user-static',
 };
 

@@ -11,12 +11,12 @@ import { writeBuildInfos } from '@scratchpack/attest';
 import { formatPlatform, type Platform, trackTemp } from '@scratchpack/oci';
 import {
   compileAll,
+  cSourceFlags,
   findPlatform,
   PLATFORMS,
   type PlatformSpec,
   requireBuildable,
   resolveZig,
-  SMALL_STATIC_FLAGS,
 } from '@scratchpack/toolchain';
 import { checkStaticBinary } from '../elf.ts';
 import { UsageError } from '../errors.ts';
@@ -25,7 +25,7 @@ import { expandTemplate } from './outputs.ts';
 export interface ProgramOptions {
   /** C/C++ sources, compiled for every platform of `platforms`. */
   cSources: string[];
-  /** Extra compiler flags, after the small-static ones. */
+  /** Extra compiler flags, after the default ones; `{arch}` & co are expanded per platform. */
   cflags: string[];
   /** `PLATFORM=PATH` pairs; platforms then come from these. */
   binaries: string[];
@@ -138,13 +138,17 @@ export async function stageProgram(o: ProgramOptions): Promise<StagedProgram> {
     } else {
       for (const s of o.cSources)
         if (!(await exists(s))) throw new UsageError(`--c-source ${s}: no such file`);
+      // Expanded before anything runs, so an unknown placeholder is a usage error, not a compile failure.
+      const cflags = new Map(
+        specs.map((p) => [p, o.cflags.map((f) => expandTemplate(f, p.platform, `--cflag "${f}"`))]),
+      );
       const zig = resolveZig();
       const compiled = await compileAll({
         sources: o.cSources,
         cwd: process.cwd(),
         zig,
         platforms: specs,
-        flags: [...SMALL_STATIC_FLAGS, ...o.cflags],
+        flags: (p) => [...cSourceFlags(p), ...cflags.get(p)!],
         // Like hello: the program may print what it was built for.
         defines: (p) => ({ SCRATCHPACK_PLATFORM: JSON.stringify(p.name) }),
         out,

@@ -51,10 +51,17 @@ export function parsePairs(flag: string, values: string[]): Record<string, strin
   return out;
 }
 
-/** Expand `{label}`, `{os}`, `{arch}`, `{variant}`, `{platform}` in a per-platform path template. */
+/** The placeholders every per-platform value understands. */
+export const PLACEHOLDERS = ['os', 'arch', 'variant', 'label', 'platform'] as const;
+
+/**
+ * Expand `{label}`, `{os}`, `{arch}`, `{variant}`, `{platform}` in a per-platform template (a path, or a
+ * `--cflag`). `what` names the value in the error for an unknown placeholder.
+ */
 export function expandTemplate(
   template: string,
   p: { os: string; architecture: string; variant?: string | undefined },
+  what = `"${template}"`,
 ): string {
   const label = [p.os, p.architecture, p.variant].filter(Boolean).join('-');
   const values: Record<string, string> = {
@@ -67,8 +74,8 @@ export function expandTemplate(
   return template.replace(/\{(\w+)\}/g, (m, k: string) => {
     if (!(k in values))
       throw new UsageError(
-        `unknown placeholder ${m} in "${template}"`,
-        'use {label}, {os}, {arch} or {variant}',
+        `unknown placeholder ${m} in ${what}`,
+        `known placeholders: ${PLACEHOLDERS.map((k) => `{${k}}`).join(', ')}`,
       );
     // A platform can only ever name directories below the template's own, never climb out of it.
     const v = values[k]!;

@@ -102,7 +102,7 @@ export function buildCommand(program: Command): void {
     )
     .option(
       '--cflag <flag>',
-      'extra compiler flag for --c-source, after the small-static ones (repeatable)',
+      'extra compiler flag for --c-source, after the default ones; {os} {arch} {variant} {label} {platform} are expanded per platform (repeatable)',
       collect,
       [],
     )
