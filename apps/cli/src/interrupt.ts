@@ -5,6 +5,13 @@
  */
 import { removeTrackedTemps } from '@scratchpack/oci';
 
+const cleanupHandlers = new WeakSet<(...args: never[]) => unknown>();
+
+/** True for the handlers `cleanUpOnInterrupt` installs (a command's own handler looks past them). */
+export function isInterruptCleanup(listener: (...args: never[]) => unknown): boolean {
+  return cleanupHandlers.has(listener);
+}
+
 export function cleanUpOnInterrupt(): void {
   for (const [signal, status] of [
     ['SIGINT', 130],
@@ -15,6 +22,7 @@ export function cleanUpOnInterrupt(): void {
       removeTrackedTemps();
       process.exit(status);
     };
+    cleanupHandlers.add(onSignal);
     process.on(signal, onSignal);
   }
 }

@@ -133,9 +133,13 @@ describeWithTools(
         expect(push.stderr).toBe('');
         expect(push.status).toBe(0);
         const back = join(work.path, 'pulled');
-        const pull = await cliAs(['pull', `${registry.host}/debian:bookworm`, `${back}:bookworm`, '--json'], {
-          timeout: 600_000,
-        });
+        // --referrers: the import's SBOMs and provenance come back too, so the blob sets are the same.
+        const pull = await cliAs(
+          ['pull', '--referrers', `${registry.host}/debian:bookworm`, `${back}:bookworm`, '--json'],
+          {
+            timeout: 600_000,
+          },
+        );
         expect(pull.status, pull.stderr).toBe(0);
         expect(JSON.parse(pull.stdout).digest).toBe(JSON.parse(push.stdout).digest);
         const blobs = async (l: string) =>

@@ -2,10 +2,13 @@
  * The private directory a rootfs is unpacked into (0700, owned by the user), and its removal — also on
  * Ctrl-C/SIGTERM while unpacking — even when the image made some of its directories read-only.
  */
+
 import { chmodSync, lstatSync, readdirSync, rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { removeTrackedTemps } from '@scratchpack/oci';
+import { isInterruptCleanup } from '../interrupt.ts';
 
 export function privateDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'scratchpack-run-'));
@@ -39,8 +42,10 @@ export function removeTree(dir: string): void {
  */
 export async function withPrivateDir<T>(dir: string, keep: boolean, work: () => Promise<T>): Promise<T> {
   const onSignal = (sig: NodeJS.Signals) => {
-    if (process.listenerCount(sig) > 1) return; // a program is running: its handler forwards the signal
+    // A program is running: its handler forwards the signal (the CLI-wide clean-up handler does not count).
+    if (process.listeners(sig).some((l) => l !== onSignal && !isInterruptCleanup(l))) return;
     if (!keep) removeTree(dir);
+    removeTrackedTemps();
     process.exit(sig === 'SIGINT' ? 130 : 143);
   };
   process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
