@@ -2,7 +2,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseBinaryFlags } from '../src/build/binaries.ts';
 import { cacheHome, localParent } from '../src/build/parents.ts';
-import { ociPlatform } from '../src/commands/import.ts';
 import { UsageError } from '../src/errors.ts';
 
 describe('parseBinaryFlags', () => {
@@ -24,21 +23,6 @@ describe('parseBinaryFlags', () => {
     expect(() => parseBinaryFlags(['linux/arm64=a', 'linux/arm64/v8=b'])).toThrow(
       /linux\/arm64\/v8 is given twice/,
     );
-  });
-});
-
-describe('ociPlatform', () => {
-  it('normalises Go and alias names', () => {
-    expect(ociPlatform('linux/x86_64')).toEqual({ os: 'linux', architecture: 'amd64' });
-    expect(ociPlatform('linux/arm64')).toEqual({ os: 'linux', architecture: 'arm64', variant: 'v8' });
-    expect(ociPlatform('windows/amd64')).toEqual({ os: 'windows', architecture: 'amd64' });
-  });
-
-  it('refuses what is not an OCI platform, as a usage error', () => {
-    expect(() => ociPlatform('linux')).toThrow(UsageError);
-    expect(() => ociPlatform('linux/pdp11')).toThrow(/unknown architecture pdp11/);
-    expect(() => ociPlatform('beos/amd64')).toThrow(/unknown os beos/);
-    expect(() => ociPlatform('linux/arm/v9')).toThrow(/unknown arm variant/);
   });
 });
 

@@ -20,9 +20,7 @@ import {
   imageDescriptor,
   imageIndex,
   importTarLayer,
-  type Platform,
   parseImageName,
-  parsePlatform,
   parseSourceDateEpoch,
   rfc3339,
   withAnnotations,
@@ -37,32 +35,6 @@ import { bytes } from '../output.ts';
 import { checkOutputPath } from '../output-path.ts';
 import { matrixPlatform } from '../platform-option.ts';
 import { withPackProgress } from '../progress.ts';
-
-const GOOS = new Set(
-  'aix android darwin dragonfly freebsd illumos ios js linux netbsd openbsd plan9 solaris wasip1 windows'.split(
-    ' ',
-  ),
-);
-const GOARCH = new Set(
-  '386 amd64 arm arm64 loong64 mips mipsle mips64 mips64le ppc64 ppc64le riscv64 s390x wasm'.split(' '),
-);
-
-/** A platform as OCI spells it (Go's GOOS/GOARCH names, aliases normalised), or a UsageError. */
-export function ociPlatform(value: string): Platform {
-  let p: Platform;
-  try {
-    p = parsePlatform(value);
-  } catch (e) {
-    throw new UsageError(`--platform ${value}: ${(e as Error).message}`, 'e.g. --platform linux/arm64');
-  }
-  if (!GOOS.has(p.os) || !GOARCH.has(p.architecture)) {
-    throw new UsageError(
-      `--platform ${value}: ${GOOS.has(p.os) ? `unknown architecture ${p.architecture}` : `unknown os ${p.os}`}`,
-      'OCI platforms use Go names: linux/amd64, linux/arm64, linux/arm/v7, linux/386, linux/ppc64le, linux/s390x, …',
-    );
-  }
-  return p;
-}
 
 async function openInput(source: string): Promise<Readable> {
   if (source === '-') {
