@@ -5,7 +5,7 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './ports.ts';
 
 /**
  * A loopback HTTP proxy in front of a registry that counts requests and injects faults, to prove retries and
@@ -154,11 +154,10 @@ export async function startFaultProxy(target: string, rules: FaultRule[] = []): 
   };
 
   const server: Server = createServer(handle);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const { url, host, port } = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
-    host: `127.0.0.1:${port}`,
+    url,
+    host,
     port,
     requests,
     count: (method, path) =>

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './ports.ts';
 
 /**
  * A misbehaving registry on loopback, to prove that a pull always ends, bounded: it serves the documents it is
@@ -167,11 +167,10 @@ export async function startHostileRegistry(
   };
 
   const server: Server = createServer(handle);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const { url, host, port } = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
-    host: `127.0.0.1:${port}`,
+    url,
+    host,
     port,
     requests,
     setRules: (next) => {

@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 
 /** A TCP port on 127.0.0.1 that was free a moment ago (bind to it soon; the OS may hand it out again). */
@@ -12,4 +13,14 @@ export function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/** Start `server` on a free port of 127.0.0.1; its port, `host:port` and `http://` URL. */
+export async function listenOnLoopback(server: {
+  listen(port: number, host: string, cb: () => void): unknown;
+  address(): unknown;
+}): Promise<{ port: number; host: string; url: string }> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { port, host: `127.0.0.1:${port}`, url: `http://127.0.0.1:${port}` };
 }

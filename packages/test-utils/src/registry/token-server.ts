@@ -1,6 +1,6 @@
 import { randomBytes, sign } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './ports.ts';
 import { selfSignedCert } from './x509.ts';
 
 /**
@@ -115,10 +115,9 @@ export async function startTokenServer(options: TokenServerOptions): Promise<Tok
     if (options.field === 'access_token' || options.field === 'both') body.access_token = token;
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const { url } = await listenOnLoopback(server);
   return {
-    realm: `http://127.0.0.1:${port}/token`,
+    realm: `${url}/token`,
     service: options.service,
     issuer: options.issuer,
     certPem: cert.certPem,
