@@ -2,8 +2,8 @@
  * Keeps the bytes of a freshly built blob exactly as produced: in memory while small, in a temp file
  * once larger than `threshold`. `open()` returns a fresh stream of the kept bytes every call.
  */
-import { closeSync, createReadStream, openSync, writeSync } from 'node:fs';
-import { type FileHandle, mkdtemp, open as openFile, rm } from 'node:fs/promises';
+import { closeSync, createReadStream, mkdtempSync, openSync, writeSync } from 'node:fs';
+import { type FileHandle, open as openFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -18,7 +18,7 @@ async function spoolDir(): Promise<string> {
     swept = true;
     await sweepDeadTemps(tmpdir(), SPOOL_DIR_RE);
   }
-  return trackTemp(await mkdtemp(join(tmpdir(), `scratchpack-layer-${process.pid}-`)));
+  return trackTemp(mkdtempSync(join(tmpdir(), `scratchpack-layer-${process.pid}-`)));
 }
 
 export const DEFAULT_SPOOL_THRESHOLD = 4 * 1024 * 1024;
@@ -87,7 +87,7 @@ export class ContentSpool {
   ) {}
 
   static async create(): Promise<ContentSpool> {
-    const dir = trackTemp(await mkdtemp(join(tmpdir(), `scratchpack-import-${process.pid}-`)));
+    const dir = trackTemp(mkdtempSync(join(tmpdir(), `scratchpack-import-${process.pid}-`)));
     const spool = new ContentSpool(dir, join(dir, 'contents'));
     spool.fd = openSync(spool.path, 'w', 0o600);
     return spool;

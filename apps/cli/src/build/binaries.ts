@@ -4,7 +4,8 @@
  * is checked to be a static ELF for its platform, then staged as `<staging>/<label>/<name>`: the per-platform
  * build context for the Dockerfile (the user's, or a generated FROM scratch / COPY / ENTRYPOINT one).
  */
-import { chmod, copyFile, cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtempSync } from 'node:fs';
+import { chmod, copyFile, cp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, extname, join, resolve } from 'node:path';
 import { writeBuildInfos } from '@scratchpack/attest';
@@ -108,7 +109,7 @@ export async function stageProgram(o: ProgramOptions): Promise<StagedProgram> {
           throw new UsageError((e as Error).message);
         }
       });
-  const staging = trackTemp(await mkdtemp(join(tmpdir(), 'scratchpack-program-')));
+  const staging = trackTemp(mkdtempSync(join(tmpdir(), 'scratchpack-program-')));
   const cleanup = () => rm(staging, { recursive: true, force: true });
   try {
     const out = (p: PlatformSpec) => join(staging, p.label, name);

@@ -2,7 +2,8 @@
  * The build pipeline: Dockerfile + per-platform context → one image per platform (concurrently, kept in
  * platform order) → one multi-arch index → OCI layout(s) and archive(s). No daemon.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtempSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { evaluateDockerfile, parseDockerfile, type Warning } from '@scratchpack/dockerfile';
@@ -212,7 +213,7 @@ async function writeOutputs(index: ImageIndex, o: BuildOptions, referrers: Artif
   let layoutDir = layouts[0] ? resolve(layouts[0].dest) : undefined;
   let temp: string | undefined;
   if (!layoutDir) {
-    temp = trackTemp(await mkdtemp(join(tmpdir(), 'scratchpack-layout-')));
+    temp = trackTemp(mkdtempSync(join(tmpdir(), 'scratchpack-layout-')));
     layoutDir = temp;
     await writeLayout(layoutDir, index, layoutOpts);
     if (referrers.length) await writeReferrers(layoutDir, referrers, { replace: true });
