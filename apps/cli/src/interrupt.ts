@@ -3,7 +3,8 @@
  * held layout locks) and exit 130 (SIGINT) or 143 (SIGTERM), as shells report a signalled program.
  * A command that handles a signal itself (e.g. `run`, which forwards it to its program) keeps it.
  */
-import { removeTrackedTemps } from '@scratchpack/oci';
+import { rmSync } from 'node:fs';
+import { removeTrackedTemps, trackedTemps } from '@scratchpack/oci';
 
 const cleanupHandlers = new WeakSet<(...args: never[]) => unknown>();
 
@@ -17,10 +18,19 @@ export function cleanUpOnInterrupt(): void {
     ['SIGINT', 130],
     ['SIGTERM', 143],
   ] as const) {
+    let exiting = false;
     const onSignal = () => {
-      if (process.listeners(signal).some((l) => l !== onSignal)) return;
+      if (exiting || process.listeners(signal).some((l) => l !== onSignal)) return;
+      exiting = true;
+      const paths = trackedTemps();
       removeTrackedTemps();
-      process.exit(status);
+      // A file open already handed to the thread pool can still create its file after that: let the calls in
+      // flight finish, then remove the same paths (and any tracked since) once more before exiting.
+      setTimeout(() => {
+        for (const p of paths) rmSync(p, { recursive: true, force: true });
+        removeTrackedTemps();
+        process.exit(status);
+      }, 200);
     };
     cleanupHandlers.add(onSignal);
     process.on(signal, onSignal);

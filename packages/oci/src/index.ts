@@ -140,6 +140,7 @@ export {
   isProcessDead,
   removeTrackedTemps,
   sweepDeadTemps,
+  trackedTemps,
   trackTemp,
   untrackTemp,
 } from './temp-files.ts';

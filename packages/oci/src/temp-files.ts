@@ -26,6 +26,11 @@ export function untrackTemp(path: string): void {
   tracked.delete(path);
 }
 
+/** The temp paths tracked now. */
+export function trackedTemps(): string[] {
+  return [...tracked];
+}
+
 /** Delete every tracked temp now, synchronously (safe in a signal handler). Returns how many were removed. */
 export function removeTrackedTemps(): number {
   let n = 0;
