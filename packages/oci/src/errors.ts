@@ -1,3 +1,5 @@
+import { ScratchpackError } from './base-error.ts';
+
 /**
  * Typed errors of @scratchpack/oci. Every failure has its own class and a stable `code`, so callers
  * (the CLI) can branch on `err.code` and print one clear line plus a hint. Messages say what failed,
@@ -26,16 +28,11 @@ export type OciErrorCode =
   | 'OCI_VALIDATION_FAILED'
   | 'OCI_ROOTFS_NOT_EMPTY';
 
-export class OciError extends Error {
-  readonly code: OciErrorCode;
-  /** A short suggestion of what to do next, suitable for a CLI hint line. */
-  readonly hint: string | undefined;
+export class OciError extends ScratchpackError {
+  declare readonly code: OciErrorCode;
 
   constructor(code: OciErrorCode, message: string, options: { hint?: string; cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = new.target.name;
-    this.code = code;
-    this.hint = options.hint;
+    super(code, message, options);
   }
 }
 

@@ -4,6 +4,13 @@
  */
 
 export { type WriteArchiveOptions, writeArchive, writeArchiveTo } from './archive.ts';
+export {
+  AbortedError,
+  type ErrorJson,
+  errorJson,
+  ScratchpackError,
+  type ScratchpackErrorOptions,
+} from './base-error.ts';
 export { type BlobSource, BlobStore, writeBlob } from './blob-store.ts';
 export { Digest, digestStream, Hasher, HashingStream, sha256 } from './digest.ts';
 export { type EmptyImageOptions, emptyImage, scratch } from './empty.ts';
