@@ -7,8 +7,9 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
+import { asAborted, throwIfAborted } from './abort.ts';
 import { tempPathFor } from './blob-store.ts';
 import type { Image } from './image.ts';
 import { imageForPlatform } from './image-index.ts';
@@ -29,6 +30,8 @@ export interface WriteArchiveOptions {
   sourceDateEpoch?: number;
   /** Only these entries of the layout's `index.json` (and the blobs they reach); default: all of them. */
   manifests?: Descriptor[];
+  /** Abort the write: the tar pipeline stops, the temp file is removed, the call rejects with `AbortedError`. */
+  signal?: AbortSignal | undefined;
 }
 
 interface DockerManifestEntry {
@@ -97,16 +100,26 @@ export async function writeArchive(
   file: string,
   opts: WriteArchiveOptions = {},
 ): Promise<number> {
+  const what = `writing the archive ${file}`;
+  throwIfAborted(opts.signal, what);
   await sweepDeadTemps(dirname(file), undefined, `-${basename(file)}`);
   const tmp = tempPathFor(file);
+  let out: ReturnType<typeof createWriteStream> | undefined;
   try {
-    await writeArchiveTo(layoutDir, createWriteStream(tmp, { flags: 'wx' }), opts);
+    out = createWriteStream(tmp, { flags: 'wx' });
+    await writeArchiveTo(layoutDir, out, opts);
+    throwIfAborted(opts.signal, what);
     const size = (await stat(tmp)).size;
     await rename(tmp, file);
     return size;
   } catch (err) {
+    // A file open still in the thread pool would create the temp after the rm: let the stream close first.
+    if (out && !out.closed) {
+      out.destroy();
+      await finished(out).catch(() => {});
+    }
     await rm(tmp, { force: true });
-    throw err;
+    throw asAborted(err, opts.signal, what);
   } finally {
     untrackTemp(tmp);
   }
@@ -118,6 +131,9 @@ export async function writeArchiveTo(
   out: NodeJS.WritableStream,
   opts: WriteArchiveOptions = {},
 ): Promise<void> {
+  const { signal } = opts;
+  const what = `writing an archive of ${layoutDir}`;
+  throwIfAborted(signal, what);
   const layout = await readLayout(layoutDir);
   const index = await layout.index();
   // A subset takes along the SBOMs, provenance and signatures of what it holds.
@@ -154,7 +170,7 @@ export async function writeArchiveTo(
         e ? rej(e) : res(),
       ) as unknown as NodeJS.WritableStream;
       (async () => {
-        for await (const chunk of createReadStream(path)) {
+        for await (const chunk of createReadStream(path, { signal })) {
           if (!sink.write(chunk)) await new Promise((r) => sink.once('drain', r));
         }
         sink.end();
@@ -165,8 +181,10 @@ export async function writeArchiveTo(
     try {
       await add('blobs/');
       await add('blobs/sha256/');
-      for (const [digest, size] of blobs)
+      for (const [digest, size] of blobs) {
+        throwIfAborted(signal, what);
         await addFile(blobPath(digest), join(layoutDir, blobPath(digest)), size);
+      }
       await add('index.json', indexBytes);
       await add('manifest.json', manifestJson);
       await add('oci-layout', await readFile(join(layoutDir, 'oci-layout')));
@@ -176,5 +194,11 @@ export async function writeArchiveTo(
       throw err;
     }
   })();
-  await Promise.all([feed, pipeline(Readable.from(pack as AsyncIterable<Buffer>), out)]);
+  const source = Readable.from(pack as AsyncIterable<Buffer>);
+  try {
+    await Promise.all([feed, signal ? pipeline(source, out, { signal }) : pipeline(source, out)]);
+  } catch (err) {
+    pack.destroy();
+    throw asAborted(err, signal, what);
+  }
 }

@@ -6,12 +6,18 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
+import { asAborted, throwIfAborted } from './abort.ts';
 import { Digest, HashingStream } from './digest.ts';
 import { BlobNotFoundError, DigestMismatchError, SizeMismatchError } from './errors.ts';
 import { trackTemp } from './temp-files.ts';
 
 export type BlobSource = Buffer | (() => Readable);
+
+export interface WriteBlobOptions {
+  /** Abort the write: the pipeline stops, the temp file is removed, and the call rejects with `AbortedError`. */
+  signal?: AbortSignal | undefined;
+}
 
 let tempCounter = 0;
 
@@ -62,12 +68,18 @@ export class BlobStore {
   }
 
   /** See `writeBlob`. Returns true when bytes were written, false when the blob was already there. */
-  write(digest: Digest | string, size: number, source: BlobSource): Promise<boolean> {
+  write(
+    digest: Digest | string,
+    size: number,
+    source: BlobSource,
+    options: WriteBlobOptions = {},
+  ): Promise<boolean> {
     return writeBlob(
       this.path(digest),
       typeof digest === 'string' ? Digest.parse(digest) : digest,
       size,
       source,
+      options,
     );
   }
 }
@@ -81,7 +93,11 @@ export async function writeBlob(
   digest: Digest,
   size: number,
   source: BlobSource,
+  options: WriteBlobOptions = {},
 ): Promise<boolean> {
+  const { signal } = options;
+  const what = `writing blob ${digest}`;
+  throwIfAborted(signal, what);
   try {
     const s = await stat(path);
     if (s.isFile() && s.size === size) return false;
@@ -89,18 +105,24 @@ export async function writeBlob(
     // absent: write it
   }
   await mkdir(dirname(path), { recursive: true });
+  throwIfAborted(signal, what);
   const tmp = tempPathFor(path);
+  let out: ReturnType<typeof createWriteStream> | undefined;
   try {
     const hashing = new HashingStream();
     const input = Buffer.isBuffer(source) ? Readable.from([source]) : source();
-    await pipeline(input, hashing, createWriteStream(tmp, { flags: 'wx' }));
+    out = createWriteStream(tmp, { flags: 'wx' });
+    await (signal ? pipeline(input, hashing, out, { signal }) : pipeline(input, hashing, out));
+    throwIfAborted(signal, what);
     if (hashing.size !== size) throw new SizeMismatchError(`blob ${digest}`, size, hashing.size);
     if (!hashing.digest().equals(digest))
       throw new DigestMismatchError(`blob ${digest}`, digest.toString(), hashing.digest().toString());
     await rename(tmp, path);
     return true;
   } catch (err) {
+    // A file open still in the thread pool would create the temp after the rm: let the stream close first.
+    if (out && !out.closed) await finished(out).catch(() => {});
     await rm(tmp, { force: true });
-    throw err;
+    throw asAborted(err, signal, what);
   }
 }

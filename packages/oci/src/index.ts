@@ -3,6 +3,7 @@
  * (modelled on go-containerregistry pkg/v1), deterministic layers, layouts, archives, validation.
  */
 
+export { abortable, abortableSleep, asAborted, throwIfAborted } from './abort.ts';
 export { type WriteArchiveOptions, writeArchive, writeArchiveTo } from './archive.ts';
 export {
   AbortedError,
@@ -11,7 +12,7 @@ export {
   ScratchpackError,
   type ScratchpackErrorOptions,
 } from './base-error.ts';
-export { type BlobSource, BlobStore, writeBlob } from './blob-store.ts';
+export { type BlobSource, BlobStore, type WriteBlobOptions, writeBlob } from './blob-store.ts';
 export { Digest, digestStream, Hasher, HashingStream, sha256 } from './digest.ts';
 export { type EmptyImageOptions, emptyImage, scratch } from './empty.ts';
 export * from './errors.ts';

@@ -6,6 +6,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { throwIfAborted } from './abort.ts';
 import { BlobStore } from './blob-store.ts';
 import { Digest, sha256 } from './digest.ts';
 import {
@@ -54,6 +55,11 @@ export interface WriteLayoutOptions {
   tags?: string[];
   /** Repository name for `io.containerd.image.name` (`<imageName>:<tag>`), e.g. `ghcr.io/me/hello`. */
   imageName?: string;
+  /**
+   * Abort the write: blob writes stop and their temp files are removed, `index.json` is left as it was, and the
+   * call rejects with `AbortedError`.
+   */
+  signal?: AbortSignal | undefined;
 }
 
 export interface WriteLayoutResult {
@@ -62,14 +68,20 @@ export interface WriteLayoutResult {
   blobsSkipped: number;
 }
 
-async function writeImageBlobs(store: BlobStore, img: Image, count: { w: number; s: number }): Promise<void> {
+async function writeImageBlobs(
+  store: BlobStore,
+  img: Image,
+  count: { w: number; s: number },
+  signal: AbortSignal | undefined,
+): Promise<void> {
   const tally = (written: boolean) => (written ? count.w++ : count.s++);
+  const o = { signal };
   for (const layer of await img.layers()) {
-    tally(await store.write(await layer.digest(), await layer.size(), () => layer.compressed()));
+    tally(await store.write(await layer.digest(), await layer.size(), () => layer.compressed(), o));
   }
   const cd = await img.configDescriptor();
-  tally(await store.write(cd.digest, cd.size, await img.rawConfig()));
-  tally(await store.write(await img.digest(), await img.size(), await img.rawManifest()));
+  tally(await store.write(cd.digest, cd.size, await img.rawConfig(), o));
+  tally(await store.write(await img.digest(), await img.size(), await img.rawManifest(), o));
 }
 
 /**
@@ -86,22 +98,23 @@ export async function writeLayout(
   const refs = (opts.tags ?? []).map((name) =>
     opts.imageName ? { name, containerdName: `${opts.imageName}:${name}` } : { name },
   );
-  return writeLayoutRefs(dir, subject, refs);
+  return writeLayoutRefs(dir, subject, refs, { signal: opts.signal });
 }
 
 async function writeSubjectBlobs(
   store: BlobStore,
   subject: ImageIndex | Image,
   count: { w: number; s: number },
+  signal: AbortSignal | undefined,
 ): Promise<Descriptor> {
   if (!isImageIndex(subject)) {
-    await writeImageBlobs(store, subject, count);
+    await writeImageBlobs(store, subject, count, signal);
     return imageDescriptor(subject);
   }
-  for (const { image } of await subject.images()) await writeImageBlobs(store, image, count);
+  for (const { image } of await subject.images()) await writeImageBlobs(store, image, count, signal);
   const raw = await subject.rawManifest();
   const d = sha256(raw);
-  (await store.write(d, raw.byteLength, raw)) ? count.w++ : count.s++;
+  (await store.write(d, raw.byteLength, raw, { signal })) ? count.w++ : count.s++;
   return { mediaType: subject.mediaType(), digest: d.toString(), size: raw.byteLength };
 }
 
@@ -113,18 +126,21 @@ export async function writeLayoutRefs(
   dir: string,
   subject: ImageIndex | Image,
   refs: LayoutRef[],
-  lock: LockOptions = {},
+  lock: LockOptions & { signal?: AbortSignal | undefined } = {},
 ): Promise<WriteLayoutResult> {
+  const { signal, ...lockOptions } = lock;
   const store = new BlobStore(dir);
   const count = { w: 0, s: 0 };
-  const descriptor = await writeSubjectBlobs(store, subject, count);
+  const descriptor = await writeSubjectBlobs(store, subject, count, signal);
   await updateLayoutIndex(
     dir,
     async (existing) => {
-      await writeSubjectBlobs(store, subject, { w: 0, s: 0 });
+      await writeSubjectBlobs(store, subject, { w: 0, s: 0 }, signal);
+      // The last moment to stop: once index.json is replaced, the write has happened.
+      throwIfAborted(signal, `writing the layout ${dir}`);
       return mergeRefs(existing, descriptor, refs);
     },
-    lock,
+    lockOptions,
   );
   return { descriptor, blobsWritten: count.w, blobsSkipped: count.s };
 }

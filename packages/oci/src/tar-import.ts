@@ -5,9 +5,10 @@
  * with a typed error naming the entry. File contents are held (`readTarEntries`) or, for archives of any size,
  * appended to a temp file the entries point into (`spoolTarEntries`, `importTarLayer`).
  */
-import { Readable } from 'node:stream';
+import { addAbortSignal, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
+import { abortable, asAborted, throwIfAborted } from './abort.ts';
 import { InvalidTarError, OciError, UnsafePathError } from './errors.ts';
 import type { Layer } from './layer.ts';
 import { cleanPath, type LayerEntry, OPAQUE_MARKER, WHITEOUT_PREFIX } from './layer-entries.ts';
@@ -214,6 +215,10 @@ export interface ImportTarOptions extends LayerOptions, ReadTarOptions {
   requireEndMarker?: boolean;
   /** Called while the input is read: bytes of the input (as given, compressed or not) so far. */
   onRead?: (bytes: number) => void;
+  /**
+   * Abort the import: reading stops, the spooled contents are removed, and the call rejects with `AbortedError`.
+   */
+  signal?: AbortSignal | undefined;
 }
 
 export interface ImportedTar {
@@ -264,11 +269,16 @@ async function* watched(
  * them (a temp file once large).
  */
 export async function importTarLayer(input: Readable, opts: ImportTarOptions = {}): Promise<ImportedTar> {
+  const { signal } = opts;
+  const what = `importing ${opts.source ?? 'a tar'}`;
+  throwIfAborted(signal, what);
   const spool = await ContentSpool.create();
   try {
     const ends = { head: Buffer.alloc(0), tail: Buffer.alloc(0), bytes: 0 };
     const source = Readable.from(watched(input, ends, opts.onRead), { objectMode: false });
+    if (signal) addAbortSignal(signal, source);
     let entries: LayerEntry[] | undefined = await spoolTarEntries(source, spool, opts);
+    throwIfAborted(signal, what);
     spool.close();
     const gzip = ends.head[0] === 0x1f && ends.head[1] === 0x8b;
     if (opts.requireEndMarker && !gzip && !ends.tail.equals(Buffer.alloc(1024))) {
@@ -279,8 +289,10 @@ export async function importTarLayer(input: Readable, opts: ImportTarOptions = {
     const count = entries.length;
     const layer = layerFromEntries(entries, opts);
     entries = undefined; // the layer keeps its own (sorted) records: let these go before it is built
-    await layer.digest(); // built now, while the spool exists
+    await abortable(layer.digest(), signal, what); // built now, while the spool exists
     return { layer, entries: count };
+  } catch (err) {
+    throw asAborted(err, signal, what);
   } finally {
     await spool.remove();
   }

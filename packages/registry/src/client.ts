@@ -80,7 +80,7 @@ export class RegistryClient {
    * `WWW-Authenticate`). Done once, before the first request; retried like any request.
    */
   ping(): Promise<void> {
-    this.pinged ??= withRetry(() => this.pingOnce(), this.policy, this.onRetry).catch((err) => {
+    this.pinged ??= withRetry(() => this.pingOnce(), this.policy, this.onRetry, this.signal).catch((err) => {
       this.pinged = undefined;
       throw err;
     });
@@ -124,13 +124,26 @@ export class RegistryClient {
         throw await responseError(req.method, req.url, res, this.auth.secrets());
       return res;
     };
-    return req.retry === false ? once() : withRetry(once, this.policy, this.onRetry);
+    return req.retry === false
+      ? once()
+      : withRetry(once, this.policy, this.onRetry, req.signal ?? this.signal);
   }
 
   private async sendAuthorized(req: ClientRequest): Promise<Response> {
     const authorization = await this.auth.authorization(req.scopes);
     const headers = { ...req.headers, ...(authorization && { authorization }) };
-    return this.transport.send({ method: req.method, url: req.url, headers, body: req.body });
+    return this.transport.send({
+      method: req.method,
+      url: req.url,
+      headers,
+      body: req.body,
+      ...(req.signal && { signal: req.signal }),
+    });
+  }
+
+  /** The signal of the client's current operation (its transport's): every request and retry wait stops on it. */
+  get signal(): AbortSignal | undefined {
+    return this.transport.signal;
   }
 
   /** Report a retry of a multi-request step (an upload session restarted). */
@@ -156,6 +169,7 @@ export interface RetryEvent {
  * The client a push or pull works with: `options.client` (reporting its retries and waits from now on) or a new
  * one for `registry`. Every retry goes to `options.onRetry` and, as a {@link RetryEvent}, to `report`; every
  * notice of a registry keeping us waiting to `options.onWait` and, as a {@link WaitEvent}, to `report`.
+ * `options.signal` cancels every request of the operation (also on a given client, until its next operation).
  */
 export async function clientFor(
   registry: string,
@@ -179,6 +193,7 @@ export async function clientFor(
   if (options.client) {
     options.client.onRetry = onRetry;
     options.client.transport.onWait = onWait;
+    options.client.transport.signal = options.signal;
     return options.client;
   }
   return RegistryClient.create(registry, { ...options, onRetry, onWait });

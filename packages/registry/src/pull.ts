@@ -106,10 +106,11 @@ export async function pull(
         // the error (the stream is destroyed with it) and the download is retried.
         body.on('error', () => {});
         try {
-          await store.write(d.digest, d.size, () => body);
+          await store.write(d.digest, d.size, () => body, { signal: options.signal });
         } catch (err) {
           // A body that breaks mid-stream surfaces as a raw socket error: make it a (retryable) ConnectionError.
-          if (err instanceof RegistryClientError) throw err;
+          // (After an abort, withRetry turns whatever this is into AbortedError and stops.)
+          if (err instanceof RegistryClientError || options.signal?.aborted) throw err;
           if (err instanceof OciError) {
             // The bytes are not the blob asked for (too short, another digest): say which registry sent them.
             if (err.code !== 'OCI_SIZE_MISMATCH' && err.code !== 'OCI_DIGEST_MISMATCH') throw err;
@@ -127,6 +128,7 @@ export async function pull(
       },
       client.policy,
       client.onRetry,
+      options.signal,
     );
     stats.fetched++;
     stats.bytes += d.size;
@@ -207,7 +209,7 @@ export async function pull(
     await mapLimit([...blobs.values()], options.concurrency ?? 4, blob);
 
     for (const m of [...children, ...(subject === top && isIndex(top.mediaType) ? [top] : [])]) {
-      await store.write(m.digest, m.bytes.length, m.bytes);
+      await store.write(m.digest, m.bytes.length, m.bytes, { signal: options.signal });
     }
     const descriptor: Descriptor = {
       mediaType: subject.mediaType,
@@ -218,6 +220,7 @@ export async function pull(
     await writeLayout(layoutDir, loaded, {
       tags: tag === undefined ? [] : [tag],
       imageName: `${ref.registry}/${ref.repository}`,
+      signal: options.signal,
     });
     return {
       reference: formatReference({

@@ -1,3 +1,4 @@
+import { abortable, abortableSleep, asAborted, throwIfAborted } from '@scratchpack/oci';
 import { RegistryClientError, RegistryError } from './errors.ts';
 
 /**
@@ -15,7 +16,8 @@ export interface RetryPolicy {
   maxRetryAfterMs: number;
   /** Give up once the next wait would end more than this long after the first attempt started. */
   totalTimeMs: number;
-  sleep: (ms: number) => Promise<void>;
+  /** Wait `ms`; an aborted `signal` ends the wait (a sleep that ignores it is cut short all the same). */
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** In [0, 1). */
   random: () => number;
   now: () => number;
@@ -27,7 +29,7 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   maxDelayMs: 10_000,
   maxRetryAfterMs: 60_000,
   totalTimeMs: 5 * 60_000,
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  sleep: (ms, signal) => abortableSleep(ms, signal, 'retry wait'),
   random: Math.random,
   now: Date.now,
 };
@@ -101,22 +103,27 @@ export function retryDecision(
 
 /**
  * Run `fn` until it succeeds or {@link retryDecision} says stop; the last error is rethrown unchanged (so its code
- * and hint reach the user). `fn` receives the attempt number, from 1.
+ * and hint reach the user). `fn` receives the attempt number, from 1. Once `signal` is aborted nothing is retried:
+ * a wait ends at once and the failure becomes `AbortedError`.
  */
 export async function withRetry<T>(
   fn: (attempt: number) => Promise<T>,
   policy: RetryPolicy,
   onRetry?: (info: RetryInfo) => void,
+  signal?: AbortSignal,
 ): Promise<T> {
   const startedAt = policy.now();
+  const what = 'registry request';
   for (let attempt = 1; ; attempt++) {
+    throwIfAborted(signal, what);
     try {
       return await fn(attempt);
     } catch (err) {
+      if (signal?.aborted) throw asAborted(err, signal, what);
       const delay = retryDecision(err, attempt, startedAt, policy);
       if (delay === undefined) throw err;
       onRetry?.({ attempt, delayMs: delay, error: err as RegistryClientError });
-      await policy.sleep(delay);
+      await abortable(policy.sleep(delay, signal), signal, what);
     }
   }
 }

@@ -1,6 +1,8 @@
 import { Readable } from 'node:stream';
+import { AbortedError, throwIfAborted } from '@scratchpack/oci';
 import { Agent, type Dispatcher, fetch, Headers, Response, request } from 'undici';
 import { ConnectionError, RegistryError, type RegistryErrorEntry } from './errors.ts';
+import { redactUrl } from './redact.ts';
 import { isLoopbackHost } from './reference.ts';
 import { parseRetryAfter } from './retry.ts';
 import { DEFAULT_TIMEOUT_MS, Deadline, type TimeoutError, type WaitEvent, watchBody } from './watchdog.ts';
@@ -28,6 +30,11 @@ export interface TransportOptions {
   headersTimeoutMs?: number;
   /** Told while a registry keeps a request waiting (the CLI prints a notice). */
   onWait?: (event: WaitEvent) => void;
+  /**
+   * Cancels every request sent while it is set (settable, like `onWait`: a client works for its current
+   * operation). An aborted request rejects with `AbortedError`, not with the socket's error.
+   */
+  signal?: AbortSignal | undefined;
 }
 
 /**
@@ -45,6 +52,8 @@ export interface HttpRequest {
   url: string | URL;
   headers?: Record<string, string>;
   body?: Uint8Array | StreamBody | undefined;
+  /** Cancels this request (default the transport's `signal`). */
+  signal?: AbortSignal | undefined;
 }
 
 function isStreamBody(body: HttpRequest['body']): body is StreamBody {
@@ -74,6 +83,8 @@ export class Transport {
   private readonly answerTimeoutMs: number;
   /** Told while a registry keeps a request waiting; settable (a client reports to its current operation). */
   onWait: ((event: WaitEvent) => void) | undefined;
+  /** Cancels every request sent while it is set; settable like `onWait`. */
+  signal: AbortSignal | undefined;
 
   constructor(host: string, options: TransportOptions = {}) {
     this.baseUrl = registryBaseUrl(host, options.insecure);
@@ -81,6 +92,7 @@ export class Transport {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.answerTimeoutMs = options.headersTimeoutMs ?? Math.max(this.timeoutMs, 120_000);
     this.onWait = options.onWait;
+    this.signal = options.signal;
     this.ownsDispatcher = options.dispatcher === undefined;
     // The Agent's own timers are a backstop only: the deadlines below are what bounds a request.
     this.dispatcher =
@@ -101,11 +113,19 @@ export class Transport {
   /**
    * Send one request. Its answer must start within the timeout (for an upload: of the last byte sent); the
    * body of the answer is watched for stalls as it is read. Network failures become {@link ConnectionError},
-   * waiting too long a {@link TimeoutError}.
+   * waiting too long a {@link TimeoutError}, an abort of the request's (or the transport's) signal
+   * `AbortedError` — also for a response body read later.
    */
   async send(req: HttpRequest): Promise<Response> {
+    const cancel = req.signal ?? this.signal;
+    const what = `${req.method} ${redactUrl(req.url)}`;
+    throwIfAborted(cancel, what);
     const headers: Record<string, string> = { 'user-agent': this.userAgent, ...req.headers };
     const abort = new AbortController();
+    const onCancel = () => abort.abort(new AbortedError(what, { cause: cancel?.reason }));
+    cancel?.addEventListener('abort', onCancel, { once: true });
+    // Unhooked when send ends, unless a streamed response body still needs it (then when the body ends).
+    let bodyHolds = false;
     let timedOut: TimeoutError | undefined;
     const watch = { timeoutMs: this.timeoutMs, onWait: this.onWait };
     const deadline = new Deadline(this.timeoutMs, watch, req.method, req.url, (err) => {
@@ -125,16 +145,20 @@ export class Transport {
       });
       deadline.stop();
       if (!res.body) return res;
-      return new Response(watchBody(res.body, req.method, req.url, watch), {
+      const body = watchBody(res.body, req.method, req.url, watch);
+      bodyHolds = cancel !== undefined;
+      return new Response(cancel ? abortedBody(body, cancel, what, onCancel) : body, {
         status: res.status,
         statusText: res.statusText,
         headers: res.headers,
       });
     } catch (err) {
+      if (cancel?.aborted) throw err instanceof AbortedError ? err : new AbortedError(what, { cause: err });
       if (timedOut) throw timedOut;
       throw new ConnectionError(req.method, req.url, err);
     } finally {
       deadline.stop();
+      if (!bodyHolds) cancel?.removeEventListener('abort', onCancel);
     }
   }
 
@@ -188,6 +212,38 @@ export class Transport {
   async close(): Promise<void> {
     if (this.ownsDispatcher) await this.dispatcher.close();
   }
+}
+
+/**
+ * `body`, whose errors become `AbortedError` once `signal` aborted; `onCancel` is unhooked from `signal` when the
+ * body ends (so a long-lived operation signal does not collect listeners).
+ */
+function abortedBody(
+  body: ReadableStream<Uint8Array>,
+  signal: AbortSignal,
+  what: string,
+  onCancel: () => void,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  const done = () => signal.removeEventListener('abort', onCancel);
+  return new ReadableStream<Uint8Array>({
+    pull: async (controller) => {
+      try {
+        const r = await reader.read();
+        if (r.done) {
+          done();
+          controller.close();
+        } else controller.enqueue(r.value);
+      } catch (err) {
+        done();
+        throw signal.aborted && !(err instanceof AbortedError) ? new AbortedError(what, { cause: err }) : err;
+      }
+    },
+    cancel: (reason) => {
+      done();
+      return reader.cancel(reason);
+    },
+  });
 }
 
 /**

@@ -69,6 +69,7 @@ export async function uploadBlob(
     },
     client.policy,
     (info) => client.retried(info),
+    client.signal,
   );
   return { attempts };
 }
