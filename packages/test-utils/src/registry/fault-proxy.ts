@@ -20,7 +20,13 @@ export type FaultAction =
   /** Forward the request, but cut the connection once this many response-body bytes went back. */
   | { dropResponseAfterBytes: number }
   /** Close the connection without answering. */
-  | { drop: true };
+  | { drop: true }
+  /** Read the request, never forward it and never answer: the client waits until it gives up. */
+  | { stall: true }
+  /** Forward the request, but after this many request-body bytes stop reading it (the upload hangs). */
+  | { stallAfterBytes: number }
+  /** Forward the request and the answer's headers, then this many response-body bytes, then nothing more. */
+  | { stallResponseAfterBytes: number };
 
 export interface FaultRule {
   /** Only requests with this method (any when absent). */
@@ -55,6 +61,11 @@ export interface FaultProxy {
   count(method?: string, path?: RegExp | string): number;
   /** Requests that were faulted. */
   faults(): ProxiedRequest[];
+  /**
+   * Resolves once a request is stalled (a `stall*` rule reached its point), with that request: the moment to
+   * cancel the client, without racing it. A stalled request ends when the client goes away.
+   */
+  stalled(): Promise<ProxiedRequest>;
   /** Replace the rules (their counters start again). */
   setRules(rules: FaultRule[]): void;
   /** Forget the recorded requests. */
@@ -71,6 +82,14 @@ export async function startFaultProxy(target: string, rules: FaultRule[] = []): 
   const upstream = new URL(target);
   let active = rules.map((rule) => ({ rule, seen: 0 }));
   const requests: ProxiedRequest[] = [];
+  const stallWaiters: ((r: ProxiedRequest) => void)[] = [];
+  const stallSeen: ProxiedRequest[] = [];
+  const stalledNow = (record: ProxiedRequest, fault: string) => {
+    record.fault = fault;
+    const waiter = stallWaiters.shift();
+    if (waiter) waiter(record);
+    else stallSeen.push(record);
+  };
 
   const pick = (method: string, path: string): FaultAction | undefined => {
     for (const r of active) {
@@ -107,12 +126,41 @@ export async function startFaultProxy(target: string, rules: FaultRule[] = []): 
       req.socket.destroy();
       return;
     }
+    if (action && 'stall' in action) {
+      req.resume();
+      stalledNow(record, 'stall');
+      return;
+    }
 
     const out = httpRequest(
       { host: upstream.hostname, port: upstream.port, method, path, headers: req.headers },
       (up) => {
         record.status = up.statusCode ?? 0;
         res.writeHead(up.statusCode ?? 502, up.headers);
+        if (action && 'stallResponseAfterBytes' in action) {
+          const limit = action.stallResponseAfterBytes;
+          let sent = 0;
+          let stalled = false;
+          const stall = () => {
+            if (stalled) return;
+            stalled = true;
+            up.pause();
+            stalledNow(record, `stall response after ${limit} bytes`);
+          };
+          res.on('close', () => up.destroy());
+          if (limit === 0) stall();
+          up.on('data', (chunk: Buffer) => {
+            if (stalled) return;
+            const room = limit - sent;
+            sent += Math.min(room, chunk.length);
+            res.write(chunk.subarray(0, room));
+            if (sent >= limit) stall();
+          });
+          up.on('end', () => {
+            if (!stalled) res.end();
+          });
+          return;
+        }
         if (action && 'dropResponseAfterBytes' in action) {
           record.fault = `drop response after ${action.dropResponseAfterBytes} bytes`;
           let sent = 0;
@@ -133,6 +181,30 @@ export async function startFaultProxy(target: string, rules: FaultRule[] = []): 
     out.on('error', () => {
       req.socket.destroy();
     });
+    if (action && 'stallAfterBytes' in action) {
+      const limit = action.stallAfterBytes;
+      let sent = 0;
+      let stalled = false;
+      const stall = () => {
+        stalled = true;
+        req.pause();
+        stalledNow(record, `stall after ${limit} bytes`);
+      };
+      // The client gave up: let the upstream request go too (the registry sees a broken upload).
+      req.socket.on('close', () => out.destroy());
+      if (limit === 0) stall();
+      req.on('data', (chunk: Buffer) => {
+        if (stalled) return;
+        const room = limit - sent;
+        out.write(chunk.subarray(0, room));
+        sent += Math.min(room, chunk.length);
+        if (sent >= limit) stall();
+      });
+      req.on('end', () => {
+        if (!stalled) out.end();
+      });
+      return;
+    }
     if (action && 'dropAfterBytes' in action) {
       record.fault = `drop after ${action.dropAfterBytes} bytes`;
       let sent = 0;
@@ -163,6 +235,10 @@ export async function startFaultProxy(target: string, rules: FaultRule[] = []): 
     count: (method, path) =>
       requests.filter((r) => (!method || r.method === method.toUpperCase()) && matches(path, r.path)).length,
     faults: () => requests.filter((r) => r.fault !== undefined),
+    stalled: () => {
+      const seen = stallSeen.shift();
+      return seen ? Promise.resolve(seen) : new Promise((resolve) => stallWaiters.push(resolve));
+    },
     setRules: (next) => {
       active = next.map((rule) => ({ rule, seen: 0 }));
     },
