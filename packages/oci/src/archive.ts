@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { asAborted, throwIfAborted } from './abort.ts';
+import { AbortedError } from './base-error.ts';
 import { tempPathFor } from './blob-store.ts';
 import type { Image } from './image.ts';
 import { imageForPlatform } from './image-index.ts';
@@ -169,6 +170,8 @@ export async function writeArchiveTo(
       const sink = pack.entry({ ...common, name, type: 'file', mode: 0o644, size }, (e) =>
         e ? rej(e) : res(),
       ) as unknown as NodeJS.WritableStream;
+      // The entry is destroyed with the pack (an abort): its error ends this file, it must not go unheard.
+      sink.on('error', rej);
       (async () => {
         for await (const chunk of createReadStream(path, { signal })) {
           if (!sink.write(chunk)) await new Promise((r) => sink.once('drain', r));
@@ -194,11 +197,14 @@ export async function writeArchiveTo(
       throw err;
     }
   })();
-  const source = Readable.from(pack as AsyncIterable<Buffer>);
+  // An abort destroys the tar stream; the pipeline then ends `out` with the error.
+  const onAbort = () => pack.destroy(new AbortedError(what, { cause: signal?.reason }));
+  signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    await Promise.all([feed, signal ? pipeline(source, out, { signal }) : pipeline(source, out)]);
+    await Promise.all([feed, pipeline(Readable.from(pack as AsyncIterable<Buffer>), out)]);
   } catch (err) {
-    pack.destroy();
     throw asAborted(err, signal, what);
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
   }
 }

@@ -275,8 +275,9 @@ export async function importTarLayer(input: Readable, opts: ImportTarOptions = {
   const spool = await ContentSpool.create();
   try {
     const ends = { head: Buffer.alloc(0), tail: Buffer.alloc(0), bytes: 0 };
+    // The input itself is destroyed on abort: that ends the read wherever it waits.
+    if (signal) addAbortSignal(signal, input);
     const source = Readable.from(watched(input, ends, opts.onRead), { objectMode: false });
-    if (signal) addAbortSignal(signal, source);
     let entries: LayerEntry[] | undefined = await spoolTarEntries(source, spool, opts);
     throwIfAborted(signal, what);
     spool.close();
