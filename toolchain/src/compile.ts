@@ -1,13 +1,61 @@
 /** Cross-compiling C with `zig cc` for one platform, or many in parallel with a concurrency limit. */
 import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { AbortedError, throwIfAborted } from '@scratchpack/oci';
 import { type PlatformSpec, requireBuildable } from './platforms.ts';
 import { resolveZig, type ZigInfo } from './zig.ts';
 
-const run = promisify(execFile);
+/** The running processes below `pid` (Linux `/proc`, every thread's children; none elsewhere). */
+function descendants(pid: number): number[] {
+  const children: number[] = [];
+  try {
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      const list = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8');
+      children.push(...list.split(' ').filter(Boolean).map(Number));
+    }
+  } catch {
+    // gone, or no /proc
+  }
+  return children.flatMap((c) => [c, ...descendants(c)]);
+}
+
+/**
+ * Run zig; an abort of `signal` kills it at once (SIGKILL), with the compilers it started (`zig cc` runs clang
+ * and the linker as its children), and rejects with `AbortedError` once zig is gone.
+ */
+function run(
+  file: string,
+  args: string[],
+  options: { cwd?: string | undefined; maxBuffer: number },
+  signal: AbortSignal | undefined,
+  what: string,
+): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    let aborted = false;
+    const child = execFile(file, args, options, (err, _stdout, stderr) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (aborted) reject(new AbortedError(what, { cause: signal?.reason }));
+      else if (err) reject(Object.assign(err, { stderr }));
+      else resolvePromise();
+    });
+    const onAbort = () => {
+      aborted = true;
+      const pids = child.pid === undefined ? [] : descendants(child.pid);
+      child.kill('SIGKILL');
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
 
 /** Flags for small static programs: size-optimised, stripped, no build-id, no unwind tables, dead code dropped. */
 export const SMALL_STATIC_FLAGS: readonly string[] = Object.freeze([
@@ -36,6 +84,8 @@ export interface CompileOptions {
   zig?: ZigInfo;
   /** Working directory for the compiler; paths inside outputs are made relative to it. */
   cwd?: string;
+  /** Abort the compile: zig (and the compilers it started) is killed, and `AbortedError` is thrown. */
+  signal?: AbortSignal | undefined;
 }
 
 export interface CompileResult {
@@ -91,16 +141,20 @@ export function compileArgs(
 export async function compile(o: CompileOptions): Promise<CompileResult> {
   const p = typeof o.platform === 'string' ? requireBuildable(o.platform) : o.platform;
   if (p.unsupported) requireBuildable(p.name);
+  const what = `compiling for ${p.name}`;
+  throwIfAborted(o.signal, what);
   const zig = o.zig ?? resolveZig();
   const out = resolve(o.out);
   await mkdir(dirname(out), { recursive: true });
   const tmp = `${out}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
   const argv = compileArgs(p, o, tmp);
   try {
-    await run(zig.path, argv, { cwd: o.cwd, maxBuffer: 16 * 1024 * 1024 });
+    await run(zig.path, argv, { cwd: o.cwd, maxBuffer: 16 * 1024 * 1024 }, o.signal, what);
+    throwIfAborted(o.signal, what);
     await rename(tmp, out);
   } catch (err) {
     await rm(tmp, { force: true });
+    if (err instanceof AbortedError) throw err;
     const e = err as { stderr?: string; message: string };
     throw new CompileError(p.name, e.stderr ?? e.message, err);
   }
@@ -130,7 +184,7 @@ export async function compileAll(o: CompileAllOptions): Promise<CompileResult[]>
   const errors: CompileError[] = [];
   let next = 0;
   const worker = async () => {
-    while (next < specs.length) {
+    while (next < specs.length && !o.signal?.aborted) {
       const i = next++;
       const p = specs[i]!;
       try {
@@ -145,6 +199,8 @@ export async function compileAll(o: CompileAllOptions): Promise<CompileResult[]>
   };
   const n = Math.max(1, Math.min(o.concurrency ?? availableParallelism(), specs.length));
   await Promise.all(Array.from({ length: n }, worker));
+  // Aborted: one AbortedError, not one per platform that was running.
+  throwIfAborted(o.signal, 'compiling');
   if (errors.length === 1) throw errors[0];
   if (errors.length > 1) throw new AggregateError(errors, errors.map((e) => e.message).join('\n'));
   return results;
