@@ -17,7 +17,7 @@ import { signCommand } from './commands/sign.ts';
 import { tagCommand } from './commands/tag.ts';
 import { verifyCommand } from './commands/verify.ts';
 import { ExitError, exitCodeFor, formatError } from './errors.ts';
-import { cleanUpOnInterrupt } from './interrupt.ts';
+import { cleanUpOnInterrupt, exitIfInterrupted, interruptStatus } from './interrupt.ts';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -61,6 +61,9 @@ async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return 0;
   } catch (err) {
+    // Interrupted: the command unwound (AbortedError, or whatever the abort caused); the status says it all.
+    const interrupted = interruptStatus();
+    if (interrupted !== undefined) return interrupted;
     if (err instanceof CommanderError) {
       // commander already printed usage errors; --help and --version end here with code 0.
       return err.exitCode === 0 ? 0 : 2;
@@ -78,3 +81,4 @@ async function main(argv: string[]): Promise<number> {
 
 cleanUpOnInterrupt();
 process.exitCode = await main(process.argv);
+exitIfInterrupted();

@@ -3,6 +3,7 @@
 import { type ClientOptions, DEFAULT_TIMEOUT_MS, type WaitEvent } from '@scratchpack/registry';
 import type { Command } from 'commander';
 import { UsageError } from './errors.ts';
+import { runSignal } from './interrupt.ts';
 
 export interface RegistryFlags {
   username?: string;
@@ -67,7 +68,8 @@ export async function clientOptions(flags: RegistryFlags): Promise<ClientOptions
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
     throw new UsageError(`--concurrency ${flags.concurrency}: expected a whole number from 1 to 64`);
   }
-  const o: ClientOptions & { concurrency: number } = { concurrency };
+  // Ctrl-C cancels every request of the run (see interrupt.ts).
+  const o: ClientOptions & { concurrency: number } = { concurrency, signal: runSignal() };
   const timeout = timeoutMs(flags.timeout);
   if (timeout !== undefined) o.timeoutMs = timeout;
   // Every command that talks to a registry (push, pull, build's parents) says what it is waiting for.

@@ -213,13 +213,20 @@ export class ImageStore {
     return { layout, image, subject: await loadDescriptor(layout.blobs, image.descriptor) };
   }
 
-  /** Store `subject` under `names` (each replaces an image of that name). Returns the familiar names. */
+  /**
+   * Store `subject` under `names` (each replaces an image of that name). Returns the familiar names. An abort of
+   * `options.signal` stops the blob writes and leaves the store's index as it was.
+   */
   async put(
     subject: Image | ImageIndex,
     names: string[],
+    options: { signal?: AbortSignal | undefined } = {},
   ): Promise<{ descriptor: Descriptor; names: string[] }> {
     const parsed = names.map(parseImageName);
-    const { descriptor } = await writeLayoutRefs(this.dir, subject, parsed.map(refOf), this.lock);
+    const { descriptor } = await writeLayoutRefs(this.dir, subject, parsed.map(refOf), {
+      ...this.lock,
+      signal: options.signal,
+    });
     return { descriptor, names: parsed.map((n) => n.familiar) };
   }
 

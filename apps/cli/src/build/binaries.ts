@@ -38,6 +38,8 @@ export interface ProgramOptions {
   context?: string;
   /** The user's Dockerfile; default the context's, else a generated one. */
   file?: string;
+  /** Cancels the compiles (zig is killed). */
+  signal?: AbortSignal;
 }
 
 export interface StagedProgram {
@@ -153,6 +155,7 @@ export async function stageProgram(o: ProgramOptions): Promise<StagedProgram> {
         // Like hello: the program may print what it was built for.
         defines: (p) => ({ SCRATCHPACK_PLATFORM: JSON.stringify(p.name) }),
         out,
+        signal: o.signal,
       });
       for (const p of specs) checkStaticBinary(await readFile(out(p)), `${name} (${p.name})`, p);
       await writeBuildInfos(compiled, { zig, sources: o.cSources, cwd: process.cwd(), name });

@@ -57,6 +57,8 @@ export interface BuildOptions {
   onPackProgress?: (platform: Platform, bytes: number, total: number) => void;
   /** SBOMs and provenance written as referrers beside each image (default: neither). */
   attest?: AttestRequest;
+  /** Cancels the build: layout and archive writes stop (temps removed), and it rejects with `AbortedError`. */
+  signal?: AbortSignal;
 }
 
 export interface BuiltImage {
@@ -204,7 +206,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
 async function writeOutputs(index: ImageIndex, o: BuildOptions, referrers: Artifact[]): Promise<void> {
   const layouts = o.outputs.filter((x) => x.kind === 'layout');
   const archives = o.outputs.filter((x) => x.kind === 'archive');
-  const layoutOpts = { tags: o.tags, ...(o.imageName ? { imageName: o.imageName } : {}) };
+  const layoutOpts = { tags: o.tags, ...(o.imageName ? { imageName: o.imageName } : {}), signal: o.signal };
   for (const l of layouts) {
     await writeLayout(resolve(l.dest), index, layoutOpts);
     if (referrers.length) await writeReferrers(resolve(l.dest), referrers, { replace: true });
@@ -223,6 +225,7 @@ async function writeOutputs(index: ImageIndex, o: BuildOptions, referrers: Artif
       await writeArchive(layoutDir, resolve(a.dest), {
         sourceDateEpoch: o.sourceDateEpoch,
         ...(o.imageName ? { imageName: o.imageName } : {}),
+        signal: o.signal,
       });
     }
   } finally {

@@ -13,6 +13,7 @@ import { build } from '../build/build.ts';
 import { parseOutput, parsePairs } from '../build/outputs.ts';
 import { ParentResolver } from '../build/parents.ts';
 import { UsageError } from '../errors.ts';
+import { runSignal } from '../interrupt.ts';
 import { hostOciPlatform, localStore } from '../layout-ref.ts';
 import { bytes, table } from '../output.ts';
 import { checkOutputPath } from '../output-path.ts';
@@ -160,6 +161,7 @@ export function buildCommand(program: Command): void {
               ...(opts.name ? { name: opts.name } : {}),
               ...(contextArg ? { context: contextArg } : {}),
               ...(opts.file ? { file: opts.file } : {}),
+              signal: runSignal(),
             })
           : undefined;
       const parents = new ParentResolver({
@@ -194,10 +196,11 @@ export function buildCommand(program: Command): void {
           },
           ...(opts.imageName ? { imageName: opts.imageName } : {}),
           onPackProgress: (p, done, total) => bars.update(formatPlatform(p), done, total),
+          signal: runSignal(),
         });
         if (storeNames) {
           const store = localStore();
-          await store.put(result.index, storeNames);
+          await store.put(result.index, storeNames, { signal: runSignal() });
           if (result.referrers.length) await writeReferrers(store.dir, result.referrers, { replace: true });
         }
       } finally {

@@ -30,6 +30,7 @@ import {
 import type { Command } from 'commander';
 import { TOOL } from '../build/attest.ts';
 import { UsageError } from '../errors.ts';
+import { runSignal } from '../interrupt.ts';
 import { hostOciPlatform, imageRef, localStore } from '../layout-ref.ts';
 import { bytes } from '../output.ts';
 import { checkOutputPath } from '../output-path.ts';
@@ -97,6 +98,7 @@ async function importWithProgress(
       source: name,
       whiteouts: 'refuse',
       requireEndMarker: true,
+      signal: runSignal(),
       onRead: (n) => bars.update('read', n, Math.max(size ?? n, n)),
       onProgress: (n, total) => bars.update('pack', n, total),
     }),
@@ -180,11 +182,12 @@ export function importCommand(program: Command): void {
         const annotations = { 'org.opencontainers.image.created': created };
         const image = await withAnnotations(changed, annotations);
         const index = imageIndex([{ image }], { annotations });
-        if (storeName) await localStore().put(index, [storeName]);
+        if (storeName) await localStore().put(index, [storeName], { signal: runSignal() });
         else
           await writeLayout(dir, index, {
             tags: [tag],
             ...(opts.imageName ? { imageName: opts.imageName } : {}),
+            signal: runSignal(),
           });
         const referrers = attestations(
           {

@@ -66,7 +66,9 @@ export function pullCommand(program: Command): void {
       const result = store
         ? await store.stage(async (staged) => {
             const r = await pullInto(staged);
-            await store.put(await (await readLayout(staged)).resolve(r.tag), [storeName!]);
+            await store.put(await (await readLayout(staged)).resolve(r.tag), [storeName!], {
+              signal: client.signal,
+            });
             return { ...r, tag: storeName };
           })
         : await pullInto(dir);

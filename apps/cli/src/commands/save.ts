@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { parseSourceDateEpoch, writeArchive, writeArchiveTo } from '@scratchpack/oci';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.ts';
+import { runSignal } from '../interrupt.ts';
 import { localStore } from '../layout-ref.ts';
 import { bytes } from '../output.ts';
 
@@ -22,7 +23,11 @@ export function saveCommand(program: Command): void {
       const store = localStore();
       const found = await Promise.all(names.map((n) => store.find(n)));
       const manifests = [...new Map(found.map((f) => [f.name, f.descriptor])).values()];
-      const archiveOpts = { manifests, sourceDateEpoch: parseSourceDateEpoch(process.env.SOURCE_DATE_EPOCH) };
+      const archiveOpts = {
+        manifests,
+        sourceDateEpoch: parseSourceDateEpoch(process.env.SOURCE_DATE_EPOCH),
+        signal: runSignal(),
+      };
       if (opts.output) {
         const size = await writeArchive(store.dir, resolve(opts.output), archiveOpts);
         process.stderr.write(
