@@ -6,11 +6,11 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, open, readdir, stat, writeFile } from 'node:fs/promises';
+import { closeSync, constants, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdir, open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readLayout, validateLayout } from '@scratchpack/oci';
-import { describeWithTools, startRegistry, tempDir } from '@scratchpack/test-utils';
+import { describeWithTools, startFaultProxy, startRegistry, tempDir } from '@scratchpack/test-utils';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cli, cliBin } from './helpers.ts';
 
@@ -37,6 +37,15 @@ describeWithTools(['umoci', 'docker-registry'], 'concurrent writers and interrup
     await writeFile(join(big, 'Dockerfile'), 'FROM scratch\nCOPY blob /blob\n');
   });
   afterAll(() => work?.cleanup());
+
+  let medium: string;
+  beforeAll(async () => {
+    // 4 MiB of random bytes: quick to build, and a blob long enough to stall half-way.
+    medium = join(work.path, 'medium');
+    await mkdir(medium);
+    await writeFile(join(medium, 'blob'), randomBytes(4 * 1024 * 1024));
+    await writeFile(join(medium, 'Dockerfile'), 'FROM scratch\nCOPY blob /blob\n');
+  });
 
   const tmpLeftovers = async () => (await readdir(env.TMPDIR!)).filter((n) => n.startsWith('scratchpack-'));
   const layoutLeftovers = async (dir: string) => [
@@ -77,7 +86,13 @@ describeWithTools(['umoci', 'docker-registry'], 'concurrent writers and interrup
     });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    let exitedAt = 0;
+    const exited = new Promise<number | null>((r) =>
+      child.on('exit', (code) => {
+        exitedAt = Date.now();
+        r(code);
+      }),
+    );
     let seen = false;
     const deadline = Date.now() + 120_000;
     while (!seen && child.exitCode === null && Date.now() < deadline) {
@@ -85,8 +100,10 @@ describeWithTools(['umoci', 'docker-registry'], 'concurrent writers and interrup
       if (!seen) await new Promise((r) => setTimeout(r, 5));
     }
     expect(seen, 'the temp file to interrupt at appeared').toBe(true);
+    const killedAt = Date.now();
     child.kill(signal);
-    return { status: await exited, stderr: () => stderr };
+    const status = await exited;
+    return { status, stderr: () => stderr, ms: exitedAt - killedAt };
   }
 
   const blobTemps = async (layout: string) =>
@@ -173,6 +190,127 @@ describeWithTools(['umoci', 'docker-registry'], 'concurrent writers and interrup
       await registry.stop();
     }
   }, 240_000);
+
+  /**
+   * The command unwinds through its AbortSignal (not the 2 s safety net, which would exit after 2.2 s): the
+   * stalled request is cancelled, the command's own clean-up runs, and the process exits well within that.
+   */
+  const UNWOUND_MS = 2000;
+
+  it('push stalled mid-upload, SIGINT: exit 130 at once, no tag in the registry, layout untouched', async () => {
+    const registry = await startRegistry();
+    const proxy = await startFaultProxy(registry.url, [
+      { method: 'PUT', path: '/blobs/uploads/', times: Infinity, action: { stallAfterBytes: 256 * 1024 } },
+    ]);
+    try {
+      const layout = join(work.path, 'stalled-push');
+      expect((await cli(['build', medium, '-o', layout, '-t', 'm'], { env })).status).toBe(0);
+      const before = await layoutFingerprint(layout);
+      let stalled = false;
+      void proxy.stalled().then(() => {
+        stalled = true;
+      });
+      const r = await interruptCli(
+        ['push', `${layout}:m`, `${proxy.host}/stalled/push:1`],
+        'SIGINT',
+        async () => stalled,
+      );
+      expect(r.status).toBe(130);
+      expect(r.ms).toBeLessThan(UNWOUND_MS);
+      expect(r.stderr()).not.toMatch(/error/i);
+      const tag = await fetch(`${registry.url}/v2/stalled/push/manifests/1`, {
+        headers: { accept: 'application/vnd.oci.image.index.v1+json' },
+      });
+      expect(tag.status).toBe(404);
+      expect(await layoutFingerprint(layout)).toEqual(before);
+      expect(await tmpLeftovers()).toEqual([]);
+    } finally {
+      await proxy.stop();
+      await registry.stop();
+    }
+  }, 240_000);
+
+  it('pull stalled mid-blob, SIGTERM: exit 143 at once, the layout keeps its old tag, valid, no temps', async () => {
+    const registry = await startRegistry();
+    const proxy = await startFaultProxy(registry.url);
+    try {
+      const layout = join(work.path, 'to-pull');
+      expect((await cli(['build', medium, '-o', layout, '-t', 'm'], { env })).status).toBe(0);
+      expect((await cli(['push', `${layout}:m`, `${registry.host}/stalled/pull:1`], { env })).status).toBe(0);
+      const dest = join(work.path, 'stalled-pull');
+      expect((await cli(['build', small, '-o', dest, '-t', 'old'], { env })).status).toBe(0);
+      const indexBefore = await readFile(join(dest, 'index.json'));
+      // Every blob GET passes 64 KiB, then stops: only the 4 MiB layer is long enough to stall.
+      proxy.setRules([
+        {
+          method: 'GET',
+          path: '/blobs/sha256:',
+          times: Infinity,
+          action: { stallResponseAfterBytes: 64 * 1024 },
+        },
+      ]);
+      let stalled = false;
+      void proxy.stalled().then(() => {
+        stalled = true;
+      });
+      const r = await interruptCli(
+        ['pull', `${proxy.host}/stalled/pull:1`, `${dest}:new`],
+        'SIGTERM',
+        async () => stalled,
+      );
+      expect(r.status).toBe(143);
+      expect(r.ms).toBeLessThan(UNWOUND_MS);
+      expect(await layoutLeftovers(dest)).toEqual([]);
+      expect(await readFile(join(dest, 'index.json'))).toEqual(indexBefore);
+      expect(await (await readLayout(dest)).tags()).toEqual(['old']);
+      expect((await validateLayout(dest, { tag: 'old' })).problems).toEqual([]);
+      execFileSync('umoci', ['gc', '--layout', dest]);
+      expect(await tmpLeftovers()).toEqual([]);
+    } finally {
+      await proxy.stop();
+      await registry.stop();
+    }
+  }, 240_000);
+
+  it('build stalled in zig (--c-source), SIGINT: exit 130 at once, zig killed, no temps, layout untouched', async () => {
+    const layout = join(work.path, 'stalled-build');
+    expect((await cli(['build', small, '-o', layout, '-t', 'old'], { env })).status).toBe(0);
+    const before = await layoutFingerprint(layout);
+    const src = join(work.path, 'stalled-src');
+    await mkdir(src);
+    // The compiler blocks reading a FIFO nobody writes: once it has opened it, the build is stalled in zig.
+    const fifo = join(src, 'stall.h');
+    execFileSync('mkfifo', [fifo]);
+    const source = join(src, 'prog.c');
+    await writeFile(source, `#include "${fifo}"\nint main(void) { return 0; }\n`);
+    let writer: number | undefined;
+    const compilerWaits = async () => {
+      try {
+        writer = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    let compilers: number[] = [];
+    const r = await interruptCli(
+      ['build', '--c-source', source, '--platform', 'linux/amd64', '-o', layout, '-t', 'new'],
+      'SIGINT',
+      async () => {
+        if (!(await compilerWaits())) return false;
+        compilers = processesNaming(source);
+        return true;
+      },
+    );
+    if (writer !== undefined) closeSync(writer);
+    expect(r.status).toBe(130);
+    expect(r.ms).toBeLessThan(UNWOUND_MS);
+    expect(compilers.length).toBeGreaterThanOrEqual(2); // zig cc and its clang
+    expect(compilers.filter(isAlive)).toEqual([]);
+    expect(await layoutFingerprint(layout)).toEqual(before);
+    // scratchpack-ld holds the --c-source linker script, kept on purpose (named after its contents).
+    expect((await tmpLeftovers()).filter((n) => n !== 'scratchpack-ld')).toEqual([]);
+  }, 240_000);
 });
 
 /** Every file of a layout with its size and mtime: equal before and after means nothing was touched. */
@@ -183,4 +321,27 @@ async function layoutFingerprint(dir: string): Promise<string[]> {
     out.push(`${p} ${s.size} ${s.mtimeMs}`);
   }
   return out;
+}
+
+/** PIDs of the processes whose command line names `marker`. */
+function processesNaming(marker: string): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(marker)) out.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    const state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
+    return state !== undefined && state !== 'Z';
+  } catch {
+    return false;
+  }
 }
