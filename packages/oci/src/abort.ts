@@ -21,7 +21,18 @@ function abortedError(what: string, cause: unknown): AbortedError {
 
 /** Wait `ms`; an abort ends the wait at once with {@link AbortedError}. */
 export function abortableSleep(ms: number, signal?: AbortSignal, what = 'wait'): Promise<void> {
-  return abortable(new Promise<void>((resolve) => setTimeout(resolve, ms).unref?.()), signal, what);
+  if (signal?.aborted) return Promise.reject(abortedError(what, signal.reason));
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer); // an aborted wait keeps nothing alive
+      reject(abortedError(what, signal?.reason));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 /**
