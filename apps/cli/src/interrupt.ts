@@ -7,12 +7,14 @@
  * A command that handles a signal itself (e.g. `run`, which forwards it to its program) keeps it.
  */
 import { rmSync } from 'node:fs';
-import { AbortedError, removeTrackedTemps, trackedTemps } from '@scratchpack/oci';
+import { AbortedError, allowManyAbortListeners, removeTrackedTemps, trackedTemps } from '@scratchpack/oci';
 
 /** How long an interrupted command gets to unwind before the safety net removes temps and exits. */
 export const INTERRUPT_GRACE_MS = 2000;
 
 const controller = new AbortController();
+// Every request, blob write and wait of the run listens to it.
+allowManyAbortListeners(controller.signal);
 let interrupted: number | undefined;
 const cleanupHandlers = new WeakSet<(...args: never[]) => unknown>();
 

@@ -2,7 +2,16 @@
  * Cancellation helpers: every long operation takes an optional `signal` and, once it is aborted, rejects with
  * {@link AbortedError} (code `ABORTED`) rather than with whatever the interrupted socket, stream or child said.
  */
+import { defaultMaxListeners, getMaxListeners, setMaxListeners } from 'node:events';
 import { AbortedError } from './base-error.ts';
+
+/**
+ * An operation signal is listened to by every request, blob write and wait in flight (a few per unit of
+ * concurrency): raise Node's leak-warning threshold for it, as undici's fetch does, unless its owner set one.
+ */
+export function allowManyAbortListeners(signal: AbortSignal | undefined): void {
+  if (signal && getMaxListeners(signal) === defaultMaxListeners) setMaxListeners(1500, signal);
+}
 
 /** Throw {@link AbortedError} for `what` if `signal` is aborted. */
 export function throwIfAborted(signal: AbortSignal | undefined, what: string): void {

@@ -3,7 +3,7 @@
  * (modelled on go-containerregistry pkg/v1), deterministic layers, layouts, archives, validation.
  */
 
-export { abortable, abortableSleep, asAborted, throwIfAborted } from './abort.ts';
+export { abortable, abortableSleep, allowManyAbortListeners, asAborted, throwIfAborted } from './abort.ts';
 export { type WriteArchiveOptions, writeArchive, writeArchiveTo } from './archive.ts';
 export {
   AbortedError,

@@ -6,7 +6,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { throwIfAborted } from './abort.ts';
+import { allowManyAbortListeners, throwIfAborted } from './abort.ts';
 import { BlobStore } from './blob-store.ts';
 import { Digest, sha256 } from './digest.ts';
 import {
@@ -129,6 +129,7 @@ export async function writeLayoutRefs(
   lock: LockOptions & { signal?: AbortSignal | undefined } = {},
 ): Promise<WriteLayoutResult> {
   const { signal, ...lockOptions } = lock;
+  allowManyAbortListeners(signal);
   const store = new BlobStore(dir);
   const count = { w: 0, s: 0 };
   const descriptor = await writeSubjectBlobs(store, subject, count, signal);

@@ -1,3 +1,4 @@
+import { allowManyAbortListeners } from '@scratchpack/oci';
 import { Authenticator } from './auth.ts';
 import { type Credential, type CredentialsHost, resolveCredentials } from './credentials.ts';
 import { RegistryError } from './errors.ts';
@@ -176,6 +177,7 @@ export async function clientFor(
   options: ClientOptions & { client?: RegistryClient | undefined },
   report: (event: RetryEvent | WaitEvent) => void,
 ): Promise<RegistryClient> {
+  allowManyAbortListeners(options.signal);
   const onWait = (event: WaitEvent) => {
     options.onWait?.(event);
     report(event);

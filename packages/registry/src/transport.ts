@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { AbortedError, throwIfAborted } from '@scratchpack/oci';
+import { AbortedError, allowManyAbortListeners, throwIfAborted } from '@scratchpack/oci';
 import { Agent, type Dispatcher, fetch, Headers, Response, request } from 'undici';
 import { ConnectionError, RegistryError, type RegistryErrorEntry } from './errors.ts';
 import { redactUrl } from './redact.ts';
@@ -93,6 +93,7 @@ export class Transport {
     this.answerTimeoutMs = options.headersTimeoutMs ?? Math.max(this.timeoutMs, 120_000);
     this.onWait = options.onWait;
     this.signal = options.signal;
+    allowManyAbortListeners(this.signal);
     this.ownsDispatcher = options.dispatcher === undefined;
     // The Agent's own timers are a backstop only: the deadlines below are what bounds a request.
     this.dispatcher =

@@ -82,3 +82,25 @@ it('withRetry: an abort during a backoff wait that ignores the signal still ends
   await expect(running).rejects.toBeInstanceOf(AbortedError);
   expect(calls).toBe(1);
 });
+
+it('many requests in flight on one signal: no EventTarget leak warning', async () => {
+  hostile.serve('/v2/many/blobs/x', { body: Buffer.from('x') });
+  const warnings: Error[] = [];
+  const onWarning = (w: Error) => warnings.push(w);
+  process.on('warning', onWarning);
+  const controller = new AbortController();
+  const client = await RegistryClient.create(hostile.host, { credential: null, signal: controller.signal });
+  try {
+    const responses = await Promise.all(
+      Array.from({ length: 24 }, () =>
+        client.request({ method: 'GET', url: client.url('many', 'blobs/x'), expect: [200], scopes: [] }),
+      ),
+    );
+    for (const r of responses) expect(await r.text()).toBe('x');
+    await new Promise((r) => setImmediate(r));
+    expect(warnings.map((w) => w.message)).toEqual([]);
+  } finally {
+    process.off('warning', onWarning);
+    await client.close();
+  }
+});
