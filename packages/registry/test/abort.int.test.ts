@@ -93,32 +93,43 @@ describeWithTools(['docker-registry'], 'cancelling push and pull', () => {
     return out;
   };
 
-  it('a push aborted mid-upload rejects at once with AbortedError; no tag, no manifest, no blob of it', async () => {
-    const index = await testIndex({ salt: 'abort-upload', bigLayerBytes: 200_000 });
-    proxy.setRules([
-      { method: 'PUT', path: '/blobs/uploads/', times: Infinity, action: { stallAfterBytes: 64 * 1024 } },
-    ]);
-    const { err, ms, requestsAtAbort, stalled } = await abortAtStall((signal) =>
-      push(index, `${proxy.host}/abort/upload:latest`, {
-        credential: null,
-        timeoutMs: 60_000,
-        // One request at a time: when the upload stalls, nothing else is in flight.
-        concurrency: 1,
-        signal,
-      }),
-    );
-    expect(stalled.fault).toBe('stall after 65536 bytes');
-    expect(err).toBeInstanceOf(AbortedError);
-    expect((err as AbortedError).code).toBe('ABORTED');
-    expect(ms).toBeLessThan(PROMPT_MS);
-    // Nothing was sent after the abort (no retry, no manifest), and the registry holds no trace of the image.
-    expect(proxy.requests.slice(requestsAtAbort)).toEqual([]);
-    expect(proxy.count('PUT', '/manifests/')).toBe(0);
-    expect(await manifestExists('abort/upload', 'latest')).toBe(false);
-    expect(await manifestExists('abort/upload', (await index.digest()).toString())).toBe(false);
-    const big = (await layerDigests(index))[1]!; // amd64's own layer, the 200 kB one
-    expect(await blobExistsDirect('abort/upload', big)).toBe(false);
-  });
+  it.each([
+    ['one streamed PUT', 'PUT', {}],
+    ['PATCH chunks', 'PATCH', { chunkSize: 32 * 1024 }],
+  ] as const)(
+    'a push aborted mid-upload (%s) rejects at once with AbortedError; no tag, manifest or blob of it',
+    async (_how, method, upload) => {
+      const repo = `abort/upload-${method.toLowerCase()}`;
+      const index = await testIndex({ salt: `abort-upload-${method}`, bigLayerBytes: 200_000 });
+      // The second PATCH (chunked) or the first big PUT stops being read half-way.
+      const rule =
+        method === 'PUT'
+          ? { method, path: '/blobs/uploads/', times: Infinity, action: { stallAfterBytes: 64 * 1024 } }
+          : { method, path: '/blobs/uploads/', nth: 2, action: { stallAfterBytes: 16 * 1024 } };
+      proxy.setRules([rule]);
+      const { err, ms, requestsAtAbort, stalled } = await abortAtStall((signal) =>
+        push(index, `${proxy.host}/${repo}:latest`, {
+          credential: null,
+          timeoutMs: 60_000,
+          // One request at a time: when the upload stalls, nothing else is in flight.
+          concurrency: 1,
+          ...upload,
+          signal,
+        }),
+      );
+      expect(stalled.method).toBe(method);
+      expect(err).toBeInstanceOf(AbortedError);
+      expect((err as AbortedError).code).toBe('ABORTED');
+      expect(ms).toBeLessThan(PROMPT_MS);
+      // Nothing was sent after the abort (no retry, no manifest), and the registry holds no trace of the image.
+      expect(proxy.requests.slice(requestsAtAbort)).toEqual([]);
+      expect(proxy.count('PUT', '/manifests/')).toBe(0);
+      expect(await manifestExists(repo, 'latest')).toBe(false);
+      expect(await manifestExists(repo, (await index.digest()).toString())).toBe(false);
+      const big = (await layerDigests(index))[1]!; // amd64's own layer, the 200 kB one
+      expect(await blobExistsDirect(repo, big)).toBe(false);
+    },
+  );
 
   it('a push aborted while it waits out a Retry-After stops waiting and never retries', async () => {
     const index = await testIndex({ salt: 'abort-backoff' });

@@ -104,3 +104,50 @@ it('many requests in flight on one signal: no EventTarget leak warning', async (
     await client.close();
   }
 });
+
+it('a token request the realm never answers ends with AbortedError on abort (the auth layer takes the signal)', async () => {
+  const realm = await startHostileRegistry({ rules: [{ path: '/token', action: { silent: true } }] });
+  const registry = await startHostileRegistry({
+    rules: [
+      {
+        path: '/v2/',
+        action: {
+          status: 401,
+          headers: { 'www-authenticate': `Bearer realm="${realm.url}/token",service="test"` },
+        },
+      },
+    ],
+  });
+  const controller = new AbortController();
+  const client = await RegistryClient.create(registry.host, {
+    credential: null,
+    timeoutMs: 60_000,
+    signal: controller.signal,
+  });
+  try {
+    const requesting = client
+      .request({
+        method: 'GET',
+        url: client.url('auth', 'manifests/c'),
+        expect: [200],
+        scopes: ['repository:auth:pull'],
+      })
+      .catch((e: unknown) => e);
+    while (!realm.requests.some((r) => r.path.startsWith('/token')))
+      await new Promise((r) => setTimeout(r, 5));
+    const at = Date.now();
+    controller.abort();
+    const err = await requesting;
+    expect(err).toBeInstanceOf(AbortedError);
+    expect((err as Error).message).toMatch(
+      /^GET http:\/\/127\.0\.0\.1:\d+\/token\?service=test.*: cancelled$/,
+    );
+    expect(Date.now() - at).toBeLessThan(3000);
+    // The manifest was never asked for.
+    expect(registry.requests.filter((r) => r.path.includes('/manifests/'))).toEqual([]);
+  } finally {
+    await client.close();
+    await registry.stop();
+    await realm.stop();
+  }
+});
