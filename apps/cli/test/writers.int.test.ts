@@ -13,6 +13,7 @@ import { readLayout, validateLayout } from '@scratchpack/oci';
 import { describeWithTools, startFaultProxy, startRegistry, tempDir } from '@scratchpack/test-utils';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cli, cliBin } from './helpers.ts';
+import { tarOf } from './tar-fixtures.ts';
 
 describeWithTools(['umoci', 'docker-registry'], 'concurrent writers and interrupted runs', () => {
   let work: Awaited<ReturnType<typeof tempDir>>;
@@ -78,14 +79,26 @@ describeWithTools(['umoci', 'docker-registry'], 'concurrent writers and interrup
   const interrupt = (out: string, signal: NodeJS.Signals, ready: () => Promise<boolean>) =>
     interruptCli(['build', big, '-o', out, '-t', 'big'], signal, ready);
 
-  /** Start the CLI with `args`, send `signal` as soon as `ready()` holds, and return the exit status. */
-  async function interruptCli(args: string[], signal: NodeJS.Signals, ready: () => Promise<boolean>) {
+  /**
+   * Start the CLI with `args`, send `signal` as soon as `ready()` holds, and return the exit status. `input`, if
+   * given, is written to its standard input, which is then left open (a stream that never ends).
+   */
+  async function interruptCli(
+    args: string[],
+    signal: NodeJS.Signals,
+    ready: () => Promise<boolean>,
+    input?: Buffer,
+  ) {
     const child = spawn(process.execPath, [cliBin, ...args], {
       env: { ...process.env, ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: [input ? 'pipe' : 'ignore', 'ignore', 'pipe'],
     });
+    if (input) {
+      child.stdin!.on('error', () => {}); // EPIPE once the CLI has exited: expected
+      child.stdin!.write(input);
+    }
     let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
+    child.stderr!.on('data', (d) => (stderr += d));
     let exitedAt = 0;
     const exited = new Promise<number | null>((r) =>
       child.on('exit', (code) => {
@@ -310,6 +323,19 @@ describeWithTools(['umoci', 'docker-registry'], 'concurrent writers and interrup
     expect(await layoutFingerprint(layout)).toEqual(before);
     // scratchpack-ld holds the --c-source linker script, kept on purpose (named after its contents).
     expect((await tmpLeftovers()).filter((n) => n !== 'scratchpack-ld')).toEqual([]);
+  }, 240_000);
+
+  it('import reading a standard input that never ends, SIGINT: exit 130 at once, spool removed, no layout', async () => {
+    const dest = join(work.path, 'stalled-import');
+    // The first 3 MiB of a tar holding one 8 MiB file: the import spools them, then waits for the rest.
+    const part = tarOf([{ name: 'big', content: randomBytes(8 * 1024 * 1024) }]).subarray(0, 3 * 1024 * 1024);
+    // The import has started spooling (it can never finish: its input does not end).
+    const spooled = async () => (await readdir(env.TMPDIR!)).some((n) => n.startsWith('scratchpack-import-'));
+    const r = await interruptCli(['import', '-', `${dest}:x`], 'SIGINT', spooled, part);
+    expect(r.status).toBe(130);
+    expect(r.ms).toBeLessThan(UNWOUND_MS);
+    expect(existsSync(join(dest, 'index.json'))).toBe(false);
+    expect(await tmpLeftovers()).toEqual([]);
   }, 240_000);
 });
 
