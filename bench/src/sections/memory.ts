@@ -110,7 +110,7 @@ export function memoryResult(t: Record<Step, Summary>, peaks: Record<Step, Summa
         rows: STEPS.map((s) => [LABELS[s], secondsRange(t[s]), range(peaks[s])]),
         notes: [
           'Each command is the CLI process as users run it (Node start-up included), its peak RSS measured by GNU time (`%M`). Push goes to a loopback docker-registry started empty for each run; pull reads it back.',
-          'build and import stream file contents from disk (import spools them to a temp file first, to sort the entries); the compressed layer is kept in memory up to 4 MiB, then in a temp file. Before this, the same build peaked at 2.26 GB and an import of a 1.58 GB tar at 1.95 GB.',
+          'build and import stream file contents from disk (import reads the bodies of a plain tar file in place, and spools those of gzip input or stdin to a temp file, to sort the entries); the compressed layer is kept in memory up to 4 MiB, then in a temp file. Before this, the same build peaked at 2.26 GB and an import of a 1.58 GB tar at 1.95 GB.',
         ],
       },
     ],

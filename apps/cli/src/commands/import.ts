@@ -95,6 +95,7 @@ async function importWithProgress(
     importTarLayer(input, {
       ...opts,
       source: name,
+      ...(source === '-' ? {} : { file: source }),
       whiteouts: 'refuse',
       requireEndMarker: true,
       onRead: (n) => bars.update('read', n, Math.max(size ?? n, n)),
