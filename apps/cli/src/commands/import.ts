@@ -55,7 +55,8 @@ async function openInput(source: string): Promise<Readable> {
       `cannot read ${source}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
     );
   }
-  return createReadStream(source);
+  // 1 MiB reads: a 64 KiB default costs thousands more trips through the parser and both hashes.
+  return createReadStream(source, { highWaterMark: 1024 * 1024 });
 }
 
 /**
