@@ -19,7 +19,6 @@ export {
 } from './compile.ts';
 export {
   findPlatform,
-  type OciPlatform,
   PLATFORMS,
   PlatformError,
   type PlatformSpec,

@@ -169,7 +169,7 @@ export async function stageProgram(o: ProgramOptions): Promise<StagedProgram> {
     }
     return {
       name,
-      platforms: specs.map((p) => p.platform as Platform),
+      platforms: specs.map((p) => p.platform),
       context: join(staging, '{label}'),
       file,
       annotations,
