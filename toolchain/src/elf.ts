@@ -3,7 +3,7 @@
  * byte order, type, machine, flags) and the program headers (PT_INTERP, PT_DYNAMIC → DT_NEEDED).
  * Pure functions over a Buffer; `checkStaticBinary` turns a mismatch into an error that says what to do.
  */
-import type { PlatformSpec } from '@scratchpack/toolchain';
+import type { PlatformSpec } from './platforms.ts';
 
 const ET_EXEC = 2;
 const ET_DYN = 3;
