@@ -1,29 +1,24 @@
 /**
- * The CLI edge: the only place that prints errors and chooses exit codes. Library errors carry a `code`
- * and often a `hint`; they are printed once, as one line plus a hint.
+ * The CLI edge: the only place that prints errors and chooses exit codes. Library errors are
+ * `ScratchpackError`s (a `code` and often a `hint`); they are printed once, as one line plus a hint.
  */
+import { ScratchpackError } from '@scratchpack/oci';
 
 /** A usage error: a bad flag or argument. Exit code 2. */
-export class UsageError extends Error {
-  readonly code = 'USAGE';
-  readonly hint: string | undefined;
+export class UsageError extends ScratchpackError {
+  declare readonly code: 'USAGE';
   constructor(message: string, hint?: string) {
-    super(message);
+    super('USAGE', message, { hint });
     this.name = 'UsageError';
-    this.hint = hint;
   }
 }
 
 /** An error with an explicit exit status (e.g. the program run by `scratchpack run` failed). */
-export class ExitError extends Error {
-  readonly code: string;
+export class ExitError extends ScratchpackError {
   readonly status: number;
-  readonly hint: string | undefined;
   constructor(status: number, message = '', opts: { code?: string; hint?: string } = {}) {
-    super(message);
+    super(opts.code ?? 'EXIT', message, { hint: opts.hint });
     this.status = status;
-    this.code = opts.code ?? 'EXIT';
-    this.hint = opts.hint;
   }
 }
 
