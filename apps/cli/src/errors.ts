@@ -22,16 +22,19 @@ export class ExitError extends ScratchpackError {
   }
 }
 
-interface Coded {
+/** What is read of an error that is not a `ScratchpackError`: Node's and libraries' `code` (ERR_…, UND_ERR_…). */
+interface Foreign {
   code?: unknown;
-  hint?: unknown;
   message?: unknown;
   errors?: unknown;
 }
 
-/** Format an error as `error: <message>` (+ `hint: …`), without stack traces for known errors. */
+/**
+ * Format an error as `error [CODE]: <message>` (+ `hint: …`), without stack traces for known errors. A
+ * `ScratchpackError` is known: its code, message and hint. A system error names its call and path. Anything
+ * else is printed with its `code` when it has one (never its other fields), else with a few stack lines.
+ */
 export function formatError(err: unknown, verbose = false): string {
-  const e = (err ?? {}) as Coded;
   const lines: string[] = [];
   const sys = err as NodeJS.ErrnoException;
   if (sys instanceof Error && typeof sys.syscall === 'string' && typeof sys.code === 'string') {
@@ -42,13 +45,16 @@ export function formatError(err: unknown, verbose = false): string {
     if (verbose && sys.stack) lines.push(sys.stack);
     return lines.join('\n');
   }
-  const code = typeof e.code === 'string' ? e.code : undefined;
+  const known = err instanceof ScratchpackError ? err : undefined;
+  const e = (err ?? {}) as Foreign;
+  const code = known ? known.code : typeof e.code === 'string' ? e.code : undefined;
   const message = typeof e.message === 'string' ? e.message : String(err);
   lines.push(`error${code && code !== 'USAGE' ? ` [${code}]` : ''}: ${message}`);
+  // An AggregateError's errors, or a registry's error entries.
   if (Array.isArray(e.errors) && !message.includes('\n')) {
     for (const sub of e.errors) lines.push(`  - ${(sub as Error).message}`);
   }
-  if (typeof e.hint === 'string' && e.hint) lines.push(`hint: ${e.hint}`);
+  if (known?.hint) lines.push(`hint: ${known.hint}`);
   if (verbose && err instanceof Error && err.stack) lines.push(err.stack);
   else if (!code && err instanceof Error && err.stack)
     lines.push(err.stack.split('\n').slice(1, 4).join('\n'));
@@ -58,7 +64,8 @@ export function formatError(err: unknown, verbose = false): string {
 export function exitCodeFor(err: unknown): number {
   if (err instanceof ExitError) return err.status;
   if (err instanceof UsageError) return 2;
-  const code = (err as Coded | undefined)?.code;
+  // commander's own errors (main returns most of them before they get here).
+  const code = (err as Foreign | undefined)?.code;
   if (typeof code === 'string' && code.startsWith('commander.')) return 2;
   return 1;
 }
