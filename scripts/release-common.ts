@@ -8,6 +8,7 @@ import { appendFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ScratchpackError, type ScratchpackErrorOptions } from '@scratchpack/oci';
 
 // Not turbo tasks: these scripts read the GitHub Actions environment directly.
 const env = process.env;
@@ -19,8 +20,12 @@ export const defaultLayoutRef = 'dist/oci:latest';
 export const defaultArchive = 'dist/hello.oci.tar';
 
 /** An expected failure: the scripts print its message (no stack) and exit 1. */
-export class ReleaseError extends Error {
+export class ReleaseError extends ScratchpackError {
+  declare readonly code: 'RELEASE_FAILED';
   override name = 'ReleaseError';
+  constructor(message: string, options: ScratchpackErrorOptions = {}) {
+    super('RELEASE_FAILED', message, options);
+  }
 }
 
 /** True when `moduleUrl` is the script node was started with (so importing a script from a test runs nothing). */

@@ -1,4 +1,5 @@
 /** Command-line flags of `pnpm bench`. */
+import { ScratchpackError } from '@scratchpack/oci';
 
 export const SECTIONS = ['size', 'pack', 'push', 'build', 'repro', 'import', 'memory'] as const;
 export type Section = (typeof SECTIONS)[number];
@@ -72,12 +73,13 @@ function positiveInt(flag: string, v: string): number {
   return n;
 }
 
-export class UsageError extends Error {
+export class UsageError extends ScratchpackError {
+  declare readonly code: 'USAGE';
   constructor(
     message: string,
     readonly help = false,
   ) {
-    super(message);
+    super('USAGE', message);
     this.name = 'UsageError';
   }
 }

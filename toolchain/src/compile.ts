@@ -4,6 +4,7 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { ScratchpackError } from '@scratchpack/oci';
 import { type PlatformSpec, requireBuildable } from './platforms.ts';
 import { resolveZig, type ZigInfo } from './zig.ts';
 
@@ -46,8 +47,8 @@ export interface CompileResult {
   argv: string[];
 }
 
-export class CompileError extends Error {
-  readonly code = 'COMPILE_FAILED';
+export class CompileError extends ScratchpackError {
+  declare readonly code: 'COMPILE_FAILED';
   readonly platform: string;
   readonly stderr: string;
   constructor(platform: string, stderr: string, cause?: unknown) {
@@ -56,7 +57,7 @@ export class CompileError extends Error {
       .filter((l) => /error/i.test(l))
       .slice(0, 5)
       .join('\n');
-    super(`zig cc failed for ${platform}:\n${detail || stderr.slice(0, 2000)}`, { cause });
+    super('COMPILE_FAILED', `zig cc failed for ${platform}:\n${detail || stderr.slice(0, 2000)}`, { cause });
     this.name = 'CompileError';
     this.platform = platform;
     this.stderr = stderr;

@@ -1,6 +1,7 @@
 /** How to run a platform's binary on this host: natively, or under qemu-user (no binfmt_misc needed). */
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { ScratchpackError } from '@scratchpack/oci';
 import type { PlatformSpec } from './platforms.ts';
 
 export interface Runner {
@@ -61,10 +62,11 @@ export function qemuFor(p: PlatformSpec, o: QemuOptions = {}): Runner {
   };
 }
 
-export class QemuMissingError extends Error {
-  readonly code = 'QEMU_MISSING';
+export class QemuMissingError extends ScratchpackError {
+  declare readonly code: 'QEMU_MISSING';
   constructor(p: PlatformSpec) {
     super(
+      'QEMU_MISSING',
       `cannot run ${p.name} here: ${p.qemu} is not installed. Install Debian's qemu-user-static (\`apt-get install qemu-user-static\`)`,
     );
     this.name = 'QemuMissingError';

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, dirname, join } from 'node:path';
+import { ScratchpackError } from '@scratchpack/oci';
 
 /** The pinned zig: the exact npm version, and what `zig version` prints for it. */
 export const PINNED_ZIG = Object.freeze({
@@ -32,12 +33,13 @@ export interface ZigCandidate {
   rejected?: string;
 }
 
-export class ZigNotFoundError extends Error {
-  readonly code = 'ZIG_NOT_FOUND';
+export class ZigNotFoundError extends ScratchpackError {
+  declare readonly code: 'ZIG_NOT_FOUND';
   readonly candidates: ZigCandidate[];
   constructor(candidates: ZigCandidate[]) {
     const lines = candidates.map((c) => `  - ${c.source}: ${c.where} — ${c.rejected}`);
     super(
+      'ZIG_NOT_FOUND',
       [
         'no usable zig found. Looked in:',
         ...lines,

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import {
   defaultStoreDir,
   formatPlatform,
+  hostPlatform,
   type Image,
   type ImageIndex,
   ImageStore,
@@ -86,7 +87,7 @@ export async function openLayoutRef(ref: string): Promise<OpenedRef> {
   return { layout, dir: r.dir, tag: r.tag, subject };
 }
 
-/** The image for `platform` (default: this host's), from an index or a single image. */
+/** The image for `platform` (default: this host's architecture, any variant), from an index or a single image. */
 export async function pickImage(
   subject: Image | ImageIndex,
   platform: Platform | string | undefined,
@@ -103,7 +104,8 @@ export async function pickImage(
     return { image: subject, platform: have };
   }
   const children = await subject.images();
-  const want = platform ?? hostOciPlatform();
+  const host = hostPlatform({ os: 'linux' });
+  const want = platform ?? `${host.os}/${host.architecture}`;
   for (const { descriptor, image } of children) {
     if (descriptor.platform && platformMatches(want, descriptor.platform)) {
       return { image, platform: descriptor.platform };
@@ -116,19 +118,4 @@ export async function pickImage(
     `${where} has no image for ${typeof want === 'string' ? want : formatPlatform(want)}`,
     `pick one of: ${available.join(', ')} (--platform)`,
   );
-}
-
-/** This host as an OCI platform string (Go names). */
-export function hostOciPlatform(): string {
-  const arch: Record<string, string> = {
-    x64: 'amd64',
-    arm64: 'arm64',
-    arm: 'arm',
-    ia32: '386',
-    ppc64: 'ppc64le',
-    riscv64: 'riscv64',
-    s390x: 's390x',
-    mips64el: 'mips64le',
-  };
-  return `linux/${arch[process.arch] ?? process.arch}`;
 }

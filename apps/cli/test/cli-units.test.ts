@@ -1,8 +1,11 @@
+import { ScratchpackError } from '@scratchpack/oci';
 import { describe, expect, it } from 'vitest';
 import { expandTemplate, parseOutput, parsePairs } from '../src/build/outputs.ts';
 import { platformsOption } from '../src/commands/build.ts';
 import { commandLine, programEnv } from '../src/commands/run.ts';
 import { ExitError, exitCodeFor, formatError, UsageError } from '../src/errors.ts';
+import { BwrapMissingError } from '../src/run/bwrap.ts';
+import { SandboxUnavailableError } from '../src/run/sandbox.ts';
 
 describe('--output specs', () => {
   it('reads bare paths and buildx-style specs', () => {
@@ -84,13 +87,47 @@ describe('run: command line and environment', () => {
 });
 
 describe('errors at the CLI edge', () => {
-  it('prints code, message and hint on their own lines', () => {
-    const err = Object.assign(new Error('blob sha256:ab is missing'), {
-      code: 'BLOB_UNKNOWN',
-      hint: 'push again',
-    });
+  it('prints code, message and hint of a ScratchpackError on their own lines', () => {
+    const err = new ScratchpackError('BLOB_UNKNOWN', 'blob sha256:ab is missing', { hint: 'push again' });
     expect(formatError(err)).toBe('error [BLOB_UNKNOWN]: blob sha256:ab is missing\nhint: push again');
     expect(formatError(new UsageError('bad flag', 'see --help'))).toBe('error: bad flag\nhint: see --help');
+    expect(formatError(new ExitError(127, 'x: not found', { code: 'RUN_NOT_FOUND', hint: 'check' }))).toBe(
+      'error [RUN_NOT_FOUND]: x: not found\nhint: check',
+    );
+  });
+  it("prints a foreign error's code (Node's, a library's) but none of its other fields, and no stack", () => {
+    const err = Object.assign(new Error('bad argument'), { code: 'ERR_INVALID_ARG_TYPE', hint: 'not ours' });
+    expect(formatError(err)).toBe('error [ERR_INVALID_ARG_TYPE]: bad argument');
+    expect(formatError({ code: 'UND_ERR_SOCKET', message: 'other side closed' })).toBe(
+      'error [UND_ERR_SOCKET]: other side closed',
+    );
+    expect(formatError(new Error('boom'))).toMatch(/^error: boom\n\s+at /);
+  });
+  it('makes every CLI error a ScratchpackError with its code', () => {
+    const cases: [ScratchpackError, string][] = [
+      [new UsageError('bad flag'), 'USAGE'],
+      [new ExitError(3), 'EXIT'],
+      [new BwrapMissingError(), 'BWRAP_MISSING'],
+      [new SandboxUnavailableError('no user namespaces', 'enable them'), 'SANDBOX_UNAVAILABLE'],
+    ];
+    for (const [e, code] of cases) {
+      expect(e).toBeInstanceOf(ScratchpackError);
+      expect(e.code).toBe(code);
+    }
+    expect(formatError(cases[3]![0])).toBe(
+      'error [SANDBOX_UNAVAILABLE]: no user namespaces\nhint: enable them',
+    );
+    expect(formatError(cases[2]![0])).toMatch(
+      /^error \[BWRAP_MISSING\]: .*\nhint: install Debian's bubblewrap/,
+    );
+  });
+  it('names the call and path of a system error', () => {
+    const err = Object.assign(new Error("ENOENT: no such file or directory, open 'x'"), {
+      code: 'ENOENT',
+      syscall: 'open',
+      path: 'x',
+    });
+    expect(formatError(err)).toBe('error [ENOENT]: open x: no such file or directory');
   });
   it('maps usage errors to 2, program exits to their status, the rest to 1', () => {
     expect(exitCodeFor(new UsageError('x'))).toBe(2);

@@ -11,6 +11,7 @@ import { basename, extname, join, resolve } from 'node:path';
 import { writeBuildInfos } from '@scratchpack/attest';
 import { formatPlatform, type Platform, trackTemp } from '@scratchpack/oci';
 import {
+  checkStaticBinary,
   compileAll,
   cSourceFlags,
   findPlatform,
@@ -19,7 +20,6 @@ import {
   requireBuildable,
   resolveZig,
 } from '@scratchpack/toolchain';
-import { checkStaticBinary } from '../elf.ts';
 import { UsageError } from '../errors.ts';
 import { expandTemplate } from './outputs.ts';
 
@@ -169,7 +169,7 @@ export async function stageProgram(o: ProgramOptions): Promise<StagedProgram> {
     }
     return {
       name,
-      platforms: specs.map((p) => p.platform as Platform),
+      platforms: specs.map((p) => p.platform),
       context: join(staging, '{label}'),
       file,
       annotations,

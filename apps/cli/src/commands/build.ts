@@ -1,6 +1,7 @@
 import {
   type Family,
   formatPlatform,
+  hostPlatform,
   type Platform,
   parseImageName,
   parseSourceDateEpoch,
@@ -13,7 +14,7 @@ import { build } from '../build/build.ts';
 import { parseOutput, parsePairs } from '../build/outputs.ts';
 import { ParentResolver } from '../build/parents.ts';
 import { UsageError } from '../errors.ts';
-import { hostOciPlatform, localStore } from '../layout-ref.ts';
+import { localStore } from '../layout-ref.ts';
 import { bytes, table } from '../output.ts';
 import { checkOutputPath } from '../output-path.ts';
 import { matrixPlatform } from '../platform-option.ts';
@@ -29,10 +30,10 @@ export function platformsOption(values: string[]): Platform[] {
     .flatMap((v) => v.split(','))
     .map((s) => s.trim())
     .filter(Boolean);
-  if (names.length === 0) names.push(hostOciPlatform());
+  if (names.length === 0) names.push(formatPlatform(hostPlatform({ os: 'linux' })));
   const out: Platform[] = [];
   for (const n of names) {
-    const ps = n === 'all' ? SUPPORTED_PLATFORMS.map((s) => s.platform as Platform) : [matrixPlatform(n)];
+    const ps = n === 'all' ? SUPPORTED_PLATFORMS.map((s) => s.platform) : [matrixPlatform(n)];
     for (const p of ps) if (!out.some((q) => formatPlatform(q) === formatPlatform(p))) out.push(p);
   }
   return out;

@@ -15,6 +15,7 @@ import {
   emptyImage,
   formatPlatform,
   HashingStream,
+  hostPlatform,
   type ImportedTar,
   type ImportTarOptions,
   imageDescriptor,
@@ -30,7 +31,7 @@ import {
 import type { Command } from 'commander';
 import { TOOL } from '../build/attest.ts';
 import { UsageError } from '../errors.ts';
-import { hostOciPlatform, imageRef, localStore } from '../layout-ref.ts';
+import { imageRef, localStore } from '../layout-ref.ts';
 import { bytes } from '../output.ts';
 import { checkOutputPath } from '../output-path.ts';
 import { matrixPlatform } from '../platform-option.ts';
@@ -150,7 +151,7 @@ export function importCommand(program: Command): void {
           provenance: boolean;
         },
       ) => {
-        const platform = matrixPlatform(opts.platform ?? hostOciPlatform());
+        const platform = matrixPlatform(opts.platform ?? formatPlatform(hostPlatform({ os: 'linux' })));
         const target = imageRef(dest);
         const storeName = target.kind === 'store' ? parseImageName(target.name).familiar : undefined;
         const dir = target.kind === 'layout' ? target.dir : localStore().dir;

@@ -6,13 +6,19 @@
  */
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { ScratchpackError } from '@scratchpack/oci';
 
-export class BwrapMissingError extends Error {
-  readonly code = 'BWRAP_MISSING';
-  readonly hint =
-    "install Debian's bubblewrap (`apt-get install bubblewrap`, or `pnpm test:setup`); `--no-sandbox` runs on the host instead (unsafe)";
+export class BwrapMissingError extends ScratchpackError {
+  declare readonly code: 'BWRAP_MISSING';
+  declare readonly hint: string;
   constructor() {
-    super('cannot run the image in a sandbox: bwrap (bubblewrap) is not installed or not on PATH');
+    super(
+      'BWRAP_MISSING',
+      'cannot run the image in a sandbox: bwrap (bubblewrap) is not installed or not on PATH',
+      {
+        hint: "install Debian's bubblewrap (`apt-get install bubblewrap`, or `pnpm test:setup`); `--no-sandbox` runs on the host instead (unsafe)",
+      },
+    );
     this.name = 'BwrapMissingError';
   }
 }
