@@ -1,10 +1,10 @@
 /** Cross-compiling C with `zig cc` for one platform, or many in parallel with a concurrency limit. */
 import { execFile } from 'node:child_process';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { ScratchpackError } from '@scratchpack/oci';
+import { ScratchpackError, writeThroughTemp } from '@scratchpack/oci';
 import { type PlatformSpec, requireBuildable } from './platforms.ts';
 import { resolveZig, type ZigInfo } from './zig.ts';
 
@@ -95,13 +95,13 @@ export async function compile(o: CompileOptions): Promise<CompileResult> {
   const zig = o.zig ?? resolveZig();
   const out = resolve(o.out);
   await mkdir(dirname(out), { recursive: true });
-  const tmp = `${out}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  const argv = compileArgs(p, o, tmp);
+  let argv: string[] = [];
   try {
-    await run(zig.path, argv, { cwd: o.cwd, maxBuffer: 16 * 1024 * 1024 });
-    await rename(tmp, out);
+    await writeThroughTemp(out, async (tmp) => {
+      argv = compileArgs(p, o, tmp);
+      await run(zig.path, argv, { cwd: o.cwd, maxBuffer: 16 * 1024 * 1024 });
+    });
   } catch (err) {
-    await rm(tmp, { force: true });
     const e = err as { stderr?: string; message: string };
     throw new CompileError(p.name, e.stderr ?? e.message, err);
   }

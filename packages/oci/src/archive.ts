@@ -4,12 +4,12 @@
  * accepts it too (OCI-NOTES #8). Written to a temp file, then renamed into place.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { readFile, rename, rm, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
-import { tempPathFor } from './blob-store.ts';
+import { writeThroughTemp } from './atomic-file.ts';
 import type { Image } from './image.ts';
 import { imageForPlatform } from './image-index.ts';
 import { CONTAINERD_NAME, isImageIndex, loadDescriptor, REF_NAME, readLayout } from './layout.ts';
@@ -17,7 +17,7 @@ import { withManifests } from './layout-update.ts';
 import { isIndex, isManifest } from './media-types.ts';
 import type { Platform } from './platform.ts';
 import { attachedReferrers } from './referrers.ts';
-import { sweepDeadTemps, untrackTemp } from './temp-files.ts';
+import { sweepDeadTemps } from './temp-files.ts';
 import { type Descriptor, type IndexManifest, type Manifest, serializeManifest } from './types.ts';
 
 export interface WriteArchiveOptions {
@@ -98,18 +98,10 @@ export async function writeArchive(
   opts: WriteArchiveOptions = {},
 ): Promise<number> {
   await sweepDeadTemps(dirname(file), undefined, `-${basename(file)}`);
-  const tmp = tempPathFor(file);
-  try {
+  return writeThroughTemp(file, async (tmp) => {
     await writeArchiveTo(layoutDir, createWriteStream(tmp, { flags: 'wx' }), opts);
-    const size = (await stat(tmp)).size;
-    await rename(tmp, file);
-    return size;
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  } finally {
-    untrackTemp(tmp);
-  }
+    return (await stat(tmp)).size;
+  });
 }
 
 /** Stream the layout at `layoutDir` as an OCI archive into `out` (e.g. standard output); ends `out`. */

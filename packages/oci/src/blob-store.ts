@@ -3,28 +3,15 @@
  * writes blobs: skip when present with the right size, else temp file → verify size and digest → rename.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { writeThroughTemp } from './atomic-file.ts';
 import { Digest, HashingStream } from './digest.ts';
 import { BlobNotFoundError, DigestMismatchError, SizeMismatchError } from './errors.ts';
-import { trackTemp } from './temp-files.ts';
 
 export type BlobSource = Buffer | (() => Readable);
-
-let tempCounter = 0;
-
-/** A unique temp name next to `path` (same directory, so rename is atomic), removed if the run is interrupted. */
-export function tempPathFor(path: string): string {
-  tempCounter += 1;
-  return trackTemp(
-    join(
-      dirname(path),
-      `.tmp-${process.pid}-${Date.now()}-${tempCounter}-${path.slice(path.lastIndexOf('/') + 1)}`,
-    ),
-  );
-}
 
 export class BlobStore {
   constructor(readonly root: string) {}
@@ -89,18 +76,13 @@ export async function writeBlob(
     // absent: write it
   }
   await mkdir(dirname(path), { recursive: true });
-  const tmp = tempPathFor(path);
-  try {
+  await writeThroughTemp(path, async (tmp) => {
     const hashing = new HashingStream();
     const input = Buffer.isBuffer(source) ? Readable.from([source]) : source();
     await pipeline(input, hashing, createWriteStream(tmp, { flags: 'wx' }));
     if (hashing.size !== size) throw new SizeMismatchError(`blob ${digest}`, size, hashing.size);
     if (!hashing.digest().equals(digest))
       throw new DigestMismatchError(`blob ${digest}`, digest.toString(), hashing.digest().toString());
-    await rename(tmp, path);
-    return true;
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
+  });
+  return true;
 }

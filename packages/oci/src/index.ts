@@ -4,6 +4,7 @@
  */
 
 export { type WriteArchiveOptions, writeArchive, writeArchiveTo } from './archive.ts';
+export { tempPathFor, writeFileAtomic, writeFileAtomicSync, writeThroughTemp } from './atomic-file.ts';
 export {
   AbortedError,
   type ErrorJson,
