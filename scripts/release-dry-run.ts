@@ -27,7 +27,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { type RunningRegistry, startRegistry, toolPath } from '@scratchpack/test-utils';
+import { type RunningRegistry, startRegistry } from '@scratchpack/test-utils';
+import { findOnPath } from '@scratchpack/toolchain';
 import {
   defaultLayoutRef,
   isMain,
@@ -205,7 +206,7 @@ export async function dryRun(
   opts: { skipBuild?: boolean; out?: string; releases?: string[] } = {},
 ): Promise<void> {
   const started = Date.now();
-  const missing = REQUIRED_TOOLS.filter((t) => !toolPath(t));
+  const missing = REQUIRED_TOOLS.filter((t) => !findOnPath(t));
   if (missing.length) {
     throw new ReleaseError(
       `missing ${missing.join(', ')}: run \`pnpm test:setup\` (installs docker-registry, skopeo, qemu-user-static)`,

@@ -31,6 +31,7 @@ export {
   parseElf,
   staticHint,
 } from './elf.ts';
+export { findOnPath, isExecutable } from './path.ts';
 export {
   findPlatform,
   PLATFORMS,

@@ -4,9 +4,8 @@
  * namespaces, `/proc`, a minimal `/dev`, a tmpfs `/tmp` when the image has none, nothing of the host but
  * what the user binds. Pure: `sandboxArgs` only builds argv.
  */
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import { ScratchpackError } from '@scratchpack/oci';
+import { findOnPath } from '@scratchpack/toolchain';
 
 export class BwrapMissingError extends ScratchpackError {
   declare readonly code: 'BWRAP_MISSING';
@@ -25,17 +24,7 @@ export class BwrapMissingError extends ScratchpackError {
 
 /** Absolute path of `bwrap` on PATH, or undefined. */
 export function findBwrap(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const p = join(dir, 'bwrap');
-    try {
-      accessSync(p, constants.X_OK);
-      return p;
-    } catch {
-      // next
-    }
-  }
-  return undefined;
+  return findOnPath('bwrap', env);
 }
 
 export interface Volume {
