@@ -13,6 +13,7 @@ export {
   type ScratchpackErrorOptions,
 } from './base-error.ts';
 export { type BlobSource, BlobStore, writeBlob } from './blob-store.ts';
+export { chunksOf } from './chunks.ts';
 export { Digest, digestStream, Hasher, HashingStream, sha256 } from './digest.ts';
 export { type EmptyImageOptions, emptyImage, scratch } from './empty.ts';
 export * from './errors.ts';
