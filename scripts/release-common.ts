@@ -3,12 +3,11 @@
  * .github/workflows/release.yml and also runs locally; `pnpm release:dry-run` chains them.
  */
 import { type SpawnSyncOptions, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ScratchpackError, type ScratchpackErrorOptions } from '@scratchpack/oci';
+import { ScratchpackError, type ScratchpackErrorOptions, sha256 } from '@scratchpack/oci';
 
 // Not turbo tasks: these scripts read the GitHub Actions environment directly.
 const env = process.env;
@@ -118,13 +117,9 @@ export async function layoutManifest(ref = defaultLayoutRef): Promise<{ digest: 
     throw new ReleaseError(`${dir}/index.json has no manifest tagged "${tag}" (run \`pnpm build:images\`)`);
   const [alg, hex] = desc.digest.split(':');
   const bytes = await readFile(join(dir, 'blobs', alg!, hex!));
-  if (sha256(bytes) !== desc.digest)
+  if (!sha256(bytes).equals(desc.digest))
     throw new ReleaseError(`${dir}: blob ${desc.digest} does not match its digest`);
   return { digest: desc.digest, bytes };
-}
-
-export function sha256(data: Buffer | string): string {
-  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
 }
 
 /** Append `name=value` to $GITHUB_OUTPUT when running in GitHub Actions. */

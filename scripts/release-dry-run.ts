@@ -27,6 +27,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { sha256 } from '@scratchpack/oci';
 import { type RunningRegistry, startRegistry } from '@scratchpack/test-utils';
 import { findOnPath } from '@scratchpack/toolchain';
 import {
@@ -38,7 +39,6 @@ import {
   repoRoot,
   runMain,
   scratchpack,
-  sha256,
 } from './release-common.ts';
 
 const DEFAULT_RELEASES = ['v0.0.0-dryrun', 'v0.0.0'];
@@ -172,7 +172,7 @@ async function verifyRegistry(
   };
   for (const m of index.manifests) {
     const served = skopeo(['inspect', '--raw', '--tls-verify=false', `${repo}@${m.digest}`]);
-    if (sha256(served) !== m.digest)
+    if (!sha256(served).equals(m.digest))
       throw new ReleaseError(`manifest ${m.digest}: the registry served ${sha256(served)}`);
   }
   console.log(`  ${index.manifests.length} platform manifests served by digest`);
