@@ -27,8 +27,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { type LocalRegistry, startLocalRegistry } from '@scratchpack/local-registry';
 import { sha256 } from '@scratchpack/oci';
-import { type RunningRegistry, startRegistry } from '@scratchpack/test-utils';
 import { findOnPath } from '@scratchpack/toolchain';
 import {
   defaultLayoutRef,
@@ -132,7 +132,7 @@ function skopeo(args: string[]): Buffer {
 const FALLBACK_TAG = /^sha256-[0-9a-f]{64}$/;
 
 /** Check through skopeo that the repository's tag list is exactly `tags` (besides referrers fallback tags). */
-function verifyTagList(registry: RunningRegistry, tags: string[]): void {
+function verifyTagList(registry: LocalRegistry, tags: string[]): void {
   const repo = `docker://${registry.host}/${REPOSITORY}`;
   const all = (
     JSON.parse(skopeo(['list-tags', '--tls-verify=false', repo]).toString('utf8')) as { Tags: string[] }
@@ -151,11 +151,7 @@ function verifyTagList(registry: RunningRegistry, tags: string[]): void {
 }
 
 /** Check through skopeo that the registry serves exactly what dist/oci holds under every one of `tags`. */
-async function verifyRegistry(
-  registry: RunningRegistry,
-  tags: string[],
-  releaseTag: string,
-): Promise<string> {
+async function verifyRegistry(registry: LocalRegistry, tags: string[], releaseTag: string): Promise<string> {
   const { digest, bytes } = await layoutManifest(defaultLayoutRef);
   const repo = `docker://${registry.host}/${REPOSITORY}`;
   for (const tag of tags) {
@@ -248,7 +244,7 @@ export async function dryRun(
   done();
 
   done = stage('registry: docker-registry on 127.0.0.1');
-  const registry = await startRegistry();
+  const registry = await startLocalRegistry();
   console.log(`  ${registry.url}`);
   done();
   const stopRegistry = async () => {

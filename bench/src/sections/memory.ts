@@ -6,7 +6,7 @@
 import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type RunningRegistry, startRegistry } from '@scratchpack/test-utils';
+import { type LocalRegistry, startLocalRegistry } from '@scratchpack/local-registry';
 import { run } from '../exec.ts';
 import { secondsRange } from '../format.ts';
 import { ensureCliBundle, GNU_TIME, measure, peakMb } from '../peak.ts';
@@ -45,7 +45,7 @@ export async function memorySection(ctx: SectionContext): Promise<SectionResult>
     throw new Error(`${GNU_TIME} is missing: run pnpm test:setup (Debian package time)`);
   await ensureCliBundle(ctx.log);
   const tmp = await tempDir('memory');
-  let registry: RunningRegistry | undefined;
+  let registry: LocalRegistry | undefined;
   try {
     const context = join(tmp.path, 'context');
     const scratch = join(tmp.path, 'scratch');
@@ -63,7 +63,7 @@ export async function memorySection(ctx: SectionContext): Promise<SectionResult>
       const built = join(tmp.path, `built-${i}`);
       const imported = join(tmp.path, `imported-${i}`);
       const pulled = join(tmp.path, `pulled-${i}`);
-      registry = await startRegistry();
+      registry = await startLocalRegistry();
       const ref = `${registry.host}/bench/memory:latest`;
       const steps: Record<Step, string[]> = {
         build: ['build', context, '--platform', 'linux/amd64', '--output', built, '--tag', 'latest'],
