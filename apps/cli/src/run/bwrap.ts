@@ -34,7 +34,8 @@ export interface Volume {
   readOnly: boolean;
 }
 
-export interface SandboxSpec {
+/** A container: an unpacked rootfs and how its program runs in it — what `run` asks `prepareContainer` for. */
+export interface ContainerSpec {
   rootfs: string;
   uid: number;
   gid: number;
@@ -42,14 +43,18 @@ export interface SandboxSpec {
   workdir: string;
   network: 'none' | 'host';
   readOnly: boolean;
-  /** True when the image has no /tmp: a tmpfs is mounted there. */
-  tmpfsTmp: boolean;
   volumes: Volume[];
-  /** Extra read-only file binds (the qemu-user binary for foreign architectures). */
-  roFiles: { host: string; target: string }[];
   /** Keep the terminal as controlling TTY (`-t` on a TTY); otherwise a new session (no TIOCSTI). */
   tty: boolean;
   argv: string[];
+}
+
+/** The container made ready for bwrap (`prepareContainer`): paths inside the rootfs resolved, binds final. */
+export interface SandboxSpec extends ContainerSpec {
+  /** True when the image has no /tmp: a tmpfs is mounted there. */
+  tmpfsTmp: boolean;
+  /** Extra read-only file binds (the qemu-user binary for foreign architectures). */
+  roFiles: { host: string; target: string }[];
 }
 
 /** bwrap's argument list for `spec` (without the bwrap binary itself). */
