@@ -1,3 +1,4 @@
+export { findOnPath, isExecutable } from '@scratchpack/which';
 export {
   C_SOURCE_LINK_FLAGS,
   C_SOURCE_LINKER_SCRIPT,
@@ -31,7 +32,6 @@ export {
   parseElf,
   staticHint,
 } from './elf.ts';
-export { findOnPath, isExecutable } from './path.ts';
 export {
   findPlatform,
   PLATFORMS,

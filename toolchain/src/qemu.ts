@@ -1,6 +1,6 @@
 /** How to run a platform's binary on this host: natively, or under qemu-user (no binfmt_misc needed). */
 import { ScratchpackError } from '@scratchpack/oci';
-import { findOnPath } from './path.ts';
+import { findOnPath } from '@scratchpack/which';
 import type { PlatformSpec } from './platforms.ts';
 
 export interface Runner {

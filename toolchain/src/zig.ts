@@ -9,7 +9,7 @@ import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { ScratchpackError } from '@scratchpack/oci';
-import { findOnPath, isExecutable } from './path.ts';
+import { findOnPath, isExecutable } from '@scratchpack/which';
 
 /** The pinned zig: the exact npm version, and what `zig version` prints for it. */
 export const PINNED_ZIG = Object.freeze({

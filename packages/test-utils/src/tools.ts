@@ -1,6 +1,6 @@
 // The toolchain's PATH lookup, by file rather than by package: toolchain's own tests use test-utils, and a
 // package dependency back on toolchain would be a cycle (turbo refuses one). path.ts imports node only.
-import { findOnPath } from '../../../toolchain/src/path.ts';
+import { findOnPath } from '@scratchpack/which';
 
 /** True when running under CI (`CI=true` or `CI=1`): missing tools then fail tests instead of skipping them. */
 export const isCI = /^(true|1)$/i.test(process.env.CI ?? '');

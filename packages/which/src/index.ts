@@ -1,6 +1,7 @@
 /**
  * Finding a program on `PATH`, the one way every part of scratchpack does it (zig, the qemu-user binaries,
- * bubblewrap, the tools tests and release scripts need). Node built-ins only: test-utils imports this file.
+ * bubblewrap, the tools tests and release scripts need). A package of its own, on Node built-ins only, so that
+ * toolchain and the test helpers (which toolchain's tests use) can both depend on it.
  */
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';

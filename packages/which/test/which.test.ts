@@ -1,15 +1,16 @@
 /** The one PATH lookup: first executable match, empty entries skipped, a custom test when given. */
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { tempDir } from '@scratchpack/test-utils';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { findOnPath, isExecutable } from '../src/index.ts';
 
-let dir: { path: string; cleanup: () => Promise<void> };
+// Node built-ins only, no test-utils: test-utils depends on this package.
+let dir: { path: string };
 beforeEach(async () => {
-  dir = await tempDir();
+  dir = { path: await mkdtemp(join(tmpdir(), 'which-')) };
 });
-afterEach(() => dir.cleanup());
+afterEach(() => rm(dir.path, { recursive: true, force: true }));
 
 async function program(sub: string, name: string, mode: number, body = '#!/bin/sh\n'): Promise<string> {
   await mkdir(join(dir.path, sub), { recursive: true });
