@@ -2,7 +2,7 @@
  * The CLI edge: the only place that prints errors and chooses exit codes. Library errors are
  * `ScratchpackError`s (a `code` and often a `hint`); they are printed once, as one line plus a hint.
  */
-import { ScratchpackError } from '@scratchpack/oci';
+import { type ErrorJson, errorJson, ScratchpackError } from '@scratchpack/oci';
 
 /** A usage error: a bad flag or argument. Exit code 2. */
 export class UsageError extends ScratchpackError {
@@ -59,6 +59,21 @@ export function formatError(err: unknown, verbose = false): string {
   else if (!code && err instanceof Error && err.stack)
     lines.push(err.stack.split('\n').slice(1, 4).join('\n'));
   return lines.join('\n');
+}
+
+/**
+ * The `--json` shape of any error: `errorJson` for a `ScratchpackError`; a system error's code with its call and
+ * path; anything else with its own `code` or `ERROR`. Never a stack, never a foreign error's other fields.
+ */
+export function errorJsonFor(err: unknown): ErrorJson {
+  if (err instanceof ScratchpackError) return errorJson(err);
+  const first = formatError(err).split('\n')[0]!;
+  const e = (err ?? {}) as Foreign;
+  return {
+    code: typeof e.code === 'string' ? e.code : 'ERROR',
+    message: first.replace(/^error(?: \[[^\]]*\])?: /, ''),
+    temporary: false,
+  };
 }
 
 export function exitCodeFor(err: unknown): number {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { expandTemplate, parseOutput, parsePairs } from '../src/build/outputs.ts';
 import { platformsOption } from '../src/commands/build.ts';
 import { commandLine, programEnv } from '../src/commands/run.ts';
-import { ExitError, exitCodeFor, formatError, UsageError } from '../src/errors.ts';
+import { ExitError, errorJsonFor, exitCodeFor, formatError, UsageError } from '../src/errors.ts';
 import { BwrapMissingError } from '../src/run/bwrap.ts';
 import { SandboxUnavailableError } from '../src/run/sandbox.ts';
 
@@ -128,6 +128,43 @@ describe('errors at the CLI edge', () => {
       path: 'x',
     });
     expect(formatError(err)).toBe('error [ENOENT]: open x: no such file or directory');
+  });
+  it('gives every error one --json shape: code, message, hint when there is one, temporary', () => {
+    const err = new ScratchpackError('BLOB_UNKNOWN', 'blob sha256:ab is missing', {
+      hint: 'push again',
+      temporary: true,
+    });
+    expect(errorJsonFor(err)).toEqual({
+      code: 'BLOB_UNKNOWN',
+      message: 'blob sha256:ab is missing',
+      hint: 'push again',
+      temporary: true,
+    });
+    expect(errorJsonFor(new UsageError('bad flag'))).toEqual({
+      code: 'USAGE',
+      message: 'bad flag',
+      temporary: false,
+    });
+    const sys = Object.assign(new Error("ENOENT: no such file or directory, open 'x'"), {
+      code: 'ENOENT',
+      syscall: 'open',
+      path: 'x',
+    });
+    expect(errorJsonFor(sys)).toEqual({
+      code: 'ENOENT',
+      message: 'open x: no such file or directory',
+      temporary: false,
+    });
+    const foreign = Object.assign(new Error('other side closed'), {
+      code: 'UND_ERR_SOCKET',
+      hint: 'not ours',
+    });
+    expect(errorJsonFor(foreign)).toEqual({
+      code: 'UND_ERR_SOCKET',
+      message: 'other side closed',
+      temporary: false,
+    });
+    expect(errorJsonFor(new Error('boom'))).toEqual({ code: 'ERROR', message: 'boom', temporary: false });
   });
   it('maps usage errors to 2, program exits to their status, the rest to 1', () => {
     expect(exitCodeFor(new UsageError('x'))).toBe(2);
