@@ -1,3 +1,4 @@
+import { BuildInputError } from '@scratchpack/builder';
 import { ScratchpackError } from '@scratchpack/oci';
 import { describe, expect, it } from 'vitest';
 import { platformsOption } from '../src/commands/build.ts';
@@ -68,6 +69,9 @@ describe('errors at the CLI edge', () => {
     expect(formatError(new UsageError('bad flag', 'see --help'))).toBe('error: bad flag\nhint: see --help');
     expect(formatError(new ExitError(127, 'x: not found', { code: 'RUN_NOT_FOUND', hint: 'check' }))).toBe(
       'error [RUN_NOT_FOUND]: x: not found\nhint: check',
+    );
+    expect(formatError(new BuildInputError('no Dockerfile at x', 'pass --file PATH'))).toBe(
+      'error: no Dockerfile at x\nhint: pass --file PATH',
     );
   });
   it("prints a foreign error's code (Node's, a library's) but none of its other fields, and no stack", () => {
@@ -143,6 +147,7 @@ describe('errors at the CLI edge', () => {
   });
   it('maps usage errors to 2, program exits to their status, the rest to 1', () => {
     expect(exitCodeFor(new UsageError('x'))).toBe(2);
+    expect(exitCodeFor(new BuildInputError('x'))).toBe(2);
     expect(exitCodeFor(new ExitError(42))).toBe(42);
     expect(exitCodeFor(new Error('x'))).toBe(1);
   });
