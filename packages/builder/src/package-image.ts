@@ -43,11 +43,11 @@ export function matrixPlatforms(value: string): Platform[] {
     .map((s) => s.trim())
     .filter(Boolean)) {
     let ps: Platform[];
-    if (name === 'all') ps = SUPPORTED_PLATFORMS.map((s) => s.platform as Platform);
+    if (name === 'all') ps = SUPPORTED_PLATFORMS.map((s) => s.platform);
     else {
       let p: Platform;
       try {
-        p = findPlatform(name).platform as Platform;
+        p = findPlatform(name).platform;
       } catch (e) {
         throw new BuildInputError(`platform ${JSON.stringify(name)}: ${(e as Error).message}`);
       }
