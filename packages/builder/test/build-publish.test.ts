@@ -56,6 +56,7 @@ describe('build', () => {
       context: 'ctx/{label}',
       cwd: dir,
       platforms,
+      concurrency: 1, // the first platform fails first
       tags: [],
       sourceDateEpoch: 0,
     }).catch((e: unknown) => e);
