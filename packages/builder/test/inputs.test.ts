@@ -1,6 +1,9 @@
 /** Small pure pieces of the builder's inputs: binaries, parents, per-platform templates. */
+
+import { SUPPORTED_PLATFORMS } from '@scratchpack/toolchain';
 import { describe, expect, it } from 'vitest';
 import { BuildInputError } from '../src/errors.ts';
+import { matrixPlatforms } from '../src/package-image.ts';
 import { cacheHome, localParent } from '../src/parents.ts';
 import { parseBinaryFlags } from '../src/program.ts';
 import { expandTemplate } from '../src/template.ts';
@@ -77,5 +80,16 @@ describe('per-platform templates', () => {
     expect(expandTemplate('ctx/{os}/{arch}{variant}', { os: 'linux', architecture: 'amd64' })).toBe(
       'ctx/linux/amd64',
     );
+  });
+});
+
+describe('matrixPlatforms ($PLATFORMS of the example packages)', () => {
+  it('takes all, or names and aliases of the matrix, each platform once', () => {
+    expect(matrixPlatforms('all')).toHaveLength(SUPPORTED_PLATFORMS.length);
+    expect(matrixPlatforms('linux/arm64, linux/arm64/v8,linux/amd64')).toEqual([
+      { os: 'linux', architecture: 'arm64', variant: 'v8' },
+      { os: 'linux', architecture: 'amd64' },
+    ]);
+    expect(() => matrixPlatforms('linux/sparc')).toThrow(BuildInputError);
   });
 });
