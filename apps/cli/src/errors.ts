@@ -78,7 +78,8 @@ export function errorJsonFor(err: unknown): ErrorJson {
 
 export function exitCodeFor(err: unknown): number {
   if (err instanceof ExitError) return err.status;
-  if (err instanceof UsageError) return 2;
+  // A bad flag, or a library's input error with the same code (e.g. @scratchpack/builder's BuildInputError).
+  if (err instanceof UsageError || (err instanceof ScratchpackError && err.code === 'USAGE')) return 2;
   // commander's own errors (main returns most of them before they get here).
   const code = (err as Foreign | undefined)?.code;
   if (typeof code === 'string' && code.startsWith('commander.')) return 2;

@@ -12,9 +12,9 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { pickImage as pickPlatformImage } from '@scratchpack/builder';
 import {
   defaultStoreDir,
-  formatPlatform,
   hostPlatform,
   type Image,
   type ImageIndex,
@@ -25,11 +25,8 @@ import {
   type Layout,
   type Platform,
   parseLayoutRef,
-  platformMatches,
-  platformOfImage,
   readLayout,
 } from '@scratchpack/oci';
-import { UsageError } from './errors.ts';
 
 export interface OpenedRef {
   layout: Layout;
@@ -88,34 +85,15 @@ export async function openLayoutRef(ref: string): Promise<OpenedRef> {
 }
 
 /** The image for `platform` (default: this host's architecture, any variant), from an index or a single image. */
-export async function pickImage(
+export function pickImage(
   subject: Image | ImageIndex,
   platform: Platform | string | undefined,
   where: string,
 ): Promise<{ image: Image; platform: Platform }> {
-  if (!isImageIndex(subject)) {
-    const have = await platformOfImage(subject);
-    if (platform && !platformMatches(platform, have)) {
-      throw new UsageError(
-        `${where} is a single ${formatPlatform(have)} image, not ${typeof platform === 'string' ? platform : formatPlatform(platform)}`,
-        `drop --platform or use --platform ${formatPlatform(have)}`,
-      );
-    }
-    return { image: subject, platform: have };
-  }
-  const children = await subject.images();
   const host = hostPlatform({ os: 'linux' });
-  const want = platform ?? `${host.os}/${host.architecture}`;
-  for (const { descriptor, image } of children) {
-    if (descriptor.platform && platformMatches(want, descriptor.platform)) {
-      return { image, platform: descriptor.platform };
-    }
-  }
-  const available = children.map((c) =>
-    c.descriptor.platform ? formatPlatform(c.descriptor.platform) : '?',
-  );
-  throw new UsageError(
-    `${where} has no image for ${typeof want === 'string' ? want : formatPlatform(want)}`,
-    `pick one of: ${available.join(', ')} (--platform)`,
+  return pickPlatformImage(
+    subject,
+    platform ?? (isImageIndex(subject) ? `${host.os}/${host.architecture}` : undefined),
+    where,
   );
 }

@@ -1,9 +1,10 @@
+import { BuildInputError } from '@scratchpack/builder';
 import { ScratchpackError } from '@scratchpack/oci';
 import { describe, expect, it } from 'vitest';
-import { expandTemplate, parseOutput, parsePairs } from '../src/build/outputs.ts';
 import { platformsOption } from '../src/commands/build.ts';
 import { commandLine, programEnv } from '../src/commands/run.ts';
 import { ExitError, errorJsonFor, exitCodeFor, formatError, UsageError } from '../src/errors.ts';
+import { parseOutput, parsePairs } from '../src/output-spec.ts';
 import { BwrapMissingError } from '../src/run/bwrap.ts';
 import { SandboxUnavailableError } from '../src/run/sandbox.ts';
 
@@ -24,35 +25,10 @@ describe('--output specs', () => {
   });
 });
 
-describe('KEY=VALUE flags and templates', () => {
+describe('KEY=VALUE flags', () => {
   it('keeps the last value and allows = in values', () => {
     expect(parsePairs('--build-arg', ['A=1', 'B=x=y', 'A=2'])).toEqual({ A: '2', B: 'x=y' });
     expect(() => parsePairs('--label', ['nokey'])).toThrowError(/--label "nokey": expected KEY=VALUE/);
-  });
-  it('expands per-platform placeholders', () => {
-    const p = { os: 'linux', architecture: 'arm', variant: 'v7' };
-    expect(expandTemplate('dist/{label}', p)).toBe('dist/linux-arm-v7');
-    expect(expandTemplate('{os}/{arch}/{variant}/{platform}', p)).toBe('linux/arm/v7/linux/arm/v7');
-    expect(expandTemplate('dist/{label}', { os: 'linux', architecture: 'amd64' })).toBe('dist/linux-amd64');
-    expect(() => expandTemplate('dist/{nope}', p)).toThrowError(/unknown placeholder \{nope\}/);
-  });
-  it('expands placeholders in a --cflag, and names the flag and the known placeholders when one is unknown', () => {
-    const mips = { os: 'linux', architecture: 'mipsle' };
-    expect(expandTemplate('-DARCH="{arch}"', mips, '--cflag')).toBe('-DARCH="mipsle"');
-    expect(expandTemplate('-DV="{variant}" -DP={platform} -DL={label}', mips)).toBe(
-      '-DV="" -DP=linux/mipsle -DL=linux-mipsle',
-    );
-    // Braces that are not a placeholder stay as they are.
-    expect(expandTemplate('-DINIT={1,2}', mips)).toBe('-DINIT={1,2}');
-    let err: UsageError | undefined;
-    try {
-      expandTemplate('-DX={cpu}', mips, '--cflag "-DX={cpu}"');
-    } catch (e) {
-      err = e as UsageError;
-    }
-    expect(err).toBeInstanceOf(UsageError);
-    expect(err?.message).toBe('unknown placeholder {cpu} in --cflag "-DX={cpu}"');
-    expect(err?.hint).toBe('known placeholders: {os}, {arch}, {variant}, {label}, {platform}');
   });
 });
 
@@ -93,6 +69,9 @@ describe('errors at the CLI edge', () => {
     expect(formatError(new UsageError('bad flag', 'see --help'))).toBe('error: bad flag\nhint: see --help');
     expect(formatError(new ExitError(127, 'x: not found', { code: 'RUN_NOT_FOUND', hint: 'check' }))).toBe(
       'error [RUN_NOT_FOUND]: x: not found\nhint: check',
+    );
+    expect(formatError(new BuildInputError('no Dockerfile at x', 'pass --file PATH'))).toBe(
+      'error: no Dockerfile at x\nhint: pass --file PATH',
     );
   });
   it("prints a foreign error's code (Node's, a library's) but none of its other fields, and no stack", () => {
@@ -168,6 +147,7 @@ describe('errors at the CLI edge', () => {
   });
   it('maps usage errors to 2, program exits to their status, the rest to 1', () => {
     expect(exitCodeFor(new UsageError('x'))).toBe(2);
+    expect(exitCodeFor(new BuildInputError('x'))).toBe(2);
     expect(exitCodeFor(new ExitError(42))).toBe(42);
     expect(exitCodeFor(new Error('x'))).toBe(1);
   });

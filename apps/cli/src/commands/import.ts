@@ -29,13 +29,13 @@ import {
   writeReferrers,
 } from '@scratchpack/oci';
 import type { Command } from 'commander';
-import { TOOL } from '../build/attest.ts';
 import { UsageError } from '../errors.ts';
 import { imageRef, localStore } from '../layout-ref.ts';
 import { bytes } from '../output.ts';
 import { checkOutputPath } from '../output-path.ts';
 import { matrixPlatform } from '../platform-option.ts';
 import { withPackProgress } from '../progress.ts';
+import { TOOL } from '../tool.ts';
 
 async function openInput(source: string): Promise<Readable> {
   if (source === '-') {
