@@ -9,6 +9,7 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
+import { sha256 } from '@scratchpack/oci';
 import {
   appendStepSummary,
   defaultArchive,
@@ -20,12 +21,11 @@ import {
   ReleaseError,
   repoRoot,
   runMain,
-  sha256,
 } from './release-common.ts';
 
 /** `sha256sum` output for `files` (name → bytes), in the given order. */
 export function sha256sums(files: { name: string; bytes: Buffer }[]): string {
-  return files.map((f) => `${sha256(f.bytes).slice('sha256:'.length)}  ${f.name}\n`).join('');
+  return files.map((f) => `${sha256(f.bytes).hex}  ${f.name}\n`).join('');
 }
 
 /** Parse `sha256sum` output into name → hex digest. */

@@ -3,11 +3,12 @@
  * .github/workflows/release.yml and also runs locally; `pnpm release:dry-run` chains them.
  */
 import { type SpawnSyncOptions, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type ParseArgsConfig, parseArgs as parseArgv } from 'node:util';
+import { ScratchpackError, type ScratchpackErrorOptions, sha256 } from '@scratchpack/oci';
 
 // Not turbo tasks: these scripts read the GitHub Actions environment directly.
 const env = process.env;
@@ -19,8 +20,12 @@ export const defaultLayoutRef = 'dist/oci:latest';
 export const defaultArchive = 'dist/hello.oci.tar';
 
 /** An expected failure: the scripts print its message (no stack) and exit 1. */
-export class ReleaseError extends Error {
+export class ReleaseError extends ScratchpackError {
+  declare readonly code: 'RELEASE_FAILED';
   override name = 'ReleaseError';
+  constructor(message: string, options: ScratchpackErrorOptions = {}) {
+    super('RELEASE_FAILED', message, options);
+  }
 }
 
 /** True when `moduleUrl` is the script node was started with (so importing a script from a test runs nothing). */
@@ -113,13 +118,9 @@ export async function layoutManifest(ref = defaultLayoutRef): Promise<{ digest: 
     throw new ReleaseError(`${dir}/index.json has no manifest tagged "${tag}" (run \`pnpm build:images\`)`);
   const [alg, hex] = desc.digest.split(':');
   const bytes = await readFile(join(dir, 'blobs', alg!, hex!));
-  if (sha256(bytes) !== desc.digest)
+  if (!sha256(bytes).equals(desc.digest))
     throw new ReleaseError(`${dir}: blob ${desc.digest} does not match its digest`);
   return { digest: desc.digest, bytes };
-}
-
-export function sha256(data: Buffer | string): string {
-  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
 }
 
 /** Append `name=value` to $GITHUB_OUTPUT when running in GitHub Actions. */
@@ -134,7 +135,23 @@ export function appendStepSummary(markdown: string): void {
   if (file) appendFileSync(file, `${markdown.trimEnd()}\n`);
 }
 
-/** Minimal `--flag value` / `--flag` / positional parsing for the release scripts. */
+type ArgToken = NonNullable<ReturnType<typeof parseArgv>['tokens']>[number];
+
+/** node's argument tokens of `args`, where a `--` (as pnpm passes one on) is skipped instead of ending the options. */
+function argTokens(args: string[], options: ParseArgsConfig['options']): ArgToken[] {
+  const { tokens } = parseArgv({ args, options, strict: false, allowPositionals: true, tokens: true });
+  const end = tokens.findIndex((t) => t.kind === 'option-terminator');
+  if (end < 0) return tokens;
+  const next = tokens[end]!.index + 1;
+  const rest = argTokens(args.slice(next), options).map((t) => ({ ...t, index: t.index + next }));
+  return [...tokens.slice(0, end), ...rest];
+}
+
+/**
+ * `--flag value` / `--flag=value` / `--flag` / positional parsing for the release scripts (node's `parseArgs`
+ * tokens): `values` take one value, `repeatable` ones any number, `flags` none; anything else starting with `--`
+ * is refused. Single-dash words are positional.
+ */
 export function parseArgs(
   argv: string[],
   spec: { values?: string[]; flags?: string[]; repeatable?: string[] },
@@ -142,23 +159,25 @@ export function parseArgs(
   const values: Record<string, string[]> = {};
   const flags = new Set<string>();
   const positional: string[] = [];
-  const takesValue = new Set([...(spec.values ?? []), ...(spec.repeatable ?? [])]);
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--') continue;
-    if (!a.startsWith('--')) {
-      positional.push(a);
-      continue;
-    }
-    const eq = a.indexOf('=');
-    const name = a.slice(2, eq > 0 ? eq : undefined);
-    if (takesValue.has(name)) {
-      const v = eq > 0 ? a.slice(eq + 1) : argv[++i];
-      if (v === undefined) throw new ReleaseError(`--${name} needs a value`);
-      if (values[name] && !spec.repeatable?.includes(name)) throw new ReleaseError(`--${name} given twice`);
-      values[name] = [...(values[name] ?? []), v];
-    } else if (spec.flags?.includes(name) && eq < 0) {
-      flags.add(name);
+  const options: ParseArgsConfig['options'] = {};
+  for (const name of [...(spec.values ?? []), ...(spec.repeatable ?? [])]) options[name] = { type: 'string' };
+  for (const name of spec.flags ?? []) options[name] ??= { type: 'boolean' };
+  let shortAt = -1;
+  for (const t of argTokens(argv, options)) {
+    if (t.kind === 'positional') positional.push(t.value);
+    if (t.kind !== 'option') continue;
+    const a = argv[t.index]!;
+    if (!t.rawName.startsWith('--')) {
+      // `-x` (or the letters of `-xyz`, one token each): a positional word here
+      if (t.index !== shortAt) positional.push(a);
+      shortAt = t.index;
+    } else if (options[t.name]?.type === 'string') {
+      if (t.value === undefined) throw new ReleaseError(`--${t.name} needs a value`);
+      if (values[t.name] && !spec.repeatable?.includes(t.name))
+        throw new ReleaseError(`--${t.name} given twice`);
+      values[t.name] = [...(values[t.name] ?? []), t.value];
+    } else if (options[t.name]?.type === 'boolean' && t.value === undefined) {
+      flags.add(t.name);
     } else {
       throw new ReleaseError(`unknown option ${a}`);
     }

@@ -27,7 +27,9 @@ import { generateKeyPairSync } from 'node:crypto';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { type RunningRegistry, startRegistry, toolPath } from '@scratchpack/test-utils';
+import { type LocalRegistry, startLocalRegistry } from '@scratchpack/local-registry';
+import { sha256 } from '@scratchpack/oci';
+import { findOnPath } from '@scratchpack/toolchain';
 import {
   defaultLayoutRef,
   isMain,
@@ -37,7 +39,6 @@ import {
   repoRoot,
   runMain,
   scratchpack,
-  sha256,
 } from './release-common.ts';
 
 const DEFAULT_RELEASES = ['v0.0.0-dryrun', 'v0.0.0'];
@@ -131,7 +132,7 @@ function skopeo(args: string[]): Buffer {
 const FALLBACK_TAG = /^sha256-[0-9a-f]{64}$/;
 
 /** Check through skopeo that the repository's tag list is exactly `tags` (besides referrers fallback tags). */
-function verifyTagList(registry: RunningRegistry, tags: string[]): void {
+function verifyTagList(registry: LocalRegistry, tags: string[]): void {
   const repo = `docker://${registry.host}/${REPOSITORY}`;
   const all = (
     JSON.parse(skopeo(['list-tags', '--tls-verify=false', repo]).toString('utf8')) as { Tags: string[] }
@@ -150,11 +151,7 @@ function verifyTagList(registry: RunningRegistry, tags: string[]): void {
 }
 
 /** Check through skopeo that the registry serves exactly what dist/oci holds under every one of `tags`. */
-async function verifyRegistry(
-  registry: RunningRegistry,
-  tags: string[],
-  releaseTag: string,
-): Promise<string> {
+async function verifyRegistry(registry: LocalRegistry, tags: string[], releaseTag: string): Promise<string> {
   const { digest, bytes } = await layoutManifest(defaultLayoutRef);
   const repo = `docker://${registry.host}/${REPOSITORY}`;
   for (const tag of tags) {
@@ -171,7 +168,7 @@ async function verifyRegistry(
   };
   for (const m of index.manifests) {
     const served = skopeo(['inspect', '--raw', '--tls-verify=false', `${repo}@${m.digest}`]);
-    if (sha256(served) !== m.digest)
+    if (!sha256(served).equals(m.digest))
       throw new ReleaseError(`manifest ${m.digest}: the registry served ${sha256(served)}`);
   }
   console.log(`  ${index.manifests.length} platform manifests served by digest`);
@@ -205,7 +202,7 @@ export async function dryRun(
   opts: { skipBuild?: boolean; out?: string; releases?: string[] } = {},
 ): Promise<void> {
   const started = Date.now();
-  const missing = REQUIRED_TOOLS.filter((t) => !toolPath(t));
+  const missing = REQUIRED_TOOLS.filter((t) => !findOnPath(t));
   if (missing.length) {
     throw new ReleaseError(
       `missing ${missing.join(', ')}: run \`pnpm test:setup\` (installs docker-registry, skopeo, qemu-user-static)`,
@@ -247,7 +244,7 @@ export async function dryRun(
   done();
 
   done = stage('registry: docker-registry on 127.0.0.1');
-  const registry = await startRegistry();
+  const registry = await startLocalRegistry();
   console.log(`  ${registry.url}`);
   done();
   const stopRegistry = async () => {

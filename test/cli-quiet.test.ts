@@ -32,4 +32,27 @@ describe('the README runs the CLI as `pnpm exec scratchpack`', () => {
       rmSync(store, { recursive: true, force: true });
     }
   });
+
+  it('with --json, an error is also one JSON document on stdout, and the exit code is the same', () => {
+    const store = mkdtempSync(join(tmpdir(), 'quiet-'));
+    try {
+      const r = spawnSync('pnpm', ['exec', 'scratchpack', 'inspect', 'no-such-image', '--json'], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, SCRATCHPACK_STORE: store },
+      });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/^error \[STORE_IMAGE_NOT_FOUND\]: /);
+      expect(JSON.parse(r.stdout)).toEqual({
+        error: {
+          code: 'STORE_IMAGE_NOT_FOUND',
+          message: 'no image named no-such-image in the local store',
+          hint: expect.any(String),
+          temporary: false,
+        },
+      });
+    } finally {
+      rmSync(store, { recursive: true, force: true });
+    }
+  });
 });

@@ -1,4 +1,5 @@
 /** Unit tests of the release scripts' pure parts (the integration test runs them for real). */
+import { ScratchpackError } from '@scratchpack/oci';
 import { describe, expect, it } from 'vitest';
 import {
   parseSha256sums,
@@ -181,5 +182,11 @@ describe('helpers', () => {
     expect(() => parseArgs(['--nope'], {})).toThrow(ReleaseError);
     expect(() => parseArgs(['--out'], { values: ['out'] })).toThrow(/needs a value/);
     expect(() => parseArgs(['--out', 'a', '--out', 'b'], { values: ['out'] })).toThrow(/given twice/);
+  });
+
+  it('fails with a ReleaseError, a ScratchpackError (code RELEASE_FAILED)', () => {
+    const e = new ReleaseError('no tag');
+    expect(e).toBeInstanceOf(ScratchpackError);
+    expect(e).toMatchObject({ code: 'RELEASE_FAILED', message: 'no tag', name: 'ReleaseError' });
   });
 });

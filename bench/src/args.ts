@@ -1,4 +1,6 @@
-/** Command-line flags of `pnpm bench`. */
+/** Command-line flags of `pnpm bench` (node's `parseArgs` tokens). */
+import { type ParseArgsConfig, parseArgs as parseArgv } from 'node:util';
+import { ScratchpackError } from '@scratchpack/oci';
 
 export const SECTIONS = ['size', 'pack', 'push', 'build', 'repro', 'import', 'memory'] as const;
 export type Section = (typeof SECTIONS)[number];
@@ -19,20 +21,46 @@ export const USAGE = `usage: pnpm bench [--only size,pack,push,build,repro,impor
   --mb     size of the generated tree and of the big push layer in MB (default 200)
   --out    directory for latest.json and latest.md (default bench/results)`;
 
+const OPTIONS = {
+  only: { type: 'string' },
+  runs: { type: 'string' },
+  mb: { type: 'string' },
+  out: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} satisfies ParseArgsConfig['options'];
+
+type ArgToken = NonNullable<ReturnType<typeof parseArgv>['tokens']>[number];
+
+/** node's argument tokens of `args`, where a `--` (as pnpm passes one on) is skipped instead of ending the options. */
+function argTokens(args: string[]): ArgToken[] {
+  const { tokens } = parseArgv({
+    args,
+    options: OPTIONS,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  const end = tokens.findIndex((t) => t.kind === 'option-terminator');
+  if (end < 0) return tokens;
+  const next = tokens[end]!.index + 1;
+  return [
+    ...tokens.slice(0, end),
+    ...argTokens(args.slice(next)).map((t) => ({ ...t, index: t.index + next })),
+  ];
+}
+
 export function parseArgs(argv: readonly string[]): BenchArgs {
   const args: BenchArgs = { only: [...SECTIONS], runs: 5, sizeMb: 200, out: undefined };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const [flag, inline] = a.includes('=')
-      ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]
-      : [a, undefined];
+  for (const t of argTokens([...argv])) {
+    const a = argv[t.index]!;
+    if (t.kind !== 'option' || (t.rawName !== `--${t.name}` && a.split('=')[0] !== '-h'))
+      throw new UsageError(`unknown flag ${a}`);
     const value = () => {
-      const v = inline ?? argv[++i];
-      if (v === undefined || v === '') throw new UsageError(`${flag} needs a value`);
-      return v;
+      if (t.value === undefined || t.value === '') throw new UsageError(`${t.rawName} needs a value`);
+      return t.value;
     };
-    switch (flag) {
-      case '--only': {
+    switch (t.name) {
+      case 'only': {
         const names = value()
           .split(',')
           .map((s) => s.trim())
@@ -44,19 +72,16 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         args.only = SECTIONS.filter((s) => names.includes(s));
         break;
       }
-      case '--runs':
-        args.runs = positiveInt(flag, value());
+      case 'runs':
+        args.runs = positiveInt(t.rawName, value());
         break;
-      case '--mb':
-        args.sizeMb = positiveInt(flag, value());
+      case 'mb':
+        args.sizeMb = positiveInt(t.rawName, value());
         break;
-      case '--out':
+      case 'out':
         args.out = value();
         break;
-      case '--':
-        break;
-      case '-h':
-      case '--help':
+      case 'help':
         throw new UsageError('', true);
       default:
         throw new UsageError(`unknown flag ${a}`);
@@ -72,12 +97,13 @@ function positiveInt(flag: string, v: string): number {
   return n;
 }
 
-export class UsageError extends Error {
+export class UsageError extends ScratchpackError {
+  declare readonly code: 'USAGE';
   constructor(
     message: string,
     readonly help = false,
   ) {
-    super(message);
+    super('USAGE', message);
     this.name = 'UsageError';
   }
 }

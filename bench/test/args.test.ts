@@ -1,3 +1,4 @@
+import { ScratchpackError } from '@scratchpack/oci';
 import { describe, expect, it } from 'vitest';
 import { parseArgs, UsageError } from '../src/args.ts';
 import { turboCached } from '../src/sections/build.ts';
@@ -27,6 +28,12 @@ describe('parseArgs', () => {
     expect(() => parseArgs(['--fast'])).toThrow(/unknown flag/);
     expect(() => parseArgs(['--runs', '0'])).toThrow(/positive integer/);
     expect(() => parseArgs(['--runs'])).toThrow(/needs a value/);
+  });
+
+  it('throws a UsageError that is a ScratchpackError (code USAGE)', () => {
+    const e = new UsageError('bad', true);
+    expect(e).toBeInstanceOf(ScratchpackError);
+    expect(e).toMatchObject({ code: 'USAGE', message: 'bad', help: true, name: 'UsageError' });
   });
 });
 

@@ -4,9 +4,10 @@
  * there, and what was measured, is in the toolchain README ("Default --c-source flags").
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeFileAtomicSync } from '@scratchpack/oci';
 import { SMALL_STATIC_FLAGS } from './compile.ts';
 import type { PlatformSpec } from './platforms.ts';
 
@@ -43,9 +44,7 @@ export function cSourceLinkerScript(dir = join(tmpdir(), 'scratchpack-ld')): str
   }
   if (current !== C_SOURCE_LINKER_SCRIPT) {
     mkdirSync(dir, { recursive: true });
-    const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-    writeFileSync(tmp, C_SOURCE_LINKER_SCRIPT);
-    renameSync(tmp, path);
+    writeFileAtomicSync(path, C_SOURCE_LINKER_SCRIPT);
   }
   if (dir === join(tmpdir(), 'scratchpack-ld')) scriptPath = path;
   return path;

@@ -1,10 +1,10 @@
 /** Cross-compiling C with `zig cc` for one platform, or many in parallel with a concurrency limit. */
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { AbortedError, throwIfAborted } from '@scratchpack/oci';
+import { AbortedError, ScratchpackError, throwIfAborted, writeThroughTemp } from '@scratchpack/oci';
 import { type PlatformSpec, requireBuildable } from './platforms.ts';
 import { resolveZig, type ZigInfo } from './zig.ts';
 
@@ -96,8 +96,8 @@ export interface CompileResult {
   argv: string[];
 }
 
-export class CompileError extends Error {
-  readonly code = 'COMPILE_FAILED';
+export class CompileError extends ScratchpackError {
+  declare readonly code: 'COMPILE_FAILED';
   readonly platform: string;
   readonly stderr: string;
   constructor(platform: string, stderr: string, cause?: unknown) {
@@ -106,7 +106,7 @@ export class CompileError extends Error {
       .filter((l) => /error/i.test(l))
       .slice(0, 5)
       .join('\n');
-    super(`zig cc failed for ${platform}:\n${detail || stderr.slice(0, 2000)}`, { cause });
+    super('COMPILE_FAILED', `zig cc failed for ${platform}:\n${detail || stderr.slice(0, 2000)}`, { cause });
     this.name = 'CompileError';
     this.platform = platform;
     this.stderr = stderr;
@@ -146,14 +146,14 @@ export async function compile(o: CompileOptions): Promise<CompileResult> {
   const zig = o.zig ?? resolveZig();
   const out = resolve(o.out);
   await mkdir(dirname(out), { recursive: true });
-  const tmp = `${out}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  const argv = compileArgs(p, o, tmp);
+  let argv: string[] = [];
   try {
-    await run(zig.path, argv, { cwd: o.cwd, maxBuffer: 16 * 1024 * 1024 }, o.signal, what);
-    throwIfAborted(o.signal, what);
-    await rename(tmp, out);
+    await writeThroughTemp(out, async (tmp) => {
+      argv = compileArgs(p, o, tmp);
+      await run(zig.path, argv, { cwd: o.cwd, maxBuffer: 16 * 1024 * 1024 }, o.signal, what);
+      throwIfAborted(o.signal, what);
+    });
   } catch (err) {
-    await rm(tmp, { force: true });
     if (err instanceof AbortedError) throw err;
     const e = err as { stderr?: string; message: string };
     throw new CompileError(p.name, e.stderr ?? e.message, err);

@@ -1,3 +1,4 @@
+export { findOnPath, isExecutable } from '@scratchpack/which';
 export {
   C_SOURCE_LINK_FLAGS,
   C_SOURCE_LINKER_SCRIPT,
@@ -18,8 +19,21 @@ export {
   SMALL_STATIC_FLAGS,
 } from './compile.ts';
 export {
+  checkStaticBinary,
+  EF_ARM_ABI_FLOAT_HARD,
+  EF_ARM_ABI_FLOAT_SOFT,
+  EF_MIPS_ABI,
+  EF_MIPS_ABI_O32,
+  EF_MIPS_ABI2,
+  ELF_MACHINES,
+  ElfError,
+  type ElfInfo,
+  expectedElf,
+  parseElf,
+  staticHint,
+} from './elf.ts';
+export {
   findPlatform,
-  type OciPlatform,
   PLATFORMS,
   PlatformError,
   type PlatformSpec,

@@ -6,19 +6,14 @@
  * runs on an ARM926), the qemu-user binary that runs it on another host, the oldest CPU model of the
  * variant for qemu's `-cpu` (so a mislabelled binary fails its test), and a short label used in paths.
  */
-
-export interface OciPlatform {
-  os: 'linux';
-  architecture: string;
-  variant?: string;
-}
+import { type Platform, ScratchpackError } from '@scratchpack/oci';
 
 export interface PlatformSpec {
   /** `os/arch[/variant]`, e.g. `linux/arm64/v8`. */
   name: string;
   /** Path-safe label: `linux-arm64-v8`. */
   label: string;
-  platform: OciPlatform;
+  platform: Platform;
   /** zig target triple, e.g. `aarch64-linux-musl`. */
   zigTarget: string;
   /** zig `-mcpu` value: the variant's baseline CPU. */
@@ -266,12 +261,11 @@ export const PLATFORMS: readonly PlatformSpec[] = Object.freeze([
 /** Platforms zig can build: the default set for builds and tests. */
 export const SUPPORTED_PLATFORMS: readonly PlatformSpec[] = PLATFORMS.filter((p) => !p.unsupported);
 
-export class PlatformError extends Error {
-  readonly code: 'PLATFORM_UNKNOWN' | 'PLATFORM_UNSUPPORTED';
+export class PlatformError extends ScratchpackError {
+  declare readonly code: 'PLATFORM_UNKNOWN' | 'PLATFORM_UNSUPPORTED';
   constructor(code: PlatformError['code'], message: string) {
-    super(message);
+    super(code, message);
     this.name = 'PlatformError';
-    this.code = code;
   }
 }
 

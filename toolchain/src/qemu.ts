@@ -1,6 +1,6 @@
 /** How to run a platform's binary on this host: natively, or under qemu-user (no binfmt_misc needed). */
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { ScratchpackError } from '@scratchpack/oci';
+import { findOnPath } from '@scratchpack/which';
 import type { PlatformSpec } from './platforms.ts';
 
 export interface Runner {
@@ -24,25 +24,11 @@ export interface QemuOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-function onPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const p = join(dir, name);
-    try {
-      accessSync(p, constants.X_OK);
-      return p;
-    } catch {
-      // next
-    }
-  }
-  return undefined;
-}
-
 /** The runner for `p` on this host. `command` is undefined when qemu is needed but missing. */
 export function qemuFor(p: PlatformSpec, o: QemuOptions = {}): Runner {
   const env = o.env ?? process.env;
   const host = o.hostArch ?? process.arch;
-  const qemuPath = onPath(p.qemu, env);
+  const qemuPath = findOnPath(p.qemu, env);
   if (!o.forceEmulation && p.nodeArch === host) {
     return {
       kind: 'native',
@@ -61,10 +47,11 @@ export function qemuFor(p: PlatformSpec, o: QemuOptions = {}): Runner {
   };
 }
 
-export class QemuMissingError extends Error {
-  readonly code = 'QEMU_MISSING';
+export class QemuMissingError extends ScratchpackError {
+  declare readonly code: 'QEMU_MISSING';
   constructor(p: PlatformSpec) {
     super(
+      'QEMU_MISSING',
       `cannot run ${p.name} here: ${p.qemu} is not installed. Install Debian's qemu-user-static (\`apt-get install qemu-user-static\`)`,
     );
     this.name = 'QemuMissingError';

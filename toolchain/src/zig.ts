@@ -5,9 +5,11 @@
  * run); `zig` on PATH.
  */
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { delimiter, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { ScratchpackError } from '@scratchpack/oci';
+import { findOnPath, isExecutable } from '@scratchpack/which';
 
 /** The pinned zig: the exact npm version, and what `zig version` prints for it. */
 export const PINNED_ZIG = Object.freeze({
@@ -32,12 +34,13 @@ export interface ZigCandidate {
   rejected?: string;
 }
 
-export class ZigNotFoundError extends Error {
-  readonly code = 'ZIG_NOT_FOUND';
+export class ZigNotFoundError extends ScratchpackError {
+  declare readonly code: 'ZIG_NOT_FOUND';
   readonly candidates: ZigCandidate[];
   constructor(candidates: ZigCandidate[]) {
     const lines = candidates.map((c) => `  - ${c.source}: ${c.where} — ${c.rejected}`);
     super(
+      'ZIG_NOT_FOUND',
       [
         'no usable zig found. Looked in:',
         ...lines,
@@ -88,11 +91,7 @@ export function whyNotExecutable(path: string): string | undefined {
   }
   if (!st.isFile()) return 'not a file';
   if (st.size === 0) return 'a 0-byte placeholder (its download never ran); not executed';
-  try {
-    accessSync(path, constants.X_OK);
-  } catch {
-    return 'not executable';
-  }
+  if (!isExecutable(path)) return 'not executable';
   return undefined;
 }
 
@@ -125,11 +124,7 @@ function candidates(o: Required<ResolveZigOptions>): ZigCandidate[] {
       ? { source: '@ziglang/cli', where: join(cli, 'bin', 'zig') }
       : { source: '@ziglang/cli', where: 'node_modules', rejected: 'package not installed' },
   );
-  const onPath = (o.env.PATH ?? '')
-    .split(delimiter)
-    .filter(Boolean)
-    .map((d) => join(d, 'zig'))
-    .find((p) => whyNotExecutable(p) === undefined);
+  const onPath = findOnPath('zig', o.env, (p) => whyNotExecutable(p) === undefined);
   out.push(
     onPath
       ? { source: 'path', where: onPath }

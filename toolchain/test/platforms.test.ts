@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { formatPlatform, platformOfNode } from '@scratchpack/oci';
 import { describe, expect, it } from 'vitest';
 import { compileArgs } from '../src/compile.ts';
 import {
@@ -70,6 +71,16 @@ describe('the platform matrix', () => {
       elfMachine: 'LoongArch',
       qemu: 'qemu-loongarch64-static',
     });
+  });
+
+  it("runs natively where oci's host mapping says a Node process of its nodeArch is", () => {
+    for (const p of PLATFORMS.filter((q) => q.nodeArch)) {
+      const endianness = p.endian === 'big' ? 'BE' : 'LE';
+      expect(
+        formatPlatform(platformOfNode({ platform: 'linux', arch: p.nodeArch!, endianness })),
+        p.name,
+      ).toBe(p.name);
+    }
   });
 
   it("is the README's Platforms table, row for row", () => {

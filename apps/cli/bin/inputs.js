@@ -14,6 +14,7 @@ export const PACKAGE_DIRS = [
   join(repo, 'packages', 'dockerfile'),
   join(repo, 'packages', 'registry'),
   join(repo, 'packages', 'attest'),
+  join(repo, 'packages', 'builder'),
   join(repo, 'toolchain'),
 ];
 export const BUNDLE = join(cli, 'dist', 'scratchpack.mjs');

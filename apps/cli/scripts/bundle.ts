@@ -3,31 +3,31 @@
  * hash of the sources it was made from in dist/scratchpack.inputs. Both are written to temporary names and
  * renamed, the hash last, so the bin never runs a half-written or stale bundle.
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { writeFileAtomic, writeThroughTemp } from '@scratchpack/oci';
 import { build } from 'esbuild';
 // @ts-expect-error: plain JS shared with the bin
 import { BUNDLE, BUNDLE_INPUTS, inputsHash } from '../bin/inputs.js';
 
 const before = inputsHash() as string;
 await mkdir(dirname(BUNDLE), { recursive: true });
-const tmp = `${BUNDLE}.tmp-${process.pid}`;
-await build({
-  entryPoints: [new URL('../src/main.ts', import.meta.url).pathname],
-  outfile: tmp,
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  // CommonJS dependencies (undici, tar-stream, …) call require(); give the ES module one.
-  banner: {
-    js: "import { createRequire as __scratchpackRequire } from 'node:module';\nconst require = __scratchpackRequire(import.meta.url);",
-  },
-  legalComments: 'none',
-  logLevel: 'warning',
+await writeThroughTemp(BUNDLE, async (tmp) => {
+  await build({
+    entryPoints: [new URL('../src/main.ts', import.meta.url).pathname],
+    outfile: tmp,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    // CommonJS dependencies (undici, tar-stream, …) call require(); give the ES module one.
+    banner: {
+      js: "import { createRequire as __scratchpackRequire } from 'node:module';\nconst require = __scratchpackRequire(import.meta.url);",
+    },
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
 });
-await rename(tmp, BUNDLE);
 if (inputsHash() !== before) throw new Error('sources changed while bundling; run the build again');
-await writeFile(`${BUNDLE_INPUTS}.tmp`, `${before}\n`);
-await rename(`${BUNDLE_INPUTS}.tmp`, BUNDLE_INPUTS);
+await writeFileAtomic(BUNDLE_INPUTS, `${before}\n`);
 console.log(`bundled ${BUNDLE}`);

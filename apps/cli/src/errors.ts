@@ -1,42 +1,40 @@
 /**
- * The CLI edge: the only place that prints errors and chooses exit codes. Library errors carry a `code`
- * and often a `hint`; they are printed once, as one line plus a hint.
+ * The CLI edge: the only place that prints errors and chooses exit codes. Library errors are
+ * `ScratchpackError`s (a `code` and often a `hint`); they are printed once, as one line plus a hint.
  */
+import { type ErrorJson, errorJson, ScratchpackError } from '@scratchpack/oci';
 
 /** A usage error: a bad flag or argument. Exit code 2. */
-export class UsageError extends Error {
-  readonly code = 'USAGE';
-  readonly hint: string | undefined;
+export class UsageError extends ScratchpackError {
+  declare readonly code: 'USAGE';
   constructor(message: string, hint?: string) {
-    super(message);
+    super('USAGE', message, { hint });
     this.name = 'UsageError';
-    this.hint = hint;
   }
 }
 
 /** An error with an explicit exit status (e.g. the program run by `scratchpack run` failed). */
-export class ExitError extends Error {
-  readonly code: string;
+export class ExitError extends ScratchpackError {
   readonly status: number;
-  readonly hint: string | undefined;
   constructor(status: number, message = '', opts: { code?: string; hint?: string } = {}) {
-    super(message);
+    super(opts.code ?? 'EXIT', message, { hint: opts.hint });
     this.status = status;
-    this.code = opts.code ?? 'EXIT';
-    this.hint = opts.hint;
   }
 }
 
-interface Coded {
+/** What is read of an error that is not a `ScratchpackError`: Node's and libraries' `code` (ERR_…, UND_ERR_…). */
+interface Foreign {
   code?: unknown;
-  hint?: unknown;
   message?: unknown;
   errors?: unknown;
 }
 
-/** Format an error as `error: <message>` (+ `hint: …`), without stack traces for known errors. */
+/**
+ * Format an error as `error [CODE]: <message>` (+ `hint: …`), without stack traces for known errors. A
+ * `ScratchpackError` is known: its code, message and hint. A system error names its call and path. Anything
+ * else is printed with its `code` when it has one (never its other fields), else with a few stack lines.
+ */
 export function formatError(err: unknown, verbose = false): string {
-  const e = (err ?? {}) as Coded;
   const lines: string[] = [];
   const sys = err as NodeJS.ErrnoException;
   if (sys instanceof Error && typeof sys.syscall === 'string' && typeof sys.code === 'string') {
@@ -47,23 +45,43 @@ export function formatError(err: unknown, verbose = false): string {
     if (verbose && sys.stack) lines.push(sys.stack);
     return lines.join('\n');
   }
-  const code = typeof e.code === 'string' ? e.code : undefined;
+  const known = err instanceof ScratchpackError ? err : undefined;
+  const e = (err ?? {}) as Foreign;
+  const code = known ? known.code : typeof e.code === 'string' ? e.code : undefined;
   const message = typeof e.message === 'string' ? e.message : String(err);
   lines.push(`error${code && code !== 'USAGE' ? ` [${code}]` : ''}: ${message}`);
+  // An AggregateError's errors, or a registry's error entries.
   if (Array.isArray(e.errors) && !message.includes('\n')) {
     for (const sub of e.errors) lines.push(`  - ${(sub as Error).message}`);
   }
-  if (typeof e.hint === 'string' && e.hint) lines.push(`hint: ${e.hint}`);
+  if (known?.hint) lines.push(`hint: ${known.hint}`);
   if (verbose && err instanceof Error && err.stack) lines.push(err.stack);
   else if (!code && err instanceof Error && err.stack)
     lines.push(err.stack.split('\n').slice(1, 4).join('\n'));
   return lines.join('\n');
 }
 
+/**
+ * The `--json` shape of any error: `errorJson` for a `ScratchpackError`; a system error's code with its call and
+ * path; anything else with its own `code` or `ERROR`. Never a stack, never a foreign error's other fields.
+ */
+export function errorJsonFor(err: unknown): ErrorJson {
+  if (err instanceof ScratchpackError) return errorJson(err);
+  const first = formatError(err).split('\n')[0]!;
+  const e = (err ?? {}) as Foreign;
+  return {
+    code: typeof e.code === 'string' ? e.code : 'ERROR',
+    message: first.replace(/^error(?: \[[^\]]*\])?: /, ''),
+    temporary: false,
+  };
+}
+
 export function exitCodeFor(err: unknown): number {
   if (err instanceof ExitError) return err.status;
-  if (err instanceof UsageError) return 2;
-  const code = (err as Coded | undefined)?.code;
+  // A bad flag, or a library's input error with the same code (e.g. @scratchpack/builder's BuildInputError).
+  if (err instanceof UsageError || (err instanceof ScratchpackError && err.code === 'USAGE')) return 2;
+  // commander's own errors (main returns most of them before they get here).
+  const code = (err as Foreign | undefined)?.code;
   if (typeof code === 'string' && code.startsWith('commander.')) return 2;
   return 1;
 }

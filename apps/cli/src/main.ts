@@ -16,7 +16,7 @@ import { sbomCommand } from './commands/sbom.ts';
 import { signCommand } from './commands/sign.ts';
 import { tagCommand } from './commands/tag.ts';
 import { verifyCommand } from './commands/verify.ts';
-import { ExitError, exitCodeFor, formatError } from './errors.ts';
+import { ExitError, errorJsonFor, exitCodeFor, formatError } from './errors.ts';
 import { cleanUpOnInterrupt, exitIfInterrupted, interruptStatus } from './interrupt.ts';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
@@ -69,12 +69,16 @@ async function main(argv: string[]): Promise<number> {
       return err.exitCode === 0 ? 0 : 2;
     }
     if (err instanceof ExitError && !err.message) return err.status;
+    const commands = [program, ...program.commands];
     process.stderr.write(
       `${formatError(
         err,
-        [program, ...program.commands].some((c) => c.opts().verbose === true),
+        commands.some((c) => c.opts().verbose === true),
       )}\n`,
     );
+    // With --json, stdout holds one JSON document either way: the result, or {"error": {code, message, hint?, temporary}}.
+    if (commands.some((c) => c.opts().json === true))
+      process.stdout.write(`${JSON.stringify({ error: errorJsonFor(err) })}\n`);
     return exitCodeFor(err);
   }
 }

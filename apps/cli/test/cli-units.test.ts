@@ -1,8 +1,12 @@
+import { BuildInputError } from '@scratchpack/builder';
+import { ScratchpackError } from '@scratchpack/oci';
 import { describe, expect, it } from 'vitest';
-import { expandTemplate, parseOutput, parsePairs } from '../src/build/outputs.ts';
 import { platformsOption } from '../src/commands/build.ts';
 import { commandLine, programEnv } from '../src/commands/run.ts';
-import { ExitError, exitCodeFor, formatError, UsageError } from '../src/errors.ts';
+import { ExitError, errorJsonFor, exitCodeFor, formatError, UsageError } from '../src/errors.ts';
+import { parseOutput, parsePairs } from '../src/output-spec.ts';
+import { BwrapMissingError } from '../src/run/bwrap.ts';
+import { SandboxUnavailableError } from '../src/run/sandbox.ts';
 
 describe('--output specs', () => {
   it('reads bare paths and buildx-style specs', () => {
@@ -21,35 +25,10 @@ describe('--output specs', () => {
   });
 });
 
-describe('KEY=VALUE flags and templates', () => {
+describe('KEY=VALUE flags', () => {
   it('keeps the last value and allows = in values', () => {
     expect(parsePairs('--build-arg', ['A=1', 'B=x=y', 'A=2'])).toEqual({ A: '2', B: 'x=y' });
     expect(() => parsePairs('--label', ['nokey'])).toThrowError(/--label "nokey": expected KEY=VALUE/);
-  });
-  it('expands per-platform placeholders', () => {
-    const p = { os: 'linux', architecture: 'arm', variant: 'v7' };
-    expect(expandTemplate('dist/{label}', p)).toBe('dist/linux-arm-v7');
-    expect(expandTemplate('{os}/{arch}/{variant}/{platform}', p)).toBe('linux/arm/v7/linux/arm/v7');
-    expect(expandTemplate('dist/{label}', { os: 'linux', architecture: 'amd64' })).toBe('dist/linux-amd64');
-    expect(() => expandTemplate('dist/{nope}', p)).toThrowError(/unknown placeholder \{nope\}/);
-  });
-  it('expands placeholders in a --cflag, and names the flag and the known placeholders when one is unknown', () => {
-    const mips = { os: 'linux', architecture: 'mipsle' };
-    expect(expandTemplate('-DARCH="{arch}"', mips, '--cflag')).toBe('-DARCH="mipsle"');
-    expect(expandTemplate('-DV="{variant}" -DP={platform} -DL={label}', mips)).toBe(
-      '-DV="" -DP=linux/mipsle -DL=linux-mipsle',
-    );
-    // Braces that are not a placeholder stay as they are.
-    expect(expandTemplate('-DINIT={1,2}', mips)).toBe('-DINIT={1,2}');
-    let err: UsageError | undefined;
-    try {
-      expandTemplate('-DX={cpu}', mips, '--cflag "-DX={cpu}"');
-    } catch (e) {
-      err = e as UsageError;
-    }
-    expect(err).toBeInstanceOf(UsageError);
-    expect(err?.message).toBe('unknown placeholder {cpu} in --cflag "-DX={cpu}"');
-    expect(err?.hint).toBe('known placeholders: {os}, {arch}, {variant}, {label}, {platform}');
   });
 });
 
@@ -84,16 +63,91 @@ describe('run: command line and environment', () => {
 });
 
 describe('errors at the CLI edge', () => {
-  it('prints code, message and hint on their own lines', () => {
-    const err = Object.assign(new Error('blob sha256:ab is missing'), {
-      code: 'BLOB_UNKNOWN',
-      hint: 'push again',
-    });
+  it('prints code, message and hint of a ScratchpackError on their own lines', () => {
+    const err = new ScratchpackError('BLOB_UNKNOWN', 'blob sha256:ab is missing', { hint: 'push again' });
     expect(formatError(err)).toBe('error [BLOB_UNKNOWN]: blob sha256:ab is missing\nhint: push again');
     expect(formatError(new UsageError('bad flag', 'see --help'))).toBe('error: bad flag\nhint: see --help');
+    expect(formatError(new ExitError(127, 'x: not found', { code: 'RUN_NOT_FOUND', hint: 'check' }))).toBe(
+      'error [RUN_NOT_FOUND]: x: not found\nhint: check',
+    );
+    expect(formatError(new BuildInputError('no Dockerfile at x', 'pass --file PATH'))).toBe(
+      'error: no Dockerfile at x\nhint: pass --file PATH',
+    );
+  });
+  it("prints a foreign error's code (Node's, a library's) but none of its other fields, and no stack", () => {
+    const err = Object.assign(new Error('bad argument'), { code: 'ERR_INVALID_ARG_TYPE', hint: 'not ours' });
+    expect(formatError(err)).toBe('error [ERR_INVALID_ARG_TYPE]: bad argument');
+    expect(formatError({ code: 'UND_ERR_SOCKET', message: 'other side closed' })).toBe(
+      'error [UND_ERR_SOCKET]: other side closed',
+    );
+    expect(formatError(new Error('boom'))).toMatch(/^error: boom\n\s+at /);
+  });
+  it('makes every CLI error a ScratchpackError with its code', () => {
+    const cases: [ScratchpackError, string][] = [
+      [new UsageError('bad flag'), 'USAGE'],
+      [new ExitError(3), 'EXIT'],
+      [new BwrapMissingError(), 'BWRAP_MISSING'],
+      [new SandboxUnavailableError('no user namespaces', 'enable them'), 'SANDBOX_UNAVAILABLE'],
+    ];
+    for (const [e, code] of cases) {
+      expect(e).toBeInstanceOf(ScratchpackError);
+      expect(e.code).toBe(code);
+    }
+    expect(formatError(cases[3]![0])).toBe(
+      'error [SANDBOX_UNAVAILABLE]: no user namespaces\nhint: enable them',
+    );
+    expect(formatError(cases[2]![0])).toMatch(
+      /^error \[BWRAP_MISSING\]: .*\nhint: install Debian's bubblewrap/,
+    );
+  });
+  it('names the call and path of a system error', () => {
+    const err = Object.assign(new Error("ENOENT: no such file or directory, open 'x'"), {
+      code: 'ENOENT',
+      syscall: 'open',
+      path: 'x',
+    });
+    expect(formatError(err)).toBe('error [ENOENT]: open x: no such file or directory');
+  });
+  it('gives every error one --json shape: code, message, hint when there is one, temporary', () => {
+    const err = new ScratchpackError('BLOB_UNKNOWN', 'blob sha256:ab is missing', {
+      hint: 'push again',
+      temporary: true,
+    });
+    expect(errorJsonFor(err)).toEqual({
+      code: 'BLOB_UNKNOWN',
+      message: 'blob sha256:ab is missing',
+      hint: 'push again',
+      temporary: true,
+    });
+    expect(errorJsonFor(new UsageError('bad flag'))).toEqual({
+      code: 'USAGE',
+      message: 'bad flag',
+      temporary: false,
+    });
+    const sys = Object.assign(new Error("ENOENT: no such file or directory, open 'x'"), {
+      code: 'ENOENT',
+      syscall: 'open',
+      path: 'x',
+    });
+    expect(errorJsonFor(sys)).toEqual({
+      code: 'ENOENT',
+      message: 'open x: no such file or directory',
+      temporary: false,
+    });
+    const foreign = Object.assign(new Error('other side closed'), {
+      code: 'UND_ERR_SOCKET',
+      hint: 'not ours',
+    });
+    expect(errorJsonFor(foreign)).toEqual({
+      code: 'UND_ERR_SOCKET',
+      message: 'other side closed',
+      temporary: false,
+    });
+    expect(errorJsonFor(new Error('boom'))).toEqual({ code: 'ERROR', message: 'boom', temporary: false });
   });
   it('maps usage errors to 2, program exits to their status, the rest to 1', () => {
     expect(exitCodeFor(new UsageError('x'))).toBe(2);
+    expect(exitCodeFor(new BuildInputError('x'))).toBe(2);
     expect(exitCodeFor(new ExitError(42))).toBe(42);
     expect(exitCodeFor(new Error('x'))).toBe(1);
   });

@@ -48,6 +48,24 @@ describeWithTools(
       expect(JSON.parse(r.stdout)).toMatchObject({ tag: 'bookworm', platform: 'linux/amd64' });
     });
 
+    it('imports the same tar given as a file (bodies read in place) to the same digests', async () => {
+      const other = join(work.path, 'layout-twice');
+      const same = ['-m', 'Imported from rootfs.tar', '--json'];
+      const fromStdin = cliAs(['import', '-', `${other}:stdin`, ...same], {
+        stdinFile: tar,
+        timeout: 600_000,
+      });
+      const fromFile = cliAs(['import', tar, `${other}:file`, ...same], { timeout: 600_000 });
+      const [a, b] = await Promise.all([fromStdin, fromFile]);
+      expect([a.status, b.status, a.stderr, b.stderr]).toEqual([0, 0, '', '']);
+      const digests = (out: string) => {
+        const { index, manifest, layer } = JSON.parse(out) as Record<string, string>;
+        return { index, manifest, layer };
+      };
+      expect(digests(b.stdout).layer).toMatch(/^sha256:[0-9a-f]{64}$/);
+      expect(digests(b.stdout)).toEqual(digests(a.stdout));
+    });
+
     describe.each(users)('scratchpack run as %s', (as) => {
       it("shows the image's files, never the host's", async () => {
         const dirs = await userDirs(as);

@@ -7,10 +7,17 @@ import { execFileSync } from 'node:child_process';
 import { copyFile, link, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { readLayout, readTarEntries, uncompressed, validateLayout } from '@scratchpack/oci';
+import {
+  formatPlatform,
+  hostPlatform,
+  readLayout,
+  readTarEntries,
+  uncompressed,
+  validateLayout,
+} from '@scratchpack/oci';
 import { describeWithTools, tempDir, toolPath } from '@scratchpack/test-utils';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { hostOciPlatform, pickImage } from '../src/layout-ref.ts';
+import { pickImage } from '../src/layout-ref.ts';
 import { cli } from './helpers.ts';
 import { layoutFingerprint, tarOf } from './tar-fixtures.ts';
 
@@ -18,7 +25,7 @@ describeWithTools(['busybox', 'tar'], 'import a rootfs tarball (busybox-static)'
   let work: Awaited<ReturnType<typeof tempDir>>;
   let rootfsTar: string;
   let layout: string;
-  const platform = hostOciPlatform();
+  const platform = formatPlatform(hostPlatform({ os: 'linux' }));
 
   beforeAll(async () => {
     work = await tempDir('import-');

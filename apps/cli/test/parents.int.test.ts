@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFile, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { helloCompileOptions } from '@scratchpack/hello';
+import { formatPlatform, hostPlatform } from '@scratchpack/oci';
 import {
   describeWithTools,
   type FaultProxy,
@@ -19,7 +20,6 @@ import {
 } from '@scratchpack/test-utils';
 import { compileAll } from '@scratchpack/toolchain';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { hostOciPlatform } from '../src/layout-ref.ts';
 import { cli } from './helpers.ts';
 
 interface Inspected {
@@ -38,7 +38,7 @@ describeWithTools(['docker-registry', 'busybox', 'tar', 'qemu-aarch64-static'], 
   let registry: RunningRegistry;
   let proxy: FaultProxy;
   let env: NodeJS.ProcessEnv;
-  const host = hostOciPlatform();
+  const host = formatPlatform(hostPlatform({ os: 'linux' }));
   const run = (args: string[]) => cli(args, { cwd: work.path, env });
   const inspect = async (ref: string) =>
     JSON.parse((await run(['inspect', ref, '--json'])).stdout) as Inspected;

@@ -2,7 +2,6 @@
 import { readdir } from 'node:fs/promises';
 import { tempDir } from '@scratchpack/test-utils';
 import { describe, expect, it } from 'vitest';
-import { expandTemplate } from '../src/build/outputs.ts';
 import { platformsOption } from '../src/commands/build.ts';
 import { UsageError } from '../src/errors.ts';
 import { matrixPlatform } from '../src/platform-option.ts';
@@ -55,17 +54,6 @@ describe('--platform of build and import', () => {
   it('build refuses them too, in a list', () => {
     expect(() => platformsOption(['linux/amd64,../../..'])).toThrow(UsageError);
     expect(() => platformsOption(['windows/amd64'])).toThrow(/not a platform scratchpack builds images for/);
-  });
-
-  it('a context template can never climb out of its tree, whatever the platform says', () => {
-    const evil = { os: '..', architecture: '..' };
-    expect(() => expandTemplate('ctx/{os}/{arch}', evil)).toThrow(/not a path-safe platform name/);
-    expect(() =>
-      expandTemplate('ctx/{platform}', { os: 'linux', architecture: 'amd64', variant: '..' }),
-    ).toThrow(UsageError);
-    expect(expandTemplate('ctx/{os}/{arch}{variant}', { os: 'linux', architecture: 'amd64' })).toBe(
-      'ctx/linux/amd64',
-    );
   });
 });
 

@@ -191,7 +191,7 @@ export function importResult(
         ]),
         notes: [
           'Every figure is a process run as a user runs it (Node start-up included for ours), its peak RSS measured by GNU time (`%M`); gzip and pigz read the tar from a file and write the .gz to a file.',
-          "Ours: the tar is parsed once; entry headers are kept and sorted, file contents go to a temp file and are streamed from it into the deterministic tar, gzip and both sha256 (diff_id and digest); the blob is written to the OCI layout. Memory does not grow with the tarball's size.",
+          "Ours: the tar is parsed once; entry headers are kept and sorted; file contents are not copied (a plain tar file is read again at each body's offset; gzip input or stdin goes to a temp file first) and are streamed into the deterministic tar, gzip and both sha256 (diff_id and digest); the blob is written to the OCI layout. Memory does not grow with the tarball's size.",
           'Imports default to gzip level 6 (as docker import and podman): the like-for-like comparison with `gzip -6`. `--compression-level 9` (the level of built layers) is a little smaller and costs about twice the time, whatever the implementation; `--parallel-gzip` uses all cores (another digest, still deterministic).',
           'podman imports into a fresh vfs storage root per run (extracting the tar, no compression); umoci `raw add-layer` appends the tar to a fresh `umoci new` image (init and new are not timed).',
         ],

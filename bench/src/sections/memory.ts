@@ -6,7 +6,7 @@
 import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type RunningRegistry, startRegistry } from '@scratchpack/test-utils';
+import { type LocalRegistry, startLocalRegistry } from '@scratchpack/local-registry';
 import { run } from '../exec.ts';
 import { secondsRange } from '../format.ts';
 import { ensureCliBundle, GNU_TIME, measure, peakMb } from '../peak.ts';
@@ -45,7 +45,7 @@ export async function memorySection(ctx: SectionContext): Promise<SectionResult>
     throw new Error(`${GNU_TIME} is missing: run pnpm test:setup (Debian package time)`);
   await ensureCliBundle(ctx.log);
   const tmp = await tempDir('memory');
-  let registry: RunningRegistry | undefined;
+  let registry: LocalRegistry | undefined;
   try {
     const context = join(tmp.path, 'context');
     const scratch = join(tmp.path, 'scratch');
@@ -63,7 +63,7 @@ export async function memorySection(ctx: SectionContext): Promise<SectionResult>
       const built = join(tmp.path, `built-${i}`);
       const imported = join(tmp.path, `imported-${i}`);
       const pulled = join(tmp.path, `pulled-${i}`);
-      registry = await startRegistry();
+      registry = await startLocalRegistry();
       const ref = `${registry.host}/bench/memory:latest`;
       const steps: Record<Step, string[]> = {
         build: ['build', context, '--platform', 'linux/amd64', '--output', built, '--tag', 'latest'],
@@ -110,7 +110,7 @@ export function memoryResult(t: Record<Step, Summary>, peaks: Record<Step, Summa
         rows: STEPS.map((s) => [LABELS[s], secondsRange(t[s]), range(peaks[s])]),
         notes: [
           'Each command is the CLI process as users run it (Node start-up included), its peak RSS measured by GNU time (`%M`). Push goes to a loopback docker-registry started empty for each run; pull reads it back.',
-          'build and import stream file contents from disk (import spools them to a temp file first, to sort the entries); the compressed layer is kept in memory up to 4 MiB, then in a temp file. Before this, the same build peaked at 2.26 GB and an import of a 1.58 GB tar at 1.95 GB.',
+          'build and import stream file contents from disk (import reads the bodies of a plain tar file in place, and spools those of gzip input or stdin to a temp file, to sort the entries); the compressed layer is kept in memory up to 4 MiB, then in a temp file. Before this, the same build peaked at 2.26 GB and an import of a 1.58 GB tar at 1.95 GB.',
         ],
       },
     ],

@@ -8,6 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { type LocalRegistry, startLocalRegistry } from '@scratchpack/local-registry';
 import {
   appendLayers,
   emptyImage,
@@ -18,7 +19,6 @@ import {
   writeLayout,
 } from '@scratchpack/oci';
 import { push } from '@scratchpack/registry';
-import { type RunningRegistry, startRegistry } from '@scratchpack/test-utils';
 import { run, timeRun } from '../exec.ts';
 import { bytesShort, int, secondsRange, times } from '../format.ts';
 import { REPO, tempDir } from '../repo.ts';
@@ -84,7 +84,7 @@ export async function pushSection(ctx: SectionContext): Promise<SectionResult> {
     await run('pnpm', ['build:images'], { cwd: REPO });
   }
   const tmp = await tempDir('push');
-  let registry: RunningRegistry | undefined;
+  let registry: LocalRegistry | undefined;
   try {
     const big = join(tmp.path, 'big');
     ctx.log(`writing a single-layer image of ${ctx.sizeMb} MB random bytes`);
@@ -102,7 +102,7 @@ export async function pushSection(ctx: SectionContext): Promise<SectionResult> {
       const repeatUploaded: number[] = [];
       const seconds = await alternate(CONTENDERS, ctx.runs, async (who, i) => {
         await registry?.stop();
-        registry = await startRegistry();
+        registry = await startLocalRegistry();
         const repo = `${registry.host}/bench/${c.name}-${who}-${i}`;
         let s: number;
         if (who === 'cli') {

@@ -13,9 +13,9 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { sha256 } from '@scratchpack/oci';
+import { sha256, writeFileAtomic } from '@scratchpack/oci';
 
 export const BUILD_INFO_TYPE = 'https://scratchpack.dev/build-info/v1';
 export const BUILD_INFO_SUFFIX = '.build-info.json';
@@ -172,8 +172,7 @@ export async function writeBuildInfos(
   return Promise.all(
     results.map(async (r, i) => {
       const file = `${r.out}${BUILD_INFO_SUFFIX}`;
-      await writeFile(`${file}.tmp`, `${JSON.stringify(infos[i], null, 2)}\n`);
-      await rename(`${file}.tmp`, file);
+      await writeFileAtomic(file, `${JSON.stringify(infos[i], null, 2)}\n`);
       return file;
     }),
   );

@@ -7,21 +7,18 @@ import { createReadStream } from 'node:fs';
 import { lstat, open, readdir, readFile, readlink, realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import type { LayerEntry } from '@scratchpack/oci';
+import { type LayerEntry, ScratchpackError } from '@scratchpack/oci';
 import { IgnorePatternError, IgnoreRules } from './ignore.ts';
 
 /** A problem with a source; the evaluator adds the position. */
-export class SourceError extends Error {
-  constructor(
-    readonly code:
-      | 'DOCKERFILE_CONTEXT_ESCAPE'
-      | 'DOCKERFILE_SOURCE_NOT_FOUND'
-      | 'DOCKERFILE_UNSUPPORTED'
-      | 'DOCKERFILE_IGNORE_PATTERN',
-    message: string,
-    readonly hint?: string,
-  ) {
-    super(message);
+export class SourceError extends ScratchpackError {
+  declare readonly code:
+    | 'DOCKERFILE_CONTEXT_ESCAPE'
+    | 'DOCKERFILE_SOURCE_NOT_FOUND'
+    | 'DOCKERFILE_UNSUPPORTED'
+    | 'DOCKERFILE_IGNORE_PATTERN';
+  constructor(code: SourceError['code'], message: string, hint?: string) {
+    super(code, message, { hint });
   }
 }
 

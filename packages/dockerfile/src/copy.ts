@@ -148,6 +148,7 @@ export async function copyInstruction(st: EvalState, ins: Instruction, ctx: Buil
           spool ??= await ContentSpool.create();
           const inner = await spoolTarEntries(createReadStream(src.real), spool, {
             source: src.rel,
+            file: src.real,
             whiteouts: 'refuse',
           });
           entries = inner.map((e) => ({ ...e, path: posix.join(destPath, cleanPath(e.path)) }) as LayerEntry);

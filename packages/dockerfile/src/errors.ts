@@ -3,6 +3,8 @@
  * and why — `Dockerfile:3:1: RUN: …` — plus a hint. The library never prints or exits.
  */
 
+import { ScratchpackError } from '@scratchpack/oci';
+
 export type DockerfileErrorCode =
   | 'DOCKERFILE_SYNTAX'
   | 'DOCKERFILE_DIRECTIVE'
@@ -25,8 +27,8 @@ export interface Position {
   column: number;
 }
 
-export class DockerfileError extends Error {
-  readonly code: DockerfileErrorCode;
+export class DockerfileError extends ScratchpackError {
+  declare readonly code: DockerfileErrorCode;
   readonly file: string;
   readonly line: number;
   readonly column: number;
@@ -34,7 +36,6 @@ export class DockerfileError extends Error {
   readonly instruction: string | undefined;
   /** The reason alone, without the `file:line:col: INSTRUCTION:` prefix. */
   readonly reason: string;
-  readonly hint: string | undefined;
 
   constructor(
     code: DockerfileErrorCode,
@@ -43,17 +44,16 @@ export class DockerfileError extends Error {
     opts: { instruction?: string; hint?: string; cause?: unknown } = {},
   ) {
     super(
+      code,
       `${at.file}:${at.line}:${at.column}: ${opts.instruction ? `${opts.instruction}: ` : ''}${reason}`,
-      opts.cause === undefined ? undefined : { cause: opts.cause },
+      { hint: opts.hint, cause: opts.cause },
     );
     this.name = 'DockerfileError';
-    this.code = code;
     this.file = at.file;
     this.line = at.line;
     this.column = at.column;
     this.instruction = opts.instruction;
     this.reason = reason;
-    this.hint = opts.hint;
   }
 }
 

@@ -6,15 +6,20 @@
  * keeps `sub/keep`). A pattern that is not valid is an error naming the file and line, as Docker refuses it.
  */
 import { posix } from 'node:path';
+import { ScratchpackError } from '@scratchpack/oci';
 
-export class IgnorePatternError extends Error {
+export class IgnorePatternError extends ScratchpackError {
+  declare readonly code: 'DOCKERFILE_IGNORE_PATTERN';
   constructor(
     readonly file: string,
     readonly line: number,
     readonly pattern: string,
     readonly reason: string,
   ) {
-    super(`${file}:${line}: invalid pattern ${JSON.stringify(pattern)}: ${reason}`);
+    super(
+      'DOCKERFILE_IGNORE_PATTERN',
+      `${file}:${line}: invalid pattern ${JSON.stringify(pattern)}: ${reason}`,
+    );
   }
 }
 

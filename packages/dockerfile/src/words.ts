@@ -3,6 +3,7 @@
  * respected, positions kept) and expand `$VAR`, `${VAR}`, `${VAR:-word}`, `${VAR:+word}`, `${VAR-word}`,
  * `${VAR+word}` and `${VAR:?message}` with quote removal, as Docker does for ENV, ARG, COPY, WORKDIR, …
  */
+import { ScratchpackError } from '@scratchpack/oci';
 
 export interface Word {
   /** The word as written (quotes and escapes kept). */
@@ -11,13 +12,18 @@ export interface Word {
   start: number;
 }
 
-/** Thrown by `expand`; the caller turns it into a positioned `DockerfileError`. */
-export class ExpansionError extends Error {
+/**
+ * Thrown by `expand` (code `DOCKERFILE_VARIABLE`) and `splitWords` (`DOCKERFILE_SYNTAX`); the caller turns it
+ * into a positioned `DockerfileError` with the same code.
+ */
+export class ExpansionError extends ScratchpackError {
+  declare readonly code: 'DOCKERFILE_VARIABLE' | 'DOCKERFILE_SYNTAX';
   constructor(
     message: string,
     readonly offset: number,
+    code: ExpansionError['code'] = 'DOCKERFILE_VARIABLE',
   ) {
-    super(message);
+    super(code, message);
   }
 }
 
@@ -44,7 +50,7 @@ export function splitWords(s: string, esc = '\\'): Word[] {
         i++;
       }
     }
-    if (quote) throw new ExpansionError(`unterminated ${quote} quote`, quoteAt);
+    if (quote) throw new ExpansionError(`unterminated ${quote} quote`, quoteAt, 'DOCKERFILE_SYNTAX');
     words.push({ raw: s.slice(start, i), start });
   }
   return words;

@@ -4,14 +4,14 @@
  * accepts it too (OCI-NOTES #8). Written to a temp file, then renamed into place.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { readFile, rename, rm, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { asAborted, throwIfAborted } from './abort.ts';
+import { writeThroughTemp } from './atomic-file.ts';
 import { AbortedError } from './base-error.ts';
-import { tempPathFor } from './blob-store.ts';
 import type { Image } from './image.ts';
 import { imageForPlatform } from './image-index.ts';
 import { CONTAINERD_NAME, isImageIndex, loadDescriptor, REF_NAME, readLayout } from './layout.ts';
@@ -19,7 +19,7 @@ import { withManifests } from './layout-update.ts';
 import { isIndex, isManifest } from './media-types.ts';
 import type { Platform } from './platform.ts';
 import { attachedReferrers } from './referrers.ts';
-import { sweepDeadTemps, untrackTemp } from './temp-files.ts';
+import { sweepDeadTemps } from './temp-files.ts';
 import { type Descriptor, type IndexManifest, type Manifest, serializeManifest } from './types.ts';
 
 export interface WriteArchiveOptions {
@@ -104,25 +104,24 @@ export async function writeArchive(
   const what = `writing the archive ${file}`;
   throwIfAborted(opts.signal, what);
   await sweepDeadTemps(dirname(file), undefined, `-${basename(file)}`);
-  const tmp = tempPathFor(file);
-  let out: ReturnType<typeof createWriteStream> | undefined;
   try {
-    out = createWriteStream(tmp, { flags: 'wx' });
-    await writeArchiveTo(layoutDir, out, opts);
-    throwIfAborted(opts.signal, what);
-    const size = (await stat(tmp)).size;
-    await rename(tmp, file);
-    return size;
+    return await writeThroughTemp(file, async (tmp) => {
+      const out = createWriteStream(tmp, { flags: 'wx' });
+      try {
+        await writeArchiveTo(layoutDir, out, opts);
+      } catch (err) {
+        // A file open still in the thread pool would create the temp after it is removed: let it close first.
+        if (!out.closed) {
+          out.destroy();
+          await finished(out).catch(() => {});
+        }
+        throw err;
+      }
+      throwIfAborted(opts.signal, what);
+      return (await stat(tmp)).size;
+    });
   } catch (err) {
-    // A file open still in the thread pool would create the temp after the rm: let the stream close first.
-    if (out && !out.closed) {
-      out.destroy();
-      await finished(out).catch(() => {});
-    }
-    await rm(tmp, { force: true });
     throw asAborted(err, opts.signal, what);
-  } finally {
-    untrackTemp(tmp);
   }
 }
 

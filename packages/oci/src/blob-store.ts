@@ -3,33 +3,20 @@
  * writes blobs: skip when present with the right size, else temp file → verify size and digest → rename.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { asAborted, throwIfAborted } from './abort.ts';
+import { writeThroughTemp } from './atomic-file.ts';
 import { Digest, HashingStream } from './digest.ts';
 import { BlobNotFoundError, DigestMismatchError, SizeMismatchError } from './errors.ts';
-import { trackTemp } from './temp-files.ts';
 
 export type BlobSource = Buffer | (() => Readable);
 
 export interface WriteBlobOptions {
   /** Abort the write: the pipeline stops, the temp file is removed, and the call rejects with `AbortedError`. */
   signal?: AbortSignal | undefined;
-}
-
-let tempCounter = 0;
-
-/** A unique temp name next to `path` (same directory, so rename is atomic), removed if the run is interrupted. */
-export function tempPathFor(path: string): string {
-  tempCounter += 1;
-  return trackTemp(
-    join(
-      dirname(path),
-      `.tmp-${process.pid}-${Date.now()}-${tempCounter}-${path.slice(path.lastIndexOf('/') + 1)}`,
-    ),
-  );
 }
 
 export class BlobStore {
@@ -106,23 +93,25 @@ export async function writeBlob(
   }
   await mkdir(dirname(path), { recursive: true });
   throwIfAborted(signal, what);
-  const tmp = tempPathFor(path);
-  let out: ReturnType<typeof createWriteStream> | undefined;
   try {
-    const hashing = new HashingStream();
-    const input = Buffer.isBuffer(source) ? Readable.from([source]) : source();
-    out = createWriteStream(tmp, { flags: 'wx' });
-    await (signal ? pipeline(input, hashing, out, { signal }) : pipeline(input, hashing, out));
-    throwIfAborted(signal, what);
-    if (hashing.size !== size) throw new SizeMismatchError(`blob ${digest}`, size, hashing.size);
-    if (!hashing.digest().equals(digest))
-      throw new DigestMismatchError(`blob ${digest}`, digest.toString(), hashing.digest().toString());
-    await rename(tmp, path);
-    return true;
+    await writeThroughTemp(path, async (tmp) => {
+      const hashing = new HashingStream();
+      const input = Buffer.isBuffer(source) ? Readable.from([source]) : source();
+      const out = createWriteStream(tmp, { flags: 'wx' });
+      try {
+        await (signal ? pipeline(input, hashing, out, { signal }) : pipeline(input, hashing, out));
+      } catch (err) {
+        // A file open still in the thread pool would create the temp after it is removed: let it close first.
+        if (!out.closed) await finished(out).catch(() => {});
+        throw err;
+      }
+      throwIfAborted(signal, what);
+      if (hashing.size !== size) throw new SizeMismatchError(`blob ${digest}`, size, hashing.size);
+      if (!hashing.digest().equals(digest))
+        throw new DigestMismatchError(`blob ${digest}`, digest.toString(), hashing.digest().toString());
+    });
   } catch (err) {
-    // A file open still in the thread pool would create the temp after the rm: let the stream close first.
-    if (out && !out.closed) await finished(out).catch(() => {});
-    await rm(tmp, { force: true });
     throw asAborted(err, signal, what);
   }
+  return true;
 }

@@ -5,6 +5,7 @@
 
 export { abortable, abortableSleep, allowManyAbortListeners, asAborted, throwIfAborted } from './abort.ts';
 export { type WriteArchiveOptions, writeArchive, writeArchiveTo } from './archive.ts';
+export { tempPathFor, writeFileAtomic, writeFileAtomicSync, writeThroughTemp } from './atomic-file.ts';
 export {
   AbortedError,
   type ErrorJson,
@@ -13,6 +14,7 @@ export {
   type ScratchpackErrorOptions,
 } from './base-error.ts';
 export { type BlobSource, BlobStore, type WriteBlobOptions, writeBlob } from './blob-store.ts';
+export { chunksOf } from './chunks.ts';
 export { Digest, digestStream, Hasher, HashingStream, sha256 } from './digest.ts';
 export { type EmptyImageOptions, emptyImage, scratch } from './empty.ts';
 export * from './errors.ts';

@@ -4,13 +4,13 @@
  * entries the change does not know about (other tags, untagged referrers, …) are kept as they are.
  * The writer holding the lock also removes temp files left by dead writers (`.tmp-<pid>-…`).
  */
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tempPathFor } from './blob-store.ts';
+import { writeFileAtomic } from './atomic-file.ts';
 import { InvalidJsonError, ValidationError } from './errors.ts';
 import { type LockOptions, withLayoutLock } from './lock.ts';
 import { MediaTypes } from './media-types.ts';
-import { sweepDeadTemps, untrackTemp } from './temp-files.ts';
+import { sweepDeadTemps } from './temp-files.ts';
 import { type Descriptor, type IndexManifest, serializeManifest } from './types.ts';
 
 export const REF_NAME = 'org.opencontainers.image.ref.name';
@@ -21,20 +21,6 @@ const OCI_LAYOUT = Buffer.from('{"imageLayoutVersion":"1.0.0"}');
 export interface LayoutRef {
   name: string;
   containerdName?: string;
-}
-
-/** Atomically replace `path` with `bytes` (temp file in the same directory + rename). */
-export async function writeFileAtomic(path: string, bytes: Buffer): Promise<void> {
-  const tmp = tempPathFor(path);
-  try {
-    await writeFile(tmp, bytes, { flag: 'wx' });
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  } finally {
-    untrackTemp(tmp);
-  }
 }
 
 /** The parsed `index.json` of `dir`, or undefined when there is none. */

@@ -30,7 +30,7 @@ import { isIndex, isManifest } from './media-types.ts';
 import { parseImageManifest, parseIndexManifest } from './schema.ts';
 import type { Descriptor, IndexManifest } from './types.ts';
 
-export { CONTAINERD_NAME, REF_NAME, writeFileAtomic } from './layout-update.ts';
+export { CONTAINERD_NAME, REF_NAME } from './layout-update.ts';
 
 const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 

@@ -11,6 +11,7 @@
 import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
 import { gzip as gzipCallback, type ZlibOptions } from 'node:zlib';
+import { chunksOf } from './chunks.ts';
 
 const gzipAsync = promisify<Buffer, ZlibOptions, Buffer>(gzipCallback);
 
@@ -59,27 +60,14 @@ export async function* parallelGzip(
     p.catch(() => {});
     inFlight.push(p);
   };
-  let block = Buffer.allocUnsafe(blockSize);
-  let filled = 0;
   let members = 0;
   try {
-    for await (const part of source) {
-      let offset = 0;
-      while (offset < part.length) {
-        const n = Math.min(blockSize - filled, part.length - offset);
-        block.set(part.subarray(offset, offset + n), filled);
-        filled += n;
-        offset += n;
-        if (filled === blockSize) {
-          start(block);
-          members++;
-          block = Buffer.allocUnsafe(blockSize);
-          filled = 0;
-          while (inFlight.length >= concurrency) yield normalizeGzipHeader(await inFlight.shift()!);
-        }
-      }
+    for await (const block of chunksOf(source, blockSize)) {
+      start(block);
+      members++;
+      while (inFlight.length >= concurrency) yield normalizeGzipHeader(await inFlight.shift()!);
     }
-    if (filled > 0 || members === 0) start(block.subarray(0, filled));
+    if (members === 0) start(Buffer.alloc(0));
     while (inFlight.length > 0) yield normalizeGzipHeader(await inFlight.shift()!);
   } finally {
     // On early exit (an error downstream), let in-flight work finish unobserved.

@@ -2,6 +2,7 @@
  * Platforms with Go's names (OCI-NOTES #3): parse `os/arch[/variant]`, normalise aliases
  * (x86_64 → amd64, aarch64 → arm64 + v8, armhf → arm + v7, i386 → 386, …), format and match.
  */
+import { endianness } from 'node:os';
 import { InvalidPlatformError } from './errors.ts';
 
 export interface Platform {
@@ -115,17 +116,56 @@ export function platformEquals(a: Platform, b: Platform): boolean {
   return formatPlatform(a) === formatPlatform(b);
 }
 
-/** The platform of the running Node process, in Go's names. */
-export function hostPlatform(): Platform {
-  return normalizePlatform({
-    os: process.platform === 'win32' ? 'windows' : process.platform,
-    architecture:
-      process.arch === 'x64'
-        ? 'amd64'
-        : process.arch === 'ia32'
-          ? '386'
-          : process.arch === 'ppc64'
-            ? 'ppc64le'
-            : process.arch,
+/** What {@link platformOfNode} reads of a Node process: `process.platform`, `process.arch` and two details. */
+export interface NodeHost {
+  /** `process.platform`. */
+  platform: string;
+  /** `process.arch`. */
+  arch: string;
+  /** `process.config.variables.arm_version` (`'6'`, `'7'`, …): the ARM architecture Node was built for. */
+  armVersion?: unknown;
+  /** `os.endianness()`: Node says `ppc64` for both byte orders of 64-bit POWER. */
+  endianness: 'BE' | 'LE';
+}
+
+/** Node's `process.arch` → Go's architecture, for the ones whose names differ (ppc64 and arm are below). */
+const NODE_ARCHES: Record<string, string> = {
+  x64: 'amd64',
+  ia32: '386',
+  mipsel: 'mipsle',
+  mips64el: 'mips64le',
+};
+
+/**
+ * The platform of a Node process, in Go's names: x64 → amd64, ia32 → 386, arm → arm with the variant Node
+ * was built for (v5, v6, v7; v7 when unknown), arm64 → arm64/v8, mipsel → mipsle, mips64el → mips64le,
+ * ppc64 → ppc64 or ppc64le by byte order; loong64, mips, riscv64 and s390x keep their names.
+ */
+export function platformOfNode(host: NodeHost): Platform {
+  const os = host.platform === 'win32' ? 'windows' : host.platform;
+  if (host.arch === 'ppc64') {
+    return normalizePlatform({ os, architecture: host.endianness === 'LE' ? 'ppc64le' : 'ppc64' });
+  }
+  if (host.arch === 'arm') {
+    const v = String(host.armVersion ?? '');
+    return normalizePlatform(
+      /^[5-8]$/.test(v) ? { os, architecture: 'arm', variant: `v${v}` } : { os, architecture: 'arm' },
+    );
+  }
+  return normalizePlatform({ os, architecture: NODE_ARCHES[host.arch] ?? host.arch });
+}
+
+/**
+ * The platform of the running Node process, in Go's names (see {@link platformOfNode}). `os` replaces the
+ * host's operating system: images are Linux images whatever the host, so the CLI asks for `linux`.
+ */
+export function hostPlatform(options: { os?: string } = {}): Platform {
+  const variables = process.config.variables as unknown as Record<string, unknown>;
+  const p = platformOfNode({
+    platform: process.platform,
+    arch: process.arch,
+    armVersion: variables.arm_version,
+    endianness: endianness(),
   });
+  return options.os ? { ...p, os: options.os } : p;
 }

@@ -1,7 +1,8 @@
 /**
- * Errors of layout locking and the local image store. Same shape as `OciError` (a stable `code` and a
- * `hint`), kept apart so the store can grow without touching the core error list.
+ * Errors of layout locking and the local image store. A `ScratchpackError` like `OciError` (a stable `code`
+ * and a `hint`), kept apart so the store can grow without touching the core error list.
  */
+import { ScratchpackError } from './base-error.ts';
 
 export type StoreErrorCode =
   | 'OCI_LOCK_TIMEOUT'
@@ -9,14 +10,10 @@ export type StoreErrorCode =
   | 'STORE_INVALID_NAME'
   | 'STORE_INVALID_ARCHIVE';
 
-export class StoreError extends Error {
-  readonly code: StoreErrorCode;
-  readonly hint: string | undefined;
+export class StoreError extends ScratchpackError {
+  declare readonly code: StoreErrorCode;
   constructor(code: StoreErrorCode, message: string, hint?: string) {
-    super(message);
-    this.name = new.target.name;
-    this.code = code;
-    this.hint = hint;
+    super(code, message, { hint });
   }
 }
 

@@ -8,7 +8,7 @@
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { tempPathFor } from './blob-store.ts';
+import { tempPathFor } from './atomic-file.ts';
 import type { Image } from './image.ts';
 import type { ImageIndex } from './image-index.ts';
 import { type ImageName, parseImageName } from './image-name.ts';

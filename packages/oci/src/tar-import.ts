@@ -3,8 +3,10 @@
  * Keeps symlinks, hardlinks, device nodes, modes, ids and xattrs; drops times (normalised later);
  * refuses absolute paths, `..`, hardlinks to entries not earlier in the archive, and non-tar input,
  * with a typed error naming the entry. File contents are held (`readTarEntries`) or, for archives of any size,
- * appended to a temp file the entries point into (`spoolTarEntries`, `importTarLayer`).
+ * appended to a temp file the entries point into (`spoolTarEntries`, `importTarLayer`), or, for a plain tar read
+ * from a file, left where they are: entries point into the tar itself (`file` option).
  */
+import { stat } from 'node:fs/promises';
 import { addAbortSignal, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
@@ -20,6 +22,12 @@ export interface ReadTarOptions {
   source?: string;
   /** `keep` (default) maps `.wh.` names to whiteout entries; `refuse` throws on them. */
   whiteouts?: 'keep' | 'refuse';
+  /**
+   * The path of the file the input streams, from its first byte. When the input is a plain (not compressed)
+   * tar, file bodies are then not copied anywhere: entries refer to their bytes in this file, read again when
+   * the layer is built. Keep the file unchanged until then.
+   */
+  file?: string;
 }
 
 /** Read the first bytes of a stream and return them with a stream that still yields everything. */
@@ -73,9 +81,11 @@ function xattrsOf(pax: unknown): Record<string, string> | undefined {
   return Object.keys(out).length ? out : undefined;
 }
 
-/** What a file's body becomes in its entry: held bytes, or a slice of a spool file. */
+/** What a file's body becomes in its entry: held bytes, or a slice of a file (a spool, or the input itself). */
 type FileBody = { content: Buffer } | { source: string; offset: number; size: number };
-type BodyReader = (body: AsyncIterable<Buffer>) => Promise<FileBody>;
+/** A tar-stream header: `byteOffset` is where the entry's body starts in the (uncompressed) tar stream. */
+type TarHeader = tar.Header & { byteOffset?: number };
+type BodyReader = (body: AsyncIterable<Buffer>, header: TarHeader) => Promise<FileBody>;
 
 const held: BodyReader = async (body) => ({ content: await readAll(body) });
 
@@ -87,6 +97,23 @@ export function readTarEntries(input: Readable, opts: ReadTarOptions = {}): Prom
   return parseTar(input, opts, held);
 }
 
+/**
+ * Bodies of a plain tar read from a file: the entry points at the body's bytes in that file (tar-stream reports
+ * where each body starts in the stream, which is the file from its first byte). The body is still read through,
+ * so the input is checked and hashed as a whole; a header without an offset falls back to `fallback`.
+ */
+function inPlace(file: string, fallback: BodyReader): BodyReader {
+  return async (body, header) => {
+    const offset = header.byteOffset;
+    if (typeof offset !== 'number' || !Number.isSafeInteger(offset)) return fallback(body, header);
+    let size = 0;
+    for await (const chunk of body) size += chunk.byteLength;
+    if (size !== header.size)
+      throw new InvalidTarError(`entry body is ${size} bytes, its header says ${header.size}`, header.name);
+    return { source: file, offset, size };
+  };
+}
+
 async function parseTar(input: Readable, opts: ReadTarOptions, readBody: BodyReader): Promise<LayerEntry[]> {
   const where = opts.source ?? 'tar input';
   const { head, stream } = await peek(input, 6);
@@ -95,6 +122,7 @@ async function parseTar(input: Readable, opts: ReadTarOptions, readBody: BodyRea
   if (kind && kind !== 'gzip')
     throw new InvalidTarError(`${where} is ${kind}-compressed; only plain and gzip tars are supported`);
   const source = kind === 'gzip' ? stream.pipe(createGunzip()) : stream;
+  if (opts.file !== undefined && kind === undefined) readBody = inPlace(opts.file, readBody);
   const extract = tar.extract();
   if (kind === 'gzip') stream.on('error', (e) => source.destroy(e));
   source.on('error', (e) => extract.destroy(e));
@@ -116,7 +144,7 @@ async function parseTar(input: Readable, opts: ReadTarOptions, readBody: BodyRea
       const isFile = h.type === 'file' || h.type === 'contiguous-file';
       const body =
         isFile && !base.startsWith(WHITEOUT_PREFIX)
-          ? await readBody(entry as unknown as AsyncIterable<Buffer>)
+          ? await readBody(entry as unknown as AsyncIterable<Buffer>, h)
           : undefined;
       if (!body) entry.resume();
       if (base.startsWith(WHITEOUT_PREFIX)) {
@@ -273,6 +301,7 @@ export async function importTarLayer(input: Readable, opts: ImportTarOptions = {
   const what = `importing ${opts.source ?? 'a tar'}`;
   throwIfAborted(signal, what);
   const spool = await ContentSpool.create();
+  const before = opts.file === undefined ? undefined : await fileState(opts.file);
   try {
     const ends = { head: Buffer.alloc(0), tail: Buffer.alloc(0), bytes: 0 };
     // The input itself is destroyed on abort: that ends the read wherever it waits.
@@ -290,13 +319,23 @@ export async function importTarLayer(input: Readable, opts: ImportTarOptions = {
     const count = entries.length;
     const layer = layerFromEntries(entries, opts);
     entries = undefined; // the layer keeps its own (sorted) records: let these go before it is built
-    await abortable(layer.digest(), signal, what); // built now, while the spool exists
+    await abortable(layer.digest(), signal, what); // built now, while the spool (and the input file) are there
+    if (before !== undefined && before !== (await fileState(opts.file!)))
+      throw new InvalidTarError(
+        `${opts.source ?? opts.file} changed while it was imported; import it again once nothing writes to it`,
+      );
     return { layer, entries: count };
   } catch (err) {
     throw asAborted(err, signal, what);
   } finally {
     await spool.remove();
   }
+}
+
+/** What identifies a file's version: its inode, size and change time. */
+async function fileState(file: string): Promise<string> {
+  const s = await stat(file, { bigint: true });
+  return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
 }
 
 /** A deterministic layer from an existing tar (normalised: sorted, times fixed, parents synthesised). */

@@ -1,4 +1,6 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { createReadStream, mkdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -154,6 +156,93 @@ describe('importTarLayer (contents spooled to disk, headers sorted)', () => {
     ]);
     await expect(importTarLayer(from(unsafe), { source: 'u.tar' })).rejects.toMatchObject({
       code: 'OCI_UNSAFE_PATH',
+    });
+    expect(await spools()).toEqual([]);
+  });
+
+  /** Bytes in the import's content spool, looked at once the input is read (the first progress call). */
+  const spooledBytes = async (): Promise<number> => {
+    const [dir] = await spools();
+    return dir === undefined ? -1 : statSync(join(tmp, dir, 'contents')).size;
+  };
+
+  it('reads a plain tar file in place: the same layer, nothing copied to the spool', async () => {
+    const input = await mixedTar();
+    const file = join(tmp, 'mixed.tar');
+    await writeFile(file, input);
+    const reference = layerFromEntries(await readTarEntries(from(input)), { compressionLevel: 6 });
+    const run = async (opts: { file?: string }) => {
+      let spooled: Promise<number> | undefined;
+      const { layer, entries } = await importTarLayer(createReadStream(file), {
+        compressionLevel: 6,
+        ...opts,
+        onProgress: () => {
+          spooled ??= spooledBytes();
+        },
+      });
+      return { layer, entries, spooled: await spooled };
+    };
+    const inPlace = await run({ file });
+    const copied = await run({});
+    expect(inPlace.spooled).toBe(0);
+    expect(copied.spooled).toBeGreaterThan(4_000_000);
+    const want = await layerBytes(reference);
+    for (const got of [inPlace, copied]) {
+      expect((await layerBytes(got.layer)).gz.equals(want.gz)).toBe(true);
+      expect(got.entries).toBe(13);
+    }
+    expect(await spools()).toEqual([]);
+  });
+
+  it('reads GNU tar long names and hardlinks in place as the stream path does', async () => {
+    const root = join(tmp, 'root');
+    const deep = join(
+      root,
+      'usr',
+      'share',
+      'a-directory-name-of-sixty-characters-to-pass-the-ustar-limit',
+      'more',
+    );
+    mkdirSync(deep, { recursive: true });
+    const long = join(deep, `${'f'.repeat(120)}.txt`);
+    writeFileSync(long, pattern(1_500_000, 6));
+    writeFileSync(join(root, 'small'), 'small body');
+    const file = join(tmp, 'gnu.tar');
+    const made = spawnSync('tar', ['--format=gnu', '--sort=name', '-C', root, '-cf', file, '.']);
+    expect(made.status, made.stderr?.toString()).toBe(0);
+    spawnSync('ln', [long, join(root, 'hard')]);
+    const withLink = join(tmp, 'gnu-link.tar');
+    expect(spawnSync('tar', ['--format=gnu', '-C', root, '-cf', withLink, '.']).status).toBe(0);
+    for (const f of [file, withLink]) {
+      const bytes = await readFile(f);
+      expect(bytes.includes(Buffer.from('././@LongLink'))).toBe(true);
+      const inPlace = await importTarLayer(createReadStream(f), { file: f });
+      const streamed = await importTarLayer(from(gzipSync(bytes)));
+      expect((await inPlace.layer.digest()).equals(await streamed.layer.digest())).toBe(true);
+      const listed = await listTar((await layerBytes(inPlace.layer)).tar);
+      expect(listed.some((e) => e.name.endsWith(`${'f'.repeat(120)}.txt`))).toBe(true);
+      expect(listed.filter((e) => e.body === pattern(1_500_000, 6))).toHaveLength(1);
+      expect(listed.find((e) => e.name === 'small')?.body).toBe('small body');
+    }
+  });
+
+  it('refuses a tar file that changes while it is imported, and removes its spool', async () => {
+    const file = join(tmp, 'changing.tar');
+    await writeFile(file, await mixedTar());
+    let touched = false;
+    await expect(
+      importTarLayer(createReadStream(file), {
+        file,
+        source: 'changing.tar',
+        onRead: () => {
+          if (touched) return;
+          touched = true;
+          utimesSync(file, 1, 1);
+        },
+      }),
+    ).rejects.toMatchObject({
+      code: 'OCI_INVALID_TAR',
+      message: expect.stringMatching(/changing\.tar changed while it was imported/),
     });
     expect(await spools()).toEqual([]);
   });

@@ -1,18 +1,18 @@
+import { ScratchpackError } from '@scratchpack/oci';
 import { redactText, redactUrl } from './redact.ts';
 
 /**
- * Every error this package throws extends {@link RegistryClientError}: a stable `code`, a `hint` saying what to do
- * next, and `temporary` (worth retrying). Messages never contain credentials or tokens, and URLs are redacted.
+ * Every error this package throws extends {@link RegistryClientError}, a `ScratchpackError`: a stable `code`, a
+ * `hint` saying what to do next, and `temporary` (worth retrying). Messages never contain credentials or tokens,
+ * and URLs are redacted.
  */
-export abstract class RegistryClientError extends Error {
-  abstract readonly code: string;
-  readonly hint: string;
-  readonly temporary: boolean;
+export abstract class RegistryClientError extends ScratchpackError {
+  /** Each subclass's own, as a field (or set in its constructor): `ScratchpackError`'s is replaced. */
+  abstract override readonly code: string;
+  declare readonly hint: string;
 
   constructor(message: string, hint: string, temporary: boolean, options?: { cause?: unknown }) {
-    super(message, options);
-    this.hint = hint;
-    this.temporary = temporary;
+    super('', message, { hint, temporary, cause: options?.cause });
   }
 }
 

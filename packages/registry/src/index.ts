@@ -118,7 +118,6 @@ export {
   USER_AGENT,
 } from './transport.ts';
 export {
-  chunksOf,
   DEFAULT_CHUNK_SIZE,
   DEFAULT_MONOLITHIC_THRESHOLD,
   type PushBlob,

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { chunksOf } from '@scratchpack/oci';
 import { cancelUpload, completeUpload, startUpload, type UploadSession, uploadChunk } from './blobs.ts';
 import type { RegistryClient } from './client.ts';
 import { ProtocolError, RegistryClientError } from './errors.ts';
@@ -158,28 +159,4 @@ async function streamWhole(
     throw sizeError ?? err;
   }
   options.onProgress?.(blob.size);
-}
-
-/** Re-cut a byte stream into chunks of exactly `size` bytes (the last one may be shorter). */
-export async function* chunksOf(
-  source: Readable | AsyncIterable<Uint8Array>,
-  size: number,
-): AsyncGenerator<Uint8Array> {
-  let buffer = Buffer.allocUnsafe(size);
-  let filled = 0;
-  for await (const part of source as AsyncIterable<Uint8Array>) {
-    let offset = 0;
-    while (offset < part.length) {
-      const n = Math.min(size - filled, part.length - offset);
-      buffer.set(part.subarray(offset, offset + n), filled);
-      filled += n;
-      offset += n;
-      if (filled === size) {
-        yield buffer;
-        buffer = Buffer.allocUnsafe(size);
-        filled = 0;
-      }
-    }
-  }
-  if (filled > 0) yield buffer.subarray(0, filled);
 }

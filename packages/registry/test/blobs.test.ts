@@ -1,6 +1,5 @@
-import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { chunksOf, contentRange, parseUploadRange, resolveLocation, withDigestParam } from '../src/index.ts';
+import { contentRange, parseUploadRange, resolveLocation, withDigestParam } from '../src/index.ts';
 
 const D = `sha256:${'b'.repeat(64)}`;
 
@@ -48,24 +47,5 @@ describe('ranges', () => {
     expect(parseUploadRange('0-0')).toBe(0);
     expect(parseUploadRange(null)).toBeUndefined();
     expect(parseUploadRange('garbage')).toBeUndefined();
-  });
-});
-
-describe('chunksOf', () => {
-  it('re-cuts a stream into exact chunks, the last one shorter', async () => {
-    const parts = [Buffer.from('abc'), Buffer.from('defghij'), Buffer.from('k')];
-    const out: string[] = [];
-    for await (const c of chunksOf(Readable.from(parts), 4)) out.push(Buffer.from(c).toString());
-    expect(out).toEqual(['abcd', 'efgh', 'ijk']);
-  });
-
-  it('gives nothing for an empty stream and one chunk for an exact fit', async () => {
-    const none: Uint8Array[] = [];
-    for await (const c of chunksOf(Readable.from([]), 4)) none.push(c);
-    expect(none).toEqual([]);
-    const exact: string[] = [];
-    for await (const c of chunksOf(Readable.from([Buffer.from('abcd')]), 4))
-      exact.push(Buffer.from(c).toString());
-    expect(exact).toEqual(['abcd']);
   });
 });

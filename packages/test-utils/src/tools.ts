@@ -1,5 +1,6 @@
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
+// The toolchain's PATH lookup, by file rather than by package: toolchain's own tests use test-utils, and a
+// package dependency back on toolchain would be a cycle (turbo refuses one). path.ts imports node only.
+import { findOnPath } from '@scratchpack/which';
 
 /** True when running under CI (`CI=true` or `CI=1`): missing tools then fail tests instead of skipping them. */
 export const isCI = /^(true|1)$/i.test(process.env.CI ?? '');
@@ -37,17 +38,7 @@ export const TOOL_PACKAGES: Record<string, string> = {
 
 /** Absolute path of `name` on PATH, or undefined. */
 export function toolPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // keep looking
-    }
-  }
-  return undefined;
+  return findOnPath(name);
 }
 
 /**

@@ -1,6 +1,17 @@
 import {
+  archivePublisher,
+  type BuildResult,
+  build,
+  layoutPublisher,
+  multi,
+  ParentResolver,
+  type Publisher,
+  stageProgram,
+} from '@scratchpack/builder';
+import {
   type Family,
   formatPlatform,
+  hostPlatform,
   type Platform,
   parseImageName,
   parseSourceDateEpoch,
@@ -8,18 +19,16 @@ import {
 } from '@scratchpack/oci';
 import { SUPPORTED_PLATFORMS } from '@scratchpack/toolchain';
 import type { Command } from 'commander';
-import { stageProgram } from '../build/binaries.ts';
-import { build } from '../build/build.ts';
-import { parseOutput, parsePairs } from '../build/outputs.ts';
-import { ParentResolver } from '../build/parents.ts';
 import { UsageError } from '../errors.ts';
 import { runSignal } from '../interrupt.ts';
-import { hostOciPlatform, localStore } from '../layout-ref.ts';
+import { localStore } from '../layout-ref.ts';
 import { bytes, table } from '../output.ts';
 import { checkOutputPath } from '../output-path.ts';
+import { type OutputSpec, parseOutput, parsePairs } from '../output-spec.ts';
 import { matrixPlatform } from '../platform-option.ts';
 import { packProgress } from '../progress.ts';
 import { addRegistryFlags, clientOptions, type RegistryFlags } from '../registry-options.ts';
+import { TOOL } from '../tool.ts';
 import { warnOnce } from '../warnings.ts';
 
 const collect = (v: string, acc: string[]) => [...acc, v];
@@ -30,13 +39,39 @@ export function platformsOption(values: string[]): Platform[] {
     .flatMap((v) => v.split(','))
     .map((s) => s.trim())
     .filter(Boolean);
-  if (names.length === 0) names.push(hostOciPlatform());
+  if (names.length === 0) names.push(formatPlatform(hostPlatform({ os: 'linux' })));
   const out: Platform[] = [];
   for (const n of names) {
-    const ps = n === 'all' ? SUPPORTED_PLATFORMS.map((s) => s.platform as Platform) : [matrixPlatform(n)];
+    const ps = n === 'all' ? SUPPORTED_PLATFORMS.map((s) => s.platform) : [matrixPlatform(n)];
     for (const p of ps) if (!out.some((q) => formatPlatform(q) === formatPlatform(p))) out.push(p);
   }
   return out;
+}
+
+/**
+ * Where `--output` specs go: layouts first (blobs, then index.json last), then archives, made from the first
+ * layout (a temporary one if none was asked for).
+ */
+function outputsPublisher(outputs: OutputSpec[]): Publisher {
+  const layouts = outputs.filter((x) => x.kind === 'layout');
+  const archives = outputs.filter((x) => x.kind === 'archive');
+  const from = layouts[0] ? { layout: layouts[0].dest } : {};
+  return multi(
+    ...layouts.map((l) => layoutPublisher(l.dest)),
+    ...archives.map((a) => archivePublisher(a.dest, from)),
+  );
+}
+
+/** The local store, under the `-t` names, with the referrers beside the images. */
+function storePublisher(names: string[]): Publisher {
+  return {
+    async publish(index, o) {
+      const store = localStore();
+      await store.put(index, names, { signal: o.signal });
+      if (o.referrers?.length) await writeReferrers(store.dir, o.referrers, { replace: true });
+      return [];
+    },
+  };
 }
 
 /** The local-store names for `-t` values when no --output is given (checked before anything is built). */
@@ -172,16 +207,16 @@ export function buildCommand(program: Command): void {
             `pulled ${ref} (${platform}): ${r.blobsFetched} blobs fetched (${bytes(r.bytesFetched)}), ${r.blobsSkipped} cached\n`,
           ),
       });
-      let result: Awaited<ReturnType<typeof build>>;
+      let result: BuildResult;
       const bars = packProgress('build');
       try {
         const file = program?.file ?? opts.file;
+        const tags = opts.tag.length && !storeNames ? opts.tag : ['latest'];
         result = await build({
           context: program?.context ?? contextArg ?? '.',
           ...(file ? { file } : {}),
           platforms: program?.platforms ?? platformsOption(opts.platform),
-          tags: opts.tag.length && !storeNames ? opts.tag : ['latest'],
-          outputs,
+          tags,
           buildArgs: parsePairs('--build-arg', opts.buildArg),
           labels: parsePairs('--label', opts.label),
           annotations: { ...program?.annotations, ...parsePairs('--annotation', opts.annotation) },
@@ -194,15 +229,18 @@ export function buildCommand(program: Command): void {
             provenance: opts.provenance,
             onWarning: (m) => process.stderr.write(`warning: ${m}\n`),
           },
+          tool: TOOL,
           ...(opts.imageName ? { imageName: opts.imageName } : {}),
           onPackProgress: (p, done, total) => bars.update(formatPlatform(p), done, total),
           signal: runSignal(),
         });
-        if (storeNames) {
-          const store = localStore();
-          await store.put(result.index, storeNames, { signal: runSignal() });
-          if (result.referrers.length) await writeReferrers(store.dir, result.referrers, { replace: true });
-        }
+        await (storeNames ? storePublisher(storeNames) : outputsPublisher(outputs)).publish(result.index, {
+          tags,
+          referrers: result.referrers,
+          sourceDateEpoch,
+          ...(opts.imageName ? { imageName: opts.imageName } : {}),
+          signal: runSignal(),
+        });
       } finally {
         bars.stop();
         await parents.close();
@@ -214,7 +252,7 @@ export function buildCommand(program: Command): void {
             {
               index: result.indexDigest,
               mediaType: result.index.mediaType(),
-              outputs: result.outputs,
+              outputs,
               ...(storeNames ? { stored: storeNames } : {}),
               images: result.images.map((i) => ({ ...i, platform: formatPlatform(i.platform) })),
               referrers: result.referrers.map((r) => ({
@@ -238,7 +276,7 @@ export function buildCommand(program: Command): void {
       console.log(`\nindex ${result.indexDigest}`);
       if (result.referrers.length)
         console.log(`referrers: ${result.referrers.length} (SBOMs and provenance beside the images)`);
-      for (const out of result.outputs) console.log(`wrote ${out.kind} ${out.dest}`);
+      for (const out of outputs) console.log(`wrote ${out.kind} ${out.dest}`);
       for (const name of storeNames ?? []) console.log(`stored ${name} in the local store`);
     },
   );

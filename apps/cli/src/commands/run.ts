@@ -78,7 +78,7 @@ async function run(ref: string, rawArgs: string[], opts: RunOptions, notes: (lin
     const tty = opts.tty === true && process.stdin.isTTY === true;
     if (tty) env.TERM ??= 'xterm';
     const sandbox = await prepareContainer({
-      root,
+      rootfs: root,
       uid: user.uid,
       gid: user.gid,
       hostname,

@@ -1,9 +1,8 @@
 /** `scratchpack sbom <ref|layout:tag> [--platform P] [--format spdx|cyclonedx]`: print a platform image's SBOM. */
 import { CYCLONEDX_MEDIA_TYPE, SPDX_MEDIA_TYPE } from '@scratchpack/attest';
-import { platformMatches } from '@scratchpack/oci';
+import { hostPlatform, platformMatches } from '@scratchpack/oci';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.ts';
-import { hostOciPlatform } from '../layout-ref.ts';
 import { addRegistryFlags, clientOptions, type RegistryFlags } from '../registry-options.ts';
 import { openTarget } from '../supply/target.ts';
 
@@ -25,7 +24,8 @@ export function sbomCommand(program: Command): void {
         const [top, ...children] = target.subjects;
         let subject = top!;
         if (children.length) {
-          const want = opts.platform ?? hostOciPlatform();
+          const host = hostPlatform({ os: 'linux' });
+          const want = opts.platform ?? `${host.os}/${host.architecture}`;
           const match = children.find(
             (c) => c.descriptor.platform && platformMatches(want, c.descriptor.platform),
           );

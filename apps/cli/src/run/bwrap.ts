@@ -4,32 +4,27 @@
  * namespaces, `/proc`, a minimal `/dev`, a tmpfs `/tmp` when the image has none, nothing of the host but
  * what the user binds. Pure: `sandboxArgs` only builds argv.
  */
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { ScratchpackError } from '@scratchpack/oci';
+import { findOnPath } from '@scratchpack/toolchain';
 
-export class BwrapMissingError extends Error {
-  readonly code = 'BWRAP_MISSING';
-  readonly hint =
-    "install Debian's bubblewrap (`apt-get install bubblewrap`, or `pnpm test:setup`); `--no-sandbox` runs on the host instead (unsafe)";
+export class BwrapMissingError extends ScratchpackError {
+  declare readonly code: 'BWRAP_MISSING';
+  declare readonly hint: string;
   constructor() {
-    super('cannot run the image in a sandbox: bwrap (bubblewrap) is not installed or not on PATH');
+    super(
+      'BWRAP_MISSING',
+      'cannot run the image in a sandbox: bwrap (bubblewrap) is not installed or not on PATH',
+      {
+        hint: "install Debian's bubblewrap (`apt-get install bubblewrap`, or `pnpm test:setup`); `--no-sandbox` runs on the host instead (unsafe)",
+      },
+    );
     this.name = 'BwrapMissingError';
   }
 }
 
 /** Absolute path of `bwrap` on PATH, or undefined. */
 export function findBwrap(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const p = join(dir, 'bwrap');
-    try {
-      accessSync(p, constants.X_OK);
-      return p;
-    } catch {
-      // next
-    }
-  }
-  return undefined;
+  return findOnPath('bwrap', env);
 }
 
 export interface Volume {
@@ -39,7 +34,8 @@ export interface Volume {
   readOnly: boolean;
 }
 
-export interface SandboxSpec {
+/** A container: an unpacked rootfs and how its program runs in it — what `run` asks `prepareContainer` for. */
+export interface ContainerSpec {
   rootfs: string;
   uid: number;
   gid: number;
@@ -47,14 +43,18 @@ export interface SandboxSpec {
   workdir: string;
   network: 'none' | 'host';
   readOnly: boolean;
-  /** True when the image has no /tmp: a tmpfs is mounted there. */
-  tmpfsTmp: boolean;
   volumes: Volume[];
-  /** Extra read-only file binds (the qemu-user binary for foreign architectures). */
-  roFiles: { host: string; target: string }[];
   /** Keep the terminal as controlling TTY (`-t` on a TTY); otherwise a new session (no TIOCSTI). */
   tty: boolean;
   argv: string[];
+}
+
+/** The container made ready for bwrap (`prepareContainer`): paths inside the rootfs resolved, binds final. */
+export interface SandboxSpec extends ContainerSpec {
+  /** True when the image has no /tmp: a tmpfs is mounted there. */
+  tmpfsTmp: boolean;
+  /** Extra read-only file binds (the qemu-user binary for foreign architectures). */
+  roFiles: { host: string; target: string }[];
 }
 
 /** bwrap's argument list for `spec` (without the bwrap binary itself). */

@@ -9,7 +9,7 @@ import { lstat, mkdir, rm, stat } from 'node:fs/promises';
 import { basename, isAbsolute, posix, relative, resolve } from 'node:path';
 import { resolveInRoot } from '@scratchpack/oci';
 import { UsageError } from '../errors.ts';
-import type { SandboxSpec, Volume } from './bwrap.ts';
+import type { ContainerSpec, SandboxSpec, Volume } from './bwrap.ts';
 
 /** `-v HOST:CTR[:ro|rw]`, checked before anything is unpacked. */
 export async function parseVolume(spec: string): Promise<Volume> {
@@ -65,33 +65,23 @@ async function hostNetworkFiles(root: string): Promise<SandboxSpec['roFiles']> {
   return out;
 }
 
-export interface ContainerOptions {
-  root: string;
-  uid: number;
-  gid: number;
-  hostname: string;
-  workdir: string;
-  network: 'none' | 'host';
-  readOnly: boolean;
-  volumes: Volume[];
-  tty: boolean;
-  argv: string[];
-  /** For a foreign architecture: the qemu-user binary on the host, the options before the program, the program's image path. */
+/** The container `run` asks for; for a foreign architecture also the qemu-user binary on the host, the options before the program, the program's image path. */
+export type ContainerOptions = ContainerSpec & {
   qemu?: { binary: string; prefixArgs: string[]; program: string };
-}
+};
 
 export async function prepareContainer(o: ContainerOptions): Promise<SandboxSpec> {
-  await mountpoint(o.root, 'proc');
-  await mountpoint(o.root, 'dev');
-  const tmp = await lstat(resolve(o.root, 'tmp')).catch(() => undefined);
+  await mountpoint(o.rootfs, 'proc');
+  await mountpoint(o.rootfs, 'dev');
+  const tmp = await lstat(resolve(o.rootfs, 'tmp')).catch(() => undefined);
   const tmpfsTmp = !tmp?.isDirectory();
-  if (tmpfsTmp) await mountpoint(o.root, 'tmp');
-  const workdir = await inRoot(o.root, o.workdir, true);
+  if (tmpfsTmp) await mountpoint(o.rootfs, 'tmp');
+  const workdir = await inRoot(o.rootfs, o.workdir, true);
   const volumes: Volume[] = [];
   for (const v of o.volumes) {
     const isDir = (await stat(v.host)).isDirectory();
-    const target = await inRoot(o.root, v.target);
-    const host = resolve(o.root, `.${target}`);
+    const target = await inRoot(o.rootfs, v.target);
+    const host = resolve(o.rootfs, `.${target}`);
     const st = await lstat(host).catch(() => undefined);
     if (!st) {
       if (isDir) await mkdir(host, { recursive: true });
@@ -100,14 +90,14 @@ export async function prepareContainer(o: ContainerOptions): Promise<SandboxSpec
     volumes.push({ ...v, target });
   }
   const roFiles: SandboxSpec['roFiles'] = [];
-  if (o.network === 'host') roFiles.push(...(await hostNetworkFiles(o.root)));
+  if (o.network === 'host') roFiles.push(...(await hostNetworkFiles(o.rootfs)));
   let argv = o.argv;
   if (o.qemu) {
     // A directory name the image cannot already use: created fresh in the private rootfs.
     let dir: string;
     do dir = `/.scratchpack-qemu-${randomBytes(4).toString('hex')}`;
-    while (await lstat(resolve(o.root, `.${dir}`)).catch(() => undefined));
-    await mkdir(resolve(o.root, `.${dir}`));
+    while (await lstat(resolve(o.rootfs, `.${dir}`)).catch(() => undefined));
+    await mkdir(resolve(o.rootfs, `.${dir}`));
     const target = `${dir}/${basename(o.qemu.binary)}`;
     if (!isAbsolute(o.qemu.binary))
       throw new UsageError(`qemu-user binary ${o.qemu.binary} is not an absolute path`);
@@ -115,7 +105,7 @@ export async function prepareContainer(o: ContainerOptions): Promise<SandboxSpec
     argv = [target, ...o.qemu.prefixArgs, '-0', o.argv[0]!, o.qemu.program, ...o.argv.slice(1)];
   }
   return {
-    rootfs: o.root,
+    rootfs: o.rootfs,
     uid: o.uid,
     gid: o.gid,
     hostname: o.hostname,

@@ -7,14 +7,13 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
+import { ScratchpackError } from '@scratchpack/oci';
 
-export class SandboxUnavailableError extends Error {
-  readonly code = 'SANDBOX_UNAVAILABLE';
-  constructor(
-    message: string,
-    readonly hint: string,
-  ) {
-    super(message);
+export class SandboxUnavailableError extends ScratchpackError {
+  declare readonly code: 'SANDBOX_UNAVAILABLE';
+  declare readonly hint: string;
+  constructor(message: string, hint: string) {
+    super('SANDBOX_UNAVAILABLE', message, { hint });
     this.name = 'SandboxUnavailableError';
   }
 }

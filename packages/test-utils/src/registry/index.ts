@@ -1,3 +1,4 @@
+export { freePort } from '@scratchpack/local-registry';
 export {
   type FaultAction,
   type FaultProxy,
@@ -13,7 +14,6 @@ export {
   type HostileRule,
   startHostileRegistry,
 } from './hostile.ts';
-export { freePort } from './ports.ts';
 export { DEFAULT_USERS, type RunningRegistry, type StartRegistryOptions, startRegistry } from './registry.ts';
 export {
   startTokenServer,

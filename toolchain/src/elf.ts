@@ -3,7 +3,8 @@
  * byte order, type, machine, flags) and the program headers (PT_INTERP, PT_DYNAMIC → DT_NEEDED).
  * Pure functions over a Buffer; `checkStaticBinary` turns a mismatch into an error that says what to do.
  */
-import type { PlatformSpec } from '@scratchpack/toolchain';
+import { ScratchpackError } from '@scratchpack/oci';
+import type { PlatformSpec } from './platforms.ts';
 
 const ET_EXEC = 2;
 const ET_DYN = 3;
@@ -49,14 +50,11 @@ export interface ElfInfo {
   needed: string[];
 }
 
-export class ElfError extends Error {
-  readonly code: 'BINARY_NOT_ELF' | 'BINARY_DYNAMIC' | 'BINARY_WRONG_ARCH' | 'BINARY_NOT_EXECUTABLE';
-  readonly hint: string | undefined;
+export class ElfError extends ScratchpackError {
+  declare readonly code: 'BINARY_NOT_ELF' | 'BINARY_DYNAMIC' | 'BINARY_WRONG_ARCH' | 'BINARY_NOT_EXECUTABLE';
   constructor(code: ElfError['code'], message: string, hint?: string) {
-    super(message);
+    super(code, message, { hint });
     this.name = 'ElfError';
-    this.code = code;
-    this.hint = hint;
   }
 }
 

@@ -5,7 +5,7 @@
  * resolved once is remembered, so a second build makes no requests at all; `--pull` asks for the tag again
  * (blobs already cached are still not downloaded). Only the platforms built are pulled.
  */
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
@@ -20,8 +20,11 @@ import {
   loadDescriptor,
   type Manifest,
   type Platform,
+  parseLayoutRef,
   platformMatches,
+  readLayout,
   sha256,
+  writeFileAtomic,
 } from '@scratchpack/oci';
 import {
   type ClientOptions,
@@ -36,7 +39,7 @@ import {
   type Reference,
   RegistryClient,
 } from '@scratchpack/registry';
-import { openLayoutRef, pickImage } from '../layout-ref.ts';
+import { pickImage } from './pick.ts';
 
 export interface ParentOptions {
   /** Ask the registry for tags again even when they are cached. */
@@ -108,7 +111,8 @@ export class ParentResolver {
   }
 
   private async fromLayout(path: string, platform: Platform): Promise<Image> {
-    const { subject } = await openLayoutRef(resolve(path));
+    const { dir, tag } = parseLayoutRef(resolve(path));
+    const subject = await (await readLayout(dir)).resolve(tag);
     return (await pickImage(subject, platform, `oci:${path}`)).image;
   }
 
@@ -158,12 +162,7 @@ export class ParentResolver {
     const descriptor = { mediaType: m.mediaType, digest: m.digest, size: m.bytes.length };
     if (!ref.digest) {
       await mkdir(join(this.cacheDir, 'refs'), { recursive: true });
-      const tmp = `${record}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-      await writeFile(tmp, `${JSON.stringify(descriptor)}\n`);
-      await rename(tmp, record).catch(async (e) => {
-        await rm(tmp, { force: true });
-        throw e;
-      });
+      await writeFileAtomic(record, Buffer.from(`${JSON.stringify(descriptor)}\n`));
     }
     return { ref, raw: m.bytes, descriptor };
   }

@@ -1,5 +1,5 @@
 /** The ELF checker on small synthetic files: headers, program headers, PT_INTERP, DT_NEEDED, ARM float ABI. */
-import { findPlatform } from '@scratchpack/toolchain';
+
 import { describe, expect, it } from 'vitest';
 import {
   checkStaticBinary,
@@ -10,6 +10,7 @@ import {
   ElfError,
   parseElf,
 } from '../src/elf.ts';
+import { findPlatform } from '../src/platforms.ts';
 
 interface Fake {
   cls?: 32 | 64;

@@ -19,12 +19,15 @@ import {
 } from '@scratchpack/oci';
 
 // A static import, so the esbuild bundle carries the version too.
-import cliPackage from '../../package.json' with { type: 'json' };
+import builderPackage from '../package.json' with { type: 'json' };
 
-const { version } = cliPackage;
+/** The tool the documents name: this package unless the caller names itself (the CLI does). */
+export interface Tool {
+  name: string;
+  version: string;
+}
 
-/** This tool, as the documents name it. */
-export const TOOL = { name: 'scratchpack', version };
+export const TOOL: Tool = { name: 'scratchpack', version: builderPackage.version };
 
 export interface AttestRequest {
   sbom: boolean;
@@ -43,11 +46,14 @@ export interface AttestContext {
   sourceDateEpoch: number;
   parent: { name: string; digest: string; layers?: string[] } | undefined;
   request: ImageInputs['request'];
+  tool: Tool;
+  /** Where the build runs: the Dockerfile is named relative to it when inside it. */
+  cwd: string;
 }
 
 /** A path for the documents: relative to where the build runs when inside it, else the file name. */
-function shownPath(file: string): string {
-  const rel = relative(process.cwd(), file);
+function shownPath(file: string, cwd: string): string {
+  const rel = relative(cwd, file);
   if (!rel || rel.startsWith('..') || isAbsolute(rel)) return file.split('/').pop() ?? file;
   return rel.split('\\').join('/');
 }
@@ -69,8 +75,8 @@ export async function imageAttestations(c: AttestContext, req: AttestRequest): P
     subject: await imageDescriptor(c.image),
     created: rfc3339(c.sourceDateEpoch),
     sourceDateEpoch: c.sourceDateEpoch,
-    tool: TOOL,
-    dockerfile: { path: shownPath(c.file), sha256: sha256(c.dockerfileText).hex },
+    tool: c.tool,
+    dockerfile: { path: shownPath(c.file, c.cwd), sha256: sha256(c.dockerfileText).hex },
     request: c.request,
     parents: c.parent ? [{ name: c.parent.name, digest: c.parent.digest }] : [],
     files,

@@ -3,7 +3,7 @@
  * `type=oci,dest=dir,tar=false` or `type=oci-layout,dest=dir` (an OCI image layout), or a bare path
  * (ending in `.tar`: an archive; else a layout directory).
  */
-import { UsageError } from '../errors.ts';
+import { UsageError } from './errors.ts';
 
 export interface OutputSpec {
   kind: 'layout' | 'archive';
@@ -49,40 +49,4 @@ export function parsePairs(flag: string, values: string[]): Record<string, strin
     out[v.slice(0, i)] = v.slice(i + 1);
   }
   return out;
-}
-
-/** The placeholders every per-platform value understands. */
-export const PLACEHOLDERS = ['os', 'arch', 'variant', 'label', 'platform'] as const;
-
-/**
- * Expand `{label}`, `{os}`, `{arch}`, `{variant}`, `{platform}` in a per-platform template (a path, or a
- * `--cflag`). `what` names the value in the error for an unknown placeholder.
- */
-export function expandTemplate(
-  template: string,
-  p: { os: string; architecture: string; variant?: string | undefined },
-  what = `"${template}"`,
-): string {
-  const label = [p.os, p.architecture, p.variant].filter(Boolean).join('-');
-  const values: Record<string, string> = {
-    label,
-    os: p.os,
-    arch: p.architecture,
-    variant: p.variant ?? '',
-    platform: [p.os, p.architecture, p.variant].filter(Boolean).join('/'),
-  };
-  return template.replace(/\{(\w+)\}/g, (m, k: string) => {
-    if (!(k in values))
-      throw new UsageError(
-        `unknown placeholder ${m} in ${what}`,
-        `known placeholders: ${PLACEHOLDERS.map((k) => `{${k}}`).join(', ')}`,
-      );
-    // A platform can only ever name directories below the template's own, never climb out of it.
-    const v = values[k]!;
-    if (v !== '' && v.split('/').some((seg) => !/^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(seg)))
-      throw new UsageError(
-        `${m} in "${template}" would be ${JSON.stringify(v)}, which is not a path-safe platform name`,
-      );
-    return v;
-  });
 }

@@ -11,6 +11,7 @@ import { basename, extname, join, resolve } from 'node:path';
 import { writeBuildInfos } from '@scratchpack/attest';
 import { formatPlatform, type Platform, trackTemp } from '@scratchpack/oci';
 import {
+  checkStaticBinary,
   compileAll,
   cSourceFlags,
   findPlatform,
@@ -19,9 +20,8 @@ import {
   requireBuildable,
   resolveZig,
 } from '@scratchpack/toolchain';
-import { checkStaticBinary } from '../elf.ts';
-import { UsageError } from '../errors.ts';
-import { expandTemplate } from './outputs.ts';
+import { BuildInputError } from './errors.ts';
+import { expandTemplate } from './template.ts';
 
 export interface ProgramOptions {
   /** C/C++ sources, compiled for every platform of `platforms`. */
@@ -38,6 +38,8 @@ export interface ProgramOptions {
   context?: string;
   /** The user's Dockerfile; default the context's, else a generated one. */
   file?: string;
+  /** Relative paths (sources, binaries, context, file) start here; default `process.cwd()`. */
+  cwd?: string;
   /** Cancels the compiles (zig is killed). */
   signal?: AbortSignal;
 }
@@ -61,7 +63,7 @@ export function parseBinaryFlags(values: string[]): { spec: PlatformSpec; path: 
   for (const v of values) {
     const i = v.indexOf('=');
     if (i <= 0 || i === v.length - 1) {
-      throw new UsageError(
+      throw new BuildInputError(
         `--binary "${v}": expected PLATFORM=PATH`,
         'e.g. --binary linux/arm64=dist/arm64/prog',
       );
@@ -70,9 +72,9 @@ export function parseBinaryFlags(values: string[]): { spec: PlatformSpec; path: 
     try {
       spec = findPlatform(v.slice(0, i));
     } catch (e) {
-      throw new UsageError(`--binary "${v}": ${(e as Error).message}`);
+      throw new BuildInputError(`--binary "${v}": ${(e as Error).message}`);
     }
-    if (out.some((b) => b.spec === spec)) throw new UsageError(`--binary: ${spec.name} is given twice`);
+    if (out.some((b) => b.spec === spec)) throw new BuildInputError(`--binary: ${spec.name} is given twice`);
     out.push({ spec, path: v.slice(i + 1) });
   }
   return out.sort((a, b) => PLATFORMS.indexOf(a.spec) - PLATFORMS.indexOf(b.spec));
@@ -88,16 +90,17 @@ async function exists(p: string): Promise<boolean> {
 /** Compile or copy the program for every platform into a temporary staging directory. */
 export async function stageProgram(o: ProgramOptions): Promise<StagedProgram> {
   if (o.cSources.length > 0 && o.binaries.length > 0) {
-    throw new UsageError(
+    throw new BuildInputError(
       '--c-source and --binary do not mix',
       'compile from sources, or pass prebuilt binaries',
     );
   }
+  const cwd = o.cwd ?? process.cwd();
   const binaries = parseBinaryFlags(o.binaries);
   const first = o.cSources[0] ?? binaries[0]?.path ?? '';
   const name = o.name ?? basename(first, o.cSources.length ? extname(first) : '');
   if (!NAME.test(name)) {
-    throw new UsageError(
+    throw new BuildInputError(
       `program name "${name}" is not a plain file name`,
       'set one with --name, e.g. --name httpd',
     );
@@ -108,7 +111,7 @@ export async function stageProgram(o: ProgramOptions): Promise<StagedProgram> {
         try {
           return requireBuildable(formatPlatform(p));
         } catch (e) {
-          throw new UsageError((e as Error).message);
+          throw new BuildInputError((e as Error).message);
         }
       });
   const staging = trackTemp(mkdtempSync(join(tmpdir(), 'scratchpack-program-')));
@@ -117,10 +120,10 @@ export async function stageProgram(o: ProgramOptions): Promise<StagedProgram> {
     const out = (p: PlatformSpec) => join(staging, p.label, name);
     if (o.context) {
       for (const p of specs) {
-        const from = resolve(expandTemplate(o.context, p.platform));
+        const from = resolve(cwd, expandTemplate(o.context, p.platform));
         await cp(from, join(staging, p.label), { recursive: true, verbatimSymlinks: true });
         if (await exists(out(p))) {
-          throw new UsageError(
+          throw new BuildInputError(
             `the build context ${from} already has a file named ${name}`,
             'pick another --name',
           );
@@ -130,17 +133,19 @@ export async function stageProgram(o: ProgramOptions): Promise<StagedProgram> {
     const annotations: Record<string, string> = {};
     if (binaries.length) {
       for (const b of binaries) {
-        const bytes = await readFile(b.path).catch((e: NodeJS.ErrnoException) => {
-          throw new UsageError(`--binary ${b.spec.name}=${b.path}: cannot read it (${e.code ?? e.message})`);
+        const bytes = await readFile(resolve(cwd, b.path)).catch((e: NodeJS.ErrnoException) => {
+          throw new BuildInputError(
+            `--binary ${b.spec.name}=${b.path}: cannot read it (${e.code ?? e.message})`,
+          );
         });
         checkStaticBinary(bytes, b.path, b.spec);
         await mkdir(join(staging, b.spec.label), { recursive: true });
-        await copyFile(b.path, out(b.spec));
+        await copyFile(resolve(cwd, b.path), out(b.spec));
         await chmod(out(b.spec), 0o755);
       }
     } else {
       for (const s of o.cSources)
-        if (!(await exists(s))) throw new UsageError(`--c-source ${s}: no such file`);
+        if (!(await exists(resolve(cwd, s)))) throw new BuildInputError(`--c-source ${s}: no such file`);
       // Expanded before anything runs, so an unknown placeholder is a usage error, not a compile failure.
       const cflags = new Map(
         specs.map((p) => [p, o.cflags.map((f) => expandTemplate(f, p.platform, `--cflag "${f}"`))]),
@@ -148,7 +153,7 @@ export async function stageProgram(o: ProgramOptions): Promise<StagedProgram> {
       const zig = resolveZig();
       const compiled = await compileAll({
         sources: o.cSources,
-        cwd: process.cwd(),
+        cwd,
         zig,
         platforms: specs,
         flags: (p) => [...cSourceFlags(p), ...cflags.get(p)!],
@@ -158,12 +163,12 @@ export async function stageProgram(o: ProgramOptions): Promise<StagedProgram> {
         signal: o.signal,
       });
       for (const p of specs) checkStaticBinary(await readFile(out(p)), `${name} (${p.name})`, p);
-      await writeBuildInfos(compiled, { zig, sources: o.cSources, cwd: process.cwd(), name });
+      await writeBuildInfos(compiled, { zig, sources: o.cSources, cwd, name });
       annotations['dev.scratchpack.toolchain'] = `zig ${zig.version}`;
     }
-    let file = o.file ? resolve(o.file) : undefined;
+    let file = o.file ? resolve(cwd, o.file) : undefined;
     if (!file && o.context && !o.context.includes('{')) {
-      const candidate = resolve(o.context, 'Dockerfile');
+      const candidate = resolve(cwd, o.context, 'Dockerfile');
       if (await exists(candidate)) file = candidate;
     }
     if (!file) {
@@ -172,7 +177,7 @@ export async function stageProgram(o: ProgramOptions): Promise<StagedProgram> {
     }
     return {
       name,
-      platforms: specs.map((p) => p.platform as Platform),
+      platforms: specs.map((p) => p.platform),
       context: join(staging, '{label}'),
       file,
       annotations,

@@ -1,13 +1,14 @@
 /**
  * The build pipeline: Dockerfile + per-platform context → one image per platform (concurrently, kept in
- * platform order) → one multi-arch index → OCI layout(s) and archive(s). No daemon.
+ * platform order) → one multi-arch index, with SBOM and provenance referrers. No daemon, and nothing is
+ * written: a publisher (publish.ts) takes the index where it should go.
  */
-import { mkdtempSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { evaluateDockerfile, parseDockerfile, type Warning } from '@scratchpack/dockerfile';
 import {
+  AbortedError,
   type Annotations,
   type Artifact,
   type Family,
@@ -16,20 +17,15 @@ import {
   type ImageIndex,
   imageIndex,
   type Platform,
-  parsePlatform,
   rfc3339,
-  trackTemp,
   withAnnotations,
   withConfig,
   withMediaTypeFamily,
-  writeArchive,
-  writeLayout,
-  writeReferrers,
 } from '@scratchpack/oci';
-import { UsageError } from '../errors.ts';
-import { type AttestRequest, imageAttestations } from './attest.ts';
-import { expandTemplate, type OutputSpec } from './outputs.ts';
+import { type AttestRequest, imageAttestations, TOOL, type Tool } from './attest.ts';
+import { BuildInputError } from './errors.ts';
 import type { ParentResolver } from './parents.ts';
+import { expandTemplate } from './template.ts';
 
 export interface BuildOptions {
   /** Build context directory; may hold placeholders such as `{label}` for a per-platform context. */
@@ -37,8 +33,8 @@ export interface BuildOptions {
   /** The Dockerfile; default `<context>/Dockerfile` (expanded per platform). */
   file?: string;
   platforms: Platform[];
+  /** The tags asked for: recorded in the provenance (publishers point them at the index). */
   tags: string[];
-  outputs: OutputSpec[];
   buildArgs?: Record<string, string>;
   labels?: Record<string, string>;
   /** Annotations for the index and every manifest. */
@@ -55,9 +51,13 @@ export interface BuildOptions {
   parents?: ParentResolver;
   /** Layers being packed: uncompressed bytes so far and the expected total, per platform (absolute). */
   onPackProgress?: (platform: Platform, bytes: number, total: number) => void;
-  /** SBOMs and provenance written as referrers beside each image (default: neither). */
+  /** SBOMs and provenance made as referrers of each image (default: neither). */
   attest?: AttestRequest;
-  /** Cancels the build: layout and archive writes stop (temps removed), and it rejects with `AbortedError`. */
+  /** The tool the SBOMs and provenance name (default: scratchpack at this package's version). */
+  tool?: Tool;
+  /** Relative context and Dockerfile paths start here, and documents name the Dockerfile from here. */
+  cwd?: string;
+  /** Cancels the build; passed to what takes one. */
   signal?: AbortSignal;
 }
 
@@ -73,8 +73,7 @@ export interface BuildResult {
   index: ImageIndex;
   indexDigest: string;
   images: BuiltImage[];
-  outputs: OutputSpec[];
-  /** Referrers (SBOMs, provenance) written beside the images. */
+  /** Referrers (SBOMs, provenance) of the images, for publishers to write beside them. */
   referrers: Artifact[];
 }
 
@@ -102,7 +101,7 @@ async function readDockerfile(file: string, context: string): Promise<string> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') {
-      throw new UsageError(
+      throw new BuildInputError(
         `no Dockerfile at ${file}`,
         `pass --file PATH, or put a Dockerfile in the build context ${context}`,
       );
@@ -115,9 +114,11 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   const family = o.family ?? 'oci';
   const created = rfc3339(o.sourceDateEpoch);
   const annotations: Annotations = { 'org.opencontainers.image.created': created, ...(o.annotations ?? {}) };
+  const cwd = o.cwd ?? process.cwd();
   const images = await mapLimit(o.platforms, o.concurrency ?? availableParallelism(), async (platform) => {
-    const context = resolve(expandTemplate(o.context, platform));
-    const file = resolve(o.file ? expandTemplate(o.file, platform) : join(context, 'Dockerfile'));
+    if (o.signal?.aborted) throw new AbortedError('build', { cause: o.signal.reason });
+    const context = resolve(cwd, expandTemplate(o.context, platform));
+    const file = resolve(cwd, o.file ? expandTemplate(o.file, platform) : join(context, 'Dockerfile'));
     const text = await readDockerfile(file, context);
     const dockerfile = parseDockerfile(text, { file });
     const packed = { bytes: 0, total: 0 };
@@ -180,6 +181,8 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
               tags: o.tags,
               format: family,
             },
+            tool: o.tool ?? TOOL,
+            cwd,
           },
           o.attest,
         )
@@ -191,48 +194,10 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     images.map(({ image }) => ({ image })),
     { family, annotations },
   );
-  const referrers = images.flatMap((i) => i.referrers);
-  await writeOutputs(index, o, referrers);
   return {
     index,
     indexDigest: (await index.digest()).toString(),
     images: images.map((i) => i.built),
-    outputs: o.outputs,
-    referrers,
+    referrers: images.flatMap((i) => i.referrers),
   };
-}
-
-/** Layouts first (blobs, then index.json last); archives from a layout (a temporary one if none was asked for). */
-async function writeOutputs(index: ImageIndex, o: BuildOptions, referrers: Artifact[]): Promise<void> {
-  const layouts = o.outputs.filter((x) => x.kind === 'layout');
-  const archives = o.outputs.filter((x) => x.kind === 'archive');
-  const layoutOpts = { tags: o.tags, ...(o.imageName ? { imageName: o.imageName } : {}), signal: o.signal };
-  for (const l of layouts) {
-    await writeLayout(resolve(l.dest), index, layoutOpts);
-    if (referrers.length) await writeReferrers(resolve(l.dest), referrers, { replace: true });
-  }
-  if (archives.length === 0) return;
-  let layoutDir = layouts[0] ? resolve(layouts[0].dest) : undefined;
-  let temp: string | undefined;
-  if (!layoutDir) {
-    temp = trackTemp(mkdtempSync(join(tmpdir(), 'scratchpack-layout-')));
-    layoutDir = temp;
-    await writeLayout(layoutDir, index, layoutOpts);
-    if (referrers.length) await writeReferrers(layoutDir, referrers, { replace: true });
-  }
-  try {
-    for (const a of archives) {
-      await writeArchive(layoutDir, resolve(a.dest), {
-        sourceDateEpoch: o.sourceDateEpoch,
-        ...(o.imageName ? { imageName: o.imageName } : {}),
-        signal: o.signal,
-      });
-    }
-  } finally {
-    if (temp) await rm(temp, { recursive: true, force: true });
-  }
-}
-
-export function platformsFrom(values: string[]): Platform[] {
-  return values.map((v) => parsePlatform(v));
 }
