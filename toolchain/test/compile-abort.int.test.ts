@@ -5,11 +5,12 @@
  * temp file is left. Needs a real zig (the npm package or ZIG): without one, resolveZig fails the test.
  */
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, openSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AbortedError } from '@scratchpack/oci';
+import { processesNaming } from '@scratchpack/test-utils';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { compile, compileAll } from '../src/compile.ts';
 import { resolveZig } from '../src/zig.ts';
@@ -21,20 +22,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-/** PIDs of the processes whose command line names `marker` (zig and the compiler it started). */
-function processesNaming(marker: string): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(marker)) out.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
 
 /** Open the FIFO's write end once a reader opens it (ENXIO until then); the reader then waits for bytes. */
 function writerOnceRead(fifo: string): number | undefined {

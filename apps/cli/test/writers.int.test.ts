@@ -6,11 +6,17 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readLayout, validateLayout } from '@scratchpack/oci';
-import { describeWithTools, startFaultProxy, startRegistry, tempDir } from '@scratchpack/test-utils';
+import {
+  describeWithTools,
+  processesNaming,
+  startFaultProxy,
+  startRegistry,
+  tempDir,
+} from '@scratchpack/test-utils';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cli, cliBin } from './helpers.ts';
 import { tarOf } from './tar-fixtures.ts';
@@ -346,20 +352,6 @@ async function layoutFingerprint(dir: string): Promise<string[]> {
   for (const p of (await readdir(dir, { recursive: true })).sort()) {
     const s = await stat(join(dir, p));
     out.push(`${p} ${s.size} ${s.mtimeMs}`);
-  }
-  return out;
-}
-
-/** PIDs of the processes whose command line names `marker`. */
-function processesNaming(marker: string): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(marker)) out.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
   }
   return out;
 }

@@ -11,8 +11,8 @@ import {
   startRegistry,
 } from '@scratchpack/test-utils';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
-import { getManifest, type PushOptions, pull, push, RegistryClient, RegistryError } from '../src/index.ts';
-import { blobCount, testIndex } from './images.ts';
+import { type PushOptions, pull, push, RegistryError } from '../src/index.ts';
+import { blobCount, manifestExists, testIndex } from './images.ts';
 
 describeWithTools(['docker-registry', 'skopeo'], 'push through injected faults', () => {
   let registry: RunningRegistry;
@@ -40,19 +40,8 @@ describeWithTools(['docker-registry', 'skopeo'], 'push through injected faults',
     ...extra,
   });
 
-  /** The tag resolves in the real registry, read directly (not through the proxy). */
-  async function tagExists(repository: string, tag: string): Promise<boolean> {
-    const client = await RegistryClient.create(registry.host, { credential: null });
-    try {
-      await getManifest(client, repository, tag, [`repository:${repository}:pull`]);
-      return true;
-    } catch (err) {
-      if (err instanceof RegistryError && err.status === 404) return false;
-      throw err;
-    } finally {
-      await client.close();
-    }
-  }
+  const tagExists = (repository: string, reference: string) =>
+    manifestExists(registry.host, repository, reference);
 
   async function pushWith(repo: string, salt: string, rules: FaultRule[], extra: PushOptions = {}) {
     proxy.setRules(rules);

@@ -10,6 +10,7 @@ import {
   layerFromEntries,
   withConfig,
 } from '@scratchpack/oci';
+import { getManifest, RegistryClient, RegistryError } from '../src/index.ts';
 
 /** Test images built in memory: tiny file layers, no zig. */
 
@@ -54,4 +55,18 @@ const exec = promisify(execFile);
 export async function skopeo(...args: string[]): Promise<string> {
   const { stdout } = await exec('skopeo', args, { maxBuffer: 64 * 1024 * 1024 });
   return stdout;
+}
+
+/** Read directly from a registry (not through a proxy): does `reference` (a tag or digest) resolve in `repository`? */
+export async function manifestExists(host: string, repository: string, reference: string): Promise<boolean> {
+  const client = await RegistryClient.create(host, { credential: null });
+  try {
+    await getManifest(client, repository, reference, [`repository:${repository}:pull`]);
+    return true;
+  } catch (err) {
+    if (err instanceof RegistryError && err.status === 404) return false;
+    throw err;
+  } finally {
+    await client.close();
+  }
 }
