@@ -1,10 +1,9 @@
 /** build and import take the same --platform values: the matrix's, never a path or an unknown name. */
 import { readdir } from 'node:fs/promises';
+import { BuildInputError, matrixPlatform } from '@scratchpack/builder';
 import { tempDir } from '@scratchpack/test-utils';
 import { describe, expect, it } from 'vitest';
 import { platformsOption } from '../src/commands/build.ts';
-import { UsageError } from '../src/errors.ts';
-import { matrixPlatform } from '../src/platform-option.ts';
 import { cli } from './helpers.ts';
 
 describe('--platform of build and import', () => {
@@ -31,11 +30,12 @@ describe('--platform of build and import', () => {
       try {
         matrixPlatform(value);
       } catch (e) {
-        return e as UsageError;
+        return e as BuildInputError;
       }
       return undefined;
     })();
-    expect(err).toBeInstanceOf(UsageError);
+    expect(err).toBeInstanceOf(BuildInputError);
+    expect(err!.code).toBe('USAGE');
     expect(err!.message).toContain(`--platform ${JSON.stringify(value)}`);
     expect(err!.hint).toMatch(/linux\/amd64.*linux\/arm64\/v8/);
   });
@@ -52,7 +52,7 @@ describe('--platform of build and import', () => {
   });
 
   it('build refuses them too, in a list', () => {
-    expect(() => platformsOption(['linux/amd64,../../..'])).toThrow(UsageError);
+    expect(() => platformsOption(['linux/amd64,../../..'])).toThrow(BuildInputError);
     expect(() => platformsOption(['windows/amd64'])).toThrow(/not a platform scratchpack builds images for/);
   });
 });

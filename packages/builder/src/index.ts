@@ -1,12 +1,7 @@
 export { type AttestRequest, TOOL, type Tool } from './attest.ts';
 export { type BuildOptions, type BuildResult, type BuiltImage, build } from './build.ts';
 export { BuildInputError } from './errors.ts';
-export {
-  matrixPlatforms,
-  type PackageImageOptions,
-  packageImage,
-  summary,
-} from './package-image.ts';
+export { type PackageImageOptions, packageImage, summary } from './package-image.ts';
 export {
   cacheHome,
   localParent,
@@ -15,6 +10,7 @@ export {
   ParentResolver,
 } from './parents.ts';
 export { pickImage } from './pick.ts';
+export { matrixPlatform, matrixPlatforms } from './platforms.ts';
 export { type ProgramOptions, parseBinaryFlags, type StagedProgram, stageProgram } from './program.ts';
 export {
   type ArchiveOptions,

@@ -3,13 +3,13 @@
  * its Dockerfile for `$PLATFORMS` (default all) from per-platform binaries or C sources, tag it `latest` and
  * the version, and publish an OCI layout and an OCI archive. The packages' `images` scripts call this.
  */
+
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatPlatform, type Platform, parseSourceDateEpoch } from '@scratchpack/oci';
-import { findPlatform, SUPPORTED_PLATFORMS } from '@scratchpack/toolchain';
+import { formatPlatform, parseSourceDateEpoch } from '@scratchpack/oci';
 import { type BuildResult, build } from './build.ts';
-import { BuildInputError } from './errors.ts';
 import { ParentResolver } from './parents.ts';
+import { matrixPlatforms } from './platforms.ts';
 import { stageProgram } from './program.ts';
 import { archivePublisher, layoutPublisher, multi, type Published } from './publish.ts';
 
@@ -35,38 +35,11 @@ export interface PackageImageOptions {
   signal?: AbortSignal;
 }
 
-/** `all` or `linux/arm64,linux/amd64`: platforms of the matrix, each once. */
-export function matrixPlatforms(value: string): Platform[] {
-  const out: Platform[] = [];
-  for (const name of value
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)) {
-    let ps: Platform[];
-    if (name === 'all') ps = SUPPORTED_PLATFORMS.map((s) => s.platform);
-    else {
-      let p: Platform;
-      try {
-        p = findPlatform(name).platform;
-      } catch (e) {
-        throw new BuildInputError(`platform ${JSON.stringify(name)}: ${(e as Error).message}`);
-      }
-      ps = [
-        p.variant
-          ? { os: p.os, architecture: p.architecture, variant: p.variant }
-          : { os: p.os, architecture: p.architecture },
-      ];
-    }
-    for (const p of ps) if (!out.some((q) => formatPlatform(q) === formatPlatform(p))) out.push(p);
-  }
-  return out;
-}
-
 export async function packageImage(
   o: PackageImageOptions,
 ): Promise<{ build: BuildResult; published: Published[] }> {
   const { version } = JSON.parse(readFileSync(join(o.dir, 'package.json'), 'utf8')) as { version: string };
-  const platforms = matrixPlatforms(o.platforms ?? (process.env.PLATFORMS || 'all'));
+  const platforms = matrixPlatforms(o.platforms ?? (process.env.PLATFORMS || 'all'), 'PLATFORMS');
   const sourceDateEpoch = parseSourceDateEpoch(process.env.SOURCE_DATE_EPOCH);
   const program = o.cSources?.length
     ? await stageProgram({

@@ -3,8 +3,8 @@
 import { SUPPORTED_PLATFORMS } from '@scratchpack/toolchain';
 import { describe, expect, it } from 'vitest';
 import { BuildInputError } from '../src/errors.ts';
-import { matrixPlatforms } from '../src/package-image.ts';
 import { cacheHome, localParent } from '../src/parents.ts';
+import { matrixPlatforms } from '../src/platforms.ts';
 import { parseBinaryFlags } from '../src/program.ts';
 import { expandTemplate } from '../src/template.ts';
 

@@ -3,6 +3,7 @@ import {
   type BuildResult,
   build,
   layoutPublisher,
+  matrixPlatforms,
   multi,
   ParentResolver,
   type Publisher,
@@ -17,7 +18,6 @@ import {
   parseSourceDateEpoch,
   writeReferrers,
 } from '@scratchpack/oci';
-import { SUPPORTED_PLATFORMS } from '@scratchpack/toolchain';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.ts';
 import { runSignal } from '../interrupt.ts';
@@ -25,7 +25,6 @@ import { localStore } from '../layout-ref.ts';
 import { bytes, table } from '../output.ts';
 import { checkOutputPath } from '../output-path.ts';
 import { type OutputSpec, parseOutput, parsePairs } from '../output-spec.ts';
-import { matrixPlatform } from '../platform-option.ts';
 import { packProgress } from '../progress.ts';
 import { addRegistryFlags, clientOptions, type RegistryFlags } from '../registry-options.ts';
 import { TOOL } from '../tool.ts';
@@ -33,19 +32,11 @@ import { warnOnce } from '../warnings.ts';
 
 const collect = (v: string, acc: string[]) => [...acc, v];
 
-/** `--platform` values: comma-separated and repeatable; `all` = every platform zig can build. */
+/** `--platform` values: comma-separated and repeatable; `all` = every platform zig can build; none = this host. */
 export function platformsOption(values: string[]): Platform[] {
-  const names = values
-    .flatMap((v) => v.split(','))
-    .map((s) => s.trim())
-    .filter(Boolean);
-  if (names.length === 0) names.push(formatPlatform(hostPlatform({ os: 'linux' })));
-  const out: Platform[] = [];
-  for (const n of names) {
-    const ps = n === 'all' ? SUPPORTED_PLATFORMS.map((s) => s.platform) : [matrixPlatform(n)];
-    for (const p of ps) if (!out.some((q) => formatPlatform(q) === formatPlatform(p))) out.push(p);
-  }
-  return out;
+  return matrixPlatforms(
+    values.some((v) => v.trim()) ? values : [formatPlatform(hostPlatform({ os: 'linux' }))],
+  );
 }
 
 /**

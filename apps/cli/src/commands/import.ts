@@ -9,6 +9,7 @@ import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { pipeline, type Readable } from 'node:stream';
 import { attestations } from '@scratchpack/attest';
+import { matrixPlatform } from '@scratchpack/builder';
 import { applyConfigInstructions } from '@scratchpack/dockerfile';
 import {
   appendLayers,
@@ -34,7 +35,6 @@ import { runSignal } from '../interrupt.ts';
 import { imageRef, localStore } from '../layout-ref.ts';
 import { bytes } from '../output.ts';
 import { checkOutputPath } from '../output-path.ts';
-import { matrixPlatform } from '../platform-option.ts';
 import { withPackProgress } from '../progress.ts';
 import { TOOL } from '../tool.ts';
 

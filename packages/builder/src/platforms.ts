@@ -1,11 +1,12 @@
 /**
- * `--platform` of build and import: only platforms of the matrix (toolchain's `findPlatform`, aliases such as
+ * Platforms as users name them (`--platform` of build and import, `$PLATFORMS` of the example packages): only
+ * platforms of the matrix (toolchain's `findPlatform`, aliases such as
  * `linux/arm64` or `linux/x86_64` included), so that what goes into an index and into `{os}/{arch}` paths is
  * always one of the names the matrix knows — never `linux/foo`, `windows/amd64` or `../../..`.
  */
 import { formatPlatform, type Platform, parsePlatform } from '@scratchpack/oci';
-import { findPlatform, PLATFORMS, type PlatformSpec } from '@scratchpack/toolchain';
-import { UsageError } from './errors.ts';
+import { findPlatform, PLATFORMS, type PlatformSpec, SUPPORTED_PLATFORMS } from '@scratchpack/toolchain';
+import { BuildInputError } from './errors.ts';
 
 function lookup(value: string): PlatformSpec | undefined {
   try {
@@ -36,15 +37,31 @@ function whyNot(value: string): string {
   return `no ${p.variant ? `variant ${p.variant} of ` : ''}${p.os}/${p.architecture} in the platform matrix`;
 }
 
-/** The matrix platform `value` names, as an OCI platform; a usage error naming the known ones otherwise. */
+/** The matrix platform `value` names, as an OCI platform; a `BuildInputError` naming the known ones otherwise. */
 export function matrixPlatform(value: string, flag = '--platform'): Platform {
   const spec = lookup(value);
   if (!spec) {
-    throw new UsageError(
+    throw new BuildInputError(
       `${flag} ${JSON.stringify(value)}: ${whyNot(value)}; not a platform scratchpack builds images for`,
       `use one of ${PLATFORMS.map((p) => p.name).join(', ')} (scratchpack platforms lists them)`,
     );
   }
   const { os, architecture, variant } = spec.platform;
   return variant ? { os, architecture, variant } : { os, architecture };
+}
+
+/**
+ * Comma-separated and repeated values (`linux/arm64,linux/amd64`, `all` = every platform zig can build here):
+ * platforms of the matrix, each once, in the order given.
+ */
+export function matrixPlatforms(values: string | string[], flag = '--platform'): Platform[] {
+  const out: Platform[] = [];
+  for (const name of (typeof values === 'string' ? [values] : values)
+    .flatMap((v) => v.split(','))
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const ps = name === 'all' ? SUPPORTED_PLATFORMS.map((s) => s.platform) : [matrixPlatform(name, flag)];
+    for (const p of ps) if (!out.some((q) => formatPlatform(q) === formatPlatform(p))) out.push(p);
+  }
+  return out;
 }
