@@ -126,9 +126,9 @@ export async function writeLayoutRefs(
   dir: string,
   subject: ImageIndex | Image,
   refs: LayoutRef[],
-  lock: LockOptions & { signal?: AbortSignal | undefined } = {},
+  lock: LockOptions = {},
 ): Promise<WriteLayoutResult> {
-  const { signal, ...lockOptions } = lock;
+  const { signal } = lock;
   allowManyAbortListeners(signal);
   const store = new BlobStore(dir);
   const count = { w: 0, s: 0 };
@@ -141,7 +141,7 @@ export async function writeLayoutRefs(
       throwIfAborted(signal, `writing the layout ${dir}`);
       return mergeRefs(existing, descriptor, refs);
     },
-    lockOptions,
+    lock,
   );
   return { descriptor, blobsWritten: count.w, blobsSkipped: count.s };
 }

@@ -9,7 +9,7 @@
 import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { abortableSleep, throwIfAborted } from './abort.ts';
 import { LockTimeoutError } from './store-errors.ts';
 import { isProcessDead, processStartTime, trackTemp, untrackTemp } from './temp-files.ts';
 
@@ -22,6 +22,8 @@ export interface LockOptions {
   timeoutMs?: number;
   /** Called once when the lock has been busy for a second, with the holder's PID (for a "waiting…" notice). */
   onWait?: (holder: number | undefined) => void;
+  /** Stop waiting for the lock (`AbortedError`); once it is held, `fn` decides what the signal stops. */
+  signal?: AbortSignal | undefined;
 }
 
 interface Holder {
@@ -122,6 +124,7 @@ export async function withLayoutLock<T>(
   const noticeAt = Date.now() + 1000;
   let delay = 2;
   for (;;) {
+    throwIfAborted(opts.signal, `waiting for the lock of ${dir}`);
     // Tracked only once created: an interrupt must never remove another writer's lock. (If one lands in
     // between, our lock stays behind with our dead PID in it, and the next writer breaks it.)
     if (await tryCreate(path, me)) {
@@ -138,7 +141,7 @@ export async function withLayoutLock<T>(
       opts.onWait?.(seen?.holder?.pid);
     }
     if (Date.now() > deadline) throw new LockTimeoutError(path, seen?.holder?.pid);
-    await sleep(delay + Math.random() * delay);
+    await abortableSleep(delay + Math.random() * delay, opts.signal, `waiting for the lock of ${dir}`);
     delay = Math.min(delay * 2, 100);
   }
   try {

@@ -5,11 +5,13 @@
  * Names come from `io.containerd.image.name`, or a full `ref.name` (`hello:1.0`), or — for archives
  * tagged with bare tags such as `latest` — `repository:tag` when a repository is given.
  */
+
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
+import { asAborted, throwIfAborted } from './abort.ts';
 import { BlobStore } from './blob-store.ts';
 import { Digest } from './digest.ts';
 import { isImageName, parseImageName } from './image-name.ts';
@@ -62,19 +64,24 @@ async function readSmall(entry: Readable, what: string): Promise<Buffer> {
 }
 
 /** Unpack the layout parts of an OCI archive into `dir`; blobs are verified as they are written. */
-async function unpack(input: Readable, dir: string, source: string): Promise<void> {
+async function unpack(input: Readable, dir: string, source: string, signal?: AbortSignal): Promise<void> {
+  const what = `loading ${source}`;
+  throwIfAborted(signal, what);
   const blobs = new BlobStore(dir);
   const extract = tar.extract();
   const feeding = pipeline(await maybeGunzip(input), extract, () => {});
+  const stop = () => feeding.destroy(new Error('aborted'));
+  signal?.addEventListener('abort', stop, { once: true });
   let entries = 0;
   try {
     for await (const e of extract) {
+      throwIfAborted(signal, what);
       const entry = e as unknown as Readable & { header: tar.Header };
       entries++;
       const name = entry.header.name.replace(/^(\.\/)+/, '');
       const blob = BLOB_RE.exec(name);
       if (entry.header.type === 'file' && blob) {
-        await blobs.write(Digest.parse(`sha256:${blob[1]}`), entry.header.size ?? 0, () => entry);
+        await blobs.write(Digest.parse(`sha256:${blob[1]}`), entry.header.size ?? 0, () => entry, { signal });
         entry.resume(); // a repeated blob was skipped unread
       } else if (entry.header.type === 'file' && (name === 'index.json' || name === 'oci-layout')) {
         await writeFile(join(dir, name), await readSmall(entry, `${source}: ${name}`));
@@ -84,9 +91,13 @@ async function unpack(input: Readable, dir: string, source: string): Promise<voi
     }
   } catch (e) {
     feeding.destroy();
+    if (signal?.aborted) throw asAborted(e, signal, what);
     if ((e as { code?: string }).code?.startsWith('OCI_')) throw e;
     throw new InvalidArchiveError(source, `not a readable tar (${(e as Error).message})`);
+  } finally {
+    signal?.removeEventListener('abort', stop);
   }
+  throwIfAborted(signal, what);
   if (entries === 0) throw new InvalidArchiveError(source, 'empty input');
 }
 
@@ -103,11 +114,12 @@ function nameFor(d: Descriptor, repository: string | undefined): string | undefi
 export async function loadArchive(
   store: ImageStore,
   input: Readable,
-  opts: { source: string; repository?: string },
+  opts: { source: string; repository?: string; signal?: AbortSignal | undefined },
 ): Promise<LoadResult> {
   if (opts.repository) parseImageName(opts.repository); // fail early on a bad name
+  const { signal } = opts;
   return store.stage(async (tmp) => {
-    await unpack(input, tmp, opts.source);
+    await unpack(input, tmp, opts.source, signal);
     let layout: Layout;
     try {
       layout = await readLayout(tmp);
@@ -148,7 +160,7 @@ export async function loadArchive(
     const names: string[] = [];
     for (const { descriptor, names: ns } of byDigest.values()) {
       const subject = await loadDescriptor(layout.blobs, descriptor);
-      names.push(...(await store.put(subject, ns)).names);
+      names.push(...(await store.put(subject, ns, { signal })).names);
     }
     // writeReferrers keeps only the referrers whose subject is now in the store.
     const artifacts = await Promise.all(referrers.map((d) => loadArtifact(layout.blobs, d)));

@@ -18,9 +18,11 @@ import {
   appendLayers,
   Digest,
   emptyImage,
+  ImageStore,
   importTarLayer,
   layerFromBlob,
   layerFromEntries,
+  loadArchive,
   readLayout,
   sha256,
   validateLayout,
@@ -193,6 +195,28 @@ describe('aborting writes', () => {
       if (saved === undefined) delete process.env.TMPDIR;
       else process.env.TMPDIR = saved;
     }
+  });
+
+  it('loadArchive: aborted mid-blob, leaves no staging directory and the store as it was', async () => {
+    const store = new ImageStore(join(dir, 'store'));
+    const body = Buffer.alloc(2000, 4);
+    const pack = tar.pack();
+    const input = new PassThrough();
+    pack.pipe(input);
+    pack.entry({ name: 'oci-layout', size: 30 }, '{"imageLayoutVersion":"1.0.0"}');
+    const blob = pack.entry({ name: `blobs/sha256/${sha256(body).hex}`, size: body.byteLength });
+    blob.write(body.subarray(0, 1000)); // half of the blob, then nothing more
+    const controller = new AbortController();
+    const loading = loadArchive(store, input, { source: 'stalled.tar', signal: controller.signal });
+    const blobTemps = async () => {
+      const [stage] = await temps(store.dir);
+      return stage ? temps(join(store.dir, stage, 'blobs', 'sha256')) : [];
+    };
+    await until(async () => (await blobTemps()).length === 1, 'the blob temp in the staging directory');
+    const { err, ms } = await abortAndSettle(controller, loading);
+    expect(err).toBeInstanceOf(AbortedError);
+    expect(ms).toBeLessThan(PROMPT_MS);
+    expect(await readdir(store.dir)).toEqual([]);
   });
 
   it('abortableSleep ends at once on abort, with AbortedError', async () => {

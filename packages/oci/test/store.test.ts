@@ -99,6 +99,28 @@ describe('layout lock', () => {
     expect(await readFile(lock(work.path), 'utf8')).toBe(held);
   });
 
+  it('stops waiting for a live holder when its signal aborts, leaving the lock alone', async () => {
+    const held = JSON.stringify({ pid: process.ppid, host: hostname() });
+    await writeFile(lock(work.path), held);
+    const controller = new AbortController();
+    let ran = false;
+    const waiting = withLayoutLock(
+      work.path,
+      async () => {
+        ran = true;
+      },
+      { timeoutMs: 60_000, signal: controller.signal, onWait: () => controller.abort() },
+    );
+    const started = Date.now();
+    await expect(waiting).rejects.toMatchObject({
+      code: 'ABORTED',
+      message: expect.stringMatching(/waiting for the lock of /),
+    });
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(ran).toBe(false);
+    expect(await readFile(lock(work.path), 'utf8')).toBe(held);
+  });
+
   it('serialises writers in one process: 40 concurrent tag writes, none lost', async () => {
     const subject = await image('x');
     await Promise.all(

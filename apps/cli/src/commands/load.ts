@@ -4,6 +4,7 @@ import { stat } from 'node:fs/promises';
 import { loadArchive } from '@scratchpack/oci';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.ts';
+import { runSignal } from '../interrupt.ts';
 import { localStore } from '../layout-ref.ts';
 
 export function loadCommand(program: Command): void {
@@ -34,6 +35,7 @@ export function loadCommand(program: Command): void {
       const result = await loadArchive(localStore(), input as never, {
         source: opts.input ?? 'standard input',
         ...(opts.name ? { repository: opts.name } : {}),
+        signal: runSignal(),
       });
       if (opts.json) {
         console.log(JSON.stringify(result, null, 2));
