@@ -128,6 +128,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       platform,
       buildArgs: o.buildArgs ?? {},
       sourceDateEpoch: o.sourceDateEpoch,
+      signal: o.signal,
       ...(o.parents ? { resolveBase: o.parents.resolveBase } : {}),
       ...(report
         ? {

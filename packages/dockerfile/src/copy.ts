@@ -178,6 +178,7 @@ export async function copyInstruction(st: EvalState, ins: Instruction, ctx: Buil
         sourceDateEpoch: st.sourceDateEpoch,
         ...(st.compressionLevel !== undefined ? { compressionLevel: st.compressionLevel } : {}),
         ...progressOf(st),
+        signal: st.signal,
       });
       if (spool) {
         spool.close();

@@ -50,6 +50,8 @@ export interface EvaluateOptions {
   resolveBase?: (ref: string, platform: Platform) => Promise<Image>;
   /** Used for `FROM <ref>` when no `resolveBase` is given. */
   baseImage?: Image;
+  /** Stops packing this image's layers (they are packed when first read): `AbortedError`. */
+  signal?: AbortSignal | undefined;
 }
 
 export interface EvaluateResult {
@@ -229,6 +231,7 @@ export async function evaluateDockerfile(
     sourceDateEpoch,
     compressionLevel: opts.compressionLevel,
     ...(opts.onPackProgress ? { onPackProgress: opts.onPackProgress } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
   };
   let ctx: BuildContext | undefined;
   let globalArgs: Map<string, string | undefined> | undefined;

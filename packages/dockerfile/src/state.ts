@@ -31,6 +31,8 @@ export interface EvalState {
   compressionLevel: number | undefined;
   /** Packing progress of this image's layers, as increments (see `EvaluateOptions.onPackProgress`). */
   onPackProgress?: (bytes: number, total: number) => void;
+  /** Stops packing the layers (see `EvaluateOptions.signal`). */
+  signal?: AbortSignal;
 }
 
 export function fail(

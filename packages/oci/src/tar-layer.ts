@@ -4,9 +4,11 @@
  * With `parallelGzip` the tar is compressed as independent gzip members on several threads (parallel-gzip.ts).
  * File bodies are read as the tar is written, large ones streamed (tar-body.ts): memory does not grow with them.
  */
+
 import { Readable } from 'node:stream';
 import { createGzip, type ZlibOptions } from 'node:zlib';
 import tar from 'tar-stream';
+import { asAborted, throwIfAborted } from './abort.ts';
 import { type Digest, Hasher } from './digest.ts';
 import type { Layer } from './layer.ts';
 import { type LayerEntry, normalizeEntries, type TarRecord } from './layer-entries.ts';
@@ -32,6 +34,8 @@ export interface LayerOptions {
   parallelGzip?: boolean | { blockSize?: number; concurrency?: number };
   /** Called as the tar is produced: uncompressed bytes so far, and the expected total (both grow together). */
   onProgress?: (bytes: number, total: number) => void;
+  /** Stop packing (when the layer is built): the tar, gzip and spool stop and the build rejects with `AbortedError`. */
+  signal?: AbortSignal | undefined;
 }
 
 interface Built {
@@ -111,6 +115,10 @@ export async function buildTarGz(records: TarRecord[], opts: LayerOptions = {}):
       }
     : (chunk: Buffer) => diff.update(chunk);
 
+  const signal = opts.signal;
+  throwIfAborted(signal, 'packing a layer');
+  const stop = () => pack.destroy(new Stopped('aborted'));
+  signal?.addEventListener('abort', stop, { once: true });
   const feed = feedTar(pack, records, mtime, bodies);
   const sides = opts.parallelGzip
     ? [parallelSide(pack, level, opts.parallelGzip, tarChunk, comp, spool)]
@@ -118,8 +126,12 @@ export async function buildTarGz(records: TarRecord[], opts: LayerOptions = {}):
   // Whichever part fails first stops the others (a blocked writer would otherwise wait for room forever).
   for (const p of [feed, ...sides]) p.catch((err: Error) => pack.destroy(err));
   const results = await Promise.allSettled([feed, ...sides]);
+  signal?.removeEventListener('abort', stop);
   const reasons = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
-  if (reasons.length) throw reasons.find((r) => !(r instanceof Stopped)) ?? reasons[0];
+  if (reasons.length) {
+    await spool.close().catch(() => {});
+    throw asAborted(reasons.find((r) => !(r instanceof Stopped)) ?? reasons[0], signal, 'packing a layer');
+  }
   return {
     digest: comp.digest(),
     diffId: diff.digest(),

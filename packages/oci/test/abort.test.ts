@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, openSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -217,6 +217,36 @@ describe('aborting writes', () => {
     expect(err).toBeInstanceOf(AbortedError);
     expect(ms).toBeLessThan(PROMPT_MS);
     expect(await readdir(store.dir)).toEqual([]);
+  });
+
+  it('layerFromEntries: packing stops on abort (the first progress call), with AbortedError', async () => {
+    const big = join(dir, 'big');
+    await writeFile(big, '');
+    await truncate(big, 256 * 1024 * 1024); // sparse: zeros to pack, nothing on disk
+    const controller = new AbortController();
+    let progressed = 0;
+    const layer = layerFromEntries(
+      [{ type: 'file', path: 'big', mode: 0o644, uid: 0, gid: 0, source: big }],
+      {
+        signal: controller.signal,
+        onProgress: () => {
+          progressed++;
+          controller.abort();
+        },
+      },
+    );
+    const err = await layer.digest().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(progressed).toBeGreaterThan(0);
+    expect(err).toBeInstanceOf(AbortedError);
+    expect((err as AbortedError).message).toMatch(/packing a layer/);
+    // An aborted signal packs nothing.
+    const again = layerFromEntries([{ type: 'file', path: 'x', content: 'x' }], {
+      signal: controller.signal,
+    });
+    await expect(again.digest()).rejects.toBeInstanceOf(AbortedError);
   });
 
   it('abortableSleep ends at once on abort, with AbortedError', async () => {
