@@ -32,8 +32,6 @@ export interface PlatformSpec {
   qemu: string;
   /** The oldest CPU model of the variant, for `qemu -cpu`. */
   qemuCpu: string;
-  /** Node's `process.arch` that runs this platform natively, if any. */
-  nodeArch?: string;
   /** Why zig cannot build it, when it cannot. */
   unsupported?: string;
 }
@@ -93,7 +91,6 @@ export const PLATFORMS: readonly PlatformSpec[] = Object.freeze([
     endian: 'little',
     qemu: 'qemu-x86_64-static',
     qemuCpu: 'qemu64',
-    nodeArch: 'x64',
   }),
   spec({
     platform: { os: 'linux', architecture: '386' },
@@ -150,7 +147,6 @@ export const PLATFORMS: readonly PlatformSpec[] = Object.freeze([
     endian: 'little',
     qemu: 'qemu-aarch64-static',
     qemuCpu: 'cortex-a53',
-    nodeArch: 'arm64',
   }),
   spec({
     platform: { os: 'linux', architecture: 'loong64' },
@@ -162,7 +158,6 @@ export const PLATFORMS: readonly PlatformSpec[] = Object.freeze([
     elfFlags: ['DOUBLE-FLOAT'],
     qemu: 'qemu-loongarch64-static',
     qemuCpu: 'la464-loongarch-cpu',
-    nodeArch: 'loong64',
   }),
   spec({
     // Soft-float (musleabi): runs on MIPS32r2 cores with or without an FPU (most routers that use
@@ -243,7 +238,6 @@ export const PLATFORMS: readonly PlatformSpec[] = Object.freeze([
     elfFlags: ['RVC', 'double-float ABI'],
     qemu: 'qemu-riscv64-static',
     qemuCpu: 'rv64',
-    nodeArch: 'riscv64',
   }),
   spec({
     platform: { os: 'linux', architecture: 's390x' },
@@ -254,7 +248,6 @@ export const PLATFORMS: readonly PlatformSpec[] = Object.freeze([
     endian: 'big',
     qemu: 'qemu-s390x-static',
     qemuCpu: ['z196-base', ...Z196_NOT_IN_TCG.map((f) => `${f}=off`)].join(','),
-    nodeArch: 's390x',
   }),
 ]);
 

@@ -1,5 +1,11 @@
 /** How to run a platform's binary on this host: natively, or under qemu-user (no binfmt_misc needed). */
-import { ScratchpackError } from '@scratchpack/oci';
+import {
+  formatPlatform,
+  hostPlatform,
+  type Platform,
+  parsePlatform,
+  ScratchpackError,
+} from '@scratchpack/oci';
 import { findOnPath } from '@scratchpack/which';
 import type { PlatformSpec } from './platforms.ts';
 
@@ -20,16 +26,17 @@ export interface QemuOptions {
   pinCpu?: boolean;
   /** Force qemu even when the host could run the binary natively. */
   forceEmulation?: boolean;
-  hostArch?: string;
+  /** The platform this host runs natively (default: oci's `hostPlatform`, e.g. linux/ppc64le on a POWER host). */
+  host?: Platform | string;
   env?: NodeJS.ProcessEnv;
 }
 
 /** The runner for `p` on this host. `command` is undefined when qemu is needed but missing. */
 export function qemuFor(p: PlatformSpec, o: QemuOptions = {}): Runner {
   const env = o.env ?? process.env;
-  const host = o.hostArch ?? process.arch;
+  const host = typeof o.host === 'string' ? parsePlatform(o.host) : (o.host ?? hostPlatform({ os: 'linux' }));
   const qemuPath = findOnPath(p.qemu, env);
-  if (!o.forceEmulation && p.nodeArch === host) {
+  if (!o.forceEmulation && formatPlatform(host) === formatPlatform(p.platform)) {
     return {
       kind: 'native',
       command: undefined,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatPlatform, platformOfNode } from '@scratchpack/oci';
+import { formatPlatform, hostPlatform, platformOfNode } from '@scratchpack/oci';
 import { describe, expect, it } from 'vitest';
 import { compileArgs } from '../src/compile.ts';
 import {
@@ -71,16 +71,6 @@ describe('the platform matrix', () => {
       elfMachine: 'LoongArch',
       qemu: 'qemu-loongarch64-static',
     });
-  });
-
-  it("runs natively where oci's host mapping says a Node process of its nodeArch is", () => {
-    for (const p of PLATFORMS.filter((q) => q.nodeArch)) {
-      const endianness = p.endian === 'big' ? 'BE' : 'LE';
-      expect(
-        formatPlatform(platformOfNode({ platform: 'linux', arch: p.nodeArch!, endianness })),
-        p.name,
-      ).toBe(p.name);
-    }
   });
 
   it("is the README's Platforms table, row for row", () => {
@@ -186,16 +176,39 @@ describe('qemuFor', () => {
   it('runs a platform natively when the host matches, else under qemu with the pinned CPU', () => {
     const amd64 = findPlatform('linux/amd64');
     const v5 = findPlatform('linux/arm/v5');
-    expect(qemuFor(amd64, { hostArch: 'x64', env }).kind).toBe('native');
-    expect(qemuFor(amd64, { hostArch: 'arm64', env }).kind).toBe('qemu');
-    const r = qemuFor(v5, { hostArch: 'x64', env, pinCpu: true });
+    expect(qemuFor(amd64, { host: 'linux/amd64', env }).kind).toBe('native');
+    expect(qemuFor(amd64, { host: 'linux/arm64', env }).kind).toBe('qemu');
+    const r = qemuFor(v5, { host: 'linux/amd64', env, pinCpu: true });
     expect(r).toMatchObject({ kind: 'qemu', qemu: 'qemu-arm-static', prefixArgs: ['-cpu', 'arm926'] });
     expect(r.command).toBeUndefined();
   });
 
+  it("runs natively on the host oci's mapping names, byte order and arm variant included", () => {
+    const native = (host: ReturnType<typeof platformOfNode>) =>
+      PLATFORMS.filter((p) => qemuFor(p, { host, env }).kind === 'native').map((p) => p.name);
+    const linux = (arch: string, extra: { endianness?: 'BE' | 'LE'; armVersion?: string } = {}) =>
+      platformOfNode({
+        platform: 'linux',
+        arch,
+        endianness: extra.endianness ?? 'LE',
+        armVersion: extra.armVersion,
+      });
+    expect(native(linux('x64'))).toEqual(['linux/amd64']);
+    expect(native(linux('arm64'))).toEqual(['linux/arm64/v8']);
+    expect(native(linux('ppc64'))).toEqual(['linux/ppc64le']);
+    expect(native(linux('ppc64', { endianness: 'BE' }))).toEqual(['linux/ppc64']);
+    expect(native(linux('arm', { armVersion: '7' }))).toEqual(['linux/arm/v7']);
+    expect(native(linux('mipsel'))).toEqual(['linux/mipsle']);
+    expect(native(linux('s390x'))).toEqual(['linux/s390x']);
+    // This host: exactly the platform oci's hostPlatform names.
+    expect(PLATFORMS.filter((p) => qemuFor(p, { env }).kind === 'native').map((p) => p.name)).toEqual(
+      PLATFORMS.filter((p) => p.name === formatPlatform(hostPlatform({ os: 'linux' }))).map((p) => p.name),
+    );
+  });
+
   it('says which Debian package to install when qemu is missing', () => {
     expect(() =>
-      runArgv(findPlatform('linux/riscv64'), '/x/hello', [], { hostArch: 'x64', env }),
+      runArgv(findPlatform('linux/riscv64'), '/x/hello', [], { host: 'linux/amd64', env }),
     ).toThrowError(/qemu-riscv64-static is not installed.*apt-get install qemu-user-static/);
   });
 });
