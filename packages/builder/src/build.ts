@@ -8,7 +8,6 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { evaluateDockerfile, parseDockerfile, type Warning } from '@scratchpack/dockerfile';
 import {
-  AbortedError,
   type Annotations,
   type Artifact,
   type Family,
@@ -18,6 +17,7 @@ import {
   imageIndex,
   type Platform,
   rfc3339,
+  throwIfAborted,
   withAnnotations,
   withConfig,
   withMediaTypeFamily,
@@ -116,7 +116,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   const annotations: Annotations = { 'org.opencontainers.image.created': created, ...(o.annotations ?? {}) };
   const cwd = o.cwd ?? process.cwd();
   const images = await mapLimit(o.platforms, o.concurrency ?? availableParallelism(), async (platform) => {
-    if (o.signal?.aborted) throw new AbortedError('build', { cause: o.signal.reason });
+    throwIfAborted(o.signal, 'build');
     const context = resolve(cwd, expandTemplate(o.context, platform));
     const file = resolve(cwd, o.file ? expandTemplate(o.file, platform) : join(context, 'Dockerfile'));
     const text = await readDockerfile(file, context);

@@ -8,9 +8,9 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
-  AbortedError,
   type Artifact,
   type ImageIndex,
+  throwIfAborted,
   trackTemp,
   writeArchive,
   writeLayout,
@@ -44,10 +44,6 @@ export interface Publisher {
   publish(index: ImageIndex, o: PublishOptions): Promise<Published[]>;
 }
 
-function checkAborted(signal: AbortSignal | undefined, what: string): void {
-  if (signal?.aborted) throw new AbortedError(what, { cause: signal.reason });
-}
-
 async function layoutWithReferrers(dir: string, index: ImageIndex, o: PublishOptions): Promise<void> {
   await writeLayout(dir, index, {
     tags: o.tags,
@@ -61,7 +57,7 @@ async function layoutWithReferrers(dir: string, index: ImageIndex, o: PublishOpt
 export function layoutPublisher(dir: string): Publisher {
   return {
     async publish(index, o) {
-      checkAborted(o.signal, `writing ${dir}`);
+      throwIfAborted(o.signal, `writing ${dir}`);
       await layoutWithReferrers(resolve(dir), index, o);
       return [{ kind: 'layout', dest: dir }];
     },
@@ -80,7 +76,7 @@ export interface ArchiveOptions {
 export function archivePublisher(file: string, a: ArchiveOptions = {}): Publisher {
   return {
     async publish(index, o) {
-      checkAborted(o.signal, `writing ${file}`);
+      throwIfAborted(o.signal, `writing ${file}`);
       let temp: string | undefined;
       let layoutDir = a.layout ? resolve(a.layout) : undefined;
       if (!layoutDir) {
@@ -109,7 +105,7 @@ export function registryPublisher(
 ): Publisher {
   return {
     async publish(index, o) {
-      checkAborted(o.signal, `pushing ${target}`);
+      throwIfAborted(o.signal, `pushing ${target}`);
       const result = await push(index, target, {
         ...options,
         tags: o.tags,
