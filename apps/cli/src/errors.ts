@@ -29,6 +29,16 @@ interface Foreign {
   errors?: unknown;
 }
 
+/** A system error from a file or process operation, as its code and `<call> <path>: <what went wrong>`. */
+function systemError(err: unknown): { code: string; message: string } | undefined {
+  const sys = err as NodeJS.ErrnoException;
+  if (!(sys instanceof Error) || typeof sys.syscall !== 'string' || typeof sys.code !== 'string')
+    return undefined;
+  const what = sys.path ? `${sys.syscall} ${sys.path}` : sys.syscall;
+  const reason = sys.message.replace(/^[A-Z]+: /, '').replace(/, .*$/, '');
+  return { code: sys.code, message: `${what}: ${reason}` };
+}
+
 /**
  * Format an error as `error [CODE]: <message>` (+ `hint: …`), without stack traces for known errors. A
  * `ScratchpackError` is known: its code, message and hint. A system error names its call and path. Anything
@@ -36,13 +46,10 @@ interface Foreign {
  */
 export function formatError(err: unknown, verbose = false): string {
   const lines: string[] = [];
-  const sys = err as NodeJS.ErrnoException;
-  if (sys instanceof Error && typeof sys.syscall === 'string' && typeof sys.code === 'string') {
-    // A system error from a file or process operation: say which file and what went wrong.
-    const what = sys.path ? `${sys.syscall} ${sys.path}` : sys.syscall;
-    const reason = sys.message.replace(/^[A-Z]+: /, '').replace(/, .*$/, '');
-    lines.push(`error [${sys.code}]: ${what}: ${reason}`);
-    if (verbose && sys.stack) lines.push(sys.stack);
+  const sys = systemError(err);
+  if (sys) {
+    lines.push(`error [${sys.code}]: ${sys.message}`);
+    if (verbose && err instanceof Error && err.stack) lines.push(err.stack);
     return lines.join('\n');
   }
   const known = err instanceof ScratchpackError ? err : undefined;
@@ -67,11 +74,12 @@ export function formatError(err: unknown, verbose = false): string {
  */
 export function errorJsonFor(err: unknown): ErrorJson {
   if (err instanceof ScratchpackError) return errorJson(err);
-  const first = formatError(err).split('\n')[0]!;
+  const sys = systemError(err);
+  if (sys) return { ...sys, temporary: false };
   const e = (err ?? {}) as Foreign;
   return {
     code: typeof e.code === 'string' ? e.code : 'ERROR',
-    message: first.replace(/^error(?: \[[^\]]*\])?: /, ''),
+    message: typeof e.message === 'string' ? e.message : String(err),
     temporary: false,
   };
 }
