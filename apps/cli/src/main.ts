@@ -2,10 +2,12 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { buildCommand } from './commands/build.ts';
+import { copyCommand } from './commands/copy.ts';
 import { imagesCommand } from './commands/images.ts';
 import { importCommand } from './commands/import.ts';
 import { inspectCommand } from './commands/inspect.ts';
 import { loadCommand } from './commands/load.ts';
+import { loginCommand } from './commands/login.ts';
 import { platformsCommand } from './commands/platforms.ts';
 import { pullCommand } from './commands/pull.ts';
 import { pushCommand } from './commands/push.ts';
@@ -22,6 +24,17 @@ import { cleanUpOnInterrupt, exitIfInterrupted, interruptStatus } from './interr
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   version: string;
 };
+
+/** How every command reads an image name (@scratchpack/transport's one rule; the README has the same table). */
+const NAMES_HELP = `
+How scratchpack reads an image name (run, inspect, push, copy, sign, verify, sbom, FROM):
+  oci:DIR[:TAG|@DIGEST]   an OCI layout          oci-archive:FILE[:TAG]   an OCI archive
+  docker://REF            a registry             store:NAME               the local store
+  no prefix: a path that exists or starts with /, ./, ../ is a layout (a directory) or an archive (a file);
+  a name is the local store's when it has it, else the registry's (as docker run).
+Outputs (build -o, copy's destination): a name whose first part is a registry host (127.0.0.1:5000/app:1,
+  ghcr.io/me/app) is pushed; other names are layout directories; store:NAME is the local store.
+`;
 
 export function createProgram(): Command {
   const program = new Command('scratchpack')
@@ -40,6 +53,7 @@ export function createProgram(): Command {
   runCommand(program);
   pushCommand(program);
   pullCommand(program);
+  copyCommand(program);
   importCommand(program);
   imagesCommand(program);
   rmiCommand(program);
@@ -49,9 +63,11 @@ export function createProgram(): Command {
   for (const c of program.commands)
     if (!c.options.some((o) => o.long === '--verbose'))
       c.option('--verbose', 'print stack traces with errors');
+  loginCommand(program);
   signCommand(program);
   verifyCommand(program);
   sbomCommand(program);
+  program.addHelpText('after', NAMES_HELP);
   return program;
 }
 

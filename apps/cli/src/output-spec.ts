@@ -1,18 +1,38 @@
 /**
  * `--output` specs, as docker buildx spells them: `type=oci,dest=out.tar` (an OCI archive),
- * `type=oci,dest=dir,tar=false` or `type=oci-layout,dest=dir` (an OCI image layout), or a bare path
+ * `type=oci,dest=dir,tar=false` or `type=oci-layout,dest=dir` (an OCI image layout),
+ * `type=registry,name=REF` or `type=image,name=REF,push=true` (pushed, as buildx --push), or a reference in
+ * scratchpack's one grammar (see @scratchpack/transport): `oci:DIR`, `oci-archive:FILE`, `docker://REF`, a name
+ * whose first part is a registry host (`127.0.0.1:5000/me/app:1`, `ghcr.io/me/app`: pushed), or a path
  * (ending in `.tar`: an archive; else a layout directory).
  */
+import { parseOutputRef } from '@scratchpack/transport';
 import { UsageError } from './errors.ts';
 
 export interface OutputSpec {
-  kind: 'layout' | 'archive';
+  kind: 'layout' | 'archive' | 'registry';
+  /** A directory, a file, or a registry reference. */
   dest: string;
 }
 
 export function parseOutput(spec: string): OutputSpec {
   if (!spec.includes('=')) {
-    return { kind: spec.endsWith('.tar') ? 'archive' : 'layout', dest: spec };
+    const ref = parseOutputRef(spec);
+    if (ref.kind === 'registry') return { kind: 'registry', dest: ref.input.replace(/^docker:\/\//, '') };
+    if (ref.kind === 'archive') return { kind: 'archive', dest: ref.file };
+    if (ref.kind === 'layout') {
+      if (!spec.startsWith('oci:') && ref.dir.endsWith('.tar')) return { kind: 'archive', dest: ref.dir };
+      if (ref.tag || ref.digest)
+        throw new UsageError(
+          `--output ${spec}: an output is a directory or file; name tags with -t`,
+          `e.g. --output ${ref.dir} -t ${ref.tag ?? 'latest'}`,
+        );
+      return { kind: 'layout', dest: ref.dir };
+    }
+    throw new UsageError(
+      `--output ${spec}: the local store is not an --output`,
+      'use -t NAME (without --output) to store the image',
+    );
   }
   const fields = new Map<string, string>();
   for (const part of spec.split(',')) {
@@ -25,6 +45,23 @@ export function parseOutput(spec: string): OutputSpec {
     fields.set(part.slice(0, i).trim(), part.slice(i + 1).trim());
   }
   const type = fields.get('type') ?? 'oci';
+  if (type === 'registry' || type === 'image') {
+    const name = fields.get('name');
+    if (!name)
+      throw new UsageError(
+        `--output "${spec}" has no name=`,
+        'e.g. --output type=registry,name=ghcr.io/me/app:1.0',
+      );
+    if (type === 'image' && fields.get('push') !== 'true')
+      throw new UsageError(
+        `--output type=image without push=true would need a Docker engine`,
+        `push it (--output type=registry,name=${name}) or keep it in the local store (-t ${name})`,
+      );
+    for (const k of fields.keys())
+      if (!['type', 'name', 'push'].includes(k))
+        throw new UsageError(`--output "${spec}": unsupported field "${k}"`);
+    return { kind: 'registry', dest: name };
+  }
   const dest = fields.get('dest');
   if (!dest) throw new UsageError(`--output "${spec}" has no dest=`, 'e.g. --output type=oci,dest=out.tar');
   for (const k of fields.keys()) {
@@ -36,7 +73,7 @@ export function parseOutput(spec: string): OutputSpec {
   if (type === 'oci') return { kind: 'archive', dest };
   throw new UsageError(
     `--output type=${type} is not supported`,
-    'use type=oci (archive), type=oci,tar=false or type=oci-layout (layout directory); push with `scratchpack push`',
+    'use type=oci (archive), type=oci,tar=false or type=oci-layout (layout directory), or type=registry,name=REF to push',
   );
 }
 

@@ -17,7 +17,7 @@ import {
 } from '@scratchpack/oci';
 import { describeWithTools, tempDir, toolPath } from '@scratchpack/test-utils';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { pickImage } from '../src/layout-ref.ts';
+import { pickImage } from '../src/image-ref.ts';
 import { cli } from './helpers.ts';
 import { layoutFingerprint, tarOf } from './tar-fixtures.ts';
 

@@ -13,6 +13,7 @@ import {
   type Descriptor,
   formatPlatform,
   type Image,
+  type ImageIndex,
   type IndexManifest,
   isImageIndex,
   isIndex,
@@ -50,6 +51,11 @@ export interface ParentOptions {
   cacheDir?: string;
   /** Told when blobs of a parent were pulled from a registry. */
   onPull?: (ref: string, platform: string, result: PullResult) => void;
+  /**
+   * Local images first, as `docker build` uses them: the image or index `ref` names in the local store or a
+   * layout on disk (by the CLI's one reference rule), or undefined to go to the registry.
+   */
+  resolveLocal?: (ref: string) => Promise<Image | ImageIndex | undefined>;
 }
 
 /** The parent used for one platform: for `org.opencontainers.image.base.name` / `.base.digest`. */
@@ -96,8 +102,13 @@ export class ParentResolver {
 
   /** For the Dockerfile evaluator: the image of `ref` for `platform`. */
   resolveBase = async (ref: string, platform: Platform): Promise<Image> => {
+    const found = await this.o.resolveLocal?.(ref);
     const local = localParent(ref);
-    const image = local ? await this.fromLayout(local, platform) : await this.fromRegistry(ref, platform);
+    const image = found
+      ? (await pickImage(found, platform, ref)).image
+      : local
+        ? await this.fromLayout(local, platform)
+        : await this.fromRegistry(ref, platform);
     this.used.set(formatPlatform(platform), {
       name: ref,
       digest: (await image.digest()).toString(),

@@ -12,6 +12,8 @@ import tar from 'tar-stream';
 import { asAborted, throwIfAborted } from './abort.ts';
 import { writeThroughTemp } from './atomic-file.ts';
 import { AbortedError } from './base-error.ts';
+import { verifiedStream } from './digest.ts';
+import { BlobNotFoundError, SizeMismatchError } from './errors.ts';
 import type { Image } from './image.ts';
 import { imageForPlatform } from './image-index.ts';
 import { CONTAINERD_NAME, isImageIndex, loadDescriptor, REF_NAME, readLayout } from './layout.ts';
@@ -161,10 +163,12 @@ export async function writeArchiveTo(
       if (body) pack.entry({ ...common, name, type: 'file', mode: 0o644, size: body.byteLength }, body, cb);
       else pack.entry({ ...common, name, type: 'directory', mode: 0o755 }, cb);
     });
-  const addFile = async (name: string, path: string, size: number) => {
-    const actual = (await stat(path)).size;
-    if (actual !== size)
-      throw new Error(`${path} has ${actual} bytes, index says ${size}; validate the layout`);
+  const addFile = async (name: string, path: string, size: number, digest: string) => {
+    const actual = (await stat(path).catch(() => undefined))?.size;
+    if (actual === undefined) throw new BlobNotFoundError(layoutDir, digest);
+    if (actual !== size) throw new SizeMismatchError(`blob ${digest} in ${layoutDir}`, size, actual);
+    // Every byte is checked against the digest as it goes into the archive: a changed blob fails the save.
+    const blobWhat = `blob ${digest} in ${layoutDir}`;
     await new Promise<void>((res, rej) => {
       const sink = pack.entry({ ...common, name, type: 'file', mode: 0o644, size }, (e) =>
         e ? rej(e) : res(),
@@ -172,7 +176,12 @@ export async function writeArchiveTo(
       // The entry is destroyed with the pack (an abort): its error ends this file, it must not go unheard.
       sink.on('error', rej);
       (async () => {
-        for await (const chunk of createReadStream(path, { signal })) {
+        for await (const chunk of verifiedStream(
+          createReadStream(path, { signal }),
+          digest,
+          size,
+          blobWhat,
+        )) {
           if (!sink.write(chunk)) await new Promise((r) => sink.once('drain', r));
         }
         sink.end();
@@ -185,7 +194,7 @@ export async function writeArchiveTo(
       await add('blobs/sha256/');
       for (const [digest, size] of blobs) {
         throwIfAborted(signal, what);
-        await addFile(blobPath(digest), join(layoutDir, blobPath(digest)), size);
+        await addFile(blobPath(digest), join(layoutDir, blobPath(digest)), size, digest);
       }
       await add('index.json', indexBytes);
       await add('manifest.json', manifestJson);

@@ -5,7 +5,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { Transform, type TransformCallback } from 'node:stream';
-import { InvalidDigestError } from './errors.ts';
+import { DigestMismatchError, InvalidDigestError, SizeMismatchError } from './errors.ts';
 
 const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
 
@@ -96,4 +96,56 @@ export async function digestStream(stream: Readable): Promise<{ digest: Digest; 
   const h = new Hasher();
   for await (const chunk of stream) h.update(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
   return { digest: h.digest(), size: h.size };
+}
+
+/**
+ * A passthrough that lets a blob's bytes through only as they match `digest` and `size`: more bytes than `size`
+ * fail at once, and the end of the stream fails with `SizeMismatchError` or `DigestMismatchError` (naming
+ * `what`) unless every byte was the blob's. A consumer that unpacks or uploads through it sees the error
+ * before it can call the result complete.
+ */
+export class VerifyingStream extends Transform {
+  private readonly hasher = new Hasher();
+  constructor(
+    readonly expected: Digest | string,
+    readonly expectedSize: number,
+    readonly what: string,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.hasher.update(chunk);
+    if (this.hasher.size > this.expectedSize)
+      cb(new SizeMismatchError(this.what, this.expectedSize, this.hasher.size));
+    else cb(null, chunk);
+  }
+
+  override _flush(cb: TransformCallback): void {
+    if (this.hasher.size !== this.expectedSize) {
+      cb(new SizeMismatchError(this.what, this.expectedSize, this.hasher.size));
+      return;
+    }
+    const actual = this.hasher.digest();
+    if (!actual.equals(this.expected)) {
+      cb(new DigestMismatchError(this.what, this.expected.toString(), actual.toString()));
+      return;
+    }
+    cb();
+  }
+}
+
+/** `source` read through a `VerifyingStream`: errors from either end reach the consumer. */
+export function verifiedStream(
+  source: Readable,
+  digest: Digest | string,
+  size: number,
+  what: string,
+): Readable {
+  const v = new VerifyingStream(digest, size, what);
+  source.on('error', (e) => v.destroy(e));
+  v.on('close', () => {
+    if (!source.destroyed) source.destroy();
+  });
+  return source.pipe(v);
 }

@@ -15,7 +15,15 @@ export {
 } from './base-error.ts';
 export { type BlobSource, BlobStore, type WriteBlobOptions, writeBlob } from './blob-store.ts';
 export { chunksOf } from './chunks.ts';
-export { Digest, digestStream, Hasher, HashingStream, sha256 } from './digest.ts';
+export {
+  Digest,
+  digestStream,
+  Hasher,
+  HashingStream,
+  sha256,
+  VerifyingStream,
+  verifiedStream,
+} from './digest.ts';
 export { type EmptyImageOptions, emptyImage, scratch } from './empty.ts';
 export * from './errors.ts';
 export {
@@ -134,8 +142,9 @@ export {
   reachableBlobs,
   type StoredImage,
 } from './store.ts';
-export { type LoadResult, loadArchive } from './store-archive.ts';
+export { type LoadResult, loadArchive, unpackArchive } from './store-archive.ts';
 export * from './store-errors.ts';
+export { LEASES_DIR, type Lease, liveLeases, takeLease, withLease } from './store-leases.ts';
 export {
   type ImportedTar,
   type ImportTarOptions,

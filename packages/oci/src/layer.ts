@@ -47,7 +47,7 @@ export function layerFromBlob(info: BlobLayerInfo, open: () => Readable): Layer 
     size: async () => info.size,
     uncompressedSize: () => {
       if (info.uncompressedSize !== undefined) return Promise.resolve(info.uncompressedSize);
-      usize ??= countBytes(isUncompressedLayer(info.mediaType) ? open() : open().pipe(createGunzip()));
+      usize ??= countBytes(isUncompressedLayer(info.mediaType) ? open() : gunzipped(open()));
       return usize;
     },
     mediaType: () => info.mediaType,
@@ -78,10 +78,20 @@ export function withLayerMediaType(layer: Layer, mediaType: string): Layer {
   };
 }
 
+/** `s` through gunzip, with an error of `s` (a blob that is not what its digest says) passed on, not lost. */
+function gunzipped(s: Readable): Readable {
+  const gz = createGunzip();
+  s.on('error', (e) => gz.destroy(e));
+  gz.on('close', () => {
+    if (!s.destroyed) s.destroy();
+  });
+  return s.pipe(gz);
+}
+
 /** A stream of the layer's uncompressed tar. */
 export function uncompressed(layer: Layer): Readable {
   const s = layer.compressed();
-  return isUncompressedLayer(layer.mediaType()) ? s : s.pipe(createGunzip());
+  return isUncompressedLayer(layer.mediaType()) ? s : gunzipped(s);
 }
 
 async function countBytes(s: Readable): Promise<number> {

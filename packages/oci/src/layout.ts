@@ -3,12 +3,13 @@
  * Writing: every blob first (via `writeBlob`), `index.json` LAST by temp + rename, so a failed write
  * leaves the previous layout usable. Reading is lazy: objects are backed by the blobs on disk.
  */
+import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { allowManyAbortListeners, throwIfAborted } from './abort.ts';
 import { BlobStore } from './blob-store.ts';
-import { Digest, sha256 } from './digest.ts';
+import { Digest, sha256, verifiedStream } from './digest.ts';
 import {
   AmbiguousTagError,
   DigestMismatchError,
@@ -23,7 +24,7 @@ import {
 } from './errors.ts';
 import { type Image, imageDescriptor, imageFromRaw } from './image.ts';
 import { type ImageIndex, indexFromRaw } from './image-index.ts';
-import { layerFromCompressedFile } from './layer.ts';
+import { layerFromBlob } from './layer.ts';
 import { type LayoutRef, mergeRefs, REF_NAME, updateLayoutIndex } from './layout-update.ts';
 import type { LockOptions } from './lock.ts';
 import { isIndex, isManifest } from './media-types.ts';
@@ -191,12 +192,12 @@ export async function loadDescriptor(store: BlobStore, descriptor: Descriptor): 
         `layer ${i} (${d.digest}) has no diff_id in the config`,
       ]);
     }
-    return layerFromCompressedFile(store.path(d.digest), {
-      digest: d.digest,
-      diffId,
-      size: d.size,
-      mediaType: d.mediaType,
-    });
+    // Every read of the layer is checked against the manifest's descriptor: a swapped or truncated blob
+    // fails the read (an unpack, a push, a copy) before anyone can use what it gave.
+    const path = store.path(d.digest);
+    return layerFromBlob({ digest: d.digest, diffId, size: d.size, mediaType: d.mediaType }, () =>
+      verifiedStream(createReadStream(path), d.digest, d.size, `layer ${d.digest} in ${store.root}`),
+    );
   });
 }
 

@@ -190,11 +190,16 @@ export async function writeReferrers(
   opts: { replace?: boolean } = {},
 ): Promise<void> {
   const store = new BlobStore(dir);
-  for (const a of artifacts) {
-    for (const b of a.blobs) await store.write(b.descriptor.digest, b.descriptor.size, b.bytes);
-    await store.write(a.descriptor.digest, a.descriptor.size, a.raw);
-  }
+  const writeBlobs = async () => {
+    for (const a of artifacts) {
+      for (const b of a.blobs) await store.write(b.descriptor.digest, b.descriptor.size, b.bytes);
+      await store.write(a.descriptor.digest, a.descriptor.size, a.raw);
+    }
+  };
+  await writeBlobs();
   await updateLayoutIndex(dir, async (current) => {
+    // Again under the lock: a collection between the first write and the lock may have removed them.
+    await writeBlobs();
     const index: IndexManifest = current ?? {
       schemaVersion: 2,
       mediaType: MediaTypes.ociIndex,

@@ -64,7 +64,12 @@ async function readSmall(entry: Readable, what: string): Promise<Buffer> {
 }
 
 /** Unpack the layout parts of an OCI archive into `dir`; blobs are verified as they are written. */
-async function unpack(input: Readable, dir: string, source: string, signal?: AbortSignal): Promise<void> {
+export async function unpackArchive(
+  input: Readable,
+  dir: string,
+  source: string,
+  signal?: AbortSignal,
+): Promise<void> {
   const what = `loading ${source}`;
   throwIfAborted(signal, what);
   const blobs = new BlobStore(dir);
@@ -119,7 +124,7 @@ export async function loadArchive(
   if (opts.repository) parseImageName(opts.repository); // fail early on a bad name
   const { signal } = opts;
   return store.stage(async (tmp) => {
-    await unpack(input, tmp, opts.source, signal);
+    await unpackArchive(input, tmp, opts.source, signal);
     let layout: Layout;
     try {
       layout = await readLayout(tmp);

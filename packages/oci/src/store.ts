@@ -24,6 +24,7 @@ import {
 } from './layout-update.ts';
 import { isIndex, isManifest } from './media-types.ts';
 import { ImageNotFoundError } from './store-errors.ts';
+import { type Lease, liveLeases, takeLease, withLease } from './store-leases.ts';
 import { untrackTemp } from './temp-files.ts';
 import type { Descriptor, IndexManifest, Manifest } from './types.ts';
 
@@ -47,6 +48,8 @@ export interface RemoveResult {
   removed: string[];
   blobsRemoved: number;
   bytesFreed: number;
+  /** Unreachable blobs left for a later `gc` because another process was reading or writing the store. */
+  blobsDeferred: number;
 }
 
 const HEX_RE = /^[0-9a-f]{64}$/;
@@ -214,6 +217,29 @@ export class ImageStore {
   }
 
   /**
+   * `open` for a reader that goes on reading blobs afterwards (run, push, copy): the lease is taken before
+   * the index is read, and until `lease.release()` no collection deletes a blob.
+   */
+  async openLeased(
+    name: string,
+  ): Promise<{ layout: Layout; image: StoredImage; subject: Image | ImageIndex; lease: Lease }> {
+    await mkdir(this.dir, { recursive: true });
+    const lease = await takeLease(this.dir, `read ${name}`);
+    try {
+      return { ...(await this.open(name)), lease };
+    } catch (err) {
+      await lease.release();
+      throw err;
+    }
+  }
+
+  /** Take a lease for the caller's own reads or writes of the store's blobs (see store-leases.ts). */
+  async lease(purpose: string): Promise<Lease> {
+    await mkdir(this.dir, { recursive: true });
+    return takeLease(this.dir, purpose);
+  }
+
+  /**
    * Store `subject` under `names` (each replaces an image of that name). Returns the familiar names. An abort of
    * `options.signal` stops the blob writes and leaves the store's index as it was.
    */
@@ -223,10 +249,10 @@ export class ImageStore {
     options: { signal?: AbortSignal | undefined } = {},
   ): Promise<{ descriptor: Descriptor; names: string[] }> {
     const parsed = names.map(parseImageName);
-    const { descriptor } = await writeLayoutRefs(this.dir, subject, parsed.map(refOf), {
-      ...this.lock,
-      signal: options.signal,
-    });
+    await mkdir(this.dir, { recursive: true });
+    const { descriptor } = await withLease(this.dir, 'put', () =>
+      writeLayoutRefs(this.dir, subject, parsed.map(refOf), { ...this.lock, signal: options.signal }),
+    );
     return { descriptor, names: parsed.map((n) => n.familiar) };
   }
 
@@ -259,7 +285,7 @@ export class ImageStore {
    * no remaining entry of the index reaches.
    */
   async remove(names: string[]): Promise<RemoveResult> {
-    const result: RemoveResult = { removed: [], blobsRemoved: 0, bytesFreed: 0 };
+    const result: RemoveResult = { removed: [], blobsRemoved: 0, bytesFreed: 0, blobsDeferred: 0 };
     await updateLayoutIndex(
       this.dir,
       async (index) => {
@@ -276,29 +302,48 @@ export class ImageStore {
       {
         ...this.lock,
         after: async (written) => {
-          const collected = await this.collect(written);
-          result.blobsRemoved = collected.blobsRemoved;
-          result.bytesFreed = collected.bytesFreed;
+          Object.assign(result, await this.collect(written));
         },
       },
     );
     return result;
   }
 
-  /** Delete blobs `index` does not reach. Only call under the layout's lock (see `remove`). */
+  /** Delete every blob no entry of the index reaches (`scratchpack gc`), unless others use the store. */
+  async gc(): Promise<Omit<RemoveResult, 'removed'>> {
+    let result: Omit<RemoveResult, 'removed'> = { blobsRemoved: 0, bytesFreed: 0, blobsDeferred: 0 };
+    if ((await readIndexFile(this.dir)) === undefined) return result;
+    await updateLayoutIndex(this.dir, (index) => withManifests(index, index?.manifests ?? []), {
+      ...this.lock,
+      after: async (written) => {
+        result = await this.collect(written);
+      },
+    });
+    return result;
+  }
+
+  /**
+   * Delete blobs `index` does not reach. Only call under the layout's lock, after the index is written (see
+   * `remove`). While another reader or writer holds a lease nothing is deleted: its blobs may not be in
+   * the index (yet, or any more); they are counted as deferred.
+   */
   private async collect(index: IndexManifest): Promise<Omit<RemoveResult, 'removed'>> {
     const keep = await reachableBlobs(this.dir, index.manifests);
     const dir = join(this.dir, 'blobs', 'sha256');
+    const unreachable = (await readdir(dir).catch(() => [] as string[])).filter(
+      (name) => HEX_RE.test(name) && !keep.has(`sha256:${name}`),
+    );
+    if (unreachable.length && (await liveLeases(this.dir)).length)
+      return { blobsRemoved: 0, bytesFreed: 0, blobsDeferred: unreachable.length };
     let blobsRemoved = 0;
     let bytesFreed = 0;
-    for (const name of await readdir(dir).catch(() => [] as string[])) {
-      if (!HEX_RE.test(name) || keep.has(`sha256:${name}`)) continue;
+    for (const name of unreachable) {
       const path = join(dir, name);
       const size = (await stat(path).catch(() => undefined))?.size ?? 0;
       await rm(path, { force: true });
       blobsRemoved++;
       bytesFreed += size;
     }
-    return { blobsRemoved, bytesFreed };
+    return { blobsRemoved, bytesFreed, blobsDeferred: 0 };
   }
 }

@@ -49,7 +49,11 @@ export class RegistryClient {
   onRetry: ((info: RetryInfo) => void) | undefined;
   private pinged: Promise<void> | undefined;
 
-  constructor(registry: string, credential: Credential | undefined, options: ClientOptions = {}) {
+  constructor(
+    registry: string,
+    readonly credential: Credential | undefined,
+    options: ClientOptions = {},
+  ) {
     this.registry = registry;
     this.transport = new Transport(apiHost(registry), options);
     this.auth = new Authenticator(this.transport, credential);
@@ -121,8 +125,10 @@ export class RegistryClient {
         if (this.auth.learn(res.headers.get('www-authenticate'), req.scopes))
           res = await this.sendAuthorized(req);
       }
-      if (!req.expect.includes(res.status))
-        throw await responseError(req.method, req.url, res, this.auth.secrets());
+      if (!req.expect.includes(res.status)) {
+        const err = await responseError(req.method, req.url, res, this.auth.secrets());
+        throw err instanceof RegistryError && err.status === 401 ? this.unauthorized(err) : err;
+      }
       return res;
     };
     return req.retry === false
@@ -150,6 +156,22 @@ export class RegistryClient {
   /** Report a retry of a multi-request step (an upload session restarted). */
   retried(info: RetryInfo): void {
     this.onRetry?.(info);
+  }
+
+  /** A 401 that says whether credentials were missing or refused, and how to fix either. */
+  private unauthorized(err: RegistryError): RegistryError {
+    const host = this.registry;
+    const hint = this.credential
+      ? `${host} refused the credentials from ${this.credential.source}: check the username and password, or replace them with \`scratchpack login ${host}\``
+      : `no credentials for ${host}: run \`scratchpack login ${host}\` (or pass --username with --password-stdin, or set REGISTRY_USERNAME and REGISTRY_PASSWORD)`;
+    return new RegistryError({
+      status: err.status,
+      method: err.method,
+      url: err.url,
+      errors: err.errors,
+      retryAfterMs: err.retryAfterMs,
+      hint,
+    });
   }
 
   async close(): Promise<void> {

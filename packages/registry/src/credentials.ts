@@ -163,7 +163,10 @@ async function fromDockerConfig(registry: string, host: CredentialsHost): Promis
       const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
       const colon = decoded.indexOf(':');
       if (colon <= 0) {
-        throw new CredentialsError(`${source}.auth is not base64 "user:password"`, 'run docker login again');
+        throw new CredentialsError(
+          `${source}.auth is not base64 "user:password"`,
+          'run scratchpack login again',
+        );
       }
       return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1), source };
     }

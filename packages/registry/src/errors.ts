@@ -72,7 +72,7 @@ const HINTS: Record<RegistryErrorCode, string> = {
   NAME_UNKNOWN: 'the repository does not exist (or you cannot see it): check the name and your access',
   SIZE_INVALID: 'the uploaded size does not match: the local blob may be corrupted, rebuild it',
   UNAUTHORIZED:
-    'check credentials: docker login / --username --password-stdin / REGISTRY_USERNAME+REGISTRY_PASSWORD',
+    'check credentials: scratchpack login HOST / --username --password-stdin / REGISTRY_USERNAME+REGISTRY_PASSWORD',
   DENIED:
     'the credentials are valid but lack access: check the repository permissions (GHCR: packages: write)',
   UNSUPPORTED: 'the registry does not support this operation',
@@ -111,6 +111,8 @@ export class RegistryError extends RegistryClientError {
     errors?: RegistryErrorEntry[];
     retryAfterMs?: number | undefined;
     secrets?: Iterable<string | undefined>;
+    /** Instead of the code's standard hint (e.g. one that knows whether credentials were sent). */
+    hint?: string;
   }) {
     const secrets = [...(init.secrets ?? [])];
     const errors = (init.errors ?? []).map((e) => ({
@@ -125,7 +127,7 @@ export class RegistryError extends RegistryClientError {
     const registryMessage = first?.message;
     const temporary = TEMPORARY_STATUS.has(init.status) || errors.some((e) => TEMPORARY_CODES.has(e.code));
     const detail = registryMessage ? `: ${registryMessage}` : '';
-    super(`${init.method} ${url}: ${init.status} ${code}${detail}`, HINTS[code], temporary);
+    super(`${init.method} ${url}: ${init.status} ${code}${detail}`, init.hint ?? HINTS[code], temporary);
     this.code = code;
     this.status = init.status;
     this.method = init.method;

@@ -62,7 +62,8 @@ describeWithTools(['docker-registry', 'skopeo', 'htpasswd'], 'authentication aga
       }).catch((e) => e);
       expect(err).toBeInstanceOf(RegistryError);
       expect(err).toMatchObject({ code: 'UNAUTHORIZED', status: 401, temporary: false });
-      expect(err.hint).toMatch(/docker login.*--password-stdin.*REGISTRY_USERNAME/);
+      // Refused credentials and missing ones are told apart, each with what to do.
+      expect(err.hint).toMatch(/refused the credentials from --username\/--password.*scratchpack login/);
       expect(JSON.stringify({ m: err.message, h: err.hint, e: err.errors })).not.toContain(
         'not-the-password',
       );
@@ -72,6 +73,9 @@ describeWithTools(['docker-registry', 'skopeo', 'htpasswd'], 'authentication aga
         credential: null,
       }).catch((e) => e);
       expect(anonymous).toMatchObject({ code: 'UNAUTHORIZED' });
+      expect(anonymous.hint).toMatch(
+        /no credentials for .*scratchpack login .*--password-stdin.*REGISTRY_USERNAME/,
+      );
     });
   });
 

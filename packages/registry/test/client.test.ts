@@ -439,7 +439,7 @@ describe('authentication', () => {
     );
     const err = await blobExists(wrong, 'x', `sha256:${'2'.repeat(64)}`, SCOPES).catch((e) => e);
     expect(err).toMatchObject({ code: 'UNAUTHORIZED', status: 401 });
-    expect(err.hint).toMatch(/docker login/);
+    expect(err.hint).toMatch(/refused the credentials from t: .*scratchpack login/);
     expect(`${err.message} ${err.hint}`).not.toMatch(/wrong-password|dTp3cm9uZy1wYXNzd29yZA/);
     const right = new RegistryClient(
       fake.host,

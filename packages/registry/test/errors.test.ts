@@ -34,7 +34,7 @@ describe('RegistryError', () => {
       errors: [{ code: 'UNAUTHORIZED', message: 'authentication required', detail: [] }],
     });
     expect(e.code).toBe('UNAUTHORIZED');
-    expect(e.hint).toMatch(/docker login.*--password-stdin.*REGISTRY_USERNAME/);
+    expect(e.hint).toMatch(/scratchpack login.*--password-stdin.*REGISTRY_USERNAME/);
     expect(e.temporary).toBe(false);
     expect(e.message).toBe(
       'HEAD https://r.example/v2/x/blobs/sha256:1?_state=REDACTED: 401 UNAUTHORIZED: authentication required',

@@ -6,7 +6,9 @@ import {
   matrixPlatforms,
   multi,
   ParentResolver,
+  type Published,
   type Publisher,
+  registryPublisher,
   stageProgram,
 } from '@scratchpack/builder';
 import {
@@ -18,10 +20,11 @@ import {
   parseSourceDateEpoch,
   writeReferrers,
 } from '@scratchpack/oci';
+import type { ClientOptions } from '@scratchpack/registry';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.ts';
+import { localParents, localStore } from '../image-ref.ts';
 import { runSignal } from '../interrupt.ts';
-import { localStore } from '../layout-ref.ts';
 import { bytes, table } from '../output.ts';
 import { checkOutputPath } from '../output-path.ts';
 import { type OutputSpec, parseOutput, parsePairs } from '../output-spec.ts';
@@ -43,13 +46,19 @@ export function platformsOption(values: string[]): Platform[] {
  * Where `--output` specs go: layouts first (blobs, then index.json last), then archives, made from the first
  * layout (a temporary one if none was asked for).
  */
-function outputsPublisher(outputs: OutputSpec[]): Publisher {
+function outputsPublisher(outputs: OutputSpec[], client: ClientOptions, tags: string[]): Publisher {
   const layouts = outputs.filter((x) => x.kind === 'layout');
   const archives = outputs.filter((x) => x.kind === 'archive');
+  const registries = outputs.filter((x) => x.kind === 'registry');
   const from = layouts[0] ? { layout: layouts[0].dest } : {};
+  // A registry output is pushed (buildx -o type=registry, ko): its own tag, plus the -t tags given.
+  const pushTo = (dest: string): Publisher => ({
+    publish: (index, o) => registryPublisher(dest, client).publish(index, { ...o, tags }),
+  });
   return multi(
     ...layouts.map((l) => layoutPublisher(l.dest)),
     ...archives.map((a) => archivePublisher(a.dest, from)),
+    ...registries.map((r) => pushTo(r.dest)),
   );
 }
 
@@ -99,10 +108,11 @@ export function buildCommand(program: Command): void {
     )
     .option(
       '-o, --output <spec>',
-      'a layout directory, an archive (*.tar), or type=oci,dest=… / type=oci-layout,dest=… (repeatable; default: the local store)',
+      'a layout directory, an archive (*.tar), a registry (HOST/REPO:TAG, docker://REF, type=registry,name=REF: pushed), or type=oci,dest=… / type=oci-layout,dest=… (repeatable; default: the local store)',
       collect,
       [],
     )
+    .option('--push', 'push the image to each -t name (as docker buildx build --push)')
     .option('--build-arg <KEY=VALUE>', 'set a build-time ARG (repeatable)', collect, [])
     .option('--label <KEY=VALUE>', 'add a config label (repeatable)', collect, [])
     .option(
@@ -158,6 +168,7 @@ export function buildCommand(program: Command): void {
         platform: string[];
         tag: string[];
         output: string[];
+        push?: boolean;
         buildArg: string[];
         label: string[];
         annotation: string[];
@@ -170,13 +181,19 @@ export function buildCommand(program: Command): void {
         throw new UsageError(`--format ${opts.format}: expected oci or docker`);
       }
       // Without --output the image goes to the local store, under the -t names (as docker build does).
-      const storeNames = opts.output.length === 0 ? storeNamesFor(opts.tag) : undefined;
+      const storeNames = opts.output.length === 0 && !opts.push ? storeNamesFor(opts.tag) : undefined;
       const sourceDateEpoch = parseSourceDateEpoch(process.env.SOURCE_DATE_EPOCH);
       if (opts.binary.length && opts.platform.length) {
         throw new UsageError('--binary gives the platforms; leave out --platform');
       }
       const outputs = opts.output.map(parseOutput);
-      for (const o of outputs) await checkOutputPath(o.dest, o.kind, '--output');
+      // --push: every -t name goes to its registry (docker buildx build --push).
+      if (opts.push) {
+        if (opts.tag.length === 0)
+          throw new UsageError('--push needs a name to push to', 'e.g. -t 127.0.0.1:5000/me/app:1 --push');
+        for (const t of opts.tag) outputs.push({ kind: 'registry', dest: t });
+      }
+      for (const o of outputs) if (o.kind !== 'registry') await checkOutputPath(o.dest, o.kind, '--output');
       const program =
         opts.cSource.length || opts.binary.length
           ? await stageProgram({
@@ -190,7 +207,9 @@ export function buildCommand(program: Command): void {
               signal: runSignal(),
             })
           : undefined;
+      const locals = localParents();
       const parents = new ParentResolver({
+        resolveLocal: locals.resolve,
         pull: opts.pull === true,
         client: await clientOptions(opts),
         onPull: (ref, platform, r) =>
@@ -199,6 +218,7 @@ export function buildCommand(program: Command): void {
           ),
       });
       let result: BuildResult;
+      let published: Published[] = [];
       const bars = packProgress('build');
       try {
         const file = program?.file ?? opts.file;
@@ -225,7 +245,11 @@ export function buildCommand(program: Command): void {
           onPackProgress: (p, done, total) => bars.update(formatPlatform(p), done, total),
           signal: runSignal(),
         });
-        await (storeNames ? storePublisher(storeNames) : outputsPublisher(outputs)).publish(result.index, {
+        const registryTags = opts.tag.filter((t) => !t.includes('/') && !t.includes(':'));
+        const publisher = storeNames
+          ? storePublisher(storeNames)
+          : outputsPublisher(outputs, await clientOptions(opts), opts.push ? [] : registryTags);
+        published = await publisher.publish(result.index, {
           tags,
           referrers: result.referrers,
           sourceDateEpoch,
@@ -235,6 +259,7 @@ export function buildCommand(program: Command): void {
       } finally {
         bars.stop();
         await parents.close();
+        await locals.close();
         await program?.cleanup();
       }
       if (opts.json) {
@@ -267,7 +292,14 @@ export function buildCommand(program: Command): void {
       console.log(`\nindex ${result.indexDigest}`);
       if (result.referrers.length)
         console.log(`referrers: ${result.referrers.length} (SBOMs and provenance beside the images)`);
-      for (const out of outputs) console.log(`wrote ${out.kind} ${out.dest}`);
+      for (const out of outputs) {
+        const pushed = published.find((p) => p.kind === 'registry' && p.dest === out.dest)?.push;
+        console.log(
+          out.kind === 'registry'
+            ? `pushed ${pushed?.reference ?? out.dest}`
+            : `wrote ${out.kind} ${out.dest}`,
+        );
+      }
       for (const name of storeNames ?? []) console.log(`stored ${name} in the local store`);
     },
   );

@@ -9,7 +9,7 @@ import {
   readLayout,
 } from '@scratchpack/oci';
 import type { Command } from 'commander';
-import { localStore } from '../layout-ref.ts';
+import { localStore } from '../image-ref.ts';
 import { bytes, table } from '../output.ts';
 
 export interface ImageRow {

@@ -29,10 +29,11 @@ import {
   writeLayout,
   writeReferrers,
 } from '@scratchpack/oci';
+import { describeRef } from '@scratchpack/transport';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.ts';
+import { destinationRef, localStore } from '../image-ref.ts';
 import { runSignal } from '../interrupt.ts';
-import { imageRef, localStore } from '../layout-ref.ts';
 import { bytes } from '../output.ts';
 import { checkOutputPath } from '../output-path.ts';
 import { withPackProgress } from '../progress.ts';
@@ -154,7 +155,12 @@ export function importCommand(program: Command): void {
         },
       ) => {
         const platform = matrixPlatform(opts.platform ?? formatPlatform(hostPlatform({ os: 'linux' })));
-        const target = imageRef(dest);
+        const target = destinationRef(dest);
+        if (target.kind === 'archive' || target.kind === 'registry')
+          throw new UsageError(
+            `import writes the local store or a layout; ${dest} is ${describeRef(target)}`,
+            `import into the store, then copy it: scratchpack import ${source} NAME && scratchpack copy store:NAME ${dest}`,
+          );
         const storeName = target.kind === 'store' ? parseImageName(target.name).familiar : undefined;
         const dir = target.kind === 'layout' ? target.dir : localStore().dir;
         const tag = target.kind === 'layout' ? (target.tag ?? 'latest') : storeName!;

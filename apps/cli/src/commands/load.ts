@@ -4,8 +4,8 @@ import { stat } from 'node:fs/promises';
 import { loadArchive } from '@scratchpack/oci';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.ts';
+import { localStore } from '../image-ref.ts';
 import { runSignal } from '../interrupt.ts';
-import { localStore } from '../layout-ref.ts';
 
 export function loadCommand(program: Command): void {
   program

@@ -1,31 +1,24 @@
-import { isImageIndex } from '@scratchpack/oci';
-import { type PushEvent, parseReference, push } from '@scratchpack/registry';
+/**
+ * `scratchpack push IMAGE [REF]`: `copy` to a registry. IMAGE is read by the one rule (a stored name, a layout,
+ * an archive); without REF a stored name pushes to itself (`ghcr.io/me/hello:1.0`, as docker push). Blobs
+ * first, child manifests by digest, the index, the referrers, the tags last; every byte read is checked
+ * against its digest, so a changed blob fails the push before anything names it.
+ */
+import { parseReference } from '@scratchpack/registry';
+import { describeRef } from '@scratchpack/transport';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.ts';
-import { imageRef, openLayoutRef } from '../layout-ref.ts';
-import { bytes } from '../output.ts';
-import { withProgress } from '../progress.ts';
+import { resolveImage } from '../image-ref.ts';
 import { addRegistryFlags, clientOptions, type RegistryFlags } from '../registry-options.ts';
-import { layoutArtifacts } from '../supply/referrers.ts';
+import { type CopyFlags, copyBetween, printCopy } from './copy.ts';
 
 const collect = (v: string, acc: string[]) => [...acc, v];
-
-/** `push NAME` without a reference: a stored name pushes to itself (`ghcr.io/me/hello:1.0`). */
-function storedReference(src: string): string {
-  if (imageRef(src).kind !== 'store') {
-    throw new UsageError(
-      `${src} is an OCI layout: say where to push it`,
-      `e.g. scratchpack push ${src} ghcr.io/me/hello:1.0.0`,
-    );
-  }
-  return src;
-}
 
 export function pushCommand(program: Command): void {
   const cmd = program
     .command('push')
     .description(
-      'push an image or multi-arch index (stored or in an OCI layout) to a registry (blobs, manifests, index, then tags)',
+      'push an image or multi-arch index (stored, in a layout or an archive) and its referrers to a registry (blobs, manifests, index, then tags)',
     )
     .argument('<image>', 'a name in the local store (hello) or an OCI layout and tag (dist/oci:latest)')
     .argument(
@@ -38,60 +31,20 @@ export function pushCommand(program: Command): void {
     .option('--no-referrers', 'leave the SBOMs, provenance and signatures stored beside the image behind')
     .option('--json', 'print the summary as JSON');
   addRegistryFlags(cmd).action(
-    async (
-      src: string,
-      reference: string | undefined,
-      opts: RegistryFlags & {
-        tag: string[];
-        from?: string;
-        chunkSize?: string;
-        json?: boolean;
-        referrers: boolean;
-      },
-    ) => {
-      const target = reference ?? storedReference(src);
-      const { subject, layout } = await openLayoutRef(src);
-      const referrers = opts.referrers ? await layoutArtifacts(layout, subject) : [];
-      let fallbackTags: string[] = [];
-      const client = await clientOptions(opts);
-      const chunkSize = opts.chunkSize === undefined ? undefined : Number(opts.chunkSize);
-      if (chunkSize !== undefined && (!Number.isSafeInteger(chunkSize) || chunkSize < 1)) {
-        throw new UsageError(
-          `--chunk-size ${opts.chunkSize}: expected a positive number of bytes`,
-          'e.g. --chunk-size 8388608',
-        );
+    async (src: string, reference: string | undefined, opts: RegistryFlags & CopyFlags) => {
+      let target = reference;
+      if (target === undefined) {
+        const from = await resolveImage(src);
+        if (from.kind !== 'store')
+          throw new UsageError(
+            `${src} is ${describeRef(from)}: say where to push it`,
+            `e.g. scratchpack push ${src} ghcr.io/me/hello:1.0.0`,
+          );
+        target = from.name;
       }
-      const result = await withProgress('push', (bar) =>
-        push(subject, parseReference(target), {
-          ...client,
-          tags: opts.tag,
-          ...(opts.from ? { from: opts.from } : {}),
-          ...(chunkSize !== undefined ? { chunkSize } : {}),
-          referrers,
-          onProgress: (e: PushEvent) => {
-            if (e.type === 'referrers-done') fallbackTags = e.fallbackTags;
-            if (e.type === 'blob-start') bar.add(e.digest, e.size);
-            else if (e.type === 'blob-progress') bar.update(e.digest, e.bytes);
-            else if (e.type === 'blob-done') bar.done(e.digest);
-          },
-        }),
-      );
-      if (opts.json) {
-        console.log(JSON.stringify({ ...result, referrers: referrers.length, fallbackTags }, null, 2));
-        return;
-      }
-      const kind = isImageIndex(subject) ? `index of ${result.manifests.length} images` : 'image';
-      console.log(`pushed ${kind} ${result.reference}`);
-      console.log(
-        `blobs: ${result.uploaded} uploaded (${bytes(result.bytesUploaded)}), ${result.skipped} already there, ${result.mounted} mounted` +
-          (result.retries ? `; ${result.retries} retries` : ''),
-      );
-      if (referrers.length)
-        console.log(
-          `referrers: ${referrers.length}${fallbackTags.length ? ` (no referrers API: ${fallbackTags.length} sha256-<hex> fallback tags)` : ''}`,
-        );
-      console.log(`tags: ${result.tags.join(', ')}`);
-      console.log(`digest: ${result.digest}`);
+      const ref = parseReference(target.replace(/^docker:\/\//, ''));
+      const dst = { kind: 'registry' as const, reference: ref, input: target };
+      printCopy(await copyBetween(src, dst, opts, await clientOptions(opts)), opts.json);
     },
   );
 }

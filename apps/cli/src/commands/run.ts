@@ -8,11 +8,13 @@
 import { randomBytes } from 'node:crypto';
 import { chmod } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { extractRootfs, formatPlatform } from '@scratchpack/oci';
+import { extractRootfs, formatPlatform, type Image, type ImageIndex } from '@scratchpack/oci';
 import { findPlatform, QemuMissingError, qemuFor } from '@scratchpack/toolchain';
+import type { Source } from '@scratchpack/transport';
 import type { Command } from 'commander';
 import { ExitError, UsageError } from '../errors.ts';
-import { openLayoutRef, pickImage } from '../layout-ref.ts';
+import { openImage, pickImage, resolveImage } from '../image-ref.ts';
+import { clientOptions } from '../registry-options.ts';
 import { BwrapMissingError, findBwrap, sandboxArgs, type Volume } from '../run/bwrap.ts';
 import { parseVolume, prepareContainer } from '../run/container.ts';
 import { runOnHost } from '../run/host.ts';
@@ -21,6 +23,7 @@ import { locate } from '../run/locate.ts';
 import { notFound, type RunOptions, runOptions } from '../run/options.ts';
 import { hasBinfmt, runSandboxed } from '../run/sandbox.ts';
 import { privateDir, withPrivateDir } from '../run/workspace.ts';
+import { copyBetween } from './copy.ts';
 
 export { commandLine, programEnv };
 
@@ -33,7 +36,42 @@ async function run(ref: string, rawArgs: string[], opts: RunOptions, notes: (lin
     );
   const volumes: Volume[] = [];
   for (const v of opts.volume) volumes.push(await parseVolume(v));
-  const { subject } = await openLayoutRef(ref);
+  const source = await openRunImage(ref, opts, notes);
+  try {
+    await runFrom(source.subject, ref, args, opts, volumes, notes);
+  } finally {
+    await source.close();
+  }
+}
+
+/**
+ * The image `run REF` runs, resolved as every command resolves it (so `verify REF` checks this very image): a
+ * layout, an archive or a stored name as it is; a registry image is pulled into the store first, under its
+ * name, as `docker run` does. Its layers are checked against their digests as they are unpacked.
+ */
+async function openRunImage(ref: string, opts: RunOptions, notes: (line: string) => void): Promise<Source> {
+  const resolved = await resolveImage(ref);
+  if (resolved.kind !== 'registry') return openImage(ref);
+  notes(`${ref} is not in the local store: pulling it`);
+  const client = await clientOptions({});
+  const pulled = await copyBetween(
+    ref,
+    { kind: 'store', name: ref.replace(/^docker:\/\//, ''), input: ref },
+    { referrers: true, ...(opts.platform && { platform: opts.platform }) },
+    client,
+  );
+  notes(`pulled ${ref}: ${pulled.digest}`);
+  return openImage(`store:${ref.replace(/^docker:\/\//, '')}`);
+}
+
+async function runFrom(
+  subject: Image | ImageIndex,
+  ref: string,
+  args: string[],
+  opts: RunOptions,
+  volumes: Volume[],
+  notes: (line: string) => void,
+) {
   const { image, platform } = await pickImage(subject, opts.platform, ref);
   const config = (await image.configFile()).config ?? {};
   const argv = commandLine(config, args, opts.entrypoint);

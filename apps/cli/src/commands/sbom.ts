@@ -12,7 +12,10 @@ export function sbomCommand(program: Command): void {
   const cmd = program
     .command('sbom')
     .description('print the SBOM (SPDX 2.3 or CycloneDX 1.5 JSON) stored beside a platform image')
-    .argument('<target>', 'an OCI layout and tag (dist/oci:latest) or a registry reference')
+    .argument(
+      '<image>',
+      'an image: a layout (dist/oci:latest), a stored name, a registry reference (see --help of scratchpack)',
+    )
     .option('--platform <platform>', 'which platform image of an index (default: this host)')
     .option('--format <format>', 'spdx or cyclonedx', 'spdx');
   addRegistryFlags(cmd).action(

@@ -22,7 +22,10 @@ export function signCommand(program: Command): void {
     .description(
       'sign an image index and each platform manifest with a key (Sigstore bundles as OCI referrers)',
     )
-    .argument('<target>', 'an OCI layout and tag (dist/oci:latest) or a registry reference')
+    .argument(
+      '<image>',
+      'an image: a layout (dist/oci:latest), a stored name, a registry reference (see --help of scratchpack)',
+    )
     .option('--key <file>', 'PEM ECDSA P-256 private key (encrypted PKCS#8: passphrase in $COSIGN_PASSWORD)')
     .option('--json', 'print what was signed as JSON');
   addRegistryFlags(cmd).action(
@@ -30,7 +33,7 @@ export function signCommand(program: Command): void {
       const pem = await readKeyFile(opts.key, '--key');
       // An unset secret reaches a workflow step as an empty string: no passphrase.
       const key = loadPrivateKey(pem, opts.key!, process.env.COSIGN_PASSWORD || undefined);
-      const target = await openTarget(ref, await clientOptions(opts), true);
+      const target = await openTarget(ref, await clientOptions(opts));
       try {
         const artifacts = target.subjects.map((s) => signatureArtifact(s.descriptor, s.raw, key));
         const fallbackTags = await target.attach(artifacts);
