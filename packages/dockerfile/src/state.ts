@@ -115,7 +115,10 @@ export function keyValues(
     fail(st, ins, 'DOCKERFILE_BAD_ARGUMENT', `${ins.keyword} needs at least one key=value`);
   const first = words[0]!;
   if (!first.raw.includes('=')) {
-    if (!legacy || words.length < 2) {
+    // BuildKit (line_parsers.go parseNameVal): the legacy `key value` splits the raw text at the first run of
+    // blanks, quotes or not; the rest of the line is the value.
+    const gap = /[\t\v\f\r ]+/.exec(ins.args);
+    if (!legacy || !gap) {
       fail(
         st,
         ins,
@@ -124,11 +127,11 @@ export function keyValues(
         { at: ins.positionAt(first.start) },
       );
     }
-    const restStart = words[1]!.start;
+    const restStart = gap.index + gap[0].length;
     return [
       {
-        key: expandAt(st, ins, first.raw, first.start, look),
-        value: expandAt(st, ins, ins.args.slice(restStart).trim(), restStart, look),
+        key: expandAt(st, ins, ins.args.slice(0, gap.index), 0, look),
+        value: expandAt(st, ins, ins.args.slice(restStart), restStart, look),
         at: ins.positionAt(first.start),
       },
     ];
