@@ -24,7 +24,7 @@ export interface Directives {
 
 /** Read the directives at the top of `lines`. Throws `DOCKERFILE_DIRECTIVE` for a bad or repeated one. */
 export function readDirectives(lines: readonly string[], file: string): Directives {
-  let escape: '\\' | '`' = '\\';
+  let esc: '\\' | '`' = '\\';
   let syntax: string | undefined;
   const seen = new Set<string>();
   let n = 0;
@@ -32,7 +32,7 @@ export function readDirectives(lines: readonly string[], file: string): Directiv
     const line = lines[n]!.replace(LEADING_SPACE, '');
     if (!line.startsWith('#')) break;
     const m = DIRECTIVE.exec(line.slice(1).replace(LEADING_SPACE, ''));
-    const name = m?.[1]!.toLowerCase();
+    const name = m?.[1]?.toLowerCase();
     if (!m || !name || !KNOWN.has(name)) break;
     const value = m[2]!;
     const at = { file, line: n + 1, column: lines[n]!.indexOf(m[1]!) + 1 };
@@ -49,7 +49,7 @@ export function readDirectives(lines: readonly string[], file: string): Directiv
           `invalid escape character ${JSON.stringify(value)}: use \\ or \``,
         );
       }
-      escape = value;
+      esc = value;
     } else if (name === 'syntax') {
       // BuildKit takes the first word as the frontend reference (`# syntax=docker/dockerfile:1 // opts`).
       const ref = value.split(' ')[0]!;
@@ -71,5 +71,5 @@ export function readDirectives(lines: readonly string[], file: string): Directiv
       );
     }
   }
-  return { escape, syntax, next: n };
+  return { escape: esc, syntax, next: n };
 }

@@ -113,8 +113,8 @@ describe('parser directives as BuildKit reads them', () => {
     ['# escape=\nFROM x\n', '\\'],
     // The first line loses its leading space before the directive check (parser.go processLine).
     ['  # escape=`\nFROM x\n', '`'],
-  ])('%j → escape %s', (text, escape) => {
-    expect(parse(text).escape).toBe(escape);
+  ])('%j → escape %s', (text, esc) => {
+    expect(parse(text).escape).toBe(esc);
   });
 
   it('takes the first word of # syntax= (directives.go detectDirectiveFromParser)', () => {
