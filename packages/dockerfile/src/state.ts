@@ -73,13 +73,33 @@ export function expandAt(
   try {
     return expand(raw, look, st.df.escape);
   } catch (e) {
-    if (e instanceof ExpansionError)
-      fail(st, ins, 'DOCKERFILE_VARIABLE', e.message, { at: ins.positionAt(offset + e.offset) });
+    if (e instanceof ExpansionError) {
+      const split = SPLIT_AT_BLANKS.has(ins.keyword) && !ins.json && e.message.startsWith('unterminated');
+      fail(st, ins, 'DOCKERFILE_VARIABLE', e.message, {
+        at: ins.positionAt(offset + e.offset),
+        ...(split
+          ? {
+              hint: `${ins.keyword} splits its arguments at blanks, quoted or not, as docker build does: write a path with spaces in the JSON form, e.g. ${ins.keyword} ["a b", "/dst/"]`,
+            }
+          : {}),
+      });
+    }
     throw e;
   }
 }
 
-/** Split `ins.args` into words, with positioned errors. */
+/**
+ * The arguments of FROM, EXPOSE and the shell form of COPY, ADD and VOLUME, split at blanks whether quoted or not,
+ * as BuildKit does (line_parsers.go parseStringsWhitespaceDelimited); each is then expanded on its own, so
+ * `COPY "a b" /x` is an unterminated quote, as with docker build.
+ */
+export function fieldsOf(ins: Instruction): Word[] {
+  return [...ins.args.matchAll(/[^\t\v\f\r ]+/g)].map((m) => ({ raw: m[0], start: m.index }));
+}
+
+const SPLIT_AT_BLANKS = new Set(['FROM', 'EXPOSE', 'COPY', 'ADD', 'VOLUME']);
+
+/** Split `ins.args` into words (quotes group, as for ENV, LABEL and ARG), with positioned errors. */
 export function wordsOf(st: { df: Dockerfile }, ins: Instruction): Word[] {
   try {
     return splitWords(ins.args, st.df.escape);

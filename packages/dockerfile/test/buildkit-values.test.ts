@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings are Dockerfile text, where ${VAR} is the syntax under test
 /**
  * ENV/LABEL/ARG values and CMD/ENTRYPOINT/VOLUME/COPY exec-form decisions, case by case, with the value `docker
  * build` (BuildKit) gives. `testfiles/X` is moby/buildkit frontend/dockerfile/parser/testfiles/X (its `result` is
@@ -7,11 +8,13 @@ import { scratch } from '@scratchpack/oci';
 import { tempDir } from '@scratchpack/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyConfigInstructions, DockerfileError, evaluate, parse } from '../src/index.ts';
+import { layerListing, makeTree } from './helpers.ts';
 
 let ctx: string;
 let cleanup: () => Promise<void>;
 beforeAll(async () => {
   ({ path: ctx, cleanup } = await tempDir('dockerfile-buildkit-'));
+  await makeTree(ctx, { a: 'a\n', b: 'b\n', 'a b': 'a b\n' });
 });
 afterAll(() => cleanup());
 
@@ -194,5 +197,33 @@ describe('exec form or shell form (line_parsers.go parseMaybeJSON / parseJSON)',
         message: expect.stringContaining('strings only'),
       }),
     );
+  });
+});
+
+describe('arguments split at blanks, quotes or not (line_parsers.go parseStringsWhitespaceDelimited, parseString)', () => {
+  const copied = async (line: string) =>
+    layerListing(await evaluate(`FROM scratch\n${line}\n`, { context: ctx, platform: 'linux/amd64' }));
+
+  it('COPY ["a b", "/x/"] copies the file with a space (testfiles/ADD-COPY-with-JSON)', async () => {
+    expect(await copied('COPY ["a b", "/x/"]')).toEqual([['dir x 755 0:0', 'file x/a b 644 0:0 a b']]);
+  });
+
+  it('COPY a\\ b /x/ copies a and b: the escape before the blank ends the first word and is dropped', async () => {
+    expect(await copied('COPY a\\ b /x/')).toEqual([
+      ['dir x 755 0:0', 'file x/a 644 0:0 a', 'file x/b 644 0:0 b'],
+    ]);
+  });
+
+  it('COPY "a b" /x/ is an unterminated quote, as with docker build (testfiles/escapes: ADD \\conf\\\\" /.znc)', async () => {
+    await expect(copied('COPY "a b" /x/')).rejects.toMatchObject({
+      code: 'DOCKERFILE_VARIABLE',
+      line: 2,
+      column: 6,
+      hint: expect.stringContaining('COPY ["a b", "/dst/"]'),
+    });
+  });
+
+  it('WORKDIR takes the rest of the line', async () => {
+    expect((await config('WORKDIR /my dir\n')).WorkingDir).toBe('/my dir');
   });
 });
