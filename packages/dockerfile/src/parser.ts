@@ -53,6 +53,8 @@ const FLAGGED = new Set(['FROM', 'COPY', 'ADD', 'RUN', 'HEALTHCHECK']);
 /** Go's encoding/json decodes a lone UTF-16 surrogate escape (`"\ud800"`) as U+FFFD. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 const NOT_STRINGS = 'not an array of strings';
+/** BuildKit reads lines with a bufio.Scanner of 64 KiB: a longer line fails (parser_test.go TestParseReturnsScannerErrors). */
+const MAX_LINE = 65535;
 
 /**
  * BuildKit's exec-form decision (line_parsers.go `parseJSON`): arguments starting with `[` that are a JSON array
@@ -76,6 +78,15 @@ function execForm(args: string): { json: string[] } | { problem: string } | unde
 export function parse(text: string, opts: ParseOptions = {}): Dockerfile {
   const file = opts.file ?? 'Dockerfile';
   const lines = physicalLines(text);
+  const long = lines.findIndex((l) => l.length * 3 > MAX_LINE && Buffer.byteLength(l) > MAX_LINE);
+  if (long >= 0) {
+    throw new DockerfileError(
+      'DOCKERFILE_SYNTAX',
+      { file, line: long + 1, column: 1 },
+      `line is ${Buffer.byteLength(lines[long]!)} bytes; docker build refuses lines over ${MAX_LINE} bytes`,
+      { hint: 'split it with line continuations (end a line with \\ and go on on the next one)' },
+    );
+  }
   const warnings: Warning[] = [];
   const { escape: esc, syntax, next } = readDirectives(lines, file);
   const instructions: Instruction[] = [];

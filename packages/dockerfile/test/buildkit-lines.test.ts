@@ -129,3 +129,17 @@ describe('parser directives as BuildKit reads them', () => {
     expect(() => parse(text)).toThrow(message);
   });
 });
+
+describe('line length', () => {
+  it('refuses a line over 65535 bytes, as BuildKit does (parser_test.go TestParseReturnsScannerErrors)', () => {
+    const ok = `FROM x\nLABEL test=${'a'.repeat(65535 - 11)}\n`;
+    expect(parse(ok).instructions[1]!.args).toHaveLength(65535 - 6);
+    expect(() => parse(`FROM x\nLABEL test=${'é'.repeat(40000)}\n`)).toThrow(
+      expect.objectContaining({
+        code: 'DOCKERFILE_SYNTAX',
+        line: 2,
+        message: expect.stringContaining('over 65535 bytes'),
+      }),
+    );
+  });
+});
