@@ -59,6 +59,7 @@ describe('line continuation as BuildKit joins it', () => {
     // testfiles/escape-with-syntax: with `# escape=`, the backtick continues and a backslash is plain text.
     ['# syntax = docker/dockerfile\n# escape = `\n\nFROM `\n    image\n', ['image']],
     ['# escape=`\nENV P C:\\dir\\\nENV Q 1\n', ['P C:\\dir\\', 'Q 1']],
+    ['# escape=`\nENV P a``\nENV Q 1\n', ['P a``', 'Q 1']],
     // CRLF line ends, as scanLines + trimNewline read them.
     ['ENV A 1 \\\r\n  2\r\nENV B 3\r\n', ['A 1   2', 'B 3']],
   ])('%j', (text, want) => {
