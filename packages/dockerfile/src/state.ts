@@ -74,7 +74,7 @@ export function expandAt(
     return expand(raw, look, st.df.escape);
   } catch (e) {
     if (e instanceof ExpansionError) {
-      const split = SPLIT_AT_BLANKS.has(ins.keyword) && !ins.json && e.message.startsWith('unterminated');
+      const split = HAS_JSON_FORM.has(ins.keyword) && !ins.json && e.message.startsWith('unterminated');
       fail(st, ins, 'DOCKERFILE_VARIABLE', e.message, {
         at: ins.positionAt(offset + e.offset),
         ...(split
@@ -97,7 +97,8 @@ export function fieldsOf(ins: Instruction): Word[] {
   return [...ins.args.matchAll(/[^\t\v\f\r ]+/g)].map((m) => ({ raw: m[0], start: m.index }));
 }
 
-const SPLIT_AT_BLANKS = new Set(['FROM', 'EXPOSE', 'COPY', 'ADD', 'VOLUME']);
+/** Shell-form instructions that split at blanks and have a JSON form for arguments with spaces. */
+const HAS_JSON_FORM = new Set(['COPY', 'ADD', 'VOLUME']);
 
 /** Split `ins.args` into words (quotes group, as for ENV, LABEL and ARG), with positioned errors. */
 export function wordsOf(st: { df: Dockerfile }, ins: Instruction): Word[] {
