@@ -1,7 +1,17 @@
 /** Instructions that only change the image config: ENV, LABEL, USER, WORKDIR, EXPOSE, STOPSIGNAL, VOLUME, CMD, ENTRYPOINT. */
 import { posix } from 'node:path';
 import type { Instruction } from './parser.ts';
-import { commitHistory, type EvalState, expandAt, fail, keyValues, lookup, warn, wordsOf } from './state.ts';
+import {
+  commitHistory,
+  type EvalState,
+  expandAt,
+  fail,
+  fieldsOf,
+  keyValues,
+  lookup,
+  warn,
+  wordsOf,
+} from './state.ts';
 
 function setEnv(st: EvalState, key: string, value: string): void {
   const env = [...(st.config.Env ?? [])];
@@ -11,10 +21,14 @@ function setEnv(st: EvalState, key: string, value: string): void {
   st.config.Env = env;
 }
 
-/** One expanded argument (the whole rest of the line), e.g. USER, WORKDIR, STOPSIGNAL. */
-function single(st: EvalState, ins: Instruction): string {
+/**
+ * One expanded argument: the whole rest of the line, as BuildKit takes it (line_parsers.go parseString), so
+ * `WORKDIR /my dir` is `/my dir`. USER and STOPSIGNAL (`oneWord`) refuse a second word, which could only give an
+ * image that does not start.
+ */
+function single(st: EvalState, ins: Instruction, oneWord = true): string {
   if (!ins.args) fail(st, ins, 'DOCKERFILE_BAD_ARGUMENT', `${ins.keyword} needs an argument`);
-  const words = wordsOf(st, ins);
+  const words = oneWord ? wordsOf(st, ins) : [];
   if (words.length > 1)
     fail(st, ins, 'DOCKERFILE_BAD_ARGUMENT', `${ins.keyword} takes exactly one argument`, {
       at: ins.positionAt(words[1]!.start),
@@ -54,7 +68,7 @@ export const configHandlers: Record<string, (st: EvalState, ins: Instruction) =>
   },
 
   WORKDIR(st, ins) {
-    const dir = single(st, ins);
+    const dir = single(st, ins, false);
     const abs = posix.resolve('/', st.config.WorkingDir || '/', dir);
     st.config.WorkingDir = abs;
     commitHistory(st, `WORKDIR ${abs}`);
@@ -63,7 +77,7 @@ export const configHandlers: Record<string, (st: EvalState, ins: Instruction) =>
   EXPOSE(st, ins) {
     const look = lookup(st);
     const ports: string[] = [];
-    const words = wordsOf(st, ins);
+    const words = fieldsOf(ins);
     if (words.length === 0) fail(st, ins, 'DOCKERFILE_BAD_ARGUMENT', 'EXPOSE needs at least one port');
     for (const w of words) {
       const v = expandAt(st, ins, w.raw, w.start, look);
@@ -104,7 +118,7 @@ export const configHandlers: Record<string, (st: EvalState, ins: Instruction) =>
 
   VOLUME(st, ins) {
     const look = lookup(st);
-    const paths = ins.json ?? wordsOf(st, ins).map((w) => expandAt(st, ins, w.raw, w.start, look));
+    const paths = ins.json ?? fieldsOf(ins).map((w) => expandAt(st, ins, w.raw, w.start, look));
     if (paths.length === 0 || paths.some((p) => !p.trim()))
       fail(st, ins, 'DOCKERFILE_BAD_ARGUMENT', 'VOLUME needs at least one non-empty path');
     st.config.Volumes = { ...(st.config.Volumes ?? {}) };

@@ -13,7 +13,7 @@ import {
 } from '@scratchpack/oci';
 import { archiveKind, type BuildContext, type CopyOwnership, SourceError } from './context.ts';
 import type { Instruction } from './parser.ts';
-import { type EvalState, expandAt, fail, HISTORY_COMMENT, lookup, warn, wordsOf } from './state.ts';
+import { type EvalState, expandAt, fail, fieldsOf, HISTORY_COMMENT, lookup, warn } from './state.ts';
 
 const ALLOWED_FLAGS: Record<string, string[]> = {
   COPY: ['chmod', 'chown', 'link', 'from'],
@@ -81,7 +81,7 @@ export async function copyInstruction(st: EvalState, ins: Instruction, ctx: Buil
   const look = lookup(st);
   const items: { value: string; offset: number }[] = ins.json
     ? ins.json.map((v) => ({ value: expandAt(st, ins, v, 0, look), offset: 0 }))
-    : wordsOf(st, ins).map((w) => ({ value: expandAt(st, ins, w.raw, w.start, look), offset: w.start }));
+    : fieldsOf(ins).map((w) => ({ value: expandAt(st, ins, w.raw, w.start, look), offset: w.start }));
   if (items.length < 2)
     fail(st, ins, 'DOCKERFILE_BAD_ARGUMENT', `${ins.keyword} needs at least one source and a destination`);
   const destItem = items.pop()!;

@@ -22,7 +22,7 @@ import { copyInstruction } from './copy.ts';
 import { DockerfileError, type Warning } from './errors.ts';
 import { type Dockerfile, type Instruction, parse } from './parser.ts';
 import { checkShellForm } from './shell.ts';
-import { commitHistory, type EvalState, expandAt, fail, lookup, wordsOf } from './state.ts';
+import { commitHistory, type EvalState, expandAt, fail, fieldsOf, lookup, wordsOf } from './state.ts';
 
 export interface EvaluateOptions {
   /** The build context directory. */
@@ -149,7 +149,7 @@ async function fromInstruction(
       );
     }
   }
-  const words = wordsOf(st, ins);
+  const words = fieldsOf(ins);
   if (words.length !== 1 && !(words.length === 3 && words[1]!.raw.toUpperCase() === 'AS')) {
     fail(st, ins, 'DOCKERFILE_BAD_ARGUMENT', 'expected FROM <image> [AS <name>]');
   }

@@ -73,13 +73,34 @@ export function expandAt(
   try {
     return expand(raw, look, st.df.escape);
   } catch (e) {
-    if (e instanceof ExpansionError)
-      fail(st, ins, 'DOCKERFILE_VARIABLE', e.message, { at: ins.positionAt(offset + e.offset) });
+    if (e instanceof ExpansionError) {
+      const split = HAS_JSON_FORM.has(ins.keyword) && !ins.json && e.message.startsWith('unterminated');
+      fail(st, ins, 'DOCKERFILE_VARIABLE', e.message, {
+        at: ins.positionAt(offset + e.offset),
+        ...(split
+          ? {
+              hint: `${ins.keyword} splits its arguments at blanks, quoted or not, as docker build does: write a path with spaces in the JSON form, e.g. ${ins.keyword} ["a b", "/dst/"]`,
+            }
+          : {}),
+      });
+    }
     throw e;
   }
 }
 
-/** Split `ins.args` into words, with positioned errors. */
+/**
+ * The arguments of FROM, EXPOSE and the shell form of COPY, ADD and VOLUME, split at blanks whether quoted or not,
+ * as BuildKit does (line_parsers.go parseStringsWhitespaceDelimited); each is then expanded on its own, so
+ * `COPY "a b" /x` is an unterminated quote, as with docker build.
+ */
+export function fieldsOf(ins: Instruction): Word[] {
+  return [...ins.args.matchAll(/[^\t\v\f\r ]+/g)].map((m) => ({ raw: m[0], start: m.index }));
+}
+
+/** Shell-form instructions that split at blanks and have a JSON form for arguments with spaces. */
+const HAS_JSON_FORM = new Set(['COPY', 'ADD', 'VOLUME']);
+
+/** Split `ins.args` into words (quotes group, as for ENV, LABEL and ARG), with positioned errors. */
 export function wordsOf(st: { df: Dockerfile }, ins: Instruction): Word[] {
   try {
     return splitWords(ins.args, st.df.escape);
@@ -115,7 +136,10 @@ export function keyValues(
     fail(st, ins, 'DOCKERFILE_BAD_ARGUMENT', `${ins.keyword} needs at least one key=value`);
   const first = words[0]!;
   if (!first.raw.includes('=')) {
-    if (!legacy || words.length < 2) {
+    // BuildKit (line_parsers.go parseNameVal): the legacy `key value` splits the raw text at the first run of
+    // blanks, quotes or not; the rest of the line is the value.
+    const gap = /[\t\v\f\r ]+/.exec(ins.args);
+    if (!legacy || !gap) {
       fail(
         st,
         ins,
@@ -124,11 +148,11 @@ export function keyValues(
         { at: ins.positionAt(first.start) },
       );
     }
-    const restStart = words[1]!.start;
+    const restStart = gap.index + gap[0].length;
     return [
       {
-        key: expandAt(st, ins, first.raw, first.start, look),
-        value: expandAt(st, ins, ins.args.slice(restStart).trim(), restStart, look),
+        key: expandAt(st, ins, ins.args.slice(0, gap.index), 0, look),
+        value: expandAt(st, ins, ins.args.slice(restStart), restStart, look),
         at: ins.positionAt(first.start),
       },
     ];

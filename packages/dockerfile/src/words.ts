@@ -4,6 +4,7 @@
  * `${VAR+word}` and `${VAR:?message}` with quote removal, as Docker does for ENV, ARG, COPY, WORKDIR, …
  */
 import { ScratchpackError } from '@scratchpack/oci';
+import { GO_SPACE } from './lines.ts';
 
 export interface Word {
   /** The word as written (quotes and escapes kept). */
@@ -27,7 +28,7 @@ export class ExpansionError extends ScratchpackError {
   }
 }
 
-const isSpace = (c: string) => c === ' ' || c === '\t' || c === '\n' || c === '\r';
+const isSpace = (c: string) => GO_SPACE.test(c);
 
 /** Split on unquoted, unescaped whitespace. Throws `ExpansionError` on an unterminated quote. */
 export function splitWords(s: string, esc = '\\'): Word[] {
@@ -132,8 +133,9 @@ export function expand(s: string, lookup: (name: string) => string | undefined, 
         }
         if (s[i] !== '"') throw new ExpansionError('unterminated double quote', open);
         i++;
-      } else if (c === esc && i + 1 < s.length) {
-        out += s[i + 1];
+      } else if (c === esc) {
+        // The escape character takes the next one literally; at the very end it is dropped (BuildKit shell/lex.go).
+        out += s[i + 1] ?? '';
         i += 2;
       } else if (c === '$') out += variable();
       else {
