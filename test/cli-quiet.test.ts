@@ -17,7 +17,7 @@ describe('the README runs the CLI as `pnpm exec scratchpack`', () => {
   it("an error is the CLI's own: its message and exit code, no pnpm lifecycle line", () => {
     const store = mkdtempSync(join(tmpdir(), 'quiet-'));
     try {
-      const r = spawnSync('pnpm', ['exec', 'scratchpack', 'inspect', 'no-such-image'], {
+      const r = spawnSync('pnpm', ['exec', 'scratchpack', 'inspect', 'store:no-such-image'], {
         cwd: ROOT,
         encoding: 'utf8',
         env: { ...process.env, SCRATCHPACK_STORE: store },
@@ -36,7 +36,7 @@ describe('the README runs the CLI as `pnpm exec scratchpack`', () => {
   it('with --json, an error is also one JSON document on stdout, and the exit code is the same', () => {
     const store = mkdtempSync(join(tmpdir(), 'quiet-'));
     try {
-      const r = spawnSync('pnpm', ['exec', 'scratchpack', 'inspect', 'no-such-image', '--json'], {
+      const r = spawnSync('pnpm', ['exec', 'scratchpack', 'inspect', 'store:no-such-image', '--json'], {
         cwd: ROOT,
         encoding: 'utf8',
         env: { ...process.env, SCRATCHPACK_STORE: store },

@@ -21,7 +21,6 @@ export function parseOutput(spec: string): OutputSpec {
     if (ref.kind === 'registry') return { kind: 'registry', dest: ref.input.replace(/^docker:\/\//, '') };
     if (ref.kind === 'archive') return { kind: 'archive', dest: ref.file };
     if (ref.kind === 'layout') {
-      if (!spec.startsWith('oci:') && ref.dir.endsWith('.tar')) return { kind: 'archive', dest: ref.dir };
       if (ref.tag || ref.digest)
         throw new UsageError(
           `--output ${spec}: an output is a directory or file; name tags with -t`,

@@ -16,8 +16,29 @@ describe('--output specs', () => {
     expect(parseOutput('type=oci,dest=dir,tar=false')).toEqual({ kind: 'layout', dest: 'dir' });
     expect(parseOutput('type=oci-layout,dest=dir')).toEqual({ kind: 'layout', dest: 'dir' });
   });
+  it('pushes what names a registry, and reads prefixes as everywhere', () => {
+    expect(parseOutput('127.0.0.1:5000/me/app:1')).toEqual({
+      kind: 'registry',
+      dest: '127.0.0.1:5000/me/app:1',
+    });
+    expect(parseOutput('docker://me/app:1')).toEqual({ kind: 'registry', dest: 'me/app:1' });
+    expect(parseOutput('type=registry,name=ghcr.io/me/app')).toEqual({
+      kind: 'registry',
+      dest: 'ghcr.io/me/app',
+    });
+    expect(parseOutput('type=image,name=ghcr.io/me/app,push=true')).toEqual({
+      kind: 'registry',
+      dest: 'ghcr.io/me/app',
+    });
+    expect(parseOutput('oci:/tmp/x')).toEqual({ kind: 'layout', dest: '/tmp/x' });
+    expect(parseOutput('oci-archive:/tmp/x')).toEqual({ kind: 'archive', dest: '/tmp/x' });
+  });
   it('refuses what it cannot write, saying what to use', () => {
-    expect(() => parseOutput('type=registry,dest=x')).toThrowError(/type=registry is not supported/);
+    expect(() => parseOutput('type=registry,dest=x')).toThrowError(/has no name=/);
+    expect(() => parseOutput('type=image,name=x')).toThrowError(/would need a Docker engine/);
+    expect(() => parseOutput('type=docker,dest=x')).toThrowError(/type=docker is not supported/);
+    expect(() => parseOutput('dist/oci:v1')).toThrowError(/name tags with -t/);
+    expect(() => parseOutput('store:app')).toThrowError(/the local store is not an --output/);
     expect(() => parseOutput('type=oci')).toThrowError(/no dest=/);
     expect(() => parseOutput('type=oci,dest=x,compression=zstd')).toThrowError(
       /unsupported field "compression"/,

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import type { BlobStore } from './blob-store.ts';
 import { Hasher, sha256 } from './digest.ts';
-import { ValidationError } from './errors.ts';
+import { DigestMismatchError, SizeMismatchError, ValidationError } from './errors.ts';
 import type { Image } from './image.ts';
 import type { ImageIndex } from './image-index.ts';
 import type { Layer } from './layer.ts';
@@ -164,7 +164,11 @@ async function checkImage(img: Image, at: string, problems: string[]): Promise<n
       if (!(await layer.digest()).equals(d.digest))
         p(`layer ${i} digest() ${await layer.digest()} != descriptor ${d.digest}`);
     } catch (e) {
-      p(`layer ${i} (${d.digest}) cannot be read: ${(e as Error).message}`);
+      // A layer read from a layout checks its own bytes: report a mismatch the way the checks above do.
+      if (e instanceof DigestMismatchError)
+        p(`layer ${i} digest ${d.digest} does not match its bytes (${e.actual})`);
+      else if (e instanceof SizeMismatchError) p(`layer ${i} size ${d.size} != ${e.actual} bytes`);
+      else p(`layer ${i} (${d.digest}) cannot be read: ${(e as Error).message}`);
     }
   }
   return checked;

@@ -70,11 +70,14 @@ function archiveParts(input: string, spec: string): ImageRef {
   return { kind: 'archive', file: expandHome(dir), ...(tag !== undefined && { tag }), input };
 }
 
-/** A path on disk (`dir[:tag]`) as a layout or an archive, by what is there (a file is an archive). */
-function pathRef(input: string): ImageRef {
+/**
+ * A path (`dir[:tag]`) as a layout or an archive: reading, by what is there (a file is an archive); writing,
+ * by its name (`*.tar` is an archive), so an output never silently replaces a file that is not one.
+ */
+function pathRef(input: string, purpose: 'read' | 'write'): ImageRef {
   const { dir } = parseLayoutRef(input);
-  const st = statOrUndefined(expandHome(dir));
-  return st?.isFile() ? archiveParts(input, input) : layoutParts(input, input);
+  const archive = purpose === 'write' ? dir.endsWith('.tar') : statOrUndefined(expandHome(dir))?.isFile();
+  return archive ? archiveParts(input, input) : layoutParts(input, input);
 }
 
 function statOrUndefined(p: string) {
@@ -120,9 +123,9 @@ function classify(
     throw new TransportError('TRANSPORT_INVALID_REFERENCE', `${input}: unknown transport`, {
       hint: 'use oci:PATH, oci-archive:FILE, docker://REF or store:NAME, or no prefix',
     });
-  if (PATH_START.test(input)) return pathRef(input);
+  if (PATH_START.test(input)) return pathRef(input, purpose);
   const { dir } = parseLayoutRef(input);
-  if (existsSync(expandHome(dir))) return pathRef(input);
+  if (existsSync(expandHome(dir))) return pathRef(input, purpose);
 
   let reference: Reference | undefined;
   let why = '';
@@ -134,7 +137,7 @@ function classify(
   const slash = input.indexOf('/');
   const hasHost = slash > 0 && isRegistryHost(input.slice(0, slash));
   if (purpose === 'write') {
-    if (!hasHost) return layoutParts(input, input);
+    if (!hasHost) return pathRef(input, purpose);
     if (!reference) throw new TransportError('TRANSPORT_INVALID_REFERENCE', why);
     return { kind: 'registry', reference, input };
   }

@@ -138,6 +138,7 @@ export function copyCommand(program: Command): void {
       'oci:DIR[:TAG], oci-archive:FILE, docker://REF or HOST/REPO:TAG (pushed), store:NAME; default for a registry source: the store under its name',
     )
     .option('--no-referrers', 'leave the SBOMs, provenance and signatures behind')
+    .option('--platform <platform>', 'copy only this platform of a multi-arch index (its manifest as it is)')
     .option(
       '-t, --tag <tag>',
       'also point this tag at the copy (registries and layouts; repeatable)',
