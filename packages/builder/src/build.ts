@@ -3,6 +3,7 @@
  * platform order) → one multi-arch index, with SBOM and provenance referrers. No daemon, and nothing is
  * written: a publisher (publish.ts) takes the index where it should go.
  */
+
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -22,6 +23,7 @@ import {
   withConfig,
   withMediaTypeFamily,
 } from '@scratchpack/oci';
+import { mapLimit } from '@scratchpack/registry';
 import { type AttestRequest, imageAttestations, TOOL, type Tool } from './attest.ts';
 import { BuildInputError } from './errors.ts';
 import type { ParentResolver } from './parents.ts';
@@ -75,19 +77,6 @@ export interface BuildResult {
   images: BuiltImage[];
   /** Referrers (SBOMs, provenance) of the images, for publishers to write beside them. */
   referrers: Artifact[];
-}
-
-async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return out;
 }
 
 async function sizeOf(img: Image): Promise<number> {

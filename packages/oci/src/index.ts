@@ -103,6 +103,7 @@ export {
   type ParallelGzipOptions,
   parallelGzip,
 } from './parallel-gzip.ts';
+export { PlatformNotFoundError, pickPlatform } from './pick.ts';
 export * from './platform.ts';
 export {
   type Artifact,

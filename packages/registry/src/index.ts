@@ -58,6 +58,7 @@ export {
   type RegistryErrorCode,
   type RegistryErrorEntry,
 } from './errors.ts';
+export { mapLimit } from './limit.ts';
 export {
   type FetchedManifest,
   getManifest,

@@ -10,14 +10,12 @@ import { dirname, join } from 'node:path';
 import {
   type Artifact,
   BlobStore,
-  formatPlatform,
   type Image,
   type ImageIndex,
   type ImageStore,
   isImageIndex,
   parseImageName,
-  platformMatches,
-  platformOfImage,
+  pickPlatform,
   writeArchive,
   writeLayout,
   writeReferrers,
@@ -199,38 +197,11 @@ export interface CopyOptions extends PutOptions {
   platform?: string;
 }
 
-/** The image of `platform` in `subject`, or a clear error listing the platforms there are. */
-async function platformImage(src: Source, platform: string): Promise<Image> {
-  const subject = src.subject;
-  const where = describeRef(src.ref);
-  if (!isImageIndex(subject)) {
-    const have = await platformOfImage(subject);
-    if (!platformMatches(platform, have))
-      throw new TransportError(
-        'TRANSPORT_NOT_FOUND',
-        `${where} is a single ${formatPlatform(have)} image, not ${platform}`,
-        {
-          hint: 'leave out --platform, or ask for the platform the image was built for',
-        },
-      );
-    return subject;
-  }
-  const children = await subject.images();
-  const hit = children.find((c) => c.descriptor.platform && platformMatches(platform, c.descriptor.platform));
-  if (!hit) {
-    const have = children.map((c) =>
-      c.descriptor.platform ? formatPlatform(c.descriptor.platform) : c.descriptor.digest,
-    );
-    throw new TransportError('TRANSPORT_NOT_FOUND', `${where} has no image for ${platform}`, {
-      hint: `available: ${have.join(', ') || 'none'}`,
-    });
-  }
-  return hit.image;
-}
-
 /** Copy what `src` names to `dst`, with its referrers unless `referrers: false`. */
 export async function copyImage(src: Source, dst: ImageRef, o: CopyOptions = {}): Promise<PutResult> {
-  const subject = o.platform ? await platformImage(src, o.platform) : src.subject;
+  const subject = o.platform
+    ? (await pickPlatform(src.subject, o.platform, describeRef(src.ref))).image
+    : src.subject;
   const artifacts = o.referrers === false ? [] : await sourceReferrers(src, subject);
   // Between repositories of one registry, blobs are mounted rather than sent through this machine.
   const sameRegistry =
