@@ -47,9 +47,11 @@ async function hasStored(name: string): Promise<boolean> {
     );
 }
 
-/** Where `input` points, by the one rule. */
-export function resolveImage(input: string): Promise<ImageRef> {
-  return parseImageRef(input, { inStore: hasStored });
+/** Where `input` points, by the one rule; `--verbose` says which place it chose. */
+export async function resolveImage(input: string): Promise<ImageRef> {
+  const ref = await parseImageRef(input, { inStore: hasStored });
+  if (process.argv.includes('--verbose')) process.stderr.write(`${input}: ${describeRef(ref)}\n`);
+  return ref;
 }
 
 /** Open `input` for reading: every byte the source hands out is checked against its digest. */
@@ -58,7 +60,6 @@ export async function openImage(
   options: { client?: ClientOptions; verbose?: boolean; signal?: AbortSignal | undefined } = {},
 ): Promise<Source> {
   const ref = await resolveImage(input);
-  if (options.verbose) process.stderr.write(`${input}: reading ${describeRef(ref)}\n`);
   const o: OpenOptions = { store: localStore(), signal: options.signal };
   if (options.client) o.client = options.client;
   return openSource(ref, o);

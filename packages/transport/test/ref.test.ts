@@ -55,6 +55,11 @@ describe('without a prefix', () => {
     expect(await parseImageRef('image.tar')).toMatchObject({ kind: 'archive', file: 'image.tar' });
   });
 
+  it('ambiguous: a directory on disk and a stored name alike — the path wins, as documented', async () => {
+    expect(await parseImageRef('dist/oci', inStore(['dist/oci']))).toMatchObject({ kind: 'layout', dir: 'dist/oci' });
+    expect(await parseImageRef('store:dist/oci', inStore(['dist/oci']))).toMatchObject({ kind: 'store' });
+  });
+
   it('a name is the store’s when the store has it, else the registry’s (docker run)', async () => {
     expect(await parseImageRef('hello', inStore(['hello']))).toMatchObject({ kind: 'store', name: 'hello' });
     expect(await parseImageRef('127.0.0.1:5000/x:1', inStore(['127.0.0.1:5000/x:1']))).toMatchObject({

@@ -70,7 +70,6 @@ export async function copyBetween(
   if (dst.kind === 'layout') await checkOutputPath(dst.dir, 'layout', 'destination');
   if (dst.kind === 'archive') await checkOutputPath(dst.file, 'archive', 'destination');
   const ref = await resolveImage(src);
-  if (flags.verbose) process.stderr.write(`${src}: reading ${describeRef(ref)}\n`);
   const cache = cacheFor(dst, store);
   const source = await openSource(ref, { client, store, ...(cache && { cache }), signal: client.signal });
   try {
