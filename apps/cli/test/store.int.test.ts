@@ -160,7 +160,8 @@ describeWithTools(
       expect(removed.blobsRemoved).toBe(4 + 2 * focalReferrers);
       expect(await blobCount()).toBe(before - 4 - 2 * focalReferrers);
       expect((await sp(['run', 'hello'])).status).toBe(0);
-      const gone = await sp(['run', 'focal']);
+      // (store: so that nothing is looked up on Docker Hub: a plain name not in the store would be, as docker does.)
+      const gone = await sp(['run', 'store:focal']);
       expect(gone.status).toBe(1);
       expect(gone.stderr).toMatch(
         /^error \[STORE_IMAGE_NOT_FOUND\]: no image named focal in the local store\nhint: /,
@@ -198,7 +199,7 @@ describeWithTools(
       expect((await sp(['run', 'me/hello:1.0'])).status).toBe(0);
       expect((await sp(['inspect', 'me/hello:1.0'])).stdout).toContain('me/hello:1.0');
       expect((await sp(['rmi', 'me/hello:1.0', 'gz:1.0'])).status).toBe(0);
-      expect((await sp(['run', 'me/hello:1.0'])).stderr).toContain('[OCI_LAYOUT_NOT_FOUND]');
+      expect((await sp(['run', 'store:me/hello:1.0'])).stderr).toContain('[STORE_IMAGE_NOT_FOUND]');
     });
 
     it('paths and oci: forms stay layouts; unknown names get a clear error', async () => {
@@ -219,9 +220,9 @@ describeWithTools(
       expect(noOut.stderr).toContain('no --output and no --tag given');
       const bad = await sp(['build', '.', '-t', 'Hello'], join(work.path, 'hello'));
       expect(bad.stderr).toContain('[STORE_INVALID_NAME]');
-      const unknown = await sp(['inspect', 'nothing-here:1']);
+      const unknown = await sp(['inspect', 'store:nothing-here:1']);
       expect(unknown.stderr).toContain('no image named nothing-here:1 in the local store');
-      const noLayout = await sp(['inspect', 'missing/dir:latest']);
+      const noLayout = await sp(['inspect', './missing/dir:latest']);
       expect(noLayout.stderr).toContain('[OCI_LAYOUT_NOT_FOUND]');
     });
 
@@ -245,7 +246,7 @@ describeWithTools(
         expect((await sp(['rmi', name])).status).toBe(0);
         const pulled = await sp(['pull', name]);
         expect(pulled.stderr).toBe('');
-        expect(pulled.stdout).toContain(`into ${name}`);
+        expect(pulled.stdout).toContain(`to store ${name}`);
         const listed = JSON.parse((await sp(['images', '--json'])).stdout).images;
         expect(listed.find((i: { name: string }) => i.name === name).digest).toBe(digest);
         expect((await sp(['run', name])).status).toBe(0);
@@ -254,7 +255,7 @@ describeWithTools(
         expect(await readdir(store)).toEqual(['blobs', 'index.json', 'oci-layout']);
         const layoutPush = await sp(['push', './hello/out:v1']);
         expect(layoutPush.status).toBe(2);
-        expect(layoutPush.stderr).toContain('is an OCI layout: say where to push it');
+        expect(layoutPush.stderr).toContain('is layout ./hello/out:v1: say where to push it');
       } finally {
         await registry.stop();
       }

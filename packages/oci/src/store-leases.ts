@@ -10,7 +10,7 @@
  * index in which the collected blobs were already unreachable.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isProcessDead, processStartTime, trackTemp, untrackTemp } from './temp-files.ts';
 
@@ -25,12 +25,20 @@ export interface Lease {
 /** Take a lease on the store at `dir` (created if needed). */
 export async function takeLease(dir: string, purpose: string): Promise<Lease> {
   const leases = join(dir, LEASES_DIR);
-  await mkdir(leases, { recursive: true });
   const path = join(leases, `${process.pid}-${++counter}-${randomBytes(4).toString('hex')}`);
   const start = processStartTime(process.pid);
-  await writeFile(path, `${JSON.stringify({ pid: process.pid, purpose, ...(start ? { start } : {}) })}\n`, {
-    flag: 'wx',
-  });
+  const content = `${JSON.stringify({ pid: process.pid, purpose, ...(start ? { start } : {}) })}\n`;
+  // The folder is removed when its last lease goes (the store stays a plain layout): create it again if a
+  // release removed it between our mkdir and our write.
+  for (let attempt = 0; ; attempt++) {
+    await mkdir(leases, { recursive: true });
+    try {
+      await writeFile(path, content, { flag: 'wx' });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt > 20) throw err;
+    }
+  }
   trackTemp(path);
   let released = false;
   return {
@@ -40,6 +48,7 @@ export async function takeLease(dir: string, purpose: string): Promise<Lease> {
       released = true;
       await rm(path, { force: true });
       untrackTemp(path);
+      await rmdir(leases).catch(() => {}); // only when empty: another lease keeps it
     },
   };
 }

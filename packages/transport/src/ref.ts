@@ -8,8 +8,8 @@
  *   store:NAME                 the local image store (NAME[:TAG], or a digest / 12+ hex prefix)
  *
  * Without a prefix:
- *   1. a path that starts with `/`, `./`, `../` or `~/`, or whose part before `:TAG` exists on disk, is a
- *      layout (a directory) or an archive (a file);
+ *   1. a path that starts with `/`, `./`, `../` or `~/`, or whose part before `:TAG` is a layout directory
+ *      (with `oci-layout`) or a file, is a layout or an archive (a file);
  *   2. otherwise an image name: for reading, the local store when it has that name, else the registry
  *      (exactly as `docker run`); for writing (`-o`), a registry when the name starts with a registry host
  *      (`127.0.0.1:5000/app`, `ghcr.io/me/app`), else a layout directory to create (`dist/oci`);
@@ -17,7 +17,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { isRegistryHost, parseLayoutRef } from '@scratchpack/oci';
 import { formatReference, parseReference, type Reference } from '@scratchpack/registry';
 import { TransportError } from './errors.ts';
@@ -88,6 +88,10 @@ function statOrUndefined(p: string) {
   }
 }
 
+function isLayoutDir(dir: string): boolean {
+  return statOrUndefined(join(expandHome(dir), 'oci-layout'))?.isFile() === true;
+}
+
 function registryRef(input: string, spec: string): ImageRef {
   return { kind: 'registry', reference: parseReference(spec), input };
 }
@@ -125,7 +129,10 @@ function classify(
     });
   if (PATH_START.test(input)) return pathRef(input, purpose);
   const { dir } = parseLayoutRef(input);
-  if (existsSync(expandHome(dir))) return pathRef(input, purpose);
+  // A bare word is a path only when it names a layout (a directory with `oci-layout`) or a file: a folder that
+  // happens to be called `hello` does not hide the image `hello`.
+  if (isLayoutDir(dir) || statOrUndefined(dir)?.isFile() || (purpose === 'write' && existsSync(dir)))
+    return pathRef(input, purpose);
 
   let reference: Reference | undefined;
   let why = '';
@@ -170,5 +177,9 @@ export function parseOutputRef(input: string): ImageRef {
 /** What an unprefixed read name could have been, for the error when none of them holds it. */
 export function triedFor(input: string): string[] {
   const { dir } = parseLayoutRef(input);
-  return [`no layout or archive at ${resolve(expandHome(dir))}`, `no image ${input} in the local store`];
+  const abs = resolve(expandHome(dir));
+  const there = statOrUndefined(abs)?.isDirectory()
+    ? `${abs} is a directory without an oci-layout file`
+    : `no layout or archive at ${abs}`;
+  return [there, `no image ${input} in the local store`];
 }

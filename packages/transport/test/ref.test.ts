@@ -56,7 +56,10 @@ describe('without a prefix', () => {
   });
 
   it('ambiguous: a directory on disk and a stored name alike — the path wins, as documented', async () => {
-    expect(await parseImageRef('dist/oci', inStore(['dist/oci']))).toMatchObject({ kind: 'layout', dir: 'dist/oci' });
+    expect(await parseImageRef('dist/oci', inStore(['dist/oci']))).toMatchObject({
+      kind: 'layout',
+      dir: 'dist/oci',
+    });
     expect(await parseImageRef('store:dist/oci', inStore(['dist/oci']))).toMatchObject({ kind: 'store' });
   });
 
