@@ -11,6 +11,7 @@ export const TOOL_PACKAGES: Record<string, string> = {
   skopeo: 'skopeo',
   umoci: 'umoci',
   podman: 'podman',
+  buildah: 'buildah',
   pigz: 'pigz',
   busybox: 'busybox-static',
   htpasswd: 'apache2-utils',
