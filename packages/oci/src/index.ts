@@ -117,6 +117,7 @@ export {
   RootfsNotEmptyError,
   resolveInRoot,
 } from './rootfs.ts';
+export { type RootfsFilesOptions, readRootfsFiles } from './rootfs-files.ts';
 // Shape checks of documents from outside (layouts, registries), before any field is used.
 export {
   descriptorProblems,
