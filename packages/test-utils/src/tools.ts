@@ -21,6 +21,7 @@ export const TOOL_PACKAGES: Record<string, string> = {
   mmdebstrap: 'mmdebstrap',
   debootstrap: 'debootstrap',
   setpriv: 'util-linux',
+  'dpkg-query': 'dpkg',
   runc: 'runc',
   'qemu-aarch64-static': 'qemu-user-static',
   'qemu-arm-static': 'qemu-user-static',
