@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir } from '@scratchpack/test-utils';
-import Ajv from 'ajv-draft-04';
+import AjvDraft04Module from 'ajv-draft-04';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   appendLayers,
@@ -25,11 +25,13 @@ import {
   writeReferrers,
 } from '../src/index.ts';
 
+// A CommonJS module: under NodeNext its default import is the module object (as helpers do for ajv-formats).
+const AjvDraft04 = AjvDraft04Module as unknown as typeof AjvDraft04Module.default;
 const SCHEMAS = join(import.meta.dirname, 'fixtures', 'image-spec-v1.1.1');
 
 /** The schemas, each known by its file name (as the spec's Go validator loads them). */
 async function schemas() {
-  const ajv = new Ajv({ allErrors: true, strict: false });
+  const ajv = new AjvDraft04({ allErrors: true, strict: false });
   const dropNestedIds = (x: unknown, root: boolean): unknown => {
     if (Array.isArray(x)) return x.map((v) => dropNestedIds(v, false));
     if (!x || typeof x !== 'object') return x;
@@ -50,7 +52,12 @@ async function schemas() {
   }
   const check = (file: string) => {
     const v = ajv.getSchema(`https://opencontainers.org/schema/${file}`)!;
-    return (doc: unknown) => (v(doc) ? [] : (v.errors ?? []).map((e) => `${e.instancePath} ${e.message}`));
+    return (doc: unknown) =>
+      v(doc)
+        ? []
+        : (v.errors ?? []).map(
+            (e: { instancePath: string; message?: string }) => `${e.instancePath} ${e.message}`,
+          );
   };
   return {
     index: check('image-index-schema.json'),
