@@ -2,7 +2,8 @@
  * The SBOM of a real Debian import lists its dpkg packages as scanners (grype, trivy) match them: the
  * mmdebstrap bookworm rootfs (cached, see debian-rootfs.ts) is imported, and its SPDX and CycloneDX
  * documents must name ≥ 95 % of what `dpkg-query --admindir=ROOTFS/var/lib/dpkg -W` lists, with the same
- * versions, as `pkg:deb/debian/…&distro=debian-12` purls; both documents validate against their schemas.
+ * versions, as `pkg:deb/debian/…&distro=debian-12` purls; both documents validate against their schemas, and
+ * the layout against the image-spec v1.1.1 schemas.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import { describeWithTools, tempDir } from '@scratchpack/test-utils';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { validators } from '../../../packages/attest/test/helpers.ts';
+import { layoutSchemaProblems } from '../../../packages/oci/test/image-spec.ts';
 import { debianRootfs } from './debian-rootfs.ts';
 import { cli } from './helpers.ts';
 
@@ -81,6 +83,10 @@ describeWithTools(['mmdebstrap', 'tar', 'dpkg-query'], 'the SBOM of an imported 
     for (const f of doc.files ?? [])
       expect((f.checksums as { algorithm: string }[]).map((c) => c.algorithm)).toContain('SHA1');
     expect(validators().spdx(doc)).toEqual([]);
+  });
+
+  it('the imported layout (index, manifests, configs, referrers) validates against image-spec v1.1.1', async () => {
+    expect(await layoutSchemaProblems(layout)).toEqual([]);
   });
 
   it('CycloneDX: the same packages as library components with purls; valid CycloneDX 1.5', async () => {

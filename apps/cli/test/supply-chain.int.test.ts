@@ -21,6 +21,7 @@ import { describeWithTools, type RunningRegistry, startRegistry, tempDir } from 
 import { compileProgram, findPlatform, resolveZig } from '@scratchpack/toolchain';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { sigstoreVerify, validators } from '../../../packages/attest/test/helpers.ts';
+import { layoutSchemaProblems } from '../../../packages/oci/test/image-spec.ts';
 import { cli, repoRoot } from './helpers.ts';
 
 const PLATFORMS = ['linux/amd64', 'linux/arm64/v8', 'linux/riscv64'];
@@ -255,6 +256,7 @@ describeWithTools(['docker-registry', 'skopeo'], 'SBOMs, provenance and signatur
     const s = await cli(['sign', `${layout}:latest`, '--key', join(a.path, 'key.pem')]);
     expect(s.stderr).toBe('');
     expect(s.stdout.match(/^signed /gm)).toHaveLength(1 + PLATFORMS.length);
+    expect(await layoutSchemaProblems(layout)).toEqual([]); // a signed layout, per image-spec v1.1.1
     const ok = await cli(['verify', `${layout}:latest`, '--key', join(a.path, 'pub.pem')]);
     expect(ok.stderr).toBe('');
     expect(ok.status).toBe(0);
