@@ -2,7 +2,7 @@
 # Installs the Debian packages the integration tests drive for real:
 #   qemu-user-static  runs every platform's binary (no binfmt_misc needed)
 #   docker-registry   a real distribution v2 registry on 127.0.0.1
-#   skopeo, umoci, podman, runc   standard OCI tools reading our outputs (podman loads and runs them)
+#   skopeo, umoci, podman, buildah, runc   standard OCI tools reading our outputs (podman loads and runs them)
 #   apache2-utils     htpasswd, for the Basic-auth registry
 #   openssl           certificates for the token-auth registry
 #   busybox-static    a real static rootfs for `scratchpack import`
@@ -12,7 +12,7 @@
 #   mmdebstrap, debootstrap, debian-archive-keyring, uidmap   a real Debian rootfs for the full-image tests
 # Idempotent: does nothing when everything is present. Uses sudo when not root.
 set -euo pipefail
-pkgs=(qemu-user-static docker-registry skopeo umoci podman apache2-utils openssl busybox-static pigz binutils file time
+pkgs=(qemu-user-static docker-registry skopeo umoci podman buildah apache2-utils openssl busybox-static pigz binutils file time
   bubblewrap mmdebstrap debootstrap debian-archive-keyring uidmap runc)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -10,12 +10,18 @@ import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeBuildInfos } from '@scratchpack/attest';
-import { type Descriptor, sha256 } from '@scratchpack/oci';
+import {
+  BUNDLE_MEDIA_TYPE,
+  loadPrivateKey,
+  messageSignatureBundle,
+  writeBuildInfos,
+} from '@scratchpack/attest';
+import { artifact, type Descriptor, sha256, writeReferrers } from '@scratchpack/oci';
 import { describeWithTools, type RunningRegistry, startRegistry, tempDir } from '@scratchpack/test-utils';
 import { compileProgram, findPlatform, resolveZig } from '@scratchpack/toolchain';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { sigstoreVerify, validators } from '../../../packages/attest/test/helpers.ts';
+import { layoutSchemaProblems } from '../../../packages/oci/test/image-spec.ts';
 import { cli, repoRoot } from './helpers.ts';
 
 const PLATFORMS = ['linux/amd64', 'linux/arm64/v8', 'linux/riscv64'];
@@ -223,9 +229,34 @@ describeWithTools(['docker-registry', 'skopeo'], 'SBOMs, provenance and signatur
     const missing = await cli(['verify', `${layout}:latest`, '--key', join(a.path, 'pub.pem')]);
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/index sha256:[0-9a-f]{64}: no signature/);
+    // Signatures of the previous format (message signatures) still verify, with a notice.
+    const legacy = join(a.path, 'legacy');
+    await cp(layout, legacy, { recursive: true });
+    const tagged = (await entries(legacy)).find(
+      (e) => e.annotations?.['org.opencontainers.image.ref.name'] === 'latest',
+    )!;
+    const children = (await json(legacy, tagged.digest)).manifests as Descriptor[];
+    const priv = loadPrivateKey(key.priv, 'key');
+    const legacySigs = [];
+    for (const d of [tagged, ...children]) {
+      const bundle = Buffer.from(JSON.stringify(messageSignatureBundle(await blob(legacy, d.digest), priv)));
+      const subject = { mediaType: d.mediaType, digest: d.digest, size: d.size };
+      legacySigs.push(
+        artifact({
+          artifactType: BUNDLE_MEDIA_TYPE,
+          subject,
+          layers: [{ mediaType: BUNDLE_MEDIA_TYPE, bytes: bundle }],
+        }),
+      );
+    }
+    await writeReferrers(legacy, legacySigs);
+    const old = await cli(['verify', `${legacy}:latest`, '--key', join(a.path, 'pub.pem')]);
+    expect(old.status).toBe(0);
+    expect(old.stderr.match(/^notice: .* previous format/gm)).toHaveLength(1 + PLATFORMS.length);
     const s = await cli(['sign', `${layout}:latest`, '--key', join(a.path, 'key.pem')]);
     expect(s.stderr).toBe('');
     expect(s.stdout.match(/^signed /gm)).toHaveLength(1 + PLATFORMS.length);
+    expect(await layoutSchemaProblems(layout)).toEqual([]); // a signed layout, per image-spec v1.1.1
     const ok = await cli(['verify', `${layout}:latest`, '--key', join(a.path, 'pub.pem')]);
     expect(ok.stderr).toBe('');
     expect(ok.status).toBe(0);
@@ -239,6 +270,12 @@ describeWithTools(['docker-registry', 'skopeo'], 'SBOMs, provenance and signatur
       const m = await json(layout, e.digest);
       const bundle = await json(layout, m.layers[0].digest);
       const subject = await blob(layout, m.subject.digest);
+      expect(m.annotations).toMatchObject({
+        'dev.sigstore.bundle.content': 'dsse-envelope',
+        'dev.sigstore.bundle.predicateType': 'https://sigstore.dev/cosign/sign/v1',
+        'org.opencontainers.image.created': expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
+      });
+      expect(bundle.dsseEnvelope.payloadType).toBe('application/vnd.in-toto+json');
       expect(() => sigstoreVerify(bundle, subject, key.pub)).not.toThrow();
       expect(() => sigstoreVerify(bundle, subject, other.pub)).toThrow();
       // The same manifest with one byte changed is refused.

@@ -4,7 +4,8 @@
  * source files and the Dockerfile are build-time components (`scope: excluded`: not in the image); parents
  * and imported tarballs are listed by digest. The serial number is a UUID derived from the manifest digest.
  */
-import { type ImageInputs, npmPurl, ociPurl, serialize, subjectHex, uuidV5 } from './inputs.ts';
+import { type ImageInputs, npmPurl, ociPurl, programPurl, serialize, subjectHex, uuidV5 } from './inputs.ts';
+import { muslCpe, muslPurl } from './os-packages.ts';
 
 export const CYCLONEDX_MEDIA_TYPE = 'application/vnd.cyclonedx+json';
 
@@ -16,7 +17,11 @@ export function cyclonedxDocument(i: ImageInputs): Obj {
   const components: Obj[] = [];
   const deps = new Map<string, string[]>();
   const image = `image:${i.subject.digest}`;
-  const dependOn = (a: string, b: string) => deps.set(a, [...(deps.get(a) ?? []), b]);
+  const dependOn = (a: string, b: string) => {
+    const list = deps.get(a);
+    if (list) list.push(b);
+    else deps.set(a, [b]);
+  };
   deps.set(image, []);
   if (i.dockerfile) {
     components.push({
@@ -24,7 +29,10 @@ export function cyclonedxDocument(i: ImageInputs): Obj {
       'bom-ref': 'dockerfile',
       name: i.dockerfile.path,
       scope: 'excluded',
-      hashes: sha(i.dockerfile.sha256),
+      hashes: [
+        { alg: 'SHA-1', content: i.dockerfile.sha1 },
+        { alg: 'SHA-256', content: i.dockerfile.sha256 },
+      ],
       description: 'the Dockerfile the image was built from',
     });
   }
@@ -53,6 +61,7 @@ export function cyclonedxDocument(i: ImageInputs): Obj {
       name: p.program.name,
       scope: 'required',
       hashes: sha(p.program.sha256),
+      purl: programPurl(i, p.program.name),
       properties: [
         prop('platform', p.platform),
         prop('zig.target', p.compiler.target),
@@ -77,7 +86,10 @@ export function cyclonedxDocument(i: ImageInputs): Obj {
         'bom-ref': `source:${n}:${k}`,
         name: s.path,
         scope: 'excluded',
-        hashes: sha(s.sha256),
+        hashes: [
+          { alg: 'SHA-1', content: s.sha1 },
+          { alg: 'SHA-256', content: s.sha256 },
+        ],
         description: `a source file of ${p.program.name}`,
       });
     });
@@ -91,6 +103,8 @@ export function cyclonedxDocument(i: ImageInputs): Obj {
         version: p.libc.version,
         scope: 'required',
         licenses: [{ license: { id: 'MIT' } }],
+        purl: muslPurl(p.libc.version),
+        cpe: muslCpe(p.libc.version),
         description: `statically linked; the musl bundled with zig ${p.compiler.version}`,
       });
     }
@@ -117,6 +131,30 @@ export function cyclonedxDocument(i: ImageInputs): Obj {
       description: 'imported root filesystem tarball',
     });
   });
+  const os = i.osPackages;
+  if (os?.distro) {
+    dependOn(image, 'distro');
+    components.push({
+      type: 'operating-system',
+      'bom-ref': 'distro',
+      name: os.distro.id,
+      ...(os.distro.versionId ? { version: os.distro.versionId } : {}),
+      ...(os.distro.prettyName ? { description: os.distro.prettyName } : {}),
+    });
+  }
+  for (const p of os?.packages ?? []) {
+    dependOn(image, p.purl);
+    components.push({
+      type: 'library',
+      'bom-ref': p.purl,
+      name: p.name,
+      version: p.version,
+      scope: 'required',
+      purl: p.purl,
+      ...(p.license ? { licenses: [{ expression: p.license }] } : {}),
+      properties: [prop('package.type', p.type), prop('package.arch', p.arch)],
+    });
+  }
   return {
     bomFormat: 'CycloneDX',
     specVersion: '1.5',

@@ -19,7 +19,26 @@ export {
 } from './build-info.ts';
 export { CYCLONEDX_MEDIA_TYPE, cyclonedxDocument, cyclonedxJson } from './cyclonedx.ts';
 export { AttestError, type AttestErrorCode } from './errors.ts';
-export { type ImageInputs, npmPurl, ociPurl, uuidV5 } from './inputs.ts';
+export { type ImageInputs, npmPurl, ociPurl, programPurl, uuidV5 } from './inputs.ts';
+export { keyId, legacyKeyId, loadPrivateKey, loadPublicKey } from './keys.ts';
+export {
+  BUNDLE_MEDIA_TYPE,
+  messageSignatureBundle,
+  type SigstoreBundle,
+  verifyMessageSignature,
+} from './legacy-signature.ts';
+export {
+  type Distro,
+  isPackageDbPath,
+  muslCpe,
+  muslPurl,
+  type OsPackage,
+  type OsPackages,
+  osPackages,
+  parseApkInstalled,
+  parseDpkgStatus,
+  parseOsRelease,
+} from './os-packages.ts';
 export {
   BUILD_TYPE,
   BUILDER_ID,
@@ -31,13 +50,14 @@ export {
   statement,
 } from './provenance.ts';
 export {
-  BUNDLE_MEDIA_TYPE,
-  keyId,
-  loadPrivateKey,
-  loadPublicKey,
-  type SigstoreBundle,
-  signatureArtifact,
-  signBytes,
+  BUNDLE_CONTENT_ANNOTATION,
+  BUNDLE_PREDICATE_TYPE_ANNOTATION,
+  COSIGN_SIGN_PREDICATE_TYPE,
+  cosignSignStatement,
+  pae,
+  signDigest,
+  signSubject,
+  type Verified,
   verifyBundle,
 } from './sign.ts';
 export { SPDX_MEDIA_TYPE, spdxDocument, spdxJson } from './spdx.ts';

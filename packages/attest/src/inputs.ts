@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { Descriptor } from '@scratchpack/oci';
 import type { BuildInfo } from './build-info.ts';
+import type { OsPackages } from './os-packages.ts';
 
 export interface ImageInputs {
   /** Repository name of the image (e.g. `ghcr.io/me/hello`); `image` when none was given. */
@@ -18,7 +19,7 @@ export interface ImageInputs {
   sourceDateEpoch: number;
   tool: { name: string; version: string };
   /** The Dockerfile as the user named it (relative to where the build ran) and its sha256; none for imports. */
-  dockerfile?: { path: string; sha256: string };
+  dockerfile?: { path: string; sha256: string; sha1: string };
   /** What the user asked for. */
   request: {
     platforms: string[];
@@ -36,6 +37,14 @@ export interface ImageInputs {
   files: { path: string; sha256: string; sha1: string }[];
   /** Programs compiled for this image, from their build info. */
   programs: BuildInfo[];
+  /** Distribution packages of the rootfs (imported or from the parents), from its package databases. */
+  osPackages?: OsPackages;
+}
+
+/** A program's package URL: `pkg:generic/NAME@VERSION`, the version being the image's first tag but `latest`. */
+export function programPurl(i: ImageInputs, name: string): string {
+  const version = i.request.tags.find((t) => t !== 'latest');
+  return `pkg:generic/${encodeURIComponent(name)}${version ? `@${encodeURIComponent(version)}` : ''}`;
 }
 
 /** Hex of the subject's digest. */

@@ -6,12 +6,31 @@
  * imported tarballs. The namespace is derived from the manifest digest; `created` from SOURCE_DATE_EPOCH.
  */
 import { NOASSERTION } from './build-info.ts';
-import { type ImageInputs, npmPurl, ociPurl, platformLabel, serialize, subjectHex } from './inputs.ts';
+import {
+  type ImageInputs,
+  npmPurl,
+  ociPurl,
+  platformLabel,
+  programPurl,
+  serialize,
+  subjectHex,
+} from './inputs.ts';
+import { muslCpe, muslPurl } from './os-packages.ts';
 
 export const SPDX_MEDIA_TYPE = 'application/spdx+json';
 
 type Obj = Record<string, unknown>;
 const id = (s: string) => `SPDXRef-${s.replace(/[^A-Za-z0-9.-]/g, '-')}`;
+
+const purlRef = (purl: string) => ({
+  referenceCategory: 'PACKAGE-MANAGER',
+  referenceType: 'purl',
+  referenceLocator: purl,
+});
+
+/** A licence expression of SPDX identifiers (apk records these); anything else goes in a comment. */
+const SPDX_EXPRESSION =
+  /^(\(?[A-Za-z0-9][A-Za-z0-9.-]*\+?\)?)( (AND|OR|WITH) \(?[A-Za-z0-9][A-Za-z0-9.-]*\+?\)?)*$/;
 
 export function spdxDocument(i: ImageInputs): Obj {
   const packages: Obj[] = [];
@@ -43,11 +62,20 @@ export function spdxDocument(i: ImageInputs): Obj {
     files.push({
       SPDXID: dockerfile,
       fileName: `./${i.dockerfile.path.replace(/^\.\//, '')}`,
-      checksums: [{ algorithm: 'SHA256', checksumValue: i.dockerfile.sha256 }],
+      checksums: [
+        { algorithm: 'SHA1', checksumValue: i.dockerfile.sha1 },
+        { algorithm: 'SHA256', checksumValue: i.dockerfile.sha256 },
+      ],
       fileTypes: ['TEXT'],
     });
     relate(dockerfile, 'SPECIFICATION_FOR', image);
   }
+  const programsBySha = new Map<string, string[]>();
+  i.programs.forEach((p, k) => {
+    const ids = programsBySha.get(p.program.sha256) ?? [];
+    ids.push(id(`Program-${k}-${p.program.name}`));
+    programsBySha.set(p.program.sha256, ids);
+  });
   i.files.forEach((f, n) => {
     const file = id(`File-${n}`);
     files.push({
@@ -60,9 +88,7 @@ export function spdxDocument(i: ImageInputs): Obj {
       comment: 'in the image',
     });
     relate(image, 'CONTAINS', file);
-    i.programs.forEach((p, k) => {
-      if (p.program.sha256 === f.sha256) relate(id(`Program-${k}-${p.program.name}`), 'CONTAINS', file);
-    });
+    for (const prog of programsBySha.get(f.sha256) ?? []) relate(prog, 'CONTAINS', file);
   });
   i.programs.forEach((p, n) => {
     const prog = id(`Program-${n}-${p.program.name}`);
@@ -73,6 +99,7 @@ export function spdxDocument(i: ImageInputs): Obj {
       filesAnalyzed: false,
       primaryPackagePurpose: 'APPLICATION',
       checksums: [{ algorithm: 'SHA256', checksumValue: p.program.sha256 }],
+      externalRefs: [purlRef(programPurl(i, p.program.name))],
       comment: `static ${p.platform} binary: zig ${p.flags.join(' ')}`,
     });
     relate(image, 'CONTAINS', prog);
@@ -126,6 +153,14 @@ export function spdxDocument(i: ImageInputs): Obj {
         licenseConcluded: 'MIT',
         licenseDeclared: 'MIT',
         copyrightText: NOASSERTION,
+        externalRefs: [
+          purlRef(muslPurl(p.libc.version)),
+          {
+            referenceCategory: 'SECURITY',
+            referenceType: 'cpe23Type',
+            referenceLocator: muslCpe(p.libc.version),
+          },
+        ],
         comment: `the musl libc bundled with zig ${p.compiler.version}, built for ${p.compiler.target}`,
       });
       relate(prog, 'STATIC_LINK', musl);
@@ -163,6 +198,35 @@ export function spdxDocument(i: ImageInputs): Obj {
       checksums: [{ algorithm: 'SHA256', checksumValue: t.sha256 }],
     });
     relate(image, 'EXPANDED_FROM_ARCHIVE', tar);
+  });
+  const os = i.osPackages;
+  if (os?.distro) {
+    const distro = id('Distro');
+    packages.push({
+      SPDXID: distro,
+      name: os.distro.id,
+      ...(os.distro.versionId ? { versionInfo: os.distro.versionId } : {}),
+      downloadLocation: NOASSERTION,
+      filesAnalyzed: false,
+      primaryPackagePurpose: 'OPERATING_SYSTEM',
+      ...(os.distro.prettyName ? { comment: os.distro.prettyName } : {}),
+    });
+    relate(image, 'CONTAINS', distro);
+  }
+  os?.packages.forEach((p, n) => {
+    const pkg = id(`Package-${n}-${p.name}`);
+    packages.push({
+      SPDXID: pkg,
+      name: p.name,
+      versionInfo: p.version,
+      downloadLocation: NOASSERTION,
+      filesAnalyzed: false,
+      licenseConcluded: NOASSERTION,
+      licenseDeclared: p.license && SPDX_EXPRESSION.test(p.license) ? p.license : NOASSERTION,
+      externalRefs: [purlRef(p.purl)],
+      ...(p.license && !SPDX_EXPRESSION.test(p.license) ? { comment: `licence: ${p.license}` } : {}),
+    });
+    relate(image, 'CONTAINS', pkg);
   });
   return {
     spdxVersion: 'SPDX-2.3',

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -64,7 +65,7 @@ export function sampleInputs(over: Partial<ImageInputs> = {}): ImageInputs {
     created: '1970-01-01T00:00:00Z',
     sourceDateEpoch: 0,
     tool: { name: 'scratchpack', version: '0.1.0' },
-    dockerfile: { path: 'Dockerfile', sha256: hex('b') },
+    dockerfile: { path: 'Dockerfile', sha256: hex('b'), sha1: 'c'.repeat(40) },
     request: {
       platforms: ['linux/amd64', 'linux/arm64/v8'],
       buildArgs: { A: '1' },
@@ -99,7 +100,11 @@ export function sampleInputs(over: Partial<ImageInputs> = {}): ImageInputs {
   };
 }
 
-/** @sigstore/verify, offline: the public key as the only trust material, no log or timestamp required. */
+/**
+ * @sigstore/verify, offline: the public key as the only trust material, no log or timestamp required. For a
+ * DSSE bundle it checks the signature over the envelope only, so — as cosign does through sigstore-go's
+ * `WithArtifactDigest` — the in-toto statement's subject must then name the artifact's sha256.
+ */
 export function sigstoreVerify(bundleJson: unknown, artifact: Buffer, pubPem: string) {
   const pub = loadPublicKey(pubPem, 'pub');
   const trust = toTrustMaterial(
@@ -116,5 +121,13 @@ export function sigstoreVerify(bundleJson: unknown, artifact: Buffer, pubPem: st
     },
   );
   const verifier = new Verifier(trust, { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 });
-  return verifier.verify(toSignedEntity(bundleFromJSON(bundleJson), artifact));
+  const signer = verifier.verify(toSignedEntity(bundleFromJSON(bundleJson), artifact));
+  const envelope = (bundleJson as { dsseEnvelope?: { payload: string } }).dsseEnvelope;
+  if (envelope) {
+    const statement = JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8'));
+    const want = createHash('sha256').update(artifact).digest('hex');
+    if (!statement.subject.some((s: { digest: { sha256: string } }) => s.digest.sha256 === want))
+      throw new Error(`the statement's subject is not the artifact (sha256:${want})`);
+  }
+  return signer;
 }

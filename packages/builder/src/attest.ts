@@ -5,8 +5,15 @@
  * step, e.g. packages/hello/scripts/compile.ts, or by `--c-source`). Build-info files are only read:
  * they are not part of the image unless the Dockerfile copies them.
  */
+import { createHash } from 'node:crypto';
 import { isAbsolute, relative } from 'node:path';
-import { attestations, type ImageInputs, readBuildInfos } from '@scratchpack/attest';
+import {
+  attestations,
+  type ImageInputs,
+  isPackageDbPath,
+  osPackages,
+  readBuildInfos,
+} from '@scratchpack/attest';
 import {
   type Artifact,
   formatPlatform,
@@ -14,6 +21,7 @@ import {
   imageDescriptor,
   layerFiles,
   type Platform,
+  readRootfsFiles,
   rfc3339,
   sha256,
 } from '@scratchpack/oci';
@@ -64,9 +72,15 @@ export async function imageAttestations(c: AttestContext, req: AttestRequest): P
   const { infos, stale } = await readBuildInfos(c.context);
   for (const s of stale)
     req.onWarning?.(`${s}: its program changed after it was written; left out of the SBOM (compile again)`);
+  // The build's own layers are described file by file; the parent's (a distribution, typically) by the
+  // packages its databases list.
   const files: ImageInputs['files'] = [];
+  const parentLayers = [];
   for (const layer of await c.image.layers()) {
-    if (c.parent?.layers?.includes((await layer.digest()).toString())) continue;
+    if (c.parent?.layers?.includes((await layer.digest()).toString())) {
+      parentLayers.push(layer);
+      continue;
+    }
     for (const f of await layerFiles(layer)) files.push({ path: f.path, sha256: f.sha256, sha1: f.sha1 });
   }
   const inputs: ImageInputs = {
@@ -76,12 +90,17 @@ export async function imageAttestations(c: AttestContext, req: AttestRequest): P
     created: rfc3339(c.sourceDateEpoch),
     sourceDateEpoch: c.sourceDateEpoch,
     tool: c.tool,
-    dockerfile: { path: shownPath(c.file, c.cwd), sha256: sha256(c.dockerfileText).hex },
+    dockerfile: {
+      path: shownPath(c.file, c.cwd),
+      sha256: sha256(c.dockerfileText).hex,
+      sha1: createHash('sha1').update(c.dockerfileText).digest('hex'),
+    },
     request: c.request,
     parents: c.parent ? [{ name: c.parent.name, digest: c.parent.digest }] : [],
     files,
     imports: [],
     programs: infos.filter((i) => i.platform === formatPlatform(c.platform)),
+    osPackages: osPackages(await readRootfsFiles(parentLayers, isPackageDbPath)),
   };
   return attestations(inputs, { sbom: req.sbom, provenance: req.provenance });
 }

@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { asAborted, throwIfAborted } from './abort.ts';
+import { archiveIndex } from './archive-index.ts';
 import { writeThroughTemp } from './atomic-file.ts';
 import { AbortedError } from './base-error.ts';
 import { verifiedStream } from './digest.ts';
@@ -22,7 +23,7 @@ import { isIndex, isManifest } from './media-types.ts';
 import type { Platform } from './platform.ts';
 import { attachedReferrers } from './referrers.ts';
 import { sweepDeadTemps } from './temp-files.ts';
-import { type Descriptor, type IndexManifest, type Manifest, serializeManifest } from './types.ts';
+import type { Descriptor, IndexManifest, Manifest } from './types.ts';
 
 export interface WriteArchiveOptions {
   /** Repository for Docker's `RepoTags` (`<imageName>:<tag>`); default: each entry's `io.containerd.image.name`. */
@@ -149,10 +150,11 @@ export async function writeArchiveTo(
         )),
       ]
     : index.manifests;
-  const indexBytes = opts.manifests
-    ? Buffer.concat([serializeManifest(withManifests(index, entries)), Buffer.from('\n')])
-    : await readFile(join(layoutDir, 'index.json'));
-  const blobs = [...(await reachable(layoutDir, entries)).entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1));
+  // One index.json entry per image (containers/image wants exactly one); the rest in the full-index blob.
+  const { indexJson, full } = archiveIndex(withManifests(index, entries).manifests, opts.imageName);
+  const byDigest = new Map<string, number | Buffer>(await reachable(layoutDir, entries));
+  if (full) byDigest.set(full.digest, full.bytes);
+  const blobs = [...byDigest.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1));
   const manifestJson = Buffer.from(JSON.stringify(await dockerManifest(layoutDir, entries, opts)));
   const mtime = new Date((opts.sourceDateEpoch ?? 0) * 1000);
   const common = { uid: 0, gid: 0, uname: '', gname: '', mtime };
@@ -192,11 +194,12 @@ export async function writeArchiveTo(
     try {
       await add('blobs/');
       await add('blobs/sha256/');
-      for (const [digest, size] of blobs) {
+      for (const [digest, blob] of blobs) {
         throwIfAborted(signal, what);
-        await addFile(blobPath(digest), join(layoutDir, blobPath(digest)), size, digest);
+        if (typeof blob !== 'number') await add(blobPath(digest), blob);
+        else await addFile(blobPath(digest), join(layoutDir, blobPath(digest)), blob, digest);
       }
-      await add('index.json', indexBytes);
+      await add('index.json', indexJson);
       await add('manifest.json', manifestJson);
       await add('oci-layout', await readFile(join(layoutDir, 'oci-layout')));
       pack.finalize();

@@ -103,7 +103,9 @@ export function imageIndex(entries: IndexEntry[], opts: ImageIndexOptions = {}):
           );
         seen.set(key, i);
         const descriptor: Descriptor = { ...(await imageDescriptor(e.image)), platform };
-        if (e.annotations && Object.keys(e.annotations).length) descriptor.annotations = { ...e.annotations };
+        // A Docker manifest list defines no annotations, on itself or its entries: OCI indexes only.
+        if (family === 'oci' && e.annotations && Object.keys(e.annotations).length)
+          descriptor.annotations = { ...e.annotations };
         children.push({ descriptor, image: e.image });
       }
       const manifest: IndexManifest = {
@@ -111,7 +113,7 @@ export function imageIndex(entries: IndexEntry[], opts: ImageIndexOptions = {}):
         mediaType,
         manifests: children.map((c) => c.descriptor),
       };
-      if (opts.annotations && Object.keys(opts.annotations).length)
+      if (family === 'oci' && opts.annotations && Object.keys(opts.annotations).length)
         manifest.annotations = { ...opts.annotations };
       return { raw: serializeManifest(manifest), children };
     })();

@@ -109,7 +109,8 @@ export function imageFromParts(parts: ImageParts): Image {
         })),
       ),
     };
-    if (frozen.annotations && Object.keys(frozen.annotations).length)
+    // Docker's schema 2 defines no annotations (skopeo's own conversion drops them): OCI manifests only.
+    if (family === 'oci' && frozen.annotations && Object.keys(frozen.annotations).length)
       manifest.annotations = frozen.annotations;
     return serializeManifest(manifest);
   });

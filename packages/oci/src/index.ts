@@ -5,6 +5,7 @@
 
 export { abortable, abortableSleep, allowManyAbortListeners, asAborted, throwIfAborted } from './abort.ts';
 export { type WriteArchiveOptions, writeArchive, writeArchiveTo } from './archive.ts';
+export { ARCHIVE_INDEX, type ArchiveIndex, archiveIndex, fullArchiveIndex } from './archive-index.ts';
 export { tempPathFor, writeFileAtomic, writeFileAtomicSync, writeThroughTemp } from './atomic-file.ts';
 export {
   AbortedError,
@@ -125,6 +126,7 @@ export {
   RootfsNotEmptyError,
   resolveInRoot,
 } from './rootfs.ts';
+export { type RootfsFilesOptions, readRootfsFiles } from './rootfs-files.ts';
 // Shape checks of documents from outside (layouts, registries), before any field is used.
 export {
   descriptorProblems,

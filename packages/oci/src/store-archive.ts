@@ -12,6 +12,7 @@ import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
 import { asAborted, throwIfAborted } from './abort.ts';
+import { fullArchiveIndex } from './archive-index.ts';
 import { BlobStore } from './blob-store.ts';
 import { Digest } from './digest.ts';
 import { isImageName, parseImageName } from './image-name.ts';
@@ -135,7 +136,8 @@ export async function loadArchive(
     let unnamed = 0;
     const bare: string[] = [];
     const referrers: Descriptor[] = [];
-    for (const d of (await layout.index()).manifests) {
+    const index = await fullArchiveIndex(await layout.index(), layout.blobs, opts.source);
+    for (const d of index.manifests) {
       if (d.artifactType) {
         referrers.push(d); // SBOMs, provenance, signatures: kept below when their subject is loaded
         continue;

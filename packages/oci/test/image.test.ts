@@ -121,6 +121,25 @@ describe('scratch and images', () => {
     await validateImage(docker);
   });
 
+  it('Docker schema 2 manifests and lists carry no annotations (the schema has none)', async () => {
+    const oci = await withAnnotations(await hello(), {
+      'org.opencontainers.image.created': '1970-01-01T00:00:00Z',
+    });
+    expect((await oci.manifest()).annotations).toEqual({
+      'org.opencontainers.image.created': '1970-01-01T00:00:00Z',
+    });
+    const docker = await withMediaTypeFamily(oci, 'docker');
+    expect((await docker.rawManifest()).toString()).not.toContain('annotations');
+    const list = imageIndex([{ image: docker, annotations: { a: 'b' } }], {
+      family: 'docker',
+      annotations: { c: 'd' },
+    });
+    expect((await list.rawManifest()).toString()).not.toContain('annotations');
+    const ociIndex = imageIndex([{ image: oci, annotations: { a: 'b' } }], { annotations: { c: 'd' } });
+    const raw = JSON.parse((await ociIndex.rawManifest()).toString());
+    expect([raw.annotations, raw.manifests[0].annotations]).toEqual([{ c: 'd' }, { a: 'b' }]);
+  });
+
   it('is deterministic: same inputs → same manifest digest', async () => {
     expect((await (await hello()).digest()).equals(await (await hello()).digest())).toBe(true);
   });

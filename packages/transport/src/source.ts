@@ -6,7 +6,7 @@
  * are not the blob fails instead of ending).
  */
 import { createReadStream } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -16,6 +16,7 @@ import {
   BlobStore,
   type Descriptor,
   DigestMismatchError,
+  fullArchiveIndex,
   type Image,
   type ImageIndex,
   type ImageStore,
@@ -26,8 +27,10 @@ import {
   loadArtifact,
   loadDescriptor,
   MediaTypeError,
+  parseIndexJson,
   readLayout,
   SizeMismatchError,
+  serializeManifest,
   sha256,
   unpackArchive,
   verifiedStream,
@@ -179,6 +182,11 @@ async function openArchive(
   const cleanup = () => rm(dir, { recursive: true, force: true });
   try {
     await unpackArchive(createReadStream(ref.file), dir, ref.file, signal);
+    // An archive's index.json lists each image once; every tag and referrer is in the full index it names.
+    const listed = await parseIndexJson(dir);
+    const full = await fullArchiveIndex(listed, new BlobStore(dir), ref.file);
+    if (full !== listed)
+      await writeFile(join(dir, 'index.json'), Buffer.concat([serializeManifest(full), Buffer.from('\n')]));
     const layout = await readLayout(dir);
     return await directorySource(ref, dir, bare(await layout.descriptor(ref.tag)), cleanup);
   } catch (err) {

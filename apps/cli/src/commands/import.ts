@@ -8,7 +8,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { pipeline, type Readable } from 'node:stream';
-import { attestations } from '@scratchpack/attest';
+import { attestations, isPackageDbPath, osPackages } from '@scratchpack/attest';
 import { matrixPlatform } from '@scratchpack/builder';
 import { applyConfigInstructions } from '@scratchpack/dockerfile';
 import {
@@ -24,6 +24,7 @@ import {
   importTarLayer,
   parseImageName,
   parseSourceDateEpoch,
+  readRootfsFiles,
   rfc3339,
   withAnnotations,
   writeLayout,
@@ -216,8 +217,9 @@ export function importCommand(program: Command): void {
             },
             parents: [],
             imports: [{ name, sha256: hashing.digest().hex }],
-            files: [], // the tarball's digest stands for its (possibly many) files
+            files: [], // the tarball's digest and its packages stand for its (possibly many) files
             programs: [],
+            osPackages: osPackages(await readRootfsFiles([layer], isPackageDbPath, { signal: runSignal() })),
           },
           { sbom: opts.sbom, provenance: opts.provenance },
         );

@@ -1,9 +1,11 @@
 /**
  * `scratchpack sign <ref|layout:tag> --key key.pem`: sign the index and every platform manifest with an
- * ECDSA P-256 key, offline; each signature is a Sigstore bundle stored as a referrer of what it signs.
+ * ECDSA P-256 key, offline; each signature is a Sigstore bundle (DSSE, as cosign v3 signs) stored as a
+ * referrer of what it signs.
  */
 import { readFile } from 'node:fs/promises';
-import { loadPrivateKey, signatureArtifact } from '@scratchpack/attest';
+import { loadPrivateKey, signSubject } from '@scratchpack/attest';
+import { parseSourceDateEpoch } from '@scratchpack/oci';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.ts';
 import { addRegistryFlags, clientOptions, type RegistryFlags } from '../registry-options.ts';
@@ -35,7 +37,10 @@ export function signCommand(program: Command): void {
       const key = loadPrivateKey(pem, opts.key!, process.env.COSIGN_PASSWORD || undefined);
       const target = await openTarget(ref, await clientOptions(opts));
       try {
-        const artifacts = target.subjects.map((s) => signatureArtifact(s.descriptor, s.raw, key));
+        const sourceDateEpoch = parseSourceDateEpoch(process.env.SOURCE_DATE_EPOCH);
+        const artifacts = target.subjects.map((s) =>
+          signSubject(s.descriptor, s.raw, key, { sourceDateEpoch }),
+        );
         const fallbackTags = await target.attach(artifacts);
         const signed = target.subjects.map((s, i) => ({
           what: s.what,

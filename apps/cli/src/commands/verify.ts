@@ -24,7 +24,10 @@ async function check(target: SupplyTarget, s: Subject, key: ReturnType<typeof lo
     try {
       if (!bundle)
         throw new AttestError('ATTEST_VERIFY_FAILED', `${what}: signature ${d.digest} has no bundle`);
-      verifyBundle(bundle.bytes, s.raw, key, what);
+      if (verifyBundle(bundle.bytes, s.raw, key, what).format === 'message-signature')
+        process.stderr.write(
+          `notice: ${what} carries a signature in scratchpack's previous format (a message signature, which cosign does not verify); sign it again for cosign\n`,
+        );
       return undefined;
     } catch (e) {
       reasons.push((e as Error).message);
