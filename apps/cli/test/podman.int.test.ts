@@ -74,7 +74,7 @@ describeWithTools(['podman', 'buildah', 'skopeo', 'runc'], 'other tools load the
     expect(index.manifests.map((m: { digest: string }) => m.digest)).toEqual([built.index]);
   });
 
-  it('our load gets back every tag and the referrers, which push then has', async () => {
+  it('our load gets back every tag and every referrer into the store (what push sends)', async () => {
     const env = { SCRATCHPACK_STORE: join(work.path, 'store') };
     const archive = join(work.path, 'out', 'hello.oci.tar');
     const load = await cli(['load', '-i', archive, '--name', 'me/hello'], { cwd: work.path, env });
