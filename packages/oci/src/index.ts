@@ -90,8 +90,8 @@ export {
   withPlatform,
 } from './mutate.ts';
 export {
-  DEFAULT_GZIP_BLOCK_SIZE,
-  normalizeGzipHeader,
+  DEFAULT_GZIP_LEVEL,
+  GZIP_BLOCK_SIZE,
   type ParallelGzipOptions,
   parallelGzip,
 } from './parallel-gzip.ts';

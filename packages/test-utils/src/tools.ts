@@ -20,6 +20,8 @@ export const TOOL_PACKAGES: Record<string, string> = {
   mmdebstrap: 'mmdebstrap',
   debootstrap: 'debootstrap',
   setpriv: 'util-linux',
+  taskset: 'util-linux',
+  gzip: 'gzip',
   runc: 'runc',
   'qemu-aarch64-static': 'qemu-user-static',
   'qemu-arm-static': 'qemu-user-static',
