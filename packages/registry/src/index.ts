@@ -92,6 +92,7 @@ export {
 export {
   fetchArtifact,
   listReferrers,
+  type PushReferrersOptions,
   pushArtifact,
   pushReferrers,
   type ReferrersPushResult,
