@@ -104,6 +104,7 @@ export {
   EMPTY_DESCRIPTOR,
   EMPTY_JSON,
   layoutReferrers,
+  layoutReferrersOf,
   loadArtifact,
   referrersIndex,
   referrersTag,

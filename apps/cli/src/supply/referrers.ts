@@ -6,7 +6,7 @@ import {
   type ImageIndex,
   isImageIndex,
   type Layout,
-  layoutReferrers,
+  layoutReferrersOf,
   loadArtifact,
   writeReferrers,
 } from '@scratchpack/oci';
@@ -31,16 +31,7 @@ export async function referrersIn(
   layout: Layout,
   digests: string[],
 ): Promise<{ subject: string; descriptor: Descriptor }[]> {
-  const out: { subject: string; descriptor: Descriptor }[] = [];
-  const queue = [...digests];
-  for (let d = queue.shift(); d !== undefined; d = queue.shift()) {
-    for (const r of await layoutReferrers(layout.dir, d)) {
-      if (out.some((o) => o.descriptor.digest === r.digest)) continue;
-      out.push({ subject: d, descriptor: r });
-      queue.push(r.digest);
-    }
-  }
-  return out;
+  return layoutReferrersOf(layout.dir, digests);
 }
 
 /** The artifacts to push with an image: every referrer of it in the layout, subjects before referrers. */
