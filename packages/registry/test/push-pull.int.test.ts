@@ -195,7 +195,7 @@ describeWithTools(['docker-registry', 'skopeo'], 'push and pull against docker-r
     const result = await push(index, `${repo}:latest`, { referrers: all, concurrency: 6 });
     expect(result).toMatchObject({ uploaded: (await blobCount(index)) + artifactBlobs, skipped: 0 });
     const paths = proxy.requests.map((r) => `${r.method} ${r.path}`);
-    const at = (needle: string) => paths.findIndex((p) => p === `PUT /v2/demo/supply/manifests/${needle}`);
+    const at = (needle: string) => paths.indexOf(`PUT /v2/demo/supply/manifests/${needle}`);
     const lastBlob = proxy.requests.findLastIndex((r) => r.path.includes('/blobs/'));
     const indexDigest = (await index.digest()).toString();
     expect(lastBlob).toBeLessThan(at(indexDigest));
