@@ -7,10 +7,11 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describeWithTools, tempDir } from '@scratchpack/test-utils';
-import { compileAll, findPlatform } from '@scratchpack/toolchain';
+import { findPlatform } from '@scratchpack/toolchain';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 // @ts-expect-error: plain JS shared with the bin
 import { BUNDLE, BUNDLE_INPUTS, inputsHash } from '../bin/inputs.js';
+import { copyHelloBinaries } from './hello-fixture.ts';
 import { cliBin, repoRoot } from './helpers.ts';
 
 const cliDir = join(repoRoot, 'apps', 'cli');
@@ -31,16 +32,11 @@ describeWithTools([], 'the prebuilt CLI bundle', () => {
   beforeAll(async () => {
     execFileSync(process.execPath, [tsxCli, 'scripts/bundle.ts'], { cwd: cliDir, stdio: 'pipe' });
     work = await tempDir('bundle-');
-    const { helloCompileOptions } = await import('@scratchpack/hello');
     const { cp, mkdir } = await import('node:fs/promises');
     await mkdir(join(work.path, 'src'), { recursive: true });
     await cp(join(repoRoot, 'packages', 'hello', 'src', 'hello.c'), join(work.path, 'src', 'hello.c'));
     await cp(join(repoRoot, 'packages', 'hello', 'Dockerfile'), join(work.path, 'Dockerfile'));
-    await compileAll({
-      ...helloCompileOptions(work.path),
-      platforms: [findPlatform('linux/amd64'), findPlatform('linux/riscv64')],
-      out: (p) => join(work.path, 'dist', p.label, 'hello'),
-    });
+    await copyHelloBinaries(work.path, [findPlatform('linux/amd64'), findPlatform('linux/riscv64')]);
   });
   afterAll(() => work?.cleanup());
 

@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { cp, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { compileAll, SUPPORTED_PLATFORMS } from '@scratchpack/toolchain';
+
+import { copyHelloBinaries } from './hello-fixture.ts';
 
 export const cliBin = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'scratchpack.js');
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -44,20 +45,16 @@ export interface BuiltCopy {
 }
 
 /**
- * A copy of packages/hello at `folder`, compiled for every platform with zig and packed by the CLI into
- * `folder/out/oci` (tags latest, 1.0.0) and `folder/out/hello.oci.tar`. The build's JSON summary.
+ * A copy of packages/hello at `folder` with its binaries for every platform (compiled once per content, see
+ * hello-fixture.ts), packed by the CLI into `folder/out/oci` (tags latest, 1.0.0) and `folder/out/hello.oci.tar`.
+ * The build's JSON summary.
  */
 export async function buildCopy(folder: string, env: NodeJS.ProcessEnv = {}): Promise<BuiltCopy> {
   const hello = join(repoRoot, 'packages', 'hello');
   await mkdir(join(folder, 'src'), { recursive: true });
   await cp(join(hello, 'src', 'hello.c'), join(folder, 'src', 'hello.c'));
   await cp(join(hello, 'Dockerfile'), join(folder, 'Dockerfile'));
-  const { helloCompileOptions } = await import('@scratchpack/hello');
-  await compileAll({
-    ...helloCompileOptions(folder),
-    platforms: SUPPORTED_PLATFORMS,
-    out: (p) => join(folder, 'dist', p.label, 'hello'),
-  });
+  await copyHelloBinaries(folder);
   const r = await cli(
     // biome-ignore format: one flag per pair reads better
     ['build', 'dist/{label}', '-f', 'Dockerfile', '--platform', 'all', '-t', 'latest', '-t', '1.0.0',

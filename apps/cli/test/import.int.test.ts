@@ -3,7 +3,7 @@
  * GNU tar, imported (file, gzip on stdin), run by `scratchpack run`; unsafe and broken archives are refused
  * naming the entry and leave the output layout byte for byte as it was.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFile, link, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -18,10 +18,10 @@ import {
 import { describeWithTools, tempDir, toolPath } from '@scratchpack/test-utils';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { pickImage } from '../src/image-ref.ts';
-import { cli } from './helpers.ts';
+import { cli, cliBin, repoRoot } from './helpers.ts';
 import { layoutFingerprint, tarOf } from './tar-fixtures.ts';
 
-describeWithTools(['busybox', 'tar'], 'import a rootfs tarball (busybox-static)', () => {
+describeWithTools(['busybox', 'tar', 'taskset'], 'import a rootfs tarball (busybox-static)', () => {
   let work: Awaited<ReturnType<typeof tempDir>>;
   let rootfsTar: string;
   let layout: string;
@@ -212,7 +212,7 @@ describeWithTools(['busybox', 'tar'], 'import a rootfs tarball (busybox-static)'
     expect(await layoutFingerprint(layout)).toBe(before);
   });
 
-  it('--compression-level and --parallel-gzip: the same tar (diff_id), other gzip bytes; a bad level is refused', async () => {
+  it('--compression-level: the same tar (diff_id), other gzip bytes, the same bytes on one CPU; a bad level is refused', async () => {
     const diffIdOf = async (tag: string) => {
       const index = await (await readLayout(layout)).resolve(tag);
       const [layer] = await (await pickImage(index, platform, tag)).image.layers();
@@ -222,22 +222,31 @@ describeWithTools(['busybox', 'tar'], 'import a rootfs tarball (busybox-static)'
       ['def', []],
       ['l6', ['--compression-level', '6']],
       ['l9', ['--compression-level', '9']],
-      ['par', ['--parallel-gzip']],
+      ['l1', ['--compression-level', '1']],
     ] as const;
     for (const [tag, flags] of runs) {
       const r = await cli(['import', rootfsTar, `${layout}:${tag}`, '--platform', platform, ...flags]);
       expect([r.status, r.stderr]).toEqual([0, '']);
     }
-    const [def, l6, l9, par] = [
+    // The same import pinned to one CPU with one libuv thread: gzip's bytes do not depend on the cores.
+    const pinned = spawnSync(
+      'taskset',
+      ['-c', '0', process.execPath, cliBin, 'import', rootfsTar, `${layout}:one-cpu`, '--platform', platform],
+      { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, UV_THREADPOOL_SIZE: '1' } },
+    );
+    expect([pinned.status, pinned.stderr]).toEqual([0, '']);
+    const [def, l6, l9, l1, oneCpu] = [
       await diffIdOf('def'),
       await diffIdOf('l6'),
       await diffIdOf('l9'),
-      await diffIdOf('par'),
+      await diffIdOf('l1'),
+      await diffIdOf('one-cpu'),
     ];
     expect(def).toEqual(l6); // the default is level 6, as docker import writes
+    expect(oneCpu).toEqual(l6);
     expect(l6[0]).toBe(l9[0]);
-    expect(par[0]).toBe(l9[0]);
-    expect(new Set([l9[1], l6[1], par[1]]).size).toBe(3);
+    expect(l1[0]).toBe(l9[0]);
+    expect(new Set([l9[1], l6[1], l1[1]]).size).toBe(3);
     const before = await layoutFingerprint(layout);
     const bad = await cli(['import', rootfsTar, `${layout}:x`, '--compression-level', '11']);
     expect([bad.status, bad.stderr]).toEqual([

@@ -7,7 +7,6 @@
 import { execFileSync } from 'node:child_process';
 import { copyFile, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { helloCompileOptions } from '@scratchpack/hello';
 import { formatPlatform, hostPlatform } from '@scratchpack/oci';
 import {
   describeWithTools,
@@ -18,8 +17,9 @@ import {
   tempDir,
   toolPath,
 } from '@scratchpack/test-utils';
-import { compileAll } from '@scratchpack/toolchain';
+import { findPlatform } from '@scratchpack/toolchain';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { helloBinaries } from './hello-fixture.ts';
 import { cli } from './helpers.ts';
 
 interface Inspected {
@@ -60,17 +60,7 @@ describeWithTools(['docker-registry', 'busybox', 'tar', 'qemu-aarch64-static'], 
       '-c', 'CMD ["/bin/sh", "-c", "echo $X"]', '-c', 'ENV X=from-parent', '-c', 'WORKDIR /']);
     if (imp.status !== 0) throw new Error(imp.stderr);
     // hello for amd64 + arm64 with ENV/CMD: the registry parent.
-    const hello = join(work.path, 'hello');
-    await mkdir(join(hello, 'src'), { recursive: true });
-    await copyFile(
-      join(import.meta.dirname, '..', '..', '..', 'packages', 'hello', 'src', 'hello.c'),
-      join(hello, 'src', 'hello.c'),
-    );
-    await compileAll({
-      ...helloCompileOptions(hello),
-      platforms: ['linux/amd64', 'linux/arm64'],
-      out: (p) => join(hello, p.label, 'hello'),
-    });
+    const hello = await helloBinaries([findPlatform('linux/amd64'), findPlatform('linux/arm64')]);
     await writeFile(
       join(work.path, 'parent.Dockerfile'),
       'FROM scratch\nCOPY hello /\nENV A=1\nCMD ["/hello"]\n',

@@ -10,9 +10,10 @@ import { copyFile, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/
 import { join } from 'node:path';
 import { formatPlatform, hostPlatform, validateLayout } from '@scratchpack/oci';
 import { describeWithTools, startRegistry, tempDir, toolPath } from '@scratchpack/test-utils';
-import { compileAll } from '@scratchpack/toolchain';
+import { findPlatform } from '@scratchpack/toolchain';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { cli, cliBin, repoRoot } from './helpers.ts';
+import { helloBinaries } from './hello-fixture.ts';
+import { cli, cliBin } from './helpers.ts';
 
 /** This host's platform, as the CLI defaults --platform to it. */
 const HOST = formatPlatform(hostPlatform({ os: 'linux' }));
@@ -51,15 +52,9 @@ describeWithTools(
         'NAME="Focal Fossa (scratchpack test)"\nID=focal-test\n',
       );
       const ctx = join(work.path, 'hello');
-      await mkdir(join(ctx, 'src'), { recursive: true });
-      await copyFile(join(repoRoot, 'packages', 'hello', 'src', 'hello.c'), join(ctx, 'src', 'hello.c'));
-      const { helloCompileOptions } = await import('@scratchpack/hello');
-      await compileAll({
-        ...helloCompileOptions(ctx),
-        platforms: [HOST],
-        out: () => join(ctx, 'hello'),
-      });
-      await import('node:fs/promises').then((fs) => fs.rm(join(ctx, 'src'), { recursive: true }));
+      await mkdir(ctx, { recursive: true });
+      const host = findPlatform(HOST);
+      await copyFile(join(await helloBinaries([host]), host.label, 'hello'), join(ctx, 'hello'));
       await writeFile(join(ctx, 'Dockerfile'), SEED_DOCKERFILE);
     }, 300_000);
     afterAll(() => work?.cleanup());

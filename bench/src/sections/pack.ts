@@ -1,8 +1,7 @@
 /**
- * Packing throughput: the same generated tree packed into a gzip layer at level 6 by our library (one gzip
- * stream, and independent members compressed in parallel), by `tar -c | gzip -6 -n` and by `tar -c | pigz -6`,
- * alternating run by run. Then the parallel layer is handed to the readers users have: gzip -t, GNU tar,
- * skopeo and umoci.
+ * Packing throughput: the same generated tree packed into a gzip layer at level 6 by our library (pigz-style gzip
+ * on all cores, and one block at a time), by `tar -c | gzip -6 -n` and by `tar -c | pigz -6`, alternating run by
+ * run. Then the layer is handed to the readers users have: gzip -t, GNU tar, skopeo and umoci.
  */
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -24,12 +23,12 @@ import { generateTree } from '../tree.ts';
 import { entriesOf } from '../walk.ts';
 
 const LEVEL = 6;
-const CONTENDERS = ['scratchpack', 'scratchpack-parallel', 'tar-gzip', 'tar-pigz'] as const;
+const CONTENDERS = ['scratchpack', 'scratchpack-1', 'tar-gzip', 'tar-pigz'] as const;
 type Contender = (typeof CONTENDERS)[number];
 
 const LABELS: Record<Contender, string> = {
-  scratchpack: 'scratchpack `layerFromEntries` (one gzip stream)',
-  'scratchpack-parallel': 'scratchpack `layerFromEntries` `parallelGzip` (members on all cores)',
+  scratchpack: 'scratchpack `layerFromEntries` (pigz-style gzip on all cores)',
+  'scratchpack-1': 'scratchpack `layerFromEntries` `gzipConcurrency: 1` (one block at a time)',
   'tar-gzip': '`tar -c | gzip -6 -n`',
   'tar-pigz': '`tar -c | pigz -6`',
 };
@@ -60,7 +59,7 @@ export async function packSection(ctx: SectionContext): Promise<SectionResult> {
         });
         sizes[c] = (await stat(out(c))).size;
       } else {
-        const r = await timed(() => packOurs(tree, { parallelGzip: c === 'scratchpack-parallel' }));
+        const r = await timed(() => packOurs(tree, c === 'scratchpack-1' ? { gzipConcurrency: 1 } : {}));
         seconds = r.seconds;
         const size = await r.value.size();
         if (sizes[c] !== undefined && sizes[c] !== size)
@@ -70,7 +69,7 @@ export async function packSection(ctx: SectionContext): Promise<SectionResult> {
       ctx.log(`  run ${runIndex + 1} ${c.padEnd(22)} ${seconds.toFixed(2)} s`);
       return seconds;
     });
-    ctx.log('checking the parallel layer with gzip -t, tar -tzf, skopeo copy, umoci unpack');
+    ctx.log('checking the layer with gzip -t, tar -tzf, skopeo copy, umoci unpack');
     const readers = await checkReaders(tree, join(tmp.path, 'readers'));
     return packResult(summary.bytes, summary.files, times_, sizes, readers);
   } finally {
@@ -85,7 +84,8 @@ export interface ReaderCheck {
 }
 
 /**
- * Write a parallel-gzip layer (twice: the bytes must be identical) into an OCI layout and have other tools read it.
+ * Write a layer (twice, all threads and one: the bytes must be identical) into an OCI layout and have other tools
+ * read it.
  */
 async function checkReaders(tree: string, dir: string): Promise<ReaderCheck[]> {
   const { mkdir, writeFile } = await import('node:fs/promises');
@@ -98,8 +98,8 @@ async function checkReaders(tree: string, dir: string): Promise<ReaderCheck[]> {
       checks.push({ reader, ok: false, detail: (err as Error).message.split('\n').slice(0, 3).join(' ') });
     }
   };
-  const a = await packOurs(tree, { parallelGzip: true });
-  const b = await packOurs(tree, { parallelGzip: { concurrency: 1 } });
+  const a = await packOurs(tree, {});
+  const b = await packOurs(tree, { gzipConcurrency: 1 });
   const digest = (await a.digest()).toString();
   await check('deterministic (2 builds, 1 vs all threads)', async () => {
     const other = (await b.digest()).toString();
@@ -154,8 +154,9 @@ export function packResult(
   readers: ReaderCheck[],
 ): SectionResult {
   const base = t['tar-gzip'];
-  const ours = ratio(t.scratchpack, base);
-  const parallel = ratio(t['scratchpack-parallel'], base);
+  const pigz = t['tar-pigz'];
+  const ours = ratio(t.scratchpack, pigz);
+  const one = ratio(t['scratchpack-1'], base);
   const readersOk = readers.every((r) => r.ok);
   return {
     name: 'pack',
@@ -168,6 +169,7 @@ export function packResult(
           'time (median, min–max)',
           'throughput',
           'time vs tar | gzip',
+          'time vs tar | pigz',
           'compressed',
           'ratio',
         ],
@@ -176,33 +178,32 @@ export function packResult(
           secondsRange(t[c]),
           rateRange(bytes, t[c]),
           times(ratio(t[c], base)),
+          times(ratio(t[c], pigz)),
           mb(sizes[c]),
           `${(bytes / sizes[c]).toFixed(2)}:1`,
         ]),
         notes: [
           'Ours includes walking the tree, the tar, gzip, sha256 of the tar (diff_id) and of the blob (digest), and keeping the blob in a temp file; the shell pipelines write the .tar.gz to a file.',
           'Throughput is of the uncompressed tree (MB = 10^6 bytes); min–max are of the runs.',
-          "Why ours is ahead at one stream: Node bundles Chromium's zlib (SIMD CRC and match finding), which deflates faster than gzip 1.12 at the same level; and the pipeline keeps zlib busy (1 MiB zlib calls, 8 MiB of tar buffered ahead, small files read synchronously instead of through the thread pool zlib also uses). Before those three changes our single stream was at 1.0× here.",
-          "`parallelGzip` cuts the tar into 1 MiB blocks, each an independent gzip member, compressed a core + 1 at a time on libuv's thread pool; about 0.1 % larger than one stream, and a different digest, so it is an option (default off), not the default.",
+          "Our gzip is pigz's scheme: the tar is cut into 128 KiB blocks, each raw-deflated on libuv's thread pool with the previous 32 KiB as its dictionary, ending in a sync flush (the last in the final block), in one gzip member with the CRC-32 and length of the whole tar. The bytes depend only on the tree and the level: one block at a time gives the same digest (checked below). Node bundles Chromium's zlib (SIMD CRC and match finding), which deflates faster than gzip 1.12 at the same level; its output differs from gzip's by a percent or two either way with the data (sizes shown).",
         ],
       },
       {
-        title: 'readers of the parallel (multi-member) layer',
+        title: 'readers of the layer',
         header: ['reader', 'result', 'detail'],
         rows: readers.map((r) => [r.reader, r.ok ? 'ok' : 'FAILED', r.detail]),
       },
     ],
     targets: [
-      { name: 'pack time vs tar | gzip -6 -n', goal: '≤ 1.0×', value: times(ours), met: ours <= 1 },
+      { name: 'pack time vs tar | pigz -6', goal: '≤ 1.0×', value: times(ours), met: ours <= 1 },
       {
-        name: 'pack time, parallel members, vs tar | gzip -6 -n',
-        goal: '≤ 0.6×',
-        value: times(parallel),
-        met: parallel <= 0.6 && readersOk,
-        stretch: true,
+        name: 'pack time, one block at a time, vs tar | gzip -6 -n',
+        goal: '≤ 1.0×',
+        value: times(one),
+        met: one <= 1,
       },
       {
-        name: 'parallel layer read by gzip, tar, skopeo, umoci; deterministic',
+        name: 'layer read by gzip, tar, skopeo, umoci; deterministic',
         goal: 'all ok',
         value: readersOk
           ? 'all ok'
@@ -214,6 +215,8 @@ export function packResult(
       },
     ],
     data: { bytes, files, level: LEVEL, seconds: t, compressedBytes: sizes, readers },
-    ...(readersOk ? {} : { failure: 'a reader refused the parallel gzip layer' }),
+    ...(readersOk
+      ? {}
+      : { failure: 'a reader refused the gzip layer, or its bytes depended on the threads' }),
   };
 }

@@ -43,6 +43,8 @@ export interface BuildOptions {
   annotations?: Annotations;
   family?: Family;
   sourceDateEpoch: number;
+  /** gzip level of the layers made (default 6). The bytes depend on it, never on the number of cores. */
+  compressionLevel?: number;
   /** Repository name for `io.containerd.image.name` / docker load, e.g. `ghcr.io/me/hello`. */
   imageName?: string;
   concurrency?: number;
@@ -117,6 +119,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       platform,
       buildArgs: o.buildArgs ?? {},
       sourceDateEpoch: o.sourceDateEpoch,
+      ...(o.compressionLevel !== undefined ? { compressionLevel: o.compressionLevel } : {}),
       signal: o.signal,
       ...(o.parents ? { resolveBase: o.parents.resolveBase } : {}),
       ...(report

@@ -3,8 +3,8 @@
  * filepath.Match per path component), `.dockerignore`, and turning a source into layer entries.
  * Nothing outside the context is ever read: `..` escapes and symlinks leading outside are refused.
  */
-import { createReadStream } from 'node:fs';
-import { lstat, open, readdir, readFile, readlink, realpath, stat } from 'node:fs/promises';
+import { createReadStream, lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { lstat, open, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { type LayerEntry, ScratchpackError } from '@scratchpack/oci';
@@ -208,29 +208,31 @@ export class BuildContext {
     if (dest !== '' && dest !== '/')
       out.push({ type: 'dir', path: dest, mode: own.mode ?? st.mode & 0o7777, ...ids });
     // An excluded directory is walked only for an exception below it, and kept only if one matched.
-    const walk = async (relDir: string, absDir: string, destDir: string): Promise<LayerEntry[]> => {
+    // Synchronous calls: for a tree of many small files, one trip through libuv's thread pool per lstat (queued
+    // behind zlib's work there) costs far more than the cached metadata it reads.
+    const walk = (relDir: string, absDir: string, destDir: string): LayerEntry[] => {
       const found: LayerEntry[] = [];
-      for (const name of (await readdir(absDir)).sort()) {
+      for (const name of readdirSync(absDir).sort()) {
         const rel = relDir ? `${relDir}/${name}` : name;
         const ignored = this.isIgnored(rel);
         if (ignored && !this.ignore.mayIncludeBelow(rel)) continue;
         const abs = join(absDir, name);
         const d = `${destDir.replace(/\/$/, '')}/${name}`;
-        const l = await lstat(abs);
+        const l = lstatSync(abs);
         if (l.isDirectory()) {
-          const below = await walk(rel, abs, d);
+          const below = walk(rel, abs, d);
           if (!ignored || below.length > 0)
             found.push({ type: 'dir', path: d, mode: own.mode ?? l.mode & 0o7777, ...ids }, ...below);
         } else if (ignored) continue;
         else if (l.isSymbolicLink())
-          found.push({ type: 'symlink', path: d, target: await readlink(abs), ...ids });
+          found.push({ type: 'symlink', path: d, target: readlinkSync(abs), ...ids });
         else if (l.isFile())
           found.push({ type: 'file', path: d, source: abs, mode: own.mode ?? l.mode & 0o7777, ...ids });
         else warnings.push(`skipped ${rel}: not a regular file, directory or symlink`);
       }
       return found;
     };
-    out.push(...(await walk(src.rel, src.real, dest)));
+    out.push(...walk(src.rel, src.real, dest));
     return out;
   }
 }

@@ -35,7 +35,7 @@ export interface EvaluateOptions {
   buildArgs?: Record<string, string>;
   /** Seconds since the epoch for mtimes and `created`. Default 0. */
   sourceDateEpoch?: number;
-  /** gzip level for layers. Default 9. */
+  /** gzip level for layers (COPY, ADD, ADD of a tar). Default 6. */
   compressionLevel?: number;
   /**
    * Called while this image's layers are packed (when they are first read): increments of the uncompressed tar

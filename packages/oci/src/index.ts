@@ -99,8 +99,8 @@ export {
   withPlatform,
 } from './mutate.ts';
 export {
-  DEFAULT_GZIP_BLOCK_SIZE,
-  normalizeGzipHeader,
+  DEFAULT_GZIP_LEVEL,
+  GZIP_BLOCK_SIZE,
   type ParallelGzipOptions,
   parallelGzip,
 } from './parallel-gzip.ts';
@@ -114,6 +114,7 @@ export {
   EMPTY_DESCRIPTOR,
   EMPTY_JSON,
   layoutReferrers,
+  layoutReferrersOf,
   loadArtifact,
   referrersIndex,
   referrersTag,

@@ -255,3 +255,33 @@ export async function layoutReferrers(
   const subjects = await subjectsOf(layout.blobs, entries);
   return entries.filter((e) => subjects.get(e.digest) === digest);
 }
+
+/**
+ * Every referrer of `digests` in the layout at `dir`, and referrers of those (a signature of an SBOM), each with
+ * the digest it refers to, breadth first: the index and each artifact manifest are read once, whatever the count.
+ */
+export async function layoutReferrersOf(
+  dir: string,
+  digests: readonly string[],
+): Promise<{ subject: string; descriptor: Descriptor }[]> {
+  const layout = await readLayout(dir);
+  const entries = (await layout.index()).manifests.filter((e) => e.artifactType);
+  const subjects = await subjectsOf(layout.blobs, entries);
+  const bySubject = new Map<string, Descriptor[]>();
+  for (const e of entries) {
+    const s = subjects.get(e.digest);
+    if (s) bySubject.set(s, [...(bySubject.get(s) ?? []), e]);
+  }
+  const out: { subject: string; descriptor: Descriptor }[] = [];
+  const seen = new Set<string>();
+  const queue = [...digests];
+  for (let d = queue.shift(); d !== undefined; d = queue.shift()) {
+    for (const e of bySubject.get(d) ?? []) {
+      if (seen.has(e.digest)) continue;
+      seen.add(e.digest);
+      out.push({ subject: d, descriptor: e });
+      queue.push(e.digest);
+    }
+  }
+  return out;
+}

@@ -1,37 +1,38 @@
 /**
  * `layerFromEntries`: a deterministic tar (tar-stream) compressed with gzip (Node zlib), with both
  * digests computed while streaming ONCE; the compressed bytes are kept so they are never recompressed.
- * With `parallelGzip` the tar is compressed as independent gzip members on several threads (parallel-gzip.ts).
+ * gzip is pigz-style: 128 KiB blocks compressed on several threads into one member (parallel-gzip.ts); the bytes
+ * depend only on the entries and the level, never on the number of cores.
  * File bodies are read as the tar is written, large ones streamed (tar-body.ts): memory does not grow with them.
  */
 
 import { Readable } from 'node:stream';
-import { createGzip, type ZlibOptions } from 'node:zlib';
 import tar from 'tar-stream';
 import { asAborted, throwIfAborted } from './abort.ts';
 import { type Digest, Hasher } from './digest.ts';
 import type { Layer } from './layer.ts';
 import { type LayerEntry, normalizeEntries, type TarRecord } from './layer-entries.ts';
 import { MediaTypes } from './media-types.ts';
-import { GZIP_OS_UNIX, parallelGzip } from './parallel-gzip.ts';
+import {
+  checkGzipLevel,
+  DEFAULT_GZIP_LEVEL,
+  type ParallelGzipOptions,
+  parallelGzip,
+} from './parallel-gzip.ts';
 import { Spool } from './spool.ts';
 import { Bodies, packEntry } from './tar-body.ts';
 
 export interface LayerOptions {
   /** Seconds since the epoch for every entry's mtime (SOURCE_DATE_EPOCH). Default 0. */
   sourceDateEpoch?: number;
-  /** gzip level 0–9. Default 9. */
+  /** gzip level 0–9. Default 6 (zlib's, Go's and pigz's default). */
   compressionLevel?: number;
   /** Default `application/vnd.oci.image.layer.v1.tar+gzip`; the Docker gzip type is also fine. */
   mediaType?: string;
   /** Keep compressed bytes in memory up to this many bytes, then in a temp file. Default 4 MiB. */
   spoolThreshold?: number;
-  /**
-   * Compress on several threads as independent gzip members of `gzipBlockSize` input bytes each (default off).
-   * Faster on several cores and still deterministic, but the bytes (and so the digest) differ from the
-   * single-stream default, and are a little larger.
-   */
-  parallelGzip?: boolean | { blockSize?: number; concurrency?: number };
+  /** gzip blocks compressed at once (default: twice the number of CPUs). Never changes the bytes. */
+  gzipConcurrency?: number;
   /** Called as the tar is produced: uncompressed bytes so far, and the expected total (both grow together). */
   onProgress?: (bytes: number, total: number) => void;
   /** Stop packing (when the layer is built): the tar, gzip and spool stop and the build rejects with `AbortedError`. */
@@ -100,7 +101,8 @@ export async function buildTarGz(records: TarRecord[], opts: LayerOptions = {}):
   if (!Number.isInteger(epoch) || epoch < 0)
     throw new RangeError(`sourceDateEpoch must be a non-negative integer, got ${epoch}`);
   const mtime = new Date(epoch * 1000);
-  const level = opts.compressionLevel ?? 9;
+  const level = opts.compressionLevel ?? DEFAULT_GZIP_LEVEL;
+  checkGzipLevel(level);
   const pack = tar.pack();
   const diff = new Hasher();
   const comp = new Hasher();
@@ -120,9 +122,9 @@ export async function buildTarGz(records: TarRecord[], opts: LayerOptions = {}):
   const stop = () => pack.destroy(new Stopped('aborted'));
   signal?.addEventListener('abort', stop, { once: true });
   const feed = feedTar(pack, records, mtime, bodies);
-  const sides = opts.parallelGzip
-    ? [parallelSide(pack, level, opts.parallelGzip, tarChunk, comp, spool)]
-    : streamSides(pack, level, tarChunk, comp, spool);
+  const gzipOptions: ParallelGzipOptions = { level };
+  if (opts.gzipConcurrency !== undefined) gzipOptions.concurrency = opts.gzipConcurrency;
+  const sides = [gzipSide(pack, gzipOptions, tarChunk, comp, spool)];
   // Whichever part fails first stops the others (a blocked writer would otherwise wait for room forever).
   for (const p of [feed, ...sides]) p.catch((err: Error) => pack.destroy(err));
   const results = await Promise.allSettled([feed, ...sides]);
@@ -141,87 +143,13 @@ export async function buildTarGz(records: TarRecord[], opts: LayerOptions = {}):
   };
 }
 
-/**
- * Bytes per zlib call, in and out. Each call is one trip to libuv's thread pool and back to this thread; tar-stream
- * hands over a 512-byte header and a body per file, and zlib's default output buffer is 16 KiB, so without this a
- * large layer costs tens of thousands of trips, and zlib's thread idles while this one reads and hashes. The
- * compressed bytes do not depend on how the input or output is cut (no flushes in between).
- */
-const ZLIB_CHUNK = 1024 * 1024;
-/** Tar bytes that may wait for zlib. */
-const ZLIB_BUFFER = 8 * 1024 * 1024;
-
 /** A part stopped because another failed: the other's error is the one to report. */
 class Stopped extends Error {}
 
-/** The default: one gzip stream (Node zlib), the header's MTIME and OS fixed. */
-function streamSides(
+/** The tar through `parallelGzip` (pigz-style blocks on several threads, one gzip member), hashed and kept. */
+async function gzipSide(
   pack: tar.Pack,
-  level: number,
-  tarChunk: (chunk: Buffer) => void,
-  comp: Hasher,
-  spool: Spool,
-): Promise<void>[] {
-  // A deep input buffer lets the tar side run ahead while zlib works, so zlib never waits for a file to be read.
-  const gz = createGzip({ level, chunkSize: ZLIB_CHUNK, writableHighWaterMark: ZLIB_BUFFER } as ZlibOptions);
-  const write = async (chunk: Buffer) => {
-    if (gz.write(chunk)) return;
-    await new Promise<void>((resolve, reject) => {
-      const drained = () => {
-        gz.off('close', closed);
-        resolve();
-      };
-      const closed = () => {
-        gz.off('drain', drained);
-        reject(new Stopped('the gzip stream closed before the layer was written'));
-      };
-      gz.once('drain', drained);
-      gz.once('close', closed);
-    });
-  };
-  const tarSide = (async () => {
-    try {
-      let held: Buffer[] = [];
-      let heldBytes = 0;
-      for await (const chunk of pack as AsyncIterable<Buffer>) {
-        tarChunk(chunk);
-        held.push(chunk);
-        heldBytes += chunk.byteLength;
-        if (heldBytes < ZLIB_CHUNK) continue;
-        await write(held.length === 1 ? held[0]! : Buffer.concat(held, heldBytes));
-        held = [];
-        heldBytes = 0;
-      }
-      if (heldBytes > 0) await write(Buffer.concat(held, heldBytes));
-      gz.end();
-    } catch (err) {
-      gz.destroy(err as Error);
-      throw err;
-    }
-  })();
-  const gzSide = (async () => {
-    let offset = 0;
-    for await (const c of gz) {
-      const chunk = c as Buffer;
-      // Fix the header's MTIME (bytes 4–7) to 0 and OS (byte 9) to Unix, whatever zlib wrote.
-      for (let i = Math.max(offset, 4); i < Math.min(offset + chunk.byteLength, 10); i++) {
-        if (i <= 7) chunk[i - offset] = 0;
-        if (i === 9) chunk[i - offset] = GZIP_OS_UNIX;
-      }
-      offset += chunk.byteLength;
-      comp.update(chunk);
-      await spool.write(chunk);
-    }
-    await spool.close();
-  })();
-  return [tarSide, gzSide];
-}
-
-/** `parallelGzip`: independent gzip members compressed on several threads, kept in order. */
-async function parallelSide(
-  pack: tar.Pack,
-  level: number,
-  parallel: true | { blockSize?: number; concurrency?: number },
+  options: ParallelGzipOptions,
   tarChunk: (chunk: Buffer) => void,
   comp: Hasher,
   spool: Spool,
@@ -233,9 +161,9 @@ async function parallelSide(
     }
   })();
   try {
-    for await (const member of parallelGzip(tarChunks, { level, ...(parallel === true ? {} : parallel) })) {
-      comp.update(member);
-      await spool.write(member);
+    for await (const piece of parallelGzip(tarChunks, options)) {
+      comp.update(piece);
+      await spool.write(piece);
     }
     await spool.close();
   } catch (err) {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import tar from 'tar-stream';
@@ -64,4 +65,17 @@ export async function makeTar(
   }
   pack.finalize();
   return done;
+}
+
+/** Deterministic, partly compressible test bytes (repeats far apart, so dictionaries matter). */
+export function bytes(n: number): Buffer {
+  const out = Buffer.alloc(n);
+  for (let off = 0, i = 0; off < n; i++) {
+    const block = createHash('sha256')
+      .update(String(i % 5000))
+      .digest();
+    const text = Buffer.from(`line ${i % 97} of some text\n`);
+    off += (i % 3 === 0 ? block : text).copy(out, off);
+  }
+  return out;
 }

@@ -80,8 +80,10 @@ describe('importTarLayer (contents spooled to disk, headers sorted)', () => {
 
   it('gives the golden digests for the golden layer tar, plain and gzip', async () => {
     for (const name of ['small-layer.tar', 'small-layer.tar.gz']) {
+      // The golden layer is gzip level 9 (fixtures/README.md).
       const { layer, entries } = await importTarLayer(from(await readFile(join(fixtures, name))), {
         sourceDateEpoch: 0,
+        compressionLevel: 9,
       });
       expect(entries).toBe(5);
       expect((await layer.digest()).toString()).toBe(
@@ -94,9 +96,9 @@ describe('importTarLayer (contents spooled to disk, headers sorted)', () => {
   });
 
   it.each<[string, LayerOptions]>([
-    ['defaults (level 9)', {}],
-    ['level 6, another epoch', { compressionLevel: 6, sourceDateEpoch: 1700000000 }],
-    ['parallel gzip members', { parallelGzip: { blockSize: 64 * 1024 } }],
+    ['defaults (level 6)', {}],
+    ['level 9, another epoch', { compressionLevel: 9, sourceDateEpoch: 1700000000 }],
+    ['one gzip thread', { gzipConcurrency: 1 }],
   ])('writes the same bytes as the in-memory path: %s', async (_, opts) => {
     const input = await mixedTar();
     const reference = layerFromEntries(await readTarEntries(from(input)), opts);

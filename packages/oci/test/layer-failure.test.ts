@@ -5,11 +5,11 @@ import { describe, expect, it } from 'vitest';
 import { layerFromEntries } from '../src/index.ts';
 
 describe('layerFromEntries when keeping the bytes fails', () => {
-  it('rejects instead of hanging (temp dir missing), single stream and parallel', async () => {
+  it('rejects instead of hanging (temp dir missing), with one gzip thread and several', async () => {
     const saved = process.env.TMPDIR;
     process.env.TMPDIR = '/nonexistent/scratchpack-test';
     try {
-      for (const opts of [{}, { parallelGzip: true }]) {
+      for (const opts of [{ gzipConcurrency: 1 }, {}]) {
         const layer = layerFromEntries(
           [{ type: 'file', path: 'big', content: Buffer.alloc(24 * 1024 * 1024, 7) }],
           { spoolThreshold: 1024, compressionLevel: 0, ...opts },

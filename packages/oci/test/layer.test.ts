@@ -82,9 +82,12 @@ describe('layerFromEntries', () => {
     expect((await layerFromEntries(entries, { compressionLevel: 1 }).diffId()).equals(d0)).toBe(true);
   });
 
-  it('writes a fixed gzip header: mtime 0, no name, OS byte 3', async () => {
-    const { gz } = await layerBytes(layerFromEntries([{ type: 'file', path: 'a', content: 'a' }]));
-    expect([...gz.subarray(0, 10)]).toEqual([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 3]);
+  it('writes a fixed gzip header: mtime 0, no name, XFL of the level, OS byte 3', async () => {
+    const entries = [{ type: 'file' as const, path: 'a', content: 'a' }];
+    const { gz } = await layerBytes(layerFromEntries(entries));
+    expect([...gz.subarray(0, 10)]).toEqual([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]);
+    const { gz: gz9 } = await layerBytes(layerFromEntries(entries, { compressionLevel: 9 }));
+    expect([...gz9.subarray(0, 10)]).toEqual([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 3]);
   });
 
   it('uses PAX only for long names and for xattrs', async () => {

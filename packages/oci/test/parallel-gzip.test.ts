@@ -1,87 +1,108 @@
 import { createHash } from 'node:crypto';
-import { gunzipSync } from 'node:zlib';
+import { constants, crc32, gunzipSync, gzipSync, inflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { layerFromEntries, parallelGzip } from '../src/index.ts';
-import { collect, layerBytes } from './helpers.ts';
-
-/** Deterministic, partly compressible test bytes. */
-function bytes(n: number): Buffer {
-  const out = Buffer.alloc(n);
-  for (let off = 0, i = 0; off < n; i++) {
-    const block = createHash('sha256').update(String(i)).digest();
-    const text = Buffer.from(`line ${i % 97} of some text\n`);
-    off += (i % 3 === 0 ? block : text).copy(out, off);
-  }
-  return out;
-}
+import { GZIP_BLOCK_SIZE, layerFromEntries, parallelGzip } from '../src/index.ts';
+import { bytes, collect, layerBytes } from './helpers.ts';
 
 async function* pieces(b: Buffer, size: number): AsyncGenerator<Buffer> {
   for (let off = 0; off < b.length; off += size) yield b.subarray(off, off + size);
 }
 
-/** How many times a gzip header (1f 8b 08) appears: at least the member count (compressed data may hold one too). */
-function members(gz: Buffer): number {
-  let n = 0;
-  for (let i = 0; i + 3 <= gz.length; i++) if (gz[i] === 0x1f && gz[i + 1] === 0x8b && gz[i + 2] === 8) n++;
-  return n;
-}
+const gz = (input: Buffer, chunk: number, options: Parameters<typeof parallelGzip>[1] = {}) =>
+  collect(parallelGzip(pieces(input, chunk), options));
 
-describe('parallelGzip', () => {
-  it('gives a multi-member gzip that decompresses to the input, one member per block', async () => {
-    const input = bytes(300 * 1024);
-    const gz = await collect(parallelGzip(pieces(input, 7000), { level: 6, blockSize: 64 * 1024 }));
-    expect(gunzipSync(gz).equals(input)).toBe(true);
-    expect(members(gz)).toBeGreaterThanOrEqual(5);
-    // Every member header: MTIME 0, OS Unix.
-    expect([...gz.subarray(4, 8)]).toEqual([0, 0, 0, 0]);
-    expect(gz[9]).toBe(3);
+describe('parallelGzip (pigz-style: one member, 128 KiB blocks primed with the previous 32 KiB)', () => {
+  it('is one gzip member: header, one deflate stream, CRC-32 and length of the input', async () => {
+    const input = bytes(5 * GZIP_BLOCK_SIZE + 1234);
+    const out = await gz(input, 7000, { level: 6 });
+    expect(gunzipSync(out).equals(input)).toBe(true);
+    expect([...out.subarray(0, 10)]).toEqual([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]);
+    // The deflate data between header and trailer is ONE raw stream that ends exactly before the trailer.
+    const raw = out.subarray(10, out.length - 8);
+    const inflated = inflateRawSync(raw, { info: true } as never) as unknown as {
+      buffer: Buffer;
+      engine: { bytesWritten: number };
+    };
+    expect(inflated.buffer.equals(input)).toBe(true);
+    expect(inflated.engine.bytesWritten).toBe(raw.length);
+    expect(out.readUInt32LE(out.length - 8)).toBe(crc32(input));
+    expect(out.readUInt32LE(out.length - 4)).toBe(input.length);
+    // Blocks but the last end with a sync flush (00 00 ff ff); there are at least as many as blocks - 1.
+    let syncs = 0;
+    for (let i = raw.indexOf('0000ffff', 0, 'hex'); i >= 0; i = raw.indexOf('0000ffff', i + 1, 'hex'))
+      syncs++;
+    expect(syncs).toBeGreaterThanOrEqual(5);
   });
 
   it('is deterministic: the same bytes whatever the concurrency and the input chunking', async () => {
-    const input = bytes(500 * 1024);
-    const one = await collect(
-      parallelGzip(pieces(input, 65536), { level: 6, blockSize: 64 * 1024, concurrency: 1 }),
-    );
-    const many = await collect(
-      parallelGzip(pieces(input, 1234), { level: 6, blockSize: 64 * 1024, concurrency: 8 }),
-    );
+    const input = bytes(9 * GZIP_BLOCK_SIZE + 99);
+    const one = await gz(input, 65536, { level: 6, concurrency: 1 });
+    const many = await gz(input, 1234, { level: 6, concurrency: 8 });
+    const whole = await gz(input, input.length, { level: 6 });
     expect(one.equals(many)).toBe(true);
+    expect(one.equals(whole)).toBe(true);
   });
 
-  it('gives a valid empty gzip for empty input, and refuses tiny blocks', async () => {
-    const gz = await collect(parallelGzip(pieces(Buffer.alloc(0), 1), { level: 6 }));
-    expect(gunzipSync(gz).length).toBe(0);
-    await expect(
-      collect(parallelGzip(pieces(Buffer.alloc(1), 1), { level: 6, blockSize: 100 })),
-    ).rejects.toThrow(RangeError);
+  it('primes each block with the previous 32 KiB: about the size of one stream, far below independent blocks', async () => {
+    // 128 KiB of random bytes repeated: a match for every later block lies in the block before it.
+    const unit = createHash('sha256').update('x').digest();
+    const random = Buffer.concat(
+      Array.from({ length: 1024 }, (_, i) => createHash('sha256').update(unit).update(String(i)).digest()),
+    );
+    const input = Buffer.concat(Array.from({ length: 8 }, () => random.subarray(0, 16 * 1024)));
+    const ours = await gz(Buffer.concat([input, input]), 4096, { level: 6 });
+    const single = gzipSync(Buffer.concat([input, input]), { level: 6 });
+    expect(ours.length).toBeLessThan(single.length * 1.01 + 64);
+    expect(ours.length).toBeLessThan(20 * 1024);
+  });
+
+  it('writes the level into the data and XFL, and refuses a level outside 0–9', async () => {
+    const input = bytes(3 * GZIP_BLOCK_SIZE);
+    const l1 = await gz(input, 50000, { level: 1 });
+    const l9 = await gz(input, 50000, { level: 9 });
+    expect(l1[8]).toBe(4);
+    expect(l9[8]).toBe(2);
+    expect(l9.length).toBeLessThan(l1.length);
+    for (const g of [l1, l9, await gz(input, 50000, { level: 0 })])
+      expect(gunzipSync(g).equals(input)).toBe(true);
+    await expect(gz(input, 50000, { level: 10 })).rejects.toThrow(
+      /gzip level must be an integer from 0 to 9, got 10/,
+    );
+  });
+
+  it('gives the same 20 bytes as gzip -n for empty input (OS Unix)', async () => {
+    const out = await gz(Buffer.alloc(0), 1);
+    const want = gzipSync(Buffer.alloc(0), { level: 6, finishFlush: constants.Z_FINISH });
+    want[9] = 3;
+    expect(out.equals(want)).toBe(true);
   });
 });
 
-describe('layerFromEntries with parallelGzip', () => {
+describe('layerFromEntries gzip', () => {
   const entries = [
     { type: 'file' as const, path: 'big/a.bin', content: bytes(700 * 1024) },
     { type: 'file' as const, path: 'big/b.txt', content: bytes(200 * 1024).toString('latin1') },
     { type: 'dir' as const, path: 'empty' },
   ];
 
-  it('has the same tar (diff_id) as the default layer, other gzip bytes, and digests that match them', async () => {
-    const plain = layerFromEntries(entries, { compressionLevel: 6 });
-    const parallel = layerFromEntries(entries, {
-      compressionLevel: 6,
-      parallelGzip: { blockSize: 256 * 1024 },
-    });
-    expect((await parallel.diffId()).toString()).toBe((await plain.diffId()).toString());
-    expect((await parallel.digest()).toString()).not.toBe((await plain.digest()).toString());
-    const { gz, tar } = await layerBytes(parallel);
-    expect(createHash('sha256').update(gz).digest('hex')).toBe((await parallel.digest()).hex);
-    expect(gz.length).toBe(await parallel.size());
-    expect(tar.length).toBe(await parallel.uncompressedSize());
-    expect(members(gz)).toBeGreaterThan(1);
+  it('is one member of the tar (diff_id), with digest and sizes that match the bytes', async () => {
+    const layer = layerFromEntries(entries, { compressionLevel: 6 });
+    const { gz: blob, tar } = await layerBytes(layer);
+    expect(gunzipSync(blob).equals(tar)).toBe(true);
+    expect(createHash('sha256').update(blob).digest('hex')).toBe((await layer.digest()).hex);
+    expect(createHash('sha256').update(tar).digest('hex')).toBe((await layer.diffId()).hex);
+    expect(blob.length).toBe(await layer.size());
+    expect(tar.length).toBe(await layer.uncompressedSize());
+    expect(blob.readUInt32LE(blob.length - 8)).toBe(crc32(tar));
   });
 
-  it('gives the same digest on every build, with one thread or many', async () => {
-    const a = layerFromEntries(entries, { parallelGzip: { concurrency: 1 } });
-    const b = layerFromEntries(entries, { parallelGzip: true });
-    expect((await a.digest()).toString()).toBe((await b.digest()).toString());
+  it('gives the same digest with one gzip thread or many; the level changes it', async () => {
+    const one = layerFromEntries(entries, { gzipConcurrency: 1 });
+    const many = layerFromEntries(entries, { gzipConcurrency: 16 });
+    const level9 = layerFromEntries(entries, { compressionLevel: 9 });
+    expect((await one.digest()).toString()).toBe((await many.digest()).toString());
+    expect((await one.diffId()).toString()).toBe((await level9.diffId()).toString());
+    expect((await one.digest()).toString()).not.toBe((await level9.digest()).toString());
+    await expect(layerFromEntries(entries, { compressionLevel: 11 }).digest()).rejects.toThrow(RangeError);
   });
 });

@@ -10,6 +10,7 @@ import {
   imageIndex,
   layerFromEntries,
   layoutReferrers,
+  layoutReferrersOf,
   loadArtifact,
   readLayout,
   referrersTag,
@@ -69,6 +70,34 @@ describe('referrers', () => {
     });
     expect(a.descriptor.annotations).toEqual(m.annotations);
     expect(referrersTag(a.descriptor.digest)).toBe(`sha256-${a.descriptor.digest.slice(7)}`);
+  });
+
+  it('layoutReferrersOf: referrers of several subjects and of those, breadth first, each once', async () => {
+    const amd = await image('amd64');
+    const arm = await image('arm64', 'other');
+    const idx = imageIndex([{ image: amd }, { image: arm }]);
+    await writeLayout(dir, idx, { tags: ['latest'] });
+    const a1 = await sbomFor(amd, 'one');
+    const a2 = await sbomFor(arm, 'two');
+    const sig = artifact({
+      artifactType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+      subject: { mediaType: a1.descriptor.mediaType, digest: a1.descriptor.digest, size: a1.descriptor.size },
+      layers: [{ mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json', bytes: Buffer.from('sig') }],
+    });
+    await writeReferrers(dir, [sig, a2, a1]);
+    const [amdDigest, armDigest] = [(await amd.digest()).toString(), (await arm.digest()).toString()];
+    const found = await layoutReferrersOf(dir, [
+      (await idx.digest()).toString(),
+      amdDigest,
+      armDigest,
+      amdDigest,
+    ]);
+    expect(found.map((f) => [f.subject, f.descriptor.digest])).toEqual([
+      [amdDigest, a1.descriptor.digest],
+      [armDigest, a2.descriptor.digest],
+      [a1.descriptor.digest, sig.descriptor.digest],
+    ]);
+    expect(await layoutReferrersOf(dir, [`sha256:${'0'.repeat(64)}`])).toEqual([]);
   });
 
   it('live beside the image as untagged entries; the image index and tag lookup are unchanged', async () => {

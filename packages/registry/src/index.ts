@@ -93,6 +93,7 @@ export {
 export {
   fetchArtifact,
   listReferrers,
+  type PushReferrersOptions,
   pushArtifact,
   pushReferrers,
   type ReferrersPushResult,

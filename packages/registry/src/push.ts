@@ -23,7 +23,10 @@ export interface PushOptions extends ClientOptions {
   onProgress?: (event: PushEvent) => void;
   /** Use this client (and leave it open) instead of creating one. */
   client?: RegistryClient;
-  /** Referrers (SBOMs, provenance, signatures) pushed after their subjects, before the tags. */
+  /**
+   * Referrers (SBOMs, provenance, signatures): their blobs go with the image's, their manifests and fallback tags
+   * (in parallel) after their subjects, before the tags.
+   */
   referrers?: Artifact[];
 }
 
@@ -75,10 +78,10 @@ interface PlannedBlob extends PushBlob {
 
 /**
  * Push an image or an index to `target`, in an order that never publishes something incomplete:
- * 1. every blob (layers + configs, deduplicated, `concurrency` at a time): HEAD → skip, else mount from
- *    `from`, else upload;
- * 2. each image manifest BY DIGEST;
- * 3. the index BY DIGEST;
+ * 1. every blob (layers + configs, the referrers' too, deduplicated, `concurrency` at a time): HEAD → skip, else
+ *    mount from `from`, else upload;
+ * 2. each image manifest BY DIGEST (`concurrency` at a time);
+ * 3. the index BY DIGEST; then the referrers' manifests and fallback-tag indexes (`concurrency` at a time);
  * 4. each tag, last. A push that fails anywhere before leaves no tag pointing at missing content.
  */
 export async function push(
@@ -107,7 +110,7 @@ export async function push(
         'push to a tag, or to the digest of the image being pushed',
       );
     }
-    const blobs = await planBlobs(images);
+    const blobs = await planBlobs(images, options.referrers ?? []);
     const concurrency = options.concurrency ?? 4;
 
     // 1. Blobs.
@@ -160,7 +163,10 @@ export async function push(
 
     // 3b. Referrers, after their subjects; the tags still move last.
     if (options.referrers?.length) {
-      const r = await pushReferrers(client, ref.repository, options.referrers, scopes);
+      const r = await pushReferrers(client, ref.repository, options.referrers, scopes, {
+        concurrency,
+        blobsPushed: true,
+      });
       emit({ type: 'referrers-done', count: r.pushed.length, fallbackTags: r.fallbackTags });
     }
 
@@ -190,8 +196,8 @@ export async function push(
   }
 }
 
-/** Layers and configs of all images, each digest once, in first-seen order. */
-async function planBlobs(images: Image[]): Promise<PlannedBlob[]> {
+/** Layers and configs of all images, then the referrers' blobs; each digest once, in first-seen order. */
+async function planBlobs(images: Image[], referrers: readonly Artifact[]): Promise<PlannedBlob[]> {
   const seen = new Map<string, PlannedBlob>();
   for (const image of images) {
     for (const layer of await image.layers()) {
@@ -208,6 +214,18 @@ async function planBlobs(images: Image[]): Promise<PlannedBlob[]> {
         size: config.size,
         kind: 'config',
         open: () => Readable.from([raw]),
+      });
+    }
+  }
+  for (const a of referrers) {
+    for (const { descriptor, bytes } of a.blobs) {
+      if (seen.has(descriptor.digest)) continue;
+      const kind = descriptor.digest === a.manifest.config.digest ? 'config' : 'layer';
+      seen.set(descriptor.digest, {
+        digest: descriptor.digest,
+        size: descriptor.size,
+        kind,
+        open: () => Readable.from([bytes]),
       });
     }
   }

@@ -20,6 +20,7 @@ import {
 import { blobExists, fetchBlob } from './blobs.ts';
 import type { RegistryClient } from './client.ts';
 import { ProtocolError } from './errors.ts';
+import { mapLimit } from './limit.ts';
 import { getManifest, headManifest, putManifest } from './manifests.ts';
 import { discard } from './transport.ts';
 import { uploadBlob } from './upload.ts';
@@ -38,11 +39,34 @@ export async function pushArtifact(
   a: Artifact,
   scopes: readonly string[],
 ): Promise<boolean> {
-  for (const b of a.blobs) {
-    const { digest, size } = b.descriptor;
-    if (await blobExists(client, repository, digest, scopes)) continue;
-    await uploadBlob(client, repository, { digest, size, open: () => Readable.from([b.bytes]) }, scopes);
-  }
+  await pushArtifactBlobs(client, repository, [a], scopes, 1);
+  return putArtifactManifest(client, repository, a, scopes);
+}
+
+/** The blobs of `artifacts` (each digest once: they share the empty config), `concurrency` at a time. */
+async function pushArtifactBlobs(
+  client: RegistryClient,
+  repository: string,
+  artifacts: readonly Artifact[],
+  scopes: readonly string[],
+  concurrency: number,
+): Promise<void> {
+  const blobs = new Map<string, { size: number; bytes: Buffer }>();
+  for (const a of artifacts)
+    for (const b of a.blobs) blobs.set(b.descriptor.digest, { size: b.descriptor.size, bytes: b.bytes });
+  await mapLimit([...blobs], concurrency, async ([digest, { size, bytes }]) => {
+    if (await blobExists(client, repository, digest, scopes)) return;
+    await uploadBlob(client, repository, { digest, size, open: () => Readable.from([bytes]) }, scopes);
+  });
+}
+
+/** PUT an artifact's manifest by digest (its blobs are there). True when the registry said `OCI-Subject`. */
+async function putArtifactManifest(
+  client: RegistryClient,
+  repository: string,
+  a: Artifact,
+  scopes: readonly string[],
+): Promise<boolean> {
   const url = client.url(repository, `manifests/${a.descriptor.digest}`);
   const res = await client.request({
     method: 'PUT',
@@ -94,30 +118,51 @@ export async function updateFallbackTag(
   return true;
 }
 
+export interface PushReferrersOptions {
+  /** Requests in flight at once (default 4): blobs, then manifests, then fallback tags. */
+  concurrency?: number;
+  /** The artifacts' blobs are in the repository already (`push` uploads them with the image's). */
+  blobsPushed?: boolean;
+}
+
 /**
- * Push `artifacts` (their subjects must be in the repository already), in order; for those the registry
- * did not index itself, update each subject's fallback tag once.
+ * Push `artifacts` (their subjects must be in the repository already): their blobs, then their manifests — in
+ * parallel, an artifact only after any artifact of the batch it refers to — then, for those the registry did not
+ * index itself, each subject's fallback tag once (in parallel: one tag per subject).
  */
 export async function pushReferrers(
   client: RegistryClient,
   repository: string,
   artifacts: Artifact[],
   scopes: readonly string[],
+  options: PushReferrersOptions = {},
 ): Promise<ReferrersPushResult> {
+  const concurrency = Math.max(1, options.concurrency ?? 4);
+  if (!options.blobsPushed) await pushArtifactBlobs(client, repository, artifacts, scopes, concurrency);
+  const indexed = new Map<string, boolean>();
+  let waiting = [...artifacts];
+  while (waiting.length > 0) {
+    const later = new Set(waiting.map((a) => a.descriptor.digest));
+    const ready = waiting.filter((a) => !later.has(a.manifest.subject?.digest ?? ''));
+    // A batch in which every artifact refers to another of it cannot be ordered (nor made: digests).
+    const wave = ready.length > 0 ? ready : waiting;
+    const said = await mapLimit(wave, concurrency, (a) => putArtifactManifest(client, repository, a, scopes));
+    for (const [i, a] of wave.entries()) indexed.set(a.descriptor.digest, said[i]!);
+    waiting = waiting.filter((a) => !wave.includes(a));
+  }
   const pending = new Map<string, Descriptor[]>();
-  const pushed: string[] = [];
   for (const a of artifacts) {
-    const indexed = await pushArtifact(client, repository, a, scopes);
-    pushed.push(a.descriptor.digest);
     const subject = a.manifest.subject?.digest;
-    if (!indexed && subject) pending.set(subject, [...(pending.get(subject) ?? []), a.descriptor]);
+    if (!indexed.get(a.descriptor.digest) && subject)
+      pending.set(subject, [...(pending.get(subject) ?? []), a.descriptor]);
   }
-  const fallbackTags: string[] = [];
-  for (const [subject, descriptors] of pending) {
-    await updateFallbackTag(client, repository, subject, descriptors, scopes);
-    fallbackTags.push(referrersTag(subject));
-  }
-  return { pushed, fallbackTags };
+  await mapLimit([...pending], concurrency, ([subject, descriptors]) =>
+    updateFallbackTag(client, repository, subject, descriptors, scopes),
+  );
+  return {
+    pushed: artifacts.map((a) => a.descriptor.digest),
+    fallbackTags: [...pending.keys()].map((subject) => referrersTag(subject)),
+  };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readLayout, sha256, validateLayout } from '@scratchpack/oci';
+import { type Artifact, artifact, readLayout, sha256, validateLayout } from '@scratchpack/oci';
 import {
   describeWithTools,
   type FaultProxy,
@@ -15,6 +15,7 @@ import {
   ConnectionError,
   headManifest,
   InvalidReferenceError,
+  listReferrers,
   pull,
   push,
   RegistryClient,
@@ -150,6 +151,83 @@ describeWithTools(['docker-registry', 'skopeo'], 'push and pull against docker-r
     expect(again).toMatchObject({ uploaded: 0, skipped: await blobCount(index), bytesUploaded: 0 });
     expect(uploads()).toBe(0);
     expect(proxy.count('HEAD', '/blobs/')).toBe(await blobCount(index));
+  });
+
+  it('pushes referrers with the image: their blobs in the blob phase, manifests after subjects, fallback tags, tags last; a repeat uploads nothing', async () => {
+    const index = await testIndex({ salt: 'supply-chain' });
+    // Per image an SPDX and a CycloneDX SBOM and a provenance; a signature of the first SBOM (a referrer's referrer).
+    const referrers: Artifact[] = [];
+    for (const { image } of await index.images()) {
+      const subject = {
+        mediaType: image.mediaType(),
+        digest: (await image.digest()).toString(),
+        size: await image.size(),
+      };
+      for (const type of [
+        'application/spdx+json',
+        'application/vnd.cyclonedx+json',
+        'application/vnd.in-toto+json',
+      ])
+        referrers.push(
+          artifact({
+            artifactType: type,
+            subject,
+            layers: [{ mediaType: type, bytes: Buffer.from(`${type} of ${subject.digest}\n`) }],
+          }),
+        );
+    }
+    const signed = referrers[0]!;
+    const signature = artifact({
+      artifactType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+      subject: {
+        mediaType: signed.descriptor.mediaType,
+        digest: signed.descriptor.digest,
+        size: signed.descriptor.size,
+      },
+      layers: [
+        { mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json', bytes: Buffer.from('{"sig":1}') },
+      ],
+    });
+    const all = [...referrers, signature];
+    const artifactBlobs = new Set(all.flatMap((a) => a.blobs.map((b) => b.descriptor.digest))).size;
+    proxy.reset();
+    const repo = `${proxy.host}/demo/supply`;
+    const result = await push(index, `${repo}:latest`, { referrers: all, concurrency: 6 });
+    expect(result).toMatchObject({ uploaded: (await blobCount(index)) + artifactBlobs, skipped: 0 });
+    const paths = proxy.requests.map((r) => `${r.method} ${r.path}`);
+    const at = (needle: string) => paths.indexOf(`PUT /v2/demo/supply/manifests/${needle}`);
+    const lastBlob = proxy.requests.findLastIndex((r) => r.path.includes('/blobs/'));
+    const indexDigest = (await index.digest()).toString();
+    expect(lastBlob).toBeLessThan(at(indexDigest));
+    for (const a of all) {
+      // After its subject; the subject's fallback tag (docker-registry has no referrers API) after it.
+      expect(at(a.descriptor.digest)).toBeGreaterThan(at(a.manifest.subject!.digest));
+      expect(at(a.descriptor.digest)).toBeGreaterThan(at(indexDigest));
+      expect(at(`sha256-${a.manifest.subject!.digest.slice(7)}`)).toBeGreaterThan(at(a.descriptor.digest));
+      expect(at('latest')).toBeGreaterThan(at(`sha256-${a.manifest.subject!.digest.slice(7)}`));
+    }
+    const client = await RegistryClient.create(proxy.host, { credential: null });
+    try {
+      for (const { image } of await index.images()) {
+        const listed = await listReferrers(client, 'demo/supply', (await image.digest()).toString(), [
+          'repository:demo/supply:pull',
+        ]);
+        expect(listed.via).toBe('tag');
+        expect(listed.descriptors).toHaveLength(3);
+      }
+      const sigs = await listReferrers(client, 'demo/supply', signed.descriptor.digest, [
+        'repository:demo/supply:pull',
+      ]);
+      expect(sigs.descriptors.map((d) => d.digest)).toEqual([signature.descriptor.digest]);
+    } finally {
+      await client.close();
+    }
+    proxy.reset();
+    const again = await push(index, `${repo}:latest`, { referrers: all });
+    expect(again).toMatchObject({ uploaded: 0, skipped: (await blobCount(index)) + artifactBlobs });
+    expect(uploads()).toBe(0);
+    // Fallback tags already list every referrer: read, not written again.
+    expect(proxy.count('PUT', '/manifests/sha256-')).toBe(0);
   });
 
   it('mounts every blob when pushing to a second repository with `from`', async () => {

@@ -22,6 +22,8 @@ export const TOOL_PACKAGES: Record<string, string> = {
   debootstrap: 'debootstrap',
   setpriv: 'util-linux',
   'dpkg-query': 'dpkg',
+  taskset: 'util-linux',
+  gzip: 'gzip',
   runc: 'runc',
   'qemu-aarch64-static': 'qemu-user-static',
   'qemu-arm-static': 'qemu-user-static',

@@ -70,17 +70,9 @@ export async function sourceReferrers(
   src: Source,
   subject: Image | ImageIndex = src.subject,
 ): Promise<Artifact[]> {
+  const found = await src.referrersOf(await subjectDigests(subject));
   const out: Artifact[] = [];
-  const seen = new Set<string>();
-  const queue = await subjectDigests(subject);
-  for (let d = queue.shift(); d !== undefined; d = queue.shift()) {
-    for (const r of await src.referrers(d)) {
-      if (seen.has(r.digest)) continue;
-      seen.add(r.digest);
-      out.push(await src.artifact(r));
-      queue.push(r.digest);
-    }
-  }
+  for (const f of found) out.push(await src.artifact(f.descriptor));
   return out;
 }
 

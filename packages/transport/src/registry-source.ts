@@ -33,7 +33,7 @@ import {
   RegistryClient,
 } from '@scratchpack/registry';
 import type { ImageRef } from './ref.ts';
-import type { Source } from './source.ts';
+import { type Source, walkReferrers } from './source.ts';
 
 async function collect(s: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -130,6 +130,8 @@ export async function openRegistrySource(
       blob,
       referrers: async (digest, type) =>
         (await listReferrers(client, repo, digest, scopes, type)).descriptors,
+      referrersOf: (digests) =>
+        walkReferrers(digests, async (d) => (await listReferrers(client, repo, d, scopes)).descriptors),
       artifact: (d) => fetchArtifact(client, repo, d, scopes),
       attach: async (artifacts) =>
         (await pushReferrers(client, repo, artifacts, pushScopes(repo))).fallbackTags,

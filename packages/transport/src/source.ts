@@ -24,6 +24,7 @@ import {
   isManifest,
   type Lease,
   layoutReferrers,
+  layoutReferrersOf,
   loadArtifact,
   loadDescriptor,
   MediaTypeError,
@@ -55,6 +56,8 @@ export interface Source {
   blob(d: Descriptor): Promise<Readable>;
   /** Referrers (SBOMs, provenance, signatures) of `digest`, optionally of one artifact type. */
   referrers(digest: string, artifactType?: string): Promise<Descriptor[]>;
+  /** Every referrer of `digests` and of those, each with its subject, breadth first, each once. */
+  referrersOf(digests: readonly string[]): Promise<{ subject: string; descriptor: Descriptor }[]>;
   artifact(d: Descriptor): Promise<Artifact>;
   /** Store artifacts beside their subjects; returns the fallback tags written (registries without the API). */
   attach(artifacts: Artifact[]): Promise<string[]>;
@@ -71,6 +74,25 @@ export interface OpenOptions {
   signal?: AbortSignal | undefined;
   /** Blobs already here are read from it instead of being downloaded (a copy's destination). */
   cache?: BlobStore;
+}
+
+/** Breadth first from `digests` through `list` (referrers of referrers too), each referrer once. */
+export async function walkReferrers(
+  digests: readonly string[],
+  list: (digest: string) => Promise<Descriptor[]>,
+): Promise<{ subject: string; descriptor: Descriptor }[]> {
+  const out: { subject: string; descriptor: Descriptor }[] = [];
+  const seen = new Set<string>();
+  const queue = [...digests];
+  for (let d = queue.shift(); d !== undefined; d = queue.shift()) {
+    for (const r of await list(d)) {
+      if (seen.has(r.digest)) continue;
+      seen.add(r.digest);
+      out.push({ subject: d, descriptor: r });
+      queue.push(r.digest);
+    }
+  }
+  return out;
 }
 
 /** The bare descriptor (media type, digest, size) of a layout entry. */
@@ -120,6 +142,8 @@ async function directorySource(
         );
       },
       referrers: (digest, type) => layoutReferrers(dir, digest, type),
+      // One read of the index and of each artifact manifest, however many subjects.
+      referrersOf: (digests) => layoutReferrersOf(dir, digests),
       artifact: (d) => loadArtifact(blobs, d),
       attach: async (artifacts) => {
         if (ref.kind === 'archive')

@@ -27,7 +27,13 @@ import { localParents, localStore } from '../image-ref.ts';
 import { runSignal } from '../interrupt.ts';
 import { bytes, table } from '../output.ts';
 import { checkOutputPath } from '../output-path.ts';
-import { type OutputSpec, parseOutput, parsePairs } from '../output-spec.ts';
+import {
+  COMPRESSION_LEVEL_HELP,
+  type OutputSpec,
+  parseCompressionLevel,
+  parseOutput,
+  parsePairs,
+} from '../output-spec.ts';
 import { packProgress } from '../progress.ts';
 import { addRegistryFlags, clientOptions, type RegistryFlags } from '../registry-options.ts';
 import { TOOL } from '../tool.ts';
@@ -150,6 +156,7 @@ export function buildCommand(program: Command): void {
       [],
     )
     .option('--name <name>', 'file name of the program in the image (default: from the source or binary)')
+    .option('--compression-level <0-9>', COMPRESSION_LEVEL_HELP)
     .option('--pull', 'ask the registry for parent image tags again instead of using the cache')
     .option('--no-sbom', 'do not write SPDX and CycloneDX SBOMs beside each image')
     .option('--no-provenance', 'do not write a SLSA provenance statement beside each image');
@@ -162,6 +169,7 @@ export function buildCommand(program: Command): void {
         binary: string[];
         name?: string;
         pull?: boolean;
+        compressionLevel?: string;
         sbom: boolean;
         provenance: boolean;
         file?: string;
@@ -183,6 +191,7 @@ export function buildCommand(program: Command): void {
       // Without --output the image goes to the local store, under the -t names (as docker build does).
       const storeNames = opts.output.length === 0 && !opts.push ? storeNamesFor(opts.tag) : undefined;
       const sourceDateEpoch = parseSourceDateEpoch(process.env.SOURCE_DATE_EPOCH);
+      const compressionLevel = parseCompressionLevel(opts.compressionLevel);
       if (opts.binary.length && opts.platform.length) {
         throw new UsageError('--binary gives the platforms; leave out --platform');
       }
@@ -233,6 +242,7 @@ export function buildCommand(program: Command): void {
           annotations: { ...program?.annotations, ...parsePairs('--annotation', opts.annotation) },
           family: opts.format as Family,
           sourceDateEpoch,
+          ...(compressionLevel !== undefined ? { compressionLevel } : {}),
           parents,
           onWarning: warnOnce(),
           attest: {

@@ -37,6 +37,7 @@ import { destinationRef, localStore } from '../image-ref.ts';
 import { runSignal } from '../interrupt.ts';
 import { bytes } from '../output.ts';
 import { checkOutputPath } from '../output-path.ts';
+import { COMPRESSION_LEVEL_HELP, parseCompressionLevel } from '../output-spec.ts';
 import { withPackProgress } from '../progress.ts';
 import { TOOL } from '../tool.ts';
 
@@ -61,31 +62,6 @@ async function openInput(source: string): Promise<Readable> {
   }
   // 1 MiB reads: a 64 KiB default costs thousands more trips through the parser and both hashes.
   return createReadStream(source, { highWaterMark: 1024 * 1024 });
-}
-
-/**
- * gzip level of imported layers: 6, zlib's and Go's default (what `docker import` and podman write), about half
- * the time of level 9; built layers keep level 9 (small images of small programs).
- */
-export const DEFAULT_IMPORT_LEVEL = 6;
-
-/** `--compression-level` and `--parallel-gzip` as layer options. */
-export function layerFlags(opts: { compressionLevel?: string; parallelGzip?: boolean }): {
-  compressionLevel?: number;
-  parallelGzip?: boolean;
-} {
-  const out: { compressionLevel?: number; parallelGzip?: boolean } = {};
-  if (opts.compressionLevel !== undefined) {
-    const level = Number(opts.compressionLevel);
-    if (!/^[0-9]$/.test(opts.compressionLevel))
-      throw new UsageError(
-        `--compression-level ${opts.compressionLevel}: expected a gzip level from 0 to 9`,
-        'e.g. --compression-level 9 (smaller, about twice as slow as the default 6)',
-      );
-    out.compressionLevel = level;
-  } else out.compressionLevel = DEFAULT_IMPORT_LEVEL;
-  if (opts.parallelGzip) out.parallelGzip = true;
-  return out;
 }
 
 /** Read and pack the tarball with a bar per phase on a TTY: reading (spooling contents), then packing. */
@@ -128,14 +104,7 @@ export function importCommand(program: Command): void {
     )
     .option('-m, --message <text>', 'history comment (default "Imported from <file>")')
     .option('--image-name <repo>', 'repository name recorded for docker load / containerd')
-    .option(
-      '--compression-level <0-9>',
-      'gzip level of the layer (default 6, as docker import; 9 is a little smaller and about twice as slow)',
-    )
-    .option(
-      '--parallel-gzip',
-      'compress on all cores as independent gzip members (faster; deterministic, but another digest)',
-    )
+    .option('--compression-level <0-9>', COMPRESSION_LEVEL_HELP)
     .option('--json', 'print the result as JSON')
     .option('--no-sbom', 'do not write SPDX and CycloneDX SBOMs beside the image')
     .option('--no-provenance', 'do not write a SLSA provenance statement beside the image')
@@ -149,7 +118,6 @@ export function importCommand(program: Command): void {
           message?: string;
           imageName?: string;
           compressionLevel?: string;
-          parallelGzip?: boolean;
           json?: boolean;
           sbom: boolean;
           provenance: boolean;
@@ -167,7 +135,7 @@ export function importCommand(program: Command): void {
         const tag = target.kind === 'layout' ? (target.tag ?? 'latest') : storeName!;
         if (target.kind === 'layout') await checkOutputPath(dir, 'layout', 'destination');
         const sourceDateEpoch = parseSourceDateEpoch(process.env.SOURCE_DATE_EPOCH);
-        const flags = layerFlags(opts);
+        const compressionLevel = parseCompressionLevel(opts.compressionLevel);
         const created = rfc3339(sourceDateEpoch);
         const base = emptyImage({ platform, sourceDateEpoch });
         // Check the changes before reading a possibly large tarball.
@@ -178,7 +146,7 @@ export function importCommand(program: Command): void {
         const input = pipeline(await openInput(source), hashing, () => {});
         const { layer, entries } = await importWithProgress(input, source, name, {
           sourceDateEpoch,
-          ...flags,
+          ...(compressionLevel !== undefined ? { compressionLevel } : {}),
         });
         const imported = await appendLayers(base, {
           layer,
