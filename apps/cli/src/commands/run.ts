@@ -8,19 +8,36 @@
 import { randomBytes } from 'node:crypto';
 import { chmod } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { extractRootfs, formatPlatform } from '@scratchpack/oci';
+import { extractRootfs, formatPlatform, trackTemp, untrackTemp } from '@scratchpack/oci';
+import {
+  BwrapMissingError,
+  capabilities,
+  commandLine,
+  DEFAULT_PATH,
+  defaultSeccomp,
+  findBwrap,
+  giveTree,
+  hasBinfmt,
+  hostIds,
+  locate,
+  parseVolume,
+  prepareContainer,
+  privateDir,
+  programEnv,
+  removeTree,
+  resolveUser,
+  runOnHost,
+  runSandboxed,
+  sweepPrivateDirs,
+  type Volume,
+} from '@scratchpack/runtime';
 import { findPlatform, QemuMissingError, qemuFor } from '@scratchpack/toolchain';
 import type { Command } from 'commander';
 import { ExitError, UsageError } from '../errors.ts';
+import { forwardSignals, runSignal } from '../interrupt.ts';
 import { openLayoutRef, pickImage } from '../layout-ref.ts';
-import { BwrapMissingError, findBwrap, sandboxArgs, type Volume } from '../run/bwrap.ts';
-import { parseVolume, prepareContainer } from '../run/container.ts';
-import { runOnHost } from '../run/host.ts';
-import { commandLine, DEFAULT_PATH, programEnv, resolveUser } from '../run/image-config.ts';
-import { locate } from '../run/locate.ts';
 import { notFound, type RunOptions, runOptions } from '../run/options.ts';
-import { hasBinfmt, runSandboxed } from '../run/sandbox.ts';
-import { privateDir, withPrivateDir } from '../run/workspace.ts';
+import { callerTerminal } from '../run/tty.ts';
 
 export { commandLine, programEnv };
 
@@ -60,10 +77,16 @@ async function run(ref: string, rawArgs: string[], opts: RunOptions, notes: (lin
       'warning: --no-sandbox: the program runs on this host, unconfined (it sees and can change your files)',
     );
 
-  const parent = opts.rootfs ?? (await privateDir());
+  const caps = capabilities(opts.capAdd, opts.capDrop);
+
+  // Directories of runs whose CLI was killed (-9) go first; then this run's own, removed however it ends.
+  await sweepPrivateDirs();
+  const parent = trackTemp(await privateDir());
   const root = opts.rootfs ?? join(parent, 'rootfs');
-  const status = await withPrivateDir(parent, opts.rootfs !== undefined, async () => {
+  let status: number;
+  try {
     const report = await extractRootfs(image, root);
+    runSignal().throwIfAborted();
     const skipped = report.warnings.filter((w) => !/ dev\//.test(w));
     if (skipped.length)
       notes(`note: ${skipped.length} device node(s)/fifo(s) not reproduced, e.g. ${skipped[0]}`);
@@ -71,34 +94,61 @@ async function run(ref: string, rawArgs: string[], opts: RunOptions, notes: (lin
     const user = await resolveUser(root, opts.user ?? config.User);
     const found = await locate(root, argv[0]!, workdir, env.PATH ?? DEFAULT_PATH);
     if (found.status !== 'found') throw notFound(argv[0]!, found.status, platform);
-    if (!bwrap) return runOnHost({ root, exe: found.path, argv, workdir, env, runner });
-    const hostname = opts.hostname ?? randomBytes(6).toString('hex');
-    env.HOSTNAME ??= hostname;
-    env.HOME ??= user.home ?? '/';
-    const tty = opts.tty === true && process.stdin.isTTY === true;
-    if (tty) env.TERM ??= 'xterm';
-    const sandbox = await prepareContainer({
-      rootfs: root,
-      uid: user.uid,
-      gid: user.gid,
-      hostname,
-      workdir,
-      network: opts.network as 'none' | 'host',
-      readOnly: opts.readOnly === true,
-      volumes,
-      tty,
-      argv,
-      ...(runner.kind === 'qemu'
-        ? { qemu: { binary: runner.command!, prefixArgs: runner.prefixArgs, program: found.path } }
-        : {}),
-    });
-    const code = await runSandboxed(bwrap, sandboxArgs(sandbox), env);
-    if (runner.kind === 'qemu' && (code === 126 || code === 127) && !hasBinfmt(runner.qemu))
-      notes(
-        `note: ${formatPlatform(platform)} runs under qemu-user without binfmt_misc: a program it starts (e.g. through a shell) cannot be executed ("Exec format error"). Run that program directly (scratchpack run IMAGE PROGRAM ARGS), or register qemu-user-static with binfmt_misc (Debian: apt-get install binfmt-support qemu-user-static).`,
-      );
-    return code;
-  });
+    if (!bwrap)
+      status = await runOnHost({ root, exe: found.path, argv, workdir, env, runner, forwardSignals });
+    else {
+      const hostname = opts.hostname ?? randomBytes(6).toString('hex');
+      env.HOSTNAME ??= hostname;
+      env.HOME ??= user.home ?? '/';
+      const tty = opts.tty === true && process.stdin.isTTY === true;
+      if (tty) env.TERM ??= 'xterm';
+      const sandbox = await prepareContainer({
+        rootfs: root,
+        dir: parent,
+        uid: user.uid,
+        gid: user.gid,
+        hostname,
+        workdir,
+        network: opts.network as 'none' | 'host',
+        readOnly: opts.readOnly === true,
+        volumes,
+        tty,
+        caps,
+        argv,
+        ...(runner.kind === 'qemu'
+          ? { qemu: { binary: runner.command!, prefixArgs: runner.prefixArgs, program: found.path } }
+          : {}),
+      });
+      // Invoked as root: the container's users are an unprivileged host user, who must own its files.
+      const ids = hostIds();
+      if (ids) {
+        giveTree(parent, ids);
+        if (opts.rootfs) giveTree(root, ids);
+      }
+      const seccomp = defaultSeccomp();
+      if (!seccomp)
+        notes(`note: no seccomp filter for ${process.arch} hosts: the container runs without one`);
+      const term = tty ? callerTerminal() : undefined;
+      try {
+        status = await runSandboxed(bwrap, sandbox, {
+          env,
+          dir: parent,
+          forwardSignals,
+          ...(seccomp ? { seccomp } : {}),
+          ...(term ? { terminal: term.terminal } : {}),
+        });
+      } finally {
+        term?.restore();
+      }
+      if (runner.kind === 'qemu' && (status === 126 || status === 127) && !hasBinfmt(runner.qemu))
+        notes(
+          `note: ${formatPlatform(platform)} runs under qemu-user without binfmt_misc: a program it starts (e.g. through a shell) cannot be executed ("Exec format error"). Run that program directly (scratchpack run IMAGE PROGRAM ARGS), or register qemu-user-static with binfmt_misc (Debian: apt-get install binfmt-support qemu-user-static).`,
+        );
+    }
+  } finally {
+    removeTree(parent);
+    untrackTemp(parent);
+  }
   if (status !== 0) throw new ExitError(status);
 }
 

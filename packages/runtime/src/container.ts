@@ -5,11 +5,13 @@
  * path of its own.
  */
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, rm, stat } from 'node:fs/promises';
-import { basename, isAbsolute, posix, relative, resolve } from 'node:path';
+import { lstatSync } from 'node:fs';
+import { lstat, mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, isAbsolute, join, posix, relative, resolve } from 'node:path';
 import { resolveInRoot } from '@scratchpack/oci';
-import { UsageError } from '../errors.ts';
 import type { ContainerSpec, SandboxSpec, Volume } from './bwrap.ts';
+import { RuntimeInputError } from './errors.ts';
+import { MASKED_PATHS, type ProcPath, READONLY_PATHS } from './hardening.ts';
 
 /** `-v HOST:CTR[:ro|rw]`, checked before anything is unpacked. */
 export async function parseVolume(spec: string): Promise<Volume> {
@@ -17,12 +19,14 @@ export async function parseVolume(spec: string): Promise<Volume> {
   const mode = parts.length === 3 ? parts.pop()! : 'rw';
   const [host, target] = parts;
   if (parts.length !== 2 || !host || !target || (mode !== 'ro' && mode !== 'rw'))
-    throw new UsageError(`invalid volume "${spec}"`, 'use -v HOST_PATH:CONTAINER_PATH[:ro]');
+    throw new RuntimeInputError(`invalid volume "${spec}"`, 'use -v HOST_PATH:CONTAINER_PATH[:ro]');
   if (!posix.isAbsolute(target))
-    throw new UsageError(`invalid volume "${spec}": ${target} is not an absolute path in the container`);
+    throw new RuntimeInputError(
+      `invalid volume "${spec}": ${target} is not an absolute path in the container`,
+    );
   const abs = resolve(host);
   await stat(abs).catch(() => {
-    throw new UsageError(
+    throw new RuntimeInputError(
       `invalid volume "${spec}": ${abs} does not exist`,
       'bind an existing file or directory',
     );
@@ -46,27 +50,68 @@ async function mountpoint(root: string, name: string): Promise<void> {
   await mkdir(p);
 }
 
+/** A regular file the container sees at `f` (inside its rootfs), or undefined where the image has something else there. */
+async function fileTarget(root: string, f: string): Promise<string | undefined> {
+  const target = await inRoot(root, f);
+  const there = await lstat(resolve(root, `.${target}`)).catch(() => undefined);
+  const parent = await lstat(resolve(root, `.${target}`, '..')).catch(() => undefined);
+  if ((there && !there.isFile()) || !parent?.isDirectory()) return undefined;
+  if (!there) await writeFile(resolve(root, `.${target}`), '');
+  return target;
+}
+
+/** Docker's /etc/hosts for a container of its own network: localhost and the hostname. */
+export function hostsFile(hostname: string): string {
+  return `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`;
+}
+
 /**
- * With `--network host`, the host's /etc/resolv.conf and /etc/hosts (read-only) over the image's, as Docker
- * does, so names resolve as on the host; only into an image with a real /etc directory.
+ * /etc/hostname always, and /etc/hosts (localhost + the hostname) unless `--network host`, where the host's
+ * /etc/resolv.conf and /etc/hosts are bound read-only over the image's, as Docker does. Written into `dir`
+ * (outside the rootfs) and bound; an image without /etc gets one.
  */
-async function hostNetworkFiles(root: string): Promise<SandboxSpec['roFiles']> {
-  const etc = await lstat(resolve(root, 'etc')).catch(() => undefined);
-  if (!etc?.isDirectory()) return [];
-  const out: SandboxSpec['roFiles'] = [];
-  for (const f of ['/etc/resolv.conf', '/etc/hosts']) {
-    if (!(await stat(f).catch(() => undefined))?.isFile()) continue;
-    const target = await inRoot(root, f);
-    const there = await lstat(resolve(root, `.${target}`)).catch(() => undefined);
-    const parent = await lstat(resolve(root, `.${target}`, '..')).catch(() => undefined);
-    if ((there && !there.isFile()) || !parent?.isDirectory()) continue;
-    out.push({ host: f, target });
+async function etcFiles(root: string, dir: string, hostname: string, network: 'none' | 'host') {
+  const roFiles: SandboxSpec['roFiles'] = [];
+  const files: SandboxSpec['files'] = [];
+  if (!(await lstat(resolve(root, 'etc')).catch(() => undefined))) await mkdir(resolve(root, 'etc'));
+  const own: [string, string][] = [['/etc/hostname', `${hostname}\n`]];
+  if (network === 'host') {
+    for (const f of ['/etc/resolv.conf', '/etc/hosts']) {
+      if (!(await stat(f).catch(() => undefined))?.isFile()) continue;
+      const target = await fileTarget(root, f);
+      if (target) roFiles.push({ host: f, target });
+    }
+  } else own.push(['/etc/hosts', hostsFile(hostname)]);
+  for (const [f, text] of own) {
+    const target = await fileTarget(root, f);
+    if (!target) continue;
+    const host = join(dir, basename(f));
+    await writeFile(host, text, { mode: 0o644 });
+    files.push({ host, target });
+  }
+  return { roFiles, files };
+}
+
+/** The /proc paths of `paths` this kernel has (bwrap cannot mount over one that is missing). */
+function existing(paths: readonly string[]): ProcPath[] {
+  const out: ProcPath[] = [];
+  for (const path of paths) {
+    try {
+      out.push({ path, dir: lstatSync(path).isDirectory() });
+    } catch {
+      // not on this kernel
+    }
   }
   return out;
 }
 
-/** The container `run` asks for; for a foreign architecture also the qemu-user binary on the host, the options before the program, the program's image path. */
+/**
+ * The container `prepareContainer` is asked for: `dir` is a private directory outside the rootfs for the files
+ * the runtime writes; for a foreign architecture also the qemu-user binary on the host, the options before the
+ * program, the program's image path.
+ */
 export type ContainerOptions = ContainerSpec & {
+  dir: string;
   qemu?: { binary: string; prefixArgs: string[]; program: string };
 };
 
@@ -89,8 +134,7 @@ export async function prepareContainer(o: ContainerOptions): Promise<SandboxSpec
     }
     volumes.push({ ...v, target });
   }
-  const roFiles: SandboxSpec['roFiles'] = [];
-  if (o.network === 'host') roFiles.push(...(await hostNetworkFiles(o.rootfs)));
+  const { roFiles, files } = await etcFiles(o.rootfs, o.dir, o.hostname, o.network);
   let argv = o.argv;
   if (o.qemu) {
     // A directory name the image cannot already use: created fresh in the private rootfs.
@@ -100,7 +144,7 @@ export async function prepareContainer(o: ContainerOptions): Promise<SandboxSpec
     await mkdir(resolve(o.rootfs, `.${dir}`));
     const target = `${dir}/${basename(o.qemu.binary)}`;
     if (!isAbsolute(o.qemu.binary))
-      throw new UsageError(`qemu-user binary ${o.qemu.binary} is not an absolute path`);
+      throw new RuntimeInputError(`qemu-user binary ${o.qemu.binary} is not an absolute path`);
     roFiles.push({ host: o.qemu.binary, target });
     argv = [target, ...o.qemu.prefixArgs, '-0', o.argv[0]!, o.qemu.program, ...o.argv.slice(1)];
   }
@@ -115,7 +159,11 @@ export async function prepareContainer(o: ContainerOptions): Promise<SandboxSpec
     tmpfsTmp,
     volumes,
     roFiles,
+    files,
+    masked: existing(MASKED_PATHS),
+    readOnlyProc: existing(READONLY_PATHS),
     tty: o.tty,
+    caps: o.caps,
     argv,
   };
 }

@@ -1,14 +1,14 @@
-/** The pieces of `scratchpack run` that need no sandbox: bwrap's argv, users from the image, userns hints, locating. */
+/** The runtime's pieces that need no sandbox: bwrap's argv, users from the image, userns hints, locating. */
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir } from '@scratchpack/test-utils';
-import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCommand } from '../src/commands/run.ts';
-import { type SandboxSpec, sandboxArgs } from '../src/run/bwrap.ts';
-import { resolveUser } from '../src/run/image-config.ts';
-import { locate } from '../src/run/locate.ts';
-import { usernsHint } from '../src/run/sandbox.ts';
+import { type SandboxSpec, sandboxArgs } from '../src/bwrap.ts';
+import { hostsFile } from '../src/container.ts';
+import { capabilities, DEFAULT_CAPS } from '../src/hardening.ts';
+import { resolveUser } from '../src/image-config.ts';
+import { locate } from '../src/locate.ts';
+import { hostIds, usernsHint } from '../src/sandbox.ts';
 
 const base: SandboxSpec = {
   rootfs: '/tmp/r/rootfs',
@@ -21,6 +21,10 @@ const base: SandboxSpec = {
   tmpfsTmp: false,
   volumes: [],
   roFiles: [],
+  files: [],
+  masked: [],
+  readOnlyProc: [],
+  caps: [...DEFAULT_CAPS],
   tty: false,
   argv: ['/bin/sh', '-c', 'true'],
 };
@@ -129,53 +133,44 @@ describe('usernsHint', () => {
   });
 });
 
-describe('run: Docker-style argument parsing', () => {
-  async function parse(argv: string[]) {
-    // As main.ts sets it up: options after a subcommand are that subcommand's.
-    const program = new Command('scratchpack').enablePositionalOptions().exitOverride();
-    runCommand(program);
-    const run = program.commands.find((c) => c.name() === 'run')!;
-    let got: { ref: string; args: string[]; opts: Record<string, unknown> } | undefined;
-    run.action((ref: string, args: string[], opts: Record<string, unknown>) => {
-      got = { ref, args, opts };
-    });
-    await program.parseAsync(['node', 'scratchpack', 'run', ...argv]);
-    return got!;
-  }
-
-  it('options before the image are run’s, everything after it is the program’s', async () => {
-    const r = await parse([
-      '-it',
-      '--rm',
-      '-e',
-      'A=1',
-      '-v',
-      '/a:/b:ro',
-      'img:tag',
-      'cat',
-      '-n',
-      '-e',
-      '--help',
-    ]);
-    expect(r.ref).toBe('img:tag');
-    expect(r.args).toEqual(['cat', '-n', '-e', '--help']);
-    expect(r.opts).toMatchObject({
-      tty: true,
-      interactive: true,
-      rm: true,
-      env: ['A=1'],
-      volume: ['/a:/b:ro'],
-    });
-    expect(r.opts.sandbox).toBe(true);
-    expect(r.opts.network).toBe('none');
+describe('hardening', () => {
+  it('gives container root Docker’s capabilities, never CAP_SYS_ADMIN unless added; others none', () => {
+    const a = sandboxArgs(base);
+    expect(a.join(' ')).toContain('--cap-drop ALL --cap-add CAP_CHOWN');
+    expect(a).not.toContain('CAP_SYS_ADMIN');
+    const app = sandboxArgs({ ...base, uid: 1000 });
+    expect(app).toContain('--cap-drop');
+    expect(app).not.toContain('--cap-add');
+    expect(capabilities(['sys_admin'], ['CAP_NET_RAW'])).toContain('CAP_SYS_ADMIN');
+    expect(capabilities(['sys_admin'], ['CAP_NET_RAW'])).not.toContain('CAP_NET_RAW');
+    expect(capabilities([], ['ALL'])).toEqual([]);
+    expect(() => capabilities(['FLY'])).toThrow(/unknown capability "FLY"/);
   });
 
-  it('keeps `--` working in both places', async () => {
-    expect((await parse(['--', 'img', 'ls', '-l'])).args).toEqual(['ls', '-l']);
-    expect((await parse(['img', '--', 'ls', '-l'])).args).toEqual(['--', 'ls', '-l']);
-    expect((await parse(['--no-sandbox', '--platform', 'linux/arm64', 'img'])).opts).toMatchObject({
-      sandbox: false,
-      platform: 'linux/arm64',
+  it('masks and write-protects /proc paths after mounting /proc, and reads seccomp from its fd', () => {
+    const a = sandboxArgs({
+      ...base,
+      masked: [
+        { path: '/proc/keys', dir: false },
+        { path: '/proc/acpi', dir: true },
+      ],
+      readOnlyProc: [{ path: '/proc/sys', dir: true }],
+      seccompFd: 4,
     });
+    const s = a.join(' ');
+    expect(s).toContain(
+      '--proc /proc --ro-bind /dev/null /proc/keys --tmpfs /proc/acpi --remount-ro /proc/acpi --ro-bind /proc/sys /proc/sys --dev /dev',
+    );
+    expect(s).toMatch(/--seccomp 4 --chdir/);
+  });
+
+  it('runs bwrap as nobody only for root of the host, not for root of a user namespace', () => {
+    expect(hostIds(0, '         0          0 4294967295\n')).toEqual({ uid: 65534, gid: 65534 });
+    expect(hostIds(0, '         0       1000          1\n')).toBeUndefined();
+    expect(hostIds(1000, '         0          0 4294967295\n')).toBeUndefined();
+    expect(() => hostIds(0, '         0          0          1\n')).toThrow(/nobody\) is not mapped/);
+    expect(hostsFile('box')).toBe(
+      '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\tbox\n',
+    );
   });
 });
