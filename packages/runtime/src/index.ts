@@ -1,3 +1,4 @@
+export { binfmtPrefix, binfmtRule, sandboxedBinfmtSupported } from './binfmt.ts';
 export { type ContainerSpec, findBwrap, type SandboxSpec, sandboxArgs, type Volume } from './bwrap.ts';
 export { type ContainerOptions, hostsFile, parseVolume, prepareContainer } from './container.ts';
 export { BwrapMissingError, RuntimeInputError, SandboxUnavailableError } from './errors.ts';

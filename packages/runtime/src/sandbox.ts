@@ -12,6 +12,7 @@ import { writeFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { findOnPath } from '@scratchpack/which';
+import { binfmtPrefix } from './binfmt.ts';
 import { type SandboxSpec, sandboxArgs } from './bwrap.ts';
 import { SandboxUnavailableError } from './errors.ts';
 import { runInPty, type Terminal } from './terminal.ts';
@@ -121,6 +122,20 @@ export interface SandboxRun {
   forwardSignals?: (deliver: (sig: NodeJS.Signals) => void) => () => void;
   /** `-t`: the program gets a pty of its own, relayed to this terminal. */
   terminal?: Terminal;
+  /** A foreign architecture: this binfmt_misc rule (`binfmtRule`) is registered in the container's own instance, mounted on `mountDir`. */
+  binfmt?: { rule: string; mountDir: string };
+}
+
+/** The binfmt_misc registration prefix for `o.binfmt` (nothing without one). */
+function binfmtArgs(o: SandboxRun): string[] {
+  if (!o.binfmt) return [];
+  const unshare = findOnPath('unshare', o.env);
+  if (!unshare)
+    throw new SandboxUnavailableError(
+      'cannot register qemu-user for the container: unshare (util-linux) is not on PATH',
+      'install util-linux (`apt-get install util-linux`)',
+    );
+  return binfmtPrefix(unshare, o.binfmt.rule, o.binfmt.mountDir);
 }
 
 /** Run `spec` in bwrap; resolves to the program's exit status. */
@@ -152,11 +167,20 @@ export async function runSandboxed(bwrap: string, spec: SandboxSpec, o: SandboxR
   try {
     if (o.terminal) {
       // The pty's child gets fd 4 from a shell redirect: a pty spawn passes no other descriptors.
-      const argv = ['/bin/sh', '-c', 'exec "$@" 4<"$0"', bpf, ...asUser(ids, o.env), bwrap, ...args];
+      const argv = [
+        '/bin/sh',
+        '-c',
+        'exec "$@" 4<"$0"',
+        bpf,
+        ...asUser(ids, o.env),
+        ...binfmtArgs(o),
+        bwrap,
+        ...args,
+      ];
       if (!o.seccomp) argv.splice(0, 4);
       status = await runInPty(argv, o.env, o.terminal, (pid) => (bwrapPid = pid));
     } else {
-      const argv = [...asUser(ids, o.env), bwrap, ...args];
+      const argv = [...asUser(ids, o.env), ...binfmtArgs(o), bwrap, ...args];
       const fd = o.seccomp ? openSync(bpf, 'r') : undefined;
       try {
         status = await new Promise<number>((resolve, reject) => {

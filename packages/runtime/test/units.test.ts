@@ -3,6 +3,7 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir } from '@scratchpack/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { binfmtPrefix, binfmtRule, sandboxedBinfmtSupported } from '../src/binfmt.ts';
 import { type SandboxSpec, sandboxArgs } from '../src/bwrap.ts';
 import { hostsFile } from '../src/container.ts';
 import { capabilities, DEFAULT_CAPS } from '../src/hardening.ts';
@@ -172,5 +173,34 @@ describe('hardening', () => {
     expect(hostsFile('box')).toBe(
       '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\tbox\n',
     );
+  });
+});
+
+describe('binfmt_misc for foreign architectures', () => {
+  it('needs Linux 6.7 for an instance per user namespace', () => {
+    expect(sandboxedBinfmtSupported('6.18.44-fc-v1272')).toBe(true);
+    expect(sandboxedBinfmtSupported('6.7.0')).toBe(true);
+    expect(sandboxedBinfmtSupported('6.6.30-amd64')).toBe(false);
+    expect(sandboxedBinfmtSupported('5.15.0')).toBe(false);
+    expect(sandboxedBinfmtSupported('7.0')).toBe(true);
+  });
+
+  it("takes Debian's rule, fixes the interpreter (F), and registers it in a namespace of its own", async () => {
+    const t = await tempDir('binfmt-');
+    try {
+      await writeFile(
+        join(t.path, 'qemu-aarch64.conf'),
+        ':qemu-aarch64:M::\\x7f\\x45\\x4c\\x46\\x02:\\xff\\xff\\xff\\xff\\xff:/usr/libexec/qemu-binfmt/aarch64-binfmt-P:OCP\n',
+      );
+      expect(binfmtRule('qemu-aarch64', t.path)).toBe(
+        ':qemu-aarch64:M::\\x7f\\x45\\x4c\\x46\\x02:\\xff\\xff\\xff\\xff\\xff:/usr/libexec/qemu-binfmt/aarch64-binfmt-P:FOP',
+      );
+      expect(binfmtRule('qemu-s390x', t.path)).toBeUndefined();
+      const p = binfmtPrefix('/usr/bin/unshare', 'RULE', '/d/binfmt');
+      expect(p.slice(0, 5)).toEqual(['/usr/bin/unshare', '--user', '--map-root-user', '--mount', '/bin/sh']);
+      expect(p.slice(-2)).toEqual(['/d/binfmt', 'RULE']);
+    } finally {
+      await t.cleanup();
+    }
   });
 });

@@ -6,11 +6,13 @@
  * program on the host's filesystem instead.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
+import { release } from 'node:os';
 import { join, posix } from 'node:path';
 import { extractRootfs, formatPlatform, trackTemp, untrackTemp } from '@scratchpack/oci';
 import {
   BwrapMissingError,
+  binfmtRule,
   capabilities,
   commandLine,
   DEFAULT_PATH,
@@ -28,6 +30,7 @@ import {
   resolveUser,
   runOnHost,
   runSandboxed,
+  sandboxedBinfmtSupported,
   sweepPrivateDirs,
   type Volume,
 } from '@scratchpack/runtime';
@@ -100,6 +103,10 @@ async function run(ref: string, rawArgs: string[], opts: RunOptions, notes: (lin
       const hostname = opts.hostname ?? randomBytes(6).toString('hex');
       env.HOSTNAME ??= hostname;
       env.HOME ??= user.home ?? '/';
+      // A foreign architecture: qemu-user registered in the container's own binfmt_misc (Linux ≥ 6.7), so every
+      // exec goes through it; else qemu runs the first program only.
+      const rule = runner.kind === 'qemu' && sandboxedBinfmtSupported() ? binfmtRule(runner.qemu) : undefined;
+      if (rule && runner.prefixArgs[0] === '-cpu') env.QEMU_CPU ??= runner.prefixArgs[1]!;
       const tty = opts.tty === true && process.stdin.isTTY === true;
       if (tty) env.TERM ??= 'xterm';
       const sandbox = await prepareContainer({
@@ -115,10 +122,12 @@ async function run(ref: string, rawArgs: string[], opts: RunOptions, notes: (lin
         tty,
         caps,
         argv,
-        ...(runner.kind === 'qemu'
+        ...(runner.kind === 'qemu' && !rule
           ? { qemu: { binary: runner.command!, prefixArgs: runner.prefixArgs, program: found.path } }
           : {}),
       });
+      const binfmt = rule ? { rule, mountDir: join(parent, 'binfmt') } : undefined;
+      if (binfmt) await mkdir(binfmt.mountDir);
       // Invoked as root: the container's users are an unprivileged host user, who must own its files.
       const ids = hostIds();
       if (ids) {
@@ -136,13 +145,14 @@ async function run(ref: string, rawArgs: string[], opts: RunOptions, notes: (lin
           forwardSignals,
           ...(seccomp ? { seccomp } : {}),
           ...(term ? { terminal: term.terminal } : {}),
+          ...(binfmt ? { binfmt } : {}),
         });
       } finally {
         term?.restore();
       }
-      if (runner.kind === 'qemu' && (status === 126 || status === 127) && !hasBinfmt(runner.qemu))
+      if (runner.kind === 'qemu' && !rule && (status === 126 || status === 127) && !hasBinfmt(runner.qemu))
         notes(
-          `note: ${formatPlatform(platform)} runs under qemu-user without binfmt_misc: a program it starts (e.g. through a shell) cannot be executed ("Exec format error"). Run that program directly (scratchpack run IMAGE PROGRAM ARGS), or register qemu-user-static with binfmt_misc (Debian: apt-get install binfmt-support qemu-user-static).`,
+          `note: ${formatPlatform(platform)} runs under qemu-user without binfmt_misc (${sandboxedBinfmtSupported() ? `no /usr/lib/binfmt.d/${runner.qemu}.conf to register in the container` : `Linux ${release()} is older than 6.7, which registers qemu-user inside the container`}): a program it starts (e.g. through a shell) cannot be executed ("Exec format error"). Run that program directly (scratchpack run IMAGE PROGRAM ARGS), or register qemu-user-static with binfmt_misc (Debian: apt-get install binfmt-support qemu-user-static).`,
         );
     }
   } finally {
