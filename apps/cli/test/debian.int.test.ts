@@ -105,8 +105,8 @@ describeWithTools(
         try {
           // The control: from a program on the caller's own terminal the kernel lets the injection through.
           term.type(inject(join(dirs.tmp, 'control')));
-          await term.waitFor(/\$ touch .*control/);
-          await term.waitFor(/\$ $/m);
+          for (let i = 0; i < 600 && !(await readdir(dirs.tmp)).includes('control'); i++)
+            await new Promise((res) => setTimeout(res, 100));
           expect(await readdir(dirs.tmp)).toContain('control');
           const injected = join(dirs.tmp, 'injected');
           term.type(
@@ -125,22 +125,28 @@ describeWithTools(
       });
     });
 
-    it('Ctrl-C while the rootfs is unpacked removes it and exits 130', async () => {
+    it('Ctrl-C while the image is unpacked into the cache removes the half entry and exits 130', async () => {
       const dirs = await userDirs('root');
+      const cache = join(dirs.home, 'rootfs-cache');
       let child: ChildProcess | undefined;
-      const p = cliAs(['run', `${layout}:bookworm`, 'true'], { dirs, onSpawn: (c) => (child = c) });
-      // Wait until unpacking is under way (usr/ exists in the private rootfs), then interrupt.
-      for (let i = 0; i < 600; i++) {
-        const runs = (await readdir(dirs.tmp)).filter((n) => n.startsWith('scratchpack-run-'));
-        const started =
-          runs.length > 0 &&
-          (await readdir(join(dirs.tmp, runs[0]!, 'rootfs')).catch((): string[] => [])).includes('usr');
-        if (started) break;
-        await new Promise((res) => setTimeout(res, 50));
+      const p = cliAs(['run', `${layout}:bookworm`, 'true'], {
+        dirs,
+        env: { SCRATCHPACK_ROOTFS_CACHE: cache },
+        onSpawn: (c) => (child = c),
+      });
+      // Wait until unpacking is under way (usr/ exists in the cache's temporary entry), then interrupt.
+      let started = false;
+      for (let i = 0; i < 1200 && !started; i++) {
+        const tmp = (await readdir(cache).catch((): string[] => [])).filter((n) => n.startsWith('.tmp-'));
+        started =
+          tmp.length > 0 && (await readdir(join(cache, tmp[0]!)).catch((): string[] => [])).includes('usr');
+        if (!started) await new Promise((res) => setTimeout(res, 50));
       }
+      expect(started).toBe(true);
       child!.kill('SIGINT');
       const r = await p;
       expect(r.status).toBe(130);
+      expect(await readdir(cache)).toEqual([]);
       expect((await readdir(dirs.tmp)).filter((n) => n.startsWith('scratchpack-run-'))).toEqual([]);
     });
 

@@ -123,6 +123,26 @@ describeWithTools(['bwrap', 'busybox', 'setpriv'], 'scratchpack run: hardened as
       expect((await stat(join(shared, `by-${as}`))).uid).toBe(NOBODY);
     });
 
+    it('unpacks an image once: later runs reuse the cache under an overlay, changes go to a private upper', async () => {
+      const cache = join(dirs.home, `rootfs-cache-${as}`);
+      const env = { SCRATCHPACK_ROOTFS_CACHE: cache };
+      const first = await run([image, 'sh', '-c', 'echo changed > /etc/motd; cat /etc/motd'], { env });
+      expect([first.status, first.stdout]).toEqual([0, 'changed\n']);
+      const entries = await readdir(cache);
+      expect(entries).toHaveLength(1);
+      expect(entries[0]).toMatch(/^[0-9a-f]{64}$/);
+      const entry = join(cache, entries[0]!);
+      expect(await readFile(join(entry, 'etc', 'motd'), 'utf8')).toBe('one\ntwo\n');
+      const inode = (await stat(entry)).ino;
+      const second = await run([image, 'sh', '-c', 'cat /etc/motd; grep -c " / overlay " /proc/mounts'], {
+        env,
+      });
+      expect(second.stdout).toBe('one\ntwo\n1\n');
+      expect((await stat(entry)).ino).toBe(inode); // the same entry, not unpacked again
+      expect(await readdir(cache)).toEqual(entries);
+      expect((await readdir(dirs.tmp)).filter((n) => n.startsWith('scratchpack-run-'))).toEqual([]);
+    });
+
     it('a CLI killed with SIGKILL leaves its directory, and the next run sweeps it', async () => {
       let child: ChildProcess | undefined;
       const p = run([image, 'sh', '-c', 'echo ready; sleep 30'], { onSpawn: (c) => (child = c) });

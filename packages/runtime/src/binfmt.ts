@@ -36,14 +36,3 @@ export function binfmtRule(qemu: string, dir = '/usr/lib/binfmt.d'): string | un
   flags.add('F');
   return [...f.slice(0, 7), [...flags].sort().join('')].join(':');
 }
-
-/**
- * The argv prefix that runs what follows in a user and mount namespace of its own (util-linux `unshare`, the
- * caller mapped to root there), with a binfmt_misc instance mounted on `mountDir` and `rule` registered in it. The
- * container's namespace, a child of that one, sees the rule.
- */
-export function binfmtPrefix(unshare: string, rule: string, mountDir: string): string[] {
-  const script =
-    'mount -t binfmt_misc binfmt_misc "$0" && printf %s "$1" > "$0/register" && shift && exec "$@"';
-  return [unshare, '--user', '--map-root-user', '--mount', '/bin/sh', '-c', script, mountDir, rule];
-}

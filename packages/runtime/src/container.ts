@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { lstatSync } from 'node:fs';
-import { lstat, mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, isAbsolute, join, posix, relative, resolve } from 'node:path';
 import { resolveInRoot } from '@scratchpack/oci';
 import type { ContainerSpec, SandboxSpec, Volume } from './bwrap.ts';
@@ -34,29 +34,62 @@ export async function parseVolume(spec: string): Promise<Volume> {
   return { host: abs, target, readOnly: mode === 'ro' };
 }
 
+/**
+ * The rootfs as the runtime prepares it: read where the image is (`read`), written where the container's changes
+ * go (`write`): the same directory for a private unpacked copy, the overlay's upper directory over a cached one.
+ */
+interface Root {
+  read: string;
+  write: string;
+}
+
+/**
+ * Make directory `rel` (symlink-free, inside the root) exist for the container. In an upper directory, the parents
+ * the image has are made with the image's modes, since an upper directory's attributes are what the overlay shows.
+ */
+async function ensureDir(r: Root, rel: string): Promise<void> {
+  if (r.read === r.write) {
+    await mkdir(resolve(r.write, `.${rel}`), { recursive: true });
+    return;
+  }
+  let at = '';
+  for (const part of rel.split('/').filter(Boolean)) {
+    at += `/${part}`;
+    const up = resolve(r.write, `.${at}`);
+    if (await lstat(up).catch(() => undefined)) continue;
+    const low = await lstat(resolve(r.read, `.${at}`)).catch(() => undefined);
+    await mkdir(up);
+    await chmod(up, low?.isDirectory() ? low.mode & 0o7777 : 0o755);
+  }
+}
+
 /** `p` (an image path) as a real path inside the rootfs, symlinks resolved inside it; a missing directory made when `mkdirs`. */
-async function inRoot(root: string, p: string, mkdirs = false): Promise<string> {
-  const host = await resolveInRoot(root, posix.normalize(`/${p}`), { followLast: true });
-  if (mkdirs && !(await lstat(host).catch(() => undefined))) await mkdir(host, { recursive: true });
-  return `/${relative(root, host)}`;
+async function inRoot(r: Root, p: string, mkdirs = false): Promise<string> {
+  const host = await resolveInRoot(r.read, posix.normalize(`/${p}`), { followLast: true });
+  const rel = `/${relative(r.read, host)}`;
+  if (mkdirs && !(await lstat(host).catch(() => undefined))) await ensureDir(r, rel);
+  return rel;
 }
 
 /** A directory the sandbox mounts over: make sure it is a real directory (not a file or a link). */
-async function mountpoint(root: string, name: string): Promise<void> {
-  const p = resolve(root, name);
-  const st = await lstat(p).catch(() => undefined);
+async function mountpoint(r: Root, name: string): Promise<void> {
+  const st = await lstat(resolve(r.read, name)).catch(() => undefined);
   if (st?.isDirectory()) return;
-  if (st) await rm(p, { recursive: true, force: true });
-  await mkdir(p);
+  // Over a cached image, a directory in the upper directory hides what the image has there.
+  if (st && r.read === r.write) await rm(resolve(r.write, name), { recursive: true, force: true });
+  await mkdir(resolve(r.write, name));
 }
 
 /** A regular file the container sees at `f` (inside its rootfs), or undefined where the image has something else there. */
-async function fileTarget(root: string, f: string): Promise<string | undefined> {
-  const target = await inRoot(root, f);
-  const there = await lstat(resolve(root, `.${target}`)).catch(() => undefined);
-  const parent = await lstat(resolve(root, `.${target}`, '..')).catch(() => undefined);
+async function fileTarget(r: Root, f: string): Promise<string | undefined> {
+  const target = await inRoot(r, f);
+  const there = await lstat(resolve(r.read, `.${target}`)).catch(() => undefined);
+  const parent = await lstat(resolve(r.read, `.${target}`, '..')).catch(() => undefined);
   if ((there && !there.isFile()) || !parent?.isDirectory()) return undefined;
-  if (!there) await writeFile(resolve(root, `.${target}`), '');
+  if (!there) {
+    await ensureDir(r, posix.dirname(target));
+    await writeFile(resolve(r.write, `.${target}`), '');
+  }
   return target;
 }
 
@@ -70,10 +103,10 @@ export function hostsFile(hostname: string): string {
  * /etc/resolv.conf and /etc/hosts are bound read-only over the image's, as Docker does. Written into `dir`
  * (outside the rootfs) and bound; an image without /etc gets one.
  */
-async function etcFiles(root: string, dir: string, hostname: string, network: 'none' | 'host') {
+async function etcFiles(root: Root, dir: string, hostname: string, network: 'none' | 'host') {
   const roFiles: SandboxSpec['roFiles'] = [];
   const files: SandboxSpec['files'] = [];
-  if (!(await lstat(resolve(root, 'etc')).catch(() => undefined))) await mkdir(resolve(root, 'etc'));
+  if (!(await lstat(resolve(root.read, 'etc')).catch(() => undefined))) await ensureDir(root, '/etc');
   const own: [string, string][] = [['/etc/hostname', `${hostname}\n`]];
   if (network === 'host') {
     for (const f of ['/etc/resolv.conf', '/etc/hosts']) {
@@ -112,36 +145,39 @@ function existing(paths: readonly string[]): ProcPath[] {
  */
 export type ContainerOptions = ContainerSpec & {
   dir: string;
+  /**
+   * Over a cached image: `rootfs` is where the overlay will be mounted, `lower` the cached image (read, never
+   * written) and `upper` the container's own directory (written). Without them `rootfs` is a private copy.
+   */
+  lower?: string;
+  upper?: string;
   qemu?: { binary: string; prefixArgs: string[]; program: string };
 };
 
 export async function prepareContainer(o: ContainerOptions): Promise<SandboxSpec> {
-  await mountpoint(o.rootfs, 'proc');
-  await mountpoint(o.rootfs, 'dev');
-  const tmp = await lstat(resolve(o.rootfs, 'tmp')).catch(() => undefined);
+  const r: Root = { read: o.lower ?? o.rootfs, write: o.upper ?? o.rootfs };
+  await mountpoint(r, 'proc');
+  await mountpoint(r, 'dev');
+  const tmp = await lstat(resolve(r.read, 'tmp')).catch(() => undefined);
   const tmpfsTmp = !tmp?.isDirectory();
-  if (tmpfsTmp) await mountpoint(o.rootfs, 'tmp');
-  const workdir = await inRoot(o.rootfs, o.workdir, true);
+  if (tmpfsTmp) await mountpoint(r, 'tmp');
+  const workdir = await inRoot(r, o.workdir, true);
   const volumes: Volume[] = [];
   for (const v of o.volumes) {
     const isDir = (await stat(v.host)).isDirectory();
-    const target = await inRoot(o.rootfs, v.target);
-    const host = resolve(o.rootfs, `.${target}`);
-    const st = await lstat(host).catch(() => undefined);
-    if (!st) {
-      if (isDir) await mkdir(host, { recursive: true });
-      else await mkdir(resolve(host, '..'), { recursive: true });
-    }
+    const target = await inRoot(r, v.target);
+    const st = await lstat(resolve(r.read, `.${target}`)).catch(() => undefined);
+    if (!st) await ensureDir(r, isDir ? target : posix.dirname(target));
     volumes.push({ ...v, target });
   }
-  const { roFiles, files } = await etcFiles(o.rootfs, o.dir, o.hostname, o.network);
+  const { roFiles, files } = await etcFiles(r, o.dir, o.hostname, o.network);
   let argv = o.argv;
   if (o.qemu) {
     // A directory name the image cannot already use: created fresh in the private rootfs.
     let dir: string;
     do dir = `/.scratchpack-qemu-${randomBytes(4).toString('hex')}`;
-    while (await lstat(resolve(o.rootfs, `.${dir}`)).catch(() => undefined));
-    await mkdir(resolve(o.rootfs, `.${dir}`));
+    while (await lstat(resolve(r.read, `.${dir}`)).catch(() => undefined));
+    await ensureDir(r, dir);
     const target = `${dir}/${basename(o.qemu.binary)}`;
     if (!isAbsolute(o.qemu.binary))
       throw new RuntimeInputError(`qemu-user binary ${o.qemu.binary} is not an absolute path`);

@@ -1,4 +1,4 @@
-export { binfmtPrefix, binfmtRule, sandboxedBinfmtSupported } from './binfmt.ts';
+export { binfmtRule, sandboxedBinfmtSupported } from './binfmt.ts';
 export { type ContainerSpec, findBwrap, type SandboxSpec, sandboxArgs, type Volume } from './bwrap.ts';
 export { type ContainerOptions, hostsFile, parseVolume, prepareContainer } from './container.ts';
 export { BwrapMissingError, RuntimeInputError, SandboxUnavailableError } from './errors.ts';
@@ -13,6 +13,8 @@ export {
 export { runOnHost } from './host.ts';
 export { commandLine, DEFAULT_PATH, programEnv, type ResolvedUser, resolveUser } from './image-config.ts';
 export { type Located, locate } from './locate.ts';
+export { type OuterNamespace, type Overlay, outerNamespacePrefix } from './outer-ns.ts';
+export { cachedRootfs, rootfsCacheDir, rootfsKey, userOverlaySupported } from './rootfs-cache.ts';
 export {
   hasBinfmt,
   hostIds,

@@ -12,9 +12,9 @@ import { writeFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { findOnPath } from '@scratchpack/which';
-import { binfmtPrefix } from './binfmt.ts';
 import { type SandboxSpec, sandboxArgs } from './bwrap.ts';
 import { SandboxUnavailableError } from './errors.ts';
+import { type OuterNamespace, outerNamespacePrefix } from './outer-ns.ts';
 import { runInPty, type Terminal } from './terminal.ts';
 
 export { SandboxUnavailableError };
@@ -122,20 +122,20 @@ export interface SandboxRun {
   forwardSignals?: (deliver: (sig: NodeJS.Signals) => void) => () => void;
   /** `-t`: the program gets a pty of its own, relayed to this terminal. */
   terminal?: Terminal;
-  /** A foreign architecture: this binfmt_misc rule (`binfmtRule`) is registered in the container's own instance, mounted on `mountDir`. */
-  binfmt?: { rule: string; mountDir: string };
+  /** The overlay over a cached image, and qemu-user's binfmt_misc registration (`outer-ns.ts`). */
+  outer?: OuterNamespace;
 }
 
-/** The binfmt_misc registration prefix for `o.binfmt` (nothing without one). */
-function binfmtArgs(o: SandboxRun): string[] {
-  if (!o.binfmt) return [];
+/** The outer namespace's prefix for `o.outer` (nothing without one). */
+function outerArgs(o: SandboxRun): string[] {
+  if (!o.outer || (!o.outer.overlay && !o.outer.binfmt)) return [];
   const unshare = findOnPath('unshare', o.env);
   if (!unshare)
     throw new SandboxUnavailableError(
-      'cannot register qemu-user for the container: unshare (util-linux) is not on PATH',
+      'cannot set up the container: unshare (util-linux) is not on PATH',
       'install util-linux (`apt-get install util-linux`)',
     );
-  return binfmtPrefix(unshare, o.binfmt.rule, o.binfmt.mountDir);
+  return outerNamespacePrefix(unshare, o.outer);
 }
 
 /** Run `spec` in bwrap; resolves to the program's exit status. */
@@ -173,14 +173,14 @@ export async function runSandboxed(bwrap: string, spec: SandboxSpec, o: SandboxR
         'exec "$@" 4<"$0"',
         bpf,
         ...asUser(ids, o.env),
-        ...binfmtArgs(o),
+        ...outerArgs(o),
         bwrap,
         ...args,
       ];
       if (!o.seccomp) argv.splice(0, 4);
       status = await runInPty(argv, o.env, o.terminal, (pid) => (bwrapPid = pid));
     } else {
-      const argv = [...asUser(ids, o.env), ...binfmtArgs(o), bwrap, ...args];
+      const argv = [...asUser(ids, o.env), ...outerArgs(o), bwrap, ...args];
       const fd = o.seccomp ? openSync(bpf, 'r') : undefined;
       try {
         status = await new Promise<number>((resolve, reject) => {

@@ -76,11 +76,16 @@ function alive(pid: number): boolean {
  * Remove the private directories in `base` whose owning process is gone (a CLI killed with SIGKILL cannot
  * clean up); those of live processes stay. Returns what was removed.
  */
-export async function sweepPrivateDirs(base: string = tmpdir()): Promise<string[]> {
+export function sweepPrivateDirs(base: string = tmpdir()): Promise<string[]> {
+  return sweepDead(base, /^scratchpack-run-(\d+)-/);
+}
+
+/** Remove the entries of `base` whose name matches `re` and whose process id (the first group) is gone. */
+export async function sweepDead(base: string, re: RegExp): Promise<string[]> {
   const removed: string[] = [];
   const names = await readdir(base).catch(() => [] as string[]);
   for (const name of names) {
-    const m = /^scratchpack-run-(\d+)-/.exec(name);
+    const m = re.exec(name);
     if (!m || alive(Number(m[1]))) continue;
     try {
       removeTree(join(base, name));

@@ -3,12 +3,13 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir } from '@scratchpack/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { binfmtPrefix, binfmtRule, sandboxedBinfmtSupported } from '../src/binfmt.ts';
+import { binfmtRule, sandboxedBinfmtSupported } from '../src/binfmt.ts';
 import { type SandboxSpec, sandboxArgs } from '../src/bwrap.ts';
 import { hostsFile } from '../src/container.ts';
 import { capabilities, DEFAULT_CAPS } from '../src/hardening.ts';
 import { resolveUser } from '../src/image-config.ts';
 import { locate } from '../src/locate.ts';
+import { outerNamespacePrefix } from '../src/outer-ns.ts';
 import { hostIds, usernsHint } from '../src/sandbox.ts';
 
 const base: SandboxSpec = {
@@ -196,9 +197,26 @@ describe('binfmt_misc for foreign architectures', () => {
         ':qemu-aarch64:M::\\x7f\\x45\\x4c\\x46\\x02:\\xff\\xff\\xff\\xff\\xff:/usr/libexec/qemu-binfmt/aarch64-binfmt-P:FOP',
       );
       expect(binfmtRule('qemu-s390x', t.path)).toBeUndefined();
-      const p = binfmtPrefix('/usr/bin/unshare', 'RULE', '/d/binfmt');
+      const p = outerNamespacePrefix('/usr/bin/unshare', { binfmt: { rule: 'RULE', mountDir: '/d/binfmt' } });
       expect(p.slice(0, 5)).toEqual(['/usr/bin/unshare', '--user', '--map-root-user', '--mount', '/bin/sh']);
+      expect(p[6]).toBe(
+        'mount -t binfmt_misc binfmt_misc "$1" && printf %s "$2" > "$1"/register && shift 2 && exec "$@"',
+      );
       expect(p.slice(-2)).toEqual(['/d/binfmt', 'RULE']);
+      const both = outerNamespacePrefix('/u', {
+        overlay: { lower: '/c/l', upper: '/p/u', work: '/p/w', merged: '/p/m' },
+        binfmt: { rule: 'R', mountDir: '/p/b' },
+      });
+      expect(both[6]).toMatch(
+        /^mount -t overlay overlay -o "\$1" "\$2" && mount -t binfmt_misc binfmt_misc "\$3" .* && shift 4 && exec "\$@"$/,
+      );
+      expect(both.slice(8)).toEqual([
+        'lowerdir=/c/l,upperdir=/p/u,workdir=/p/w,userxattr',
+        '/p/m',
+        '/p/b',
+        'R',
+      ]);
+      expect(outerNamespacePrefix('/u', {})).toEqual([]);
     } finally {
       await t.cleanup();
     }

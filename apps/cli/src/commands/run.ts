@@ -9,10 +9,11 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir } from 'node:fs/promises';
 import { release } from 'node:os';
 import { join, posix } from 'node:path';
-import { extractRootfs, formatPlatform, trackTemp, untrackTemp } from '@scratchpack/oci';
+import { type ExtractReport, extractRootfs, formatPlatform, trackTemp, untrackTemp } from '@scratchpack/oci';
 import {
   BwrapMissingError,
   binfmtRule,
+  cachedRootfs,
   capabilities,
   commandLine,
   DEFAULT_PATH,
@@ -28,10 +29,12 @@ import {
   programEnv,
   removeTree,
   resolveUser,
+  rootfsCacheDir,
   runOnHost,
   runSandboxed,
   sandboxedBinfmtSupported,
   sweepPrivateDirs,
+  userOverlaySupported,
   type Volume,
 } from '@scratchpack/runtime';
 import { findPlatform, QemuMissingError, qemuFor } from '@scratchpack/toolchain';
@@ -85,17 +88,31 @@ async function run(ref: string, rawArgs: string[], opts: RunOptions, notes: (lin
   // Directories of runs whose CLI was killed (-9) go first; then this run's own, removed however it ends.
   await sweepPrivateDirs();
   const parent = trackTemp(await privateDir());
-  const root = opts.rootfs ?? join(parent, 'rootfs');
+  // In a sandbox, a cached unpacked image under an overlay with a private upper directory (only the upper is
+  // removed after); else (--rootfs, --no-sandbox, Linux < 5.11) an unpacked copy of the image for this run.
+  const overlay = bwrap !== undefined && opts.rootfs === undefined && userOverlaySupported();
+  if (bwrap && !opts.rootfs && !overlay)
+    notes(
+      `note: Linux ${release()} has no overlayfs in user namespaces (5.11+): the image is unpacked for this run alone`,
+    );
+  const root = opts.rootfs ?? join(parent, overlay ? 'merged' : 'rootfs');
   let status: number;
   try {
-    const report = await extractRootfs(image, root);
+    let lower: string | undefined;
+    let report: ExtractReport | undefined;
+    if (overlay) {
+      const cached = await cachedRootfs(image, { cacheDir: rootfsCacheDir(), owner: hostIds() });
+      ({ path: lower, report } = cached);
+      for (const d of ['upper', 'work', 'merged']) await mkdir(join(parent, d));
+    } else report = await extractRootfs(image, root);
     runSignal().throwIfAborted();
-    const skipped = report.warnings.filter((w) => !/ dev\//.test(w));
+    const skipped = (report?.warnings ?? []).filter((w) => !/ dev\//.test(w));
     if (skipped.length)
       notes(`note: ${skipped.length} device node(s)/fifo(s) not reproduced, e.g. ${skipped[0]}`);
     if (!opts.rootfs) await chmod(root, 0o755);
-    const user = await resolveUser(root, opts.user ?? config.User);
-    const found = await locate(root, argv[0]!, workdir, env.PATH ?? DEFAULT_PATH);
+    const image_ = lower ?? root;
+    const user = await resolveUser(image_, opts.user ?? config.User);
+    const found = await locate(image_, argv[0]!, workdir, env.PATH ?? DEFAULT_PATH);
     if (found.status !== 'found') throw notFound(argv[0]!, found.status, platform);
     if (!bwrap)
       status = await runOnHost({ root, exe: found.path, argv, workdir, env, runner, forwardSignals });
@@ -111,6 +128,7 @@ async function run(ref: string, rawArgs: string[], opts: RunOptions, notes: (lin
       if (tty) env.TERM ??= 'xterm';
       const sandbox = await prepareContainer({
         rootfs: root,
+        ...(lower ? { lower, upper: join(parent, 'upper') } : {}),
         dir: parent,
         uid: user.uid,
         gid: user.gid,
@@ -145,7 +163,19 @@ async function run(ref: string, rawArgs: string[], opts: RunOptions, notes: (lin
           forwardSignals,
           ...(seccomp ? { seccomp } : {}),
           ...(term ? { terminal: term.terminal } : {}),
-          ...(binfmt ? { binfmt } : {}),
+          outer: {
+            ...(binfmt ? { binfmt } : {}),
+            ...(lower
+              ? {
+                  overlay: {
+                    lower,
+                    upper: join(parent, 'upper'),
+                    work: join(parent, 'work'),
+                    merged: root,
+                  },
+                }
+              : {}),
+          },
         });
       } finally {
         term?.restore();
