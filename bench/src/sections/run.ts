@@ -5,7 +5,7 @@
  * root, the image copied into it) and then repeated runs (ours: the cached image under an overlay; podman: its
  * stored image), contenders alternating run by run. The figure is the wall time of the whole command.
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { chmod, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run, timeRun, versionOf } from '../exec.ts';
 import { secondsRange, times } from '../format.ts';
@@ -35,6 +35,8 @@ export async function runSection(ctx: SectionContext): Promise<SectionResult> {
   const havePodman = (await versionOf('podman')) !== 'missing';
   await ensureCliBundle(ctx.log);
   const tmp = await tempDir('run');
+  // As root, containers run as nobody, who must reach the rootfs cache in here.
+  await chmod(tmp.path, 0o755);
   try {
     const layout = join(tmp.path, 'layout');
     await run(process.execPath, [CLI, 'import', tar, `${layout}:bench`, '--platform', 'linux/amd64']);

@@ -5,7 +5,7 @@
  * the container then runs under qemu — shells, pipelines, package managers — with no host binfmt configuration.
  * The registration rule (magic and mask) is Debian qemu-user-static's `/usr/lib/binfmt.d/<qemu>.conf`.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
 
@@ -19,9 +19,11 @@ export function sandboxedBinfmtSupported(kernel: string = release()): boolean {
 
 /**
  * The binfmt_misc rule for `qemu` (e.g. `qemu-aarch64`) from `dir`, its flags made `F` (fix the interpreter at
- * registration) plus the file's own `P`/`O`; undefined when there is no such file or it is not a magic rule.
+ * registration) plus the file's own `P`/`O`; where its interpreter is missing, `binary` (the qemu-user found on
+ * PATH) with `F` alone (its argv[0] is then the program's path). Undefined when there is no such file or it is
+ * not a magic rule.
  */
-export function binfmtRule(qemu: string, dir = '/usr/lib/binfmt.d'): string | undefined {
+export function binfmtRule(qemu: string, binary?: string, dir = '/usr/lib/binfmt.d'): string | undefined {
   let text: string;
   try {
     text = readFileSync(join(dir, `${qemu.replace(/-static$/, '')}.conf`), 'utf8');
@@ -32,6 +34,10 @@ export function binfmtRule(qemu: string, dir = '/usr/lib/binfmt.d'): string | un
   // :name:type:offset:magic:mask:interpreter:flags
   const f = line?.split(':');
   if (f?.length !== 8 || f[2] !== 'M' || !f[6]?.startsWith('/')) return undefined;
+  if (!existsSync(f[6]!)) {
+    if (!binary) return undefined;
+    return [...f.slice(0, 6), binary, 'F'].join(':');
+  }
   const flags = new Set<string>([...(f[7] ?? '').trim()].filter((c) => c === 'P' || c === 'O'));
   flags.add('F');
   return [...f.slice(0, 7), [...flags].sort().join('')].join(':');

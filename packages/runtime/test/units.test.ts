@@ -191,12 +191,21 @@ describe('binfmt_misc for foreign architectures', () => {
     try {
       await writeFile(
         join(t.path, 'qemu-aarch64.conf'),
-        ':qemu-aarch64:M::\\x7f\\x45\\x4c\\x46\\x02:\\xff\\xff\\xff\\xff\\xff:/usr/libexec/qemu-binfmt/aarch64-binfmt-P:OCP\n',
+        `:qemu-aarch64:M::\\x7f\\x45\\x4c\\x46\\x02:\\xff\\xff\\xff\\xff\\xff:${process.execPath}:OCP\n`,
       );
-      expect(binfmtRule('qemu-aarch64', t.path)).toBe(
-        ':qemu-aarch64:M::\\x7f\\x45\\x4c\\x46\\x02:\\xff\\xff\\xff\\xff\\xff:/usr/libexec/qemu-binfmt/aarch64-binfmt-P:FOP',
+      await writeFile(
+        join(t.path, 'qemu-s390x.conf'),
+        ':qemu-s390x:M::\\x7fELF:\\xff\\xff:/nonexistent/qemu:OCF\n',
       );
-      expect(binfmtRule('qemu-s390x', t.path)).toBeUndefined();
+      expect(binfmtRule('qemu-aarch64', undefined, t.path)).toBe(
+        `:qemu-aarch64:M::\\x7f\\x45\\x4c\\x46\\x02:\\xff\\xff\\xff\\xff\\xff:${process.execPath}:FOP`,
+      );
+      // Its interpreter is missing: the qemu-user found on PATH, without P.
+      expect(binfmtRule('qemu-s390x-static', '/usr/bin/qemu-s390x-static', t.path)).toBe(
+        ':qemu-s390x:M::\\x7fELF:\\xff\\xff:/usr/bin/qemu-s390x-static:F',
+      );
+      expect(binfmtRule('qemu-s390x', undefined, t.path)).toBeUndefined();
+      expect(binfmtRule('qemu-riscv64', '/q', t.path)).toBeUndefined();
       const p = outerNamespacePrefix('/usr/bin/unshare', { binfmt: { rule: 'RULE', mountDir: '/d/binfmt' } });
       expect(p.slice(0, 5)).toEqual(['/usr/bin/unshare', '--user', '--map-root-user', '--mount', '/bin/sh']);
       expect(p[6]).toBe(

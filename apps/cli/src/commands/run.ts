@@ -122,7 +122,10 @@ async function run(ref: string, rawArgs: string[], opts: RunOptions, notes: (lin
       env.HOME ??= user.home ?? '/';
       // A foreign architecture: qemu-user registered in the container's own binfmt_misc (Linux ≥ 6.7), so every
       // exec goes through it; else qemu runs the first program only.
-      const rule = runner.kind === 'qemu' && sandboxedBinfmtSupported() ? binfmtRule(runner.qemu) : undefined;
+      const rule =
+        runner.kind === 'qemu' && sandboxedBinfmtSupported()
+          ? binfmtRule(runner.qemu, runner.command)
+          : undefined;
       if (rule && runner.prefixArgs[0] === '-cpu') env.QEMU_CPU ??= runner.prefixArgs[1]!;
       const tty = opts.tty === true && process.stdin.isTTY === true;
       if (tty) env.TERM ??= 'xterm';
