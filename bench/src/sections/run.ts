@@ -37,6 +37,12 @@ export async function runSection(ctx: SectionContext): Promise<SectionResult> {
   const tmp = await tempDir('run');
   // As root, containers run as nobody, who must reach the rootfs cache in here.
   await chmod(tmp.path, 0o755);
+  const podmanRoot = (i: number | 'warm') => [
+    '--root',
+    join(tmp.path, `podman-${i}`, 'root'),
+    '--runroot',
+    join(tmp.path, `podman-${i}`, 'run'),
+  ];
   try {
     const layout = join(tmp.path, 'layout');
     await run(process.execPath, [CLI, 'import', tar, `${layout}:bench`, '--platform', 'linux/amd64']);
@@ -44,14 +50,11 @@ export async function runSection(ctx: SectionContext): Promise<SectionResult> {
       ...process.env,
       SCRATCHPACK_ROOTFS_CACHE: join(tmp.path, `cache-${i}`),
     });
-    const podmanRoot = (i: number | 'warm') => [
-      '--root',
-      join(tmp.path, `podman-${i}`, 'root'),
-      '--runroot',
-      join(tmp.path, `podman-${i}`, 'run'),
-    ];
     const ours = (env: NodeJS.ProcessEnv) =>
       timeRun(process.execPath, [CLI, 'run', '--rm', `${layout}:bench`, 'true'], { env });
+    // podman's overlay storage keeps its root mounted: reset it (unmount and delete) before removing the folder.
+    const reset = (i: number | 'warm') =>
+      run('podman', [...podmanRoot(i), 'system', 'reset', '--force']).catch(() => '');
     const podman = (i: number | 'warm') =>
       timeRun('podman', [
         ...podmanRoot(i),
@@ -74,16 +77,17 @@ export async function runSection(ctx: SectionContext): Promise<SectionResult> {
       } else if (c === 'podman-first') {
         await mkdir(join(tmp.path, `podman-${i}`));
         s = await podman(i);
-        await run('podman', [...podmanRoot(i), 'rmi', '--all', '--force']).catch(() => '');
+        await reset(i);
         await rm(join(tmp.path, `podman-${i}`), { recursive: true, force: true });
       } else if (c === 'ours') s = await ours(cache('warm'));
       else s = await podman('warm');
       ctx.log(`  run ${i + 1} ${c.padEnd(13)} ${s.toFixed(2)} s`);
       return s;
     });
-    await run('podman', [...podmanRoot('warm'), 'rmi', '--all', '--force']).catch(() => '');
     return runResult(tar, contenders, seconds);
   } finally {
+    if (havePodman)
+      await run('podman', [...podmanRoot('warm'), 'system', 'reset', '--force']).catch(() => '');
     await tmp.cleanup();
   }
 }
