@@ -5,12 +5,14 @@
  * root, the image copied into it) and then repeated runs (ours: the cached image under an overlay; podman: its
  * stored image), contenders alternating run by run. The figure is the wall time of the whole command.
  */
+import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, timeRun, versionOf } from '../exec.ts';
 import { secondsRange, times } from '../format.ts';
 import { ensureCliBundle } from '../peak.ts';
-import { REPO, tempDir } from '../repo.ts';
+import { REPO } from '../repo.ts';
 import type { SectionContext, SectionResult } from '../section.ts';
 import { alternate, ratio, type Summary } from '../stats.ts';
 import { cachedRootfs } from './import.ts';
@@ -34,9 +36,12 @@ export async function runSection(ctx: SectionContext): Promise<SectionResult> {
     );
   const havePodman = (await versionOf('podman')) !== 'missing';
   await ensureCliBundle(ctx.log);
-  const tmp = await tempDir('run');
-  // As root, containers run as nobody, who must reach the rootfs cache in here.
-  await chmod(tmp.path, 0o755);
+  // Lowercase (podman names an oci: image after its path) and reachable by nobody (as root, containers run as
+  // nobody, who must reach the rootfs cache in here).
+  const path = join(tmpdir(), `scratchpack-bench-run-${process.pid}-${randomBytes(4).toString('hex')}`);
+  await mkdir(path, { mode: 0o755 });
+  await chmod(path, 0o755);
+  const tmp = { path, cleanup: () => rm(path, { recursive: true, force: true }) };
   const podmanRoot = (i: number | 'warm') => [
     '--root',
     join(tmp.path, `podman-${i}`, 'root'),
