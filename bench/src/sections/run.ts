@@ -38,15 +38,24 @@ export async function runSection(ctx: SectionContext): Promise<SectionResult> {
   await ensureCliBundle(ctx.log);
   // Lowercase (podman names an oci: image after its path) and reachable by nobody (as root, containers run as
   // nobody, who must reach the rootfs cache in here).
-  const path = join(tmpdir(), `scratchpack-bench-run-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const hex = randomBytes(4).toString('hex');
+  const path = join(tmpdir(), `scratchpack-bench-run-${hex}`);
+  // podman refuses a runroot path longer than 50 characters.
+  const runroots = join(tmpdir(), `spb-${hex}`);
   await mkdir(path, { mode: 0o755 });
   await chmod(path, 0o755);
-  const tmp = { path, cleanup: () => rm(path, { recursive: true, force: true }) };
+  const tmp = {
+    path,
+    cleanup: async () => {
+      await rm(path, { recursive: true, force: true });
+      await rm(runroots, { recursive: true, force: true });
+    },
+  };
   const podmanRoot = (i: number | 'warm') => [
     '--root',
     join(tmp.path, `podman-${i}`, 'root'),
     '--runroot',
-    join(tmp.path, `podman-${i}`, 'run'),
+    join(runroots, String(i)),
   ];
   try {
     const layout = join(tmp.path, 'layout');
