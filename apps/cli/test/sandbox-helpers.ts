@@ -55,7 +55,15 @@ export function cliAs(args: string[], o: RunOpts = {}): Promise<CliResult> {
   if (o.wrap) argv = o.wrap(argv);
   if (o.as === 'nobody')
     argv = ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', ...argv];
-  const env = { ...process.env, ...(o.dirs ? { HOME: o.dirs.home, TMPDIR: o.dirs.tmp } : {}), ...o.env };
+  // The user's own home, temp and rootfs cache (root's default, /var/cache/scratchpack/rootfs, would outlive the test).
+  const dirs = o.dirs
+    ? {
+        HOME: o.dirs.home,
+        TMPDIR: o.dirs.tmp,
+        SCRATCHPACK_ROOTFS_CACHE: join(o.dirs.home, 'rootfs-cache'),
+      }
+    : {};
+  const env = { ...process.env, ...dirs, ...o.env };
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), { cwd: repoRoot, env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
