@@ -9,11 +9,12 @@
 #   pigz, binutils, file   benchmarks and ELF checks
 #   time              GNU time: peak memory (RSS) of the processes the benchmarks run
 #   bubblewrap        `scratchpack run`'s container sandbox (unprivileged user namespaces)
+#   tmux              a real terminal for `run -t` (TIOCSTI cannot reach the caller's shell)
 #   mmdebstrap, debootstrap, debian-archive-keyring, uidmap   a real Debian rootfs for the full-image tests
 # Idempotent: does nothing when everything is present. Uses sudo when not root.
 set -euo pipefail
 pkgs=(qemu-user-static docker-registry skopeo umoci podman buildah apache2-utils openssl busybox-static pigz binutils file time
-  bubblewrap mmdebstrap debootstrap debian-archive-keyring uidmap runc)
+  bubblewrap tmux mmdebstrap debootstrap debian-archive-keyring uidmap runc)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -18,6 +18,7 @@ import { memorySection } from './sections/memory.ts';
 import { packSection } from './sections/pack.ts';
 import { pushSection } from './sections/push.ts';
 import { reproSection } from './sections/repro.ts';
+import { runSection } from './sections/run.ts';
 import { sizeSection } from './sections/size.ts';
 
 const SECTION_RUNNERS: Record<Section, (ctx: SectionContext) => Promise<SectionResult>> = {
@@ -28,6 +29,7 @@ const SECTION_RUNNERS: Record<Section, (ctx: SectionContext) => Promise<SectionR
   repro: reproSection,
   import: importSection,
   memory: memorySection,
+  run: runSection,
 };
 
 const load = () =>

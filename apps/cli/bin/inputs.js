@@ -15,6 +15,7 @@ export const PACKAGE_DIRS = [
   join(repo, 'packages', 'registry'),
   join(repo, 'packages', 'attest'),
   join(repo, 'packages', 'builder'),
+  join(repo, 'packages', 'runtime'),
   join(repo, 'toolchain'),
 ];
 export const BUNDLE = join(cli, 'dist', 'scratchpack.mjs');

@@ -24,6 +24,8 @@ await writeThroughTemp(BUNDLE, async (tmp) => {
     banner: {
       js: "import { createRequire as __scratchpackRequire } from 'node:module';\nconst require = __scratchpackRequire(import.meta.url);",
     },
+    // A native addon (the pty of `run -t`): loaded from node_modules at run time, never bundled.
+    external: ['@lydell/node-pty'],
     legalComments: 'none',
     logLevel: 'warning',
   });

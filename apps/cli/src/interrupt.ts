@@ -4,7 +4,8 @@
  * files are removed as the command unwinds, and the process exits 130 (SIGINT) or 143 (SIGTERM), as shells report
  * a signalled program. If the command has not unwound after a short grace period, the tracked temps are removed
  * here (the safety net) and the process exits anyway; a second signal exits at once.
- * A command that handles a signal itself (e.g. `run`, which forwards it to its program) keeps it.
+ * This is the process's one SIGINT/SIGTERM handler. A command whose child should get the signals instead (`run`
+ * forwards them to its program) hands them over with {@link forwardSignals} for as long as the child runs.
  */
 import { rmSync } from 'node:fs';
 import { AbortedError, allowManyAbortListeners, removeTrackedTemps, trackedTemps } from '@scratchpack/oci';
@@ -16,7 +17,7 @@ const controller = new AbortController();
 // Every request, blob write and wait of the run listens to it.
 allowManyAbortListeners(controller.signal);
 let interrupted: number | undefined;
-const cleanupHandlers = new WeakSet<(...args: never[]) => unknown>();
+let forwardTo: ((signal: NodeJS.Signals) => void) | undefined;
 
 /** The signal of this run: aborted by the first SIGINT/SIGTERM (not while a command handles signals itself). */
 export function runSignal(): AbortSignal {
@@ -28,9 +29,15 @@ export function interruptStatus(): number | undefined {
   return interrupted;
 }
 
-/** True for the handlers `cleanUpOnInterrupt` installs (a command's own handler looks past them). */
-export function isInterruptCleanup(listener: (...args: never[]) => unknown): boolean {
-  return cleanupHandlers.has(listener);
+/**
+ * The hand-over: until the returned release is called, SIGINT/SIGTERM go to `deliver` (e.g. to a container's
+ * program) instead of aborting the run. A library gets this function and calls it when its child has started.
+ */
+export function forwardSignals(deliver: (signal: NodeJS.Signals) => void): () => void {
+  forwardTo = deliver;
+  return () => {
+    if (forwardTo === deliver) forwardTo = undefined;
+  };
 }
 
 /** Remove the tracked temps now, and once more after calls already in the thread pool had time to finish. */
@@ -53,7 +60,10 @@ export function cleanUpOnInterrupt(graceMs = INTERRUPT_GRACE_MS): void {
     ['SIGTERM', 143],
   ] as const) {
     const onSignal = () => {
-      if (process.listeners(signal).some((l) => l !== onSignal && !isInterruptCleanup(l))) return;
+      if (forwardTo) {
+        forwardTo(signal);
+        return;
+      }
       if (interrupted !== undefined) {
         // The second signal: no more waiting.
         removeTempsAndExit(status, 0);
@@ -64,7 +74,6 @@ export function cleanUpOnInterrupt(graceMs = INTERRUPT_GRACE_MS): void {
       // The safety net, should the command not unwind in time (work that does not take the signal).
       setTimeout(() => removeTempsAndExit(status, 200), graceMs).unref();
     };
-    cleanupHandlers.add(onSignal);
     process.on(signal, onSignal);
   }
 }

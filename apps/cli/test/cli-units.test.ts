@@ -1,12 +1,11 @@
 import { BuildInputError } from '@scratchpack/builder';
 import { ScratchpackError } from '@scratchpack/oci';
+import { BwrapMissingError, SandboxUnavailableError } from '@scratchpack/runtime';
 import { describe, expect, it } from 'vitest';
 import { platformsOption } from '../src/commands/build.ts';
 import { commandLine, programEnv } from '../src/commands/run.ts';
 import { ExitError, errorJsonFor, exitCodeFor, formatError, UsageError } from '../src/errors.ts';
 import { parseOutput, parsePairs } from '../src/output-spec.ts';
-import { BwrapMissingError } from '../src/run/bwrap.ts';
-import { SandboxUnavailableError } from '../src/run/sandbox.ts';
 
 describe('--output specs', () => {
   it('reads bare paths and buildx-style specs', () => {

@@ -17,7 +17,7 @@ const run = promisify(execFile);
 export interface DebianRootfs {
   suite?: string;
   variant: 'minbase' | 'extract';
-  arch: 'amd64' | 'arm64';
+  arch: 'amd64' | 'arm64' | 's390x';
   include?: string[];
 }
 

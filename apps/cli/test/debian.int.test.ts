@@ -3,21 +3,25 @@
  * is imported from standard input, run by `scratchpack run` (the image's /etc/debian_version, never the
  * host's files; as root and as uid 65534), run by podman as an independent engine, pushed to a real registry
  * and pulled back with identical digests. A foreign one (arm64, busybox-static) runs under qemu-user
- * inside the sandbox.
+ * inside the sandbox, pipelines too (qemu-user registered in the container's own binfmt_misc). With `-t` a program
+ * cannot push keystrokes into the caller's shell (tmux), and `getent hosts localhost` works.
  */
 import { type ChildProcess, execFileSync } from 'node:child_process';
 import { chmod, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { sandboxedBinfmtSupported } from '@scratchpack/runtime';
 import { describeWithTools, type RunningRegistry, startRegistry, tempDir } from '@scratchpack/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { debianRootfs } from './debian-rootfs.ts';
-import { type As, canSwitchUser, cliAs, removeUserDirs, userDirs } from './sandbox-helpers.ts';
+import { cliBin } from './helpers.ts';
+import { type As, canSwitchUser, cliAs, NOBODY, removeUserDirs, userDirs } from './sandbox-helpers.ts';
+import { Tmux } from './tmux.ts';
 
 const fromTar = (tar: string, path: string) => execFileSync('tar', ['-xOf', tar, path], { encoding: 'utf8' });
 const users: As[] = canSwitchUser ? ['root', 'nobody'] : ['root'];
 
 describeWithTools(
-  ['mmdebstrap', 'bwrap', 'setpriv', 'tar'],
+  ['mmdebstrap', 'bwrap', 'setpriv', 'tar', 'tmux', 'perl'],
   'a full Debian image from a distribution',
   () => {
     let work: Awaited<ReturnType<typeof tempDir>>;
@@ -69,7 +73,7 @@ describeWithTools(
     describe.each(users)('scratchpack run as %s', (as) => {
       it("shows the image's files, never the host's", async () => {
         const dirs = await userDirs(as);
-        const script = `cat /etc/debian_version; test -e ${hostOnly} && echo probe-visible || echo probe-hidden; test -e /work && echo host-root || echo own-root; id -u`;
+        const script = `cat /etc/debian_version; test -e ${hostOnly} && echo probe-visible || echo probe-hidden; test -e /work && echo host-root || echo own-root; id -u; getent hosts localhost`;
         const r = await cliAs(['run', `${layout}:bookworm`, 'sh', '-c', script], {
           as,
           dirs,
@@ -77,27 +81,72 @@ describeWithTools(
         });
         expect(r.stderr).toBe('');
         expect(r.status).toBe(0);
-        expect(r.stdout).toBe(`${fromTar(tar, './etc/debian_version')}probe-hidden\nown-root\n0\n`);
+        expect(r.stdout).toMatch(
+          new RegExp(
+            `^${fromTar(tar, './etc/debian_version')}probe-hidden\nown-root\n0\n(::1|127\\.0\\.0\\.1)\\s+localhost`,
+          ),
+        );
         expect((await readdir(dirs.tmp)).filter((n) => n.startsWith('scratchpack-run-'))).toEqual([]);
       });
     });
 
-    it('Ctrl-C while the rootfs is unpacked removes it and exits 130', async () => {
+    describe.each(users)('run -t as %s', (as) => {
+      it("a program cannot push input into the caller's shell (TIOCSTI); the terminal is restored", async () => {
+        const dirs = await userDirs(as);
+        const drop = ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'];
+        const term = new Tmux([...(as === 'nobody' ? drop : []), 'sh'], {
+          ...process.env,
+          HOME: dirs.home,
+          TMPDIR: dirs.tmp,
+          PS1: '$ ',
+        });
+        const inject = (file: string) =>
+          `perl -e 'ioctl(STDIN, 0x5412, $_) or die "TIOCSTI: $!\\n" for split //, "touch ${file}\\n"'`;
+        try {
+          // The control: from a program on the caller's own terminal the kernel lets the injection through.
+          term.type(inject(join(dirs.tmp, 'control')));
+          for (let i = 0; i < 600 && !(await readdir(dirs.tmp)).includes('control'); i++)
+            await new Promise((res) => setTimeout(res, 100));
+          expect(await readdir(dirs.tmp)).toContain('control');
+          const injected = join(dirs.tmp, 'injected');
+          term.type(
+            `${process.execPath} ${cliBin} run -t ${layout}:bookworm ${inject(injected)}; echo "run-exit=$?"`,
+          );
+          const screen = await term.waitFor(/run-exit=\d+/);
+          expect(screen).toMatch(/TIOCSTI: Operation not permitted/);
+          expect(screen).toMatch(/run-exit=1/);
+          term.type("stty -a | grep -q -- ' -icanon' && echo still-raw || echo cooked-again");
+          await term.waitFor(/^(still-raw|cooked-again)$/m);
+          expect(term.screen()).toMatch(/^cooked-again$/m);
+          expect(await readdir(dirs.tmp)).not.toContain('injected');
+        } finally {
+          term.kill();
+        }
+      });
+    });
+
+    it('Ctrl-C while the image is unpacked into the cache removes the half entry and exits 130', async () => {
       const dirs = await userDirs('root');
+      const cache = join(dirs.home, 'rootfs-cache');
       let child: ChildProcess | undefined;
-      const p = cliAs(['run', `${layout}:bookworm`, 'true'], { dirs, onSpawn: (c) => (child = c) });
-      // Wait until unpacking is under way (usr/ exists in the private rootfs), then interrupt.
-      for (let i = 0; i < 600; i++) {
-        const runs = (await readdir(dirs.tmp)).filter((n) => n.startsWith('scratchpack-run-'));
-        const started =
-          runs.length > 0 &&
-          (await readdir(join(dirs.tmp, runs[0]!, 'rootfs')).catch((): string[] => [])).includes('usr');
-        if (started) break;
-        await new Promise((res) => setTimeout(res, 50));
+      const p = cliAs(['run', `${layout}:bookworm`, 'true'], {
+        dirs,
+        env: { SCRATCHPACK_ROOTFS_CACHE: cache },
+        onSpawn: (c) => (child = c),
+      });
+      // Wait until unpacking is under way (usr/ exists in the cache's temporary entry), then interrupt.
+      let started = false;
+      for (let i = 0; i < 1200 && !started; i++) {
+        const tmp = (await readdir(cache).catch((): string[] => [])).filter((n) => n.startsWith('.tmp-'));
+        started =
+          tmp.length > 0 && (await readdir(join(cache, tmp[0]!)).catch((): string[] => [])).includes('usr');
+        if (!started) await new Promise((res) => setTimeout(res, 50));
       }
+      expect(started).toBe(true);
       child!.kill('SIGINT');
       const r = await p;
       expect(r.status).toBe(130);
+      expect(await readdir(cache)).toEqual([]);
       expect((await readdir(dirs.tmp)).filter((n) => n.startsWith('scratchpack-run-'))).toEqual([]);
     });
 
@@ -222,22 +271,33 @@ describeWithTools(
       expect(ls.stdout).toBe('aarch64\n'); // an empty /home: the image's, not the host's
     });
 
-    it('says why a foreign program cannot start another one without binfmt_misc, and does not hang', async () => {
-      const binfmt = (await readdir('/proc/sys/fs/binfmt_misc').catch((): string[] => [])).includes(
-        'qemu-aarch64',
-      );
-      const r = await cliAs(
-        ['run', '--platform', 'linux/arm64', image, '/bin/busybox', 'sh', '-c', '/bin/busybox true'],
-        { timeout: 60_000 },
-      );
-      if (binfmt) {
-        // With a binfmt_misc handler the kernel starts the second program under qemu-user itself.
-        expect([r.status, r.stderr]).toEqual([0, '']);
-        return;
-      }
-      expect(r.status).toBe(126);
-      expect(r.stderr).toMatch(/Exec format error/);
-      expect(r.stderr).toMatch(/note: linux\/arm64(\/v8)? runs under qemu-user without binfmt_misc/);
-    });
+    it.each(users)(
+      'runs pipelines of foreign programs with no host binfmt_misc: qemu-user registered in the container (as %s)',
+      async (as) => {
+        const dirs = await userDirs(as);
+        const host = await readdir('/proc/sys/fs/binfmt_misc').catch((): string[] => []);
+        expect(host).not.toContain('qemu-aarch64'); // else the host's handler would do the work
+        const script =
+          '/bin/busybox echo a b c | /bin/busybox wc -w; /bin/busybox sh -c "/bin/busybox uname -m"';
+        const r = await cliAs(
+          ['run', '--platform', 'linux/arm64', image, '/bin/busybox', 'sh', '-c', script],
+          {
+            as,
+            dirs,
+            timeout: 120_000,
+          },
+        );
+        if (sandboxedBinfmtSupported()) {
+          expect([r.status, r.stderr, r.stdout]).toEqual([0, '', '3\naarch64\n']);
+          return;
+        }
+        // Linux < 6.7: the first program only, and a note saying why.
+        expect(r.status).toBe(126);
+        expect(r.stderr).toMatch(/Exec format error/);
+        expect(r.stderr).toMatch(
+          /note: linux\/arm64(\/v8)? runs under qemu-user without binfmt_misc \(Linux .* older than 6\.7/,
+        );
+      },
+    );
   },
 );

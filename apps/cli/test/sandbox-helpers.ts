@@ -1,10 +1,12 @@
 /** Running the CLI as root or as an unprivileged user (uid 65534 through setpriv), for the sandbox tests. */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type CliResult, cliBin, repoRoot } from './helpers.ts';
+import { toolPath } from '@scratchpack/test-utils';
+import { expect } from 'vitest';
+import { type CliResult, cli, cliBin, repoRoot } from './helpers.ts';
 
 export type As = 'root' | 'nobody';
 export const NOBODY = 65534;
@@ -53,7 +55,15 @@ export function cliAs(args: string[], o: RunOpts = {}): Promise<CliResult> {
   if (o.wrap) argv = o.wrap(argv);
   if (o.as === 'nobody')
     argv = ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', ...argv];
-  const env = { ...process.env, ...(o.dirs ? { HOME: o.dirs.home, TMPDIR: o.dirs.tmp } : {}), ...o.env };
+  // The user's own home, temp and rootfs cache (root's default, /var/cache/scratchpack/rootfs, would outlive the test).
+  const dirs = o.dirs
+    ? {
+        HOME: o.dirs.home,
+        TMPDIR: o.dirs.tmp,
+        SCRATCHPACK_ROOTFS_CACHE: join(o.dirs.home, 'rootfs-cache'),
+      }
+    : {};
+  const env = { ...process.env, ...dirs, ...o.env };
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), { cwd: repoRoot, env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
@@ -75,4 +85,61 @@ export function cliAs(args: string[], o: RunOpts = {}): Promise<CliResult> {
 /** Make `dir` and its parents (up to the temp root) traversable for the unprivileged user. */
 export async function openUp(...dirs: string[]): Promise<void> {
   for (const d of dirs) await chmod(d, 0o755);
+}
+
+const APPLETS = [
+  'sh',
+  'cat',
+  'ls',
+  'id',
+  'hostname',
+  'echo',
+  'touch',
+  'sleep',
+  'pwd',
+  'grep',
+  'env',
+  'test',
+  'mount',
+  'unshare',
+  'stat',
+];
+
+/**
+ * A busybox-static image in an OCI layout under `work` (made 0755): /bin with applets, /etc/passwd and group
+ * (root, app 1000, staff 50), /etc/motd, a non-executable /bin/data, a read-only /ro, no /tmp (the sandbox mounts a
+ * tmpfs there). Cmd `echo hello from $WHO`, WHO=busybox. Returns the image reference.
+ */
+export async function busyboxImage(work: string): Promise<string> {
+  await chmod(work, 0o755);
+  const root = join(work, 'rootfs');
+  await mkdir(join(root, 'bin'), { recursive: true });
+  await mkdir(join(root, 'etc'));
+  await copyFile(toolPath('busybox')!, join(root, 'bin', 'busybox'));
+  for (const a of APPLETS) await symlink('busybox', join(root, 'bin', a));
+  await writeFile(
+    join(root, 'etc', 'passwd'),
+    'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n',
+  );
+  await writeFile(join(root, 'etc', 'group'), 'root:x:0:\napp:x:1000:\nstaff:x:50:\n');
+  await writeFile(join(root, 'etc', 'motd'), 'one\ntwo\n');
+  await writeFile(join(root, 'bin', 'data'), 'not a program');
+  // A read-only directory with a file: the private rootfs must still be removed by an unprivileged user.
+  await mkdir(join(root, 'ro'));
+  await writeFile(join(root, 'ro', 'file'), 'x');
+  await chmod(join(root, 'ro'), 0o555);
+  const tar = join(work, 'rootfs.tar');
+  execFileSync('tar', ['-C', root, '--numeric-owner', '--owner=0', '--group=0', '-cf', tar, '.']);
+  const image = `${join(work, 'layout')}:bb`;
+  const r = await cli([
+    'import',
+    tar,
+    image,
+    '-c',
+    'CMD ["/bin/sh", "-c", "echo hello from $WHO"]',
+    '-c',
+    'ENV WHO=busybox',
+  ]);
+  expect(r.status, r.stderr).toBe(0);
+  return image;
 }

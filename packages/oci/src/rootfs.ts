@@ -15,7 +15,8 @@ import { join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
-import { InvalidTarError, OciError, UnsafePathError } from './errors.ts';
+import { HashingStream } from './digest.ts';
+import { DigestMismatchError, InvalidTarError, OciError, UnsafePathError } from './errors.ts';
 import type { Image } from './image.ts';
 import { type Layer, uncompressed } from './layer.ts';
 import { cleanPath, OPAQUE_MARKER, WHITEOUT_PREFIX } from './layer-entries.ts';
@@ -187,8 +188,18 @@ async function applyLayer(
   const created = new Set<string>();
   const extract = tar.extract();
   const src = uncompressed(layer);
-  src.on('error', (e) => extract.destroy(e));
-  src.pipe(extract as unknown as NodeJS.WritableStream);
+  // Every uncompressed byte is hashed as it is unpacked: the layer's diff_id is checked once the stream has ended.
+  const hashing = new HashingStream();
+  const ended = new Promise<void>((res, rej) => {
+    hashing.on('end', res);
+    hashing.on('error', rej);
+  });
+  ended.catch(() => {}); // reported through the extraction when it fails first
+  src.on('error', (e) => {
+    hashing.destroy(e);
+    extract.destroy(e);
+  });
+  src.pipe(hashing).pipe(extract as unknown as NodeJS.WritableStream);
   let current: string | undefined;
   try {
     for await (const entry of extract) {
@@ -229,6 +240,16 @@ async function applyLayer(
       } else report.warnings.push(`${where}: skipped ${h.type} ${rel} (needs privileges)`);
       if (h.type !== 'file' && h.type !== 'contiguous-file') entry.resume();
     }
+    // The padding after the archive's end is hashed too (the extractor keeps reading it).
+    await ended;
+    const actual = hashing.digest();
+    const expected = await layer.diffId();
+    if (!actual.equals(expected))
+      throw new DigestMismatchError(
+        `${where}: uncompressed (diff_id)`,
+        expected.toString(),
+        actual.toString(),
+      );
   } catch (err) {
     extract.destroy();
     src.destroy();

@@ -94,6 +94,31 @@ describe('extractRootfs', () => {
     });
   });
 
+  it('checks each layer against its diff_id as it unpacks: a mismatch is OCI_DIGEST_MISMATCH', async () => {
+    const tar = await makeTar([{ header: { name: 'f', type: 'file' }, body: 'real bytes' }]);
+    const gz = gzipSync(tar);
+    const lying = layerFromCompressedBuffer(gz, {
+      digest: sha256(gz),
+      diffId: sha256(Buffer.from('other bytes')),
+      mediaType: MediaTypes.ociLayerGzip,
+    });
+    await expect(extractRootfs(await appendLayers(scratch, { layer: lying }), dir)).rejects.toMatchObject({
+      code: 'OCI_DIGEST_MISMATCH',
+      message: expect.stringMatching(
+        /layer 0 \(sha256:[0-9a-f]+\): uncompressed \(diff_id\): expected digest/,
+      ),
+    });
+    // The honest layer unpacks (trailing zero blocks and padding included in the hash).
+    await expect(
+      extractRootfs(
+        await appendLayers(scratch, {
+          layer: await rawLayer([{ header: { name: 'f', type: 'file' }, body: 'real bytes' }]),
+        }),
+        join(dir, 'ok'),
+      ),
+    ).resolves.toMatchObject({ entries: 1 });
+  });
+
   it('reports device nodes it cannot create', async () => {
     const dev = await rawLayer([
       { header: { name: 'dev/null', type: 'character-device', devmajor: 1, devminor: 3 } },

@@ -25,6 +25,8 @@ export const TOOL_PACKAGES: Record<string, string> = {
   taskset: 'util-linux',
   gzip: 'gzip',
   runc: 'runc',
+  tmux: 'tmux',
+  perl: 'perl-base',
   'qemu-aarch64-static': 'qemu-user-static',
   'qemu-arm-static': 'qemu-user-static',
   'qemu-i386-static': 'qemu-user-static',

@@ -6,23 +6,54 @@
  * program on the host's filesystem instead.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
+import { release } from 'node:os';
 import { join, posix } from 'node:path';
-import { extractRootfs, formatPlatform, type Image, type ImageIndex } from '@scratchpack/oci';
+import {
+  type ExtractReport,
+  extractRootfs,
+  formatPlatform,
+  type Image,
+  type ImageIndex,
+  trackTemp,
+  untrackTemp,
+} from '@scratchpack/oci';
+import {
+  BwrapMissingError,
+  binfmtRule,
+  cachedRootfs,
+  capabilities,
+  commandLine,
+  DEFAULT_PATH,
+  defaultSeccomp,
+  findBwrap,
+  giveTree,
+  hasBinfmt,
+  hostIds,
+  locate,
+  parseVolume,
+  prepareContainer,
+  privateDir,
+  programEnv,
+  removeTree,
+  resolveUser,
+  rootfsCacheDir,
+  runOnHost,
+  runSandboxed,
+  sandboxedBinfmtSupported,
+  sweepPrivateDirs,
+  userOverlaySupported,
+  type Volume,
+} from '@scratchpack/runtime';
 import { findPlatform, QemuMissingError, qemuFor } from '@scratchpack/toolchain';
 import type { Source } from '@scratchpack/transport';
 import type { Command } from 'commander';
 import { ExitError, UsageError } from '../errors.ts';
 import { openImage, pickImage, resolveImage } from '../image-ref.ts';
+import { forwardSignals, runSignal } from '../interrupt.ts';
 import { clientOptions } from '../registry-options.ts';
-import { BwrapMissingError, findBwrap, sandboxArgs, type Volume } from '../run/bwrap.ts';
-import { parseVolume, prepareContainer } from '../run/container.ts';
-import { runOnHost } from '../run/host.ts';
-import { commandLine, DEFAULT_PATH, programEnv, resolveUser } from '../run/image-config.ts';
-import { locate } from '../run/locate.ts';
 import { notFound, type RunOptions, runOptions } from '../run/options.ts';
-import { hasBinfmt, runSandboxed } from '../run/sandbox.ts';
-import { privateDir, withPrivateDir } from '../run/workspace.ts';
+import { callerTerminal } from '../run/tty.ts';
 import { copyBetween } from './copy.ts';
 
 export { commandLine, programEnv };
@@ -98,45 +129,115 @@ async function runFrom(
       'warning: --no-sandbox: the program runs on this host, unconfined (it sees and can change your files)',
     );
 
-  const parent = opts.rootfs ?? (await privateDir());
-  const root = opts.rootfs ?? join(parent, 'rootfs');
-  const status = await withPrivateDir(parent, opts.rootfs !== undefined, async () => {
-    const report = await extractRootfs(image, root);
-    const skipped = report.warnings.filter((w) => !/ dev\//.test(w));
+  const caps = capabilities(opts.capAdd, opts.capDrop);
+
+  // Directories of runs whose CLI was killed (-9) go first; then this run's own, removed however it ends.
+  await sweepPrivateDirs();
+  const parent = trackTemp(await privateDir());
+  // In a sandbox, a cached unpacked image under an overlay with a private upper directory (only the upper is
+  // removed after); else (--rootfs, --no-sandbox, Linux < 5.11) an unpacked copy of the image for this run.
+  const overlay = bwrap !== undefined && opts.rootfs === undefined && userOverlaySupported();
+  if (bwrap && !opts.rootfs && !overlay)
+    notes(
+      `note: Linux ${release()} has no overlayfs in user namespaces (5.11+): the image is unpacked for this run alone`,
+    );
+  const root = opts.rootfs ?? join(parent, overlay ? 'merged' : 'rootfs');
+  let status: number;
+  try {
+    let lower: string | undefined;
+    let report: ExtractReport | undefined;
+    if (overlay) {
+      const cached = await cachedRootfs(image, { cacheDir: rootfsCacheDir(), owner: hostIds() });
+      ({ path: lower, report } = cached);
+      for (const d of ['upper', 'work', 'merged']) await mkdir(join(parent, d));
+    } else report = await extractRootfs(image, root);
+    runSignal().throwIfAborted();
+    const skipped = (report?.warnings ?? []).filter((w) => !/ dev\//.test(w));
     if (skipped.length)
       notes(`note: ${skipped.length} device node(s)/fifo(s) not reproduced, e.g. ${skipped[0]}`);
     if (!opts.rootfs) await chmod(root, 0o755);
-    const user = await resolveUser(root, opts.user ?? config.User);
-    const found = await locate(root, argv[0]!, workdir, env.PATH ?? DEFAULT_PATH);
+    const image_ = lower ?? root;
+    const user = await resolveUser(image_, opts.user ?? config.User);
+    const found = await locate(image_, argv[0]!, workdir, env.PATH ?? DEFAULT_PATH);
     if (found.status !== 'found') throw notFound(argv[0]!, found.status, platform);
-    if (!bwrap) return runOnHost({ root, exe: found.path, argv, workdir, env, runner });
-    const hostname = opts.hostname ?? randomBytes(6).toString('hex');
-    env.HOSTNAME ??= hostname;
-    env.HOME ??= user.home ?? '/';
-    const tty = opts.tty === true && process.stdin.isTTY === true;
-    if (tty) env.TERM ??= 'xterm';
-    const sandbox = await prepareContainer({
-      rootfs: root,
-      uid: user.uid,
-      gid: user.gid,
-      hostname,
-      workdir,
-      network: opts.network as 'none' | 'host',
-      readOnly: opts.readOnly === true,
-      volumes,
-      tty,
-      argv,
-      ...(runner.kind === 'qemu'
-        ? { qemu: { binary: runner.command!, prefixArgs: runner.prefixArgs, program: found.path } }
-        : {}),
-    });
-    const code = await runSandboxed(bwrap, sandboxArgs(sandbox), env);
-    if (runner.kind === 'qemu' && (code === 126 || code === 127) && !hasBinfmt(runner.qemu))
-      notes(
-        `note: ${formatPlatform(platform)} runs under qemu-user without binfmt_misc: a program it starts (e.g. through a shell) cannot be executed ("Exec format error"). Run that program directly (scratchpack run IMAGE PROGRAM ARGS), or register qemu-user-static with binfmt_misc (Debian: apt-get install binfmt-support qemu-user-static).`,
-      );
-    return code;
-  });
+    if (!bwrap)
+      status = await runOnHost({ root, exe: found.path, argv, workdir, env, runner, forwardSignals });
+    else {
+      const hostname = opts.hostname ?? randomBytes(6).toString('hex');
+      env.HOSTNAME ??= hostname;
+      env.HOME ??= user.home ?? '/';
+      // A foreign architecture: qemu-user registered in the container's own binfmt_misc (Linux ≥ 6.7), so every
+      // exec goes through it; else qemu runs the first program only.
+      const rule =
+        runner.kind === 'qemu' && sandboxedBinfmtSupported()
+          ? binfmtRule(runner.qemu, runner.command)
+          : undefined;
+      if (rule && runner.prefixArgs[0] === '-cpu') env.QEMU_CPU ??= runner.prefixArgs[1]!;
+      const tty = opts.tty === true && process.stdin.isTTY === true;
+      if (tty) env.TERM ??= 'xterm';
+      const sandbox = await prepareContainer({
+        rootfs: root,
+        ...(lower ? { lower, upper: join(parent, 'upper') } : {}),
+        dir: parent,
+        uid: user.uid,
+        gid: user.gid,
+        hostname,
+        workdir,
+        network: opts.network as 'none' | 'host',
+        readOnly: opts.readOnly === true,
+        volumes,
+        tty,
+        caps,
+        argv,
+        ...(runner.kind === 'qemu' && !rule
+          ? { qemu: { binary: runner.command!, prefixArgs: runner.prefixArgs, program: found.path } }
+          : {}),
+      });
+      const binfmt = rule ? { rule, mountDir: join(parent, 'binfmt') } : undefined;
+      if (binfmt) await mkdir(binfmt.mountDir);
+      // Invoked as root: the container's users are an unprivileged host user, who must own its files.
+      const ids = hostIds();
+      if (ids) {
+        giveTree(parent, ids);
+        if (opts.rootfs) giveTree(root, ids);
+      }
+      const seccomp = defaultSeccomp();
+      if (!seccomp)
+        notes(`note: no seccomp filter for ${process.arch} hosts: the container runs without one`);
+      const term = tty ? callerTerminal() : undefined;
+      try {
+        status = await runSandboxed(bwrap, sandbox, {
+          env,
+          dir: parent,
+          forwardSignals,
+          ...(seccomp ? { seccomp } : {}),
+          ...(term ? { terminal: term.terminal } : {}),
+          outer: {
+            ...(binfmt ? { binfmt } : {}),
+            ...(lower
+              ? {
+                  overlay: {
+                    lower,
+                    upper: join(parent, 'upper'),
+                    work: join(parent, 'work'),
+                    merged: root,
+                  },
+                }
+              : {}),
+          },
+        });
+      } finally {
+        term?.restore();
+      }
+      if (runner.kind === 'qemu' && !rule && (status === 126 || status === 127) && !hasBinfmt(runner.qemu))
+        notes(
+          `note: ${formatPlatform(platform)} runs under qemu-user without binfmt_misc (${sandboxedBinfmtSupported() ? `no /usr/lib/binfmt.d/${runner.qemu}.conf to register in the container` : `Linux ${release()} is older than 6.7, which registers qemu-user inside the container`}): a program it starts (e.g. through a shell) cannot be executed ("Exec format error"). Run that program directly (scratchpack run IMAGE PROGRAM ARGS), or register qemu-user-static with binfmt_misc (Debian: apt-get install binfmt-support qemu-user-static).`,
+        );
+    }
+  } finally {
+    removeTree(parent);
+    untrackTemp(parent);
+  }
   if (status !== 0) throw new ExitError(status);
 }
 

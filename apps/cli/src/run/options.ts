@@ -14,6 +14,8 @@ export interface RunOptions {
   hostname?: string;
   readOnly?: boolean;
   tty?: boolean;
+  capAdd: string[];
+  capDrop: string[];
   interactive?: boolean;
   rm?: boolean;
   sandbox: boolean;
@@ -52,7 +54,14 @@ export function runOptions(cmd: Command): Command {
     .option('--network <mode>', 'none (default: loopback only) or host (share this host network)', 'none')
     .option('--hostname <name>', 'the container hostname (default: random)')
     .option('--read-only', 'mount the image root read-only')
-    .option('-t, --tty', 'keep the terminal as the program controlling terminal (when there is one)')
+    .option('-t, --tty', 'give the program a terminal of its own, relayed to this one (when there is one)')
+    .option(
+      '--cap-add <cap>',
+      'give container root a capability beyond the default set, or ALL (repeatable)',
+      collect,
+      [],
+    )
+    .option('--cap-drop <cap>', 'take a capability from the default set, or ALL (repeatable)', collect, [])
     .option('-i, --interactive', 'accepted for Docker compatibility: stdin is always passed through')
     .option('--rm', 'accepted for Docker compatibility: the container is always removed')
     .option(

@@ -17,6 +17,8 @@ export async function runOnHost(o: {
   workdir: string;
   env: Record<string, string>;
   runner: Runner;
+  /** The caller's hand-over: registers the function that delivers a signal to the program, returns its release. */
+  forwardSignals?: (deliver: (sig: NodeJS.Signals) => void) => () => void;
 }): Promise<number> {
   const cwd = await resolveInRoot(o.root, posix.normalize(`/${o.workdir}`), { followLast: true });
   await mkdir(cwd, { recursive: true });
@@ -28,11 +30,13 @@ export async function runOnHost(o: {
       : [...o.runner.prefixArgs, '-L', o.root, '-0', o.argv[0]!, host, ...o.argv.slice(1)];
   return new Promise<number>((resolve, reject) => {
     const child = spawn(command, args, { cwd, env: o.env, stdio: 'inherit' });
-    const forward = (sig: NodeJS.Signals) => child.kill(sig);
-    process.on('SIGINT', forward).on('SIGTERM', forward);
-    child.on('error', reject);
+    const release = o.forwardSignals?.((sig) => child.kill(sig));
+    child.on('error', (e) => {
+      release?.();
+      reject(e);
+    });
     child.on('exit', (code, signal) => {
-      process.off('SIGINT', forward).off('SIGTERM', forward);
+      release?.();
       resolve(code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0));
     });
   });

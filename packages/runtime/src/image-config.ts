@@ -1,7 +1,7 @@
 /** What Docker derives from an image config and `run` flags: the command line, the environment, the user. */
 import { readFile } from 'node:fs/promises';
 import { type ContainerConfig, resolveInRoot } from '@scratchpack/oci';
-import { UsageError } from '../errors.ts';
+import { RuntimeInputError } from './errors.ts';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -23,7 +23,7 @@ export function programEnv(config: ContainerConfig, overrides: string[]): Record
         if (v !== undefined) env[kv] = v;
         continue;
       }
-      throw new UsageError(`invalid environment entry "${kv}": expected KEY=VALUE`);
+      throw new RuntimeInputError(`invalid environment entry "${kv}": expected KEY=VALUE`);
     }
     env[kv.slice(0, i)] = kv.slice(i + 1);
   }
@@ -66,7 +66,7 @@ export async function resolveUser(root: string, spec: string | undefined): Promi
   if (NUMERIC.test(userPart)) uid = Number(userPart);
   else if (row && NUMERIC.test(row[2] ?? '')) uid = Number(row[2]);
   else
-    throw new UsageError(
+    throw new RuntimeInputError(
       `unable to find user ${userPart}: no matching entry in the image's /etc/passwd`,
       'use a numeric uid[:gid] or a user the image defines',
     );
@@ -77,12 +77,13 @@ export async function resolveUser(root: string, spec: string | undefined): Promi
   else {
     const g = (await table(root, 'etc/group')).find((r) => r[0] === groupPart);
     if (!g || !NUMERIC.test(g[2] ?? ''))
-      throw new UsageError(
+      throw new RuntimeInputError(
         `unable to find group ${groupPart}: no matching entry in the image's /etc/group`,
         'use a numeric gid or a group the image defines',
       );
     gid = Number(g[2]);
   }
-  if (uid > 0xfffffffe || gid > 0xfffffffe) throw new UsageError(`invalid user "${spec}": id out of range`);
+  if (uid > 0xfffffffe || gid > 0xfffffffe)
+    throw new RuntimeInputError(`invalid user "${spec}": id out of range`);
   return { uid, gid, home: row?.[5] || undefined };
 }

@@ -1,14 +1,16 @@
-/** The pieces of `scratchpack run` that need no sandbox: bwrap's argv, users from the image, userns hints, locating. */
+/** The runtime's pieces that need no sandbox: bwrap's argv, users from the image, userns hints, locating. */
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir } from '@scratchpack/test-utils';
-import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCommand } from '../src/commands/run.ts';
-import { type SandboxSpec, sandboxArgs } from '../src/run/bwrap.ts';
-import { resolveUser } from '../src/run/image-config.ts';
-import { locate } from '../src/run/locate.ts';
-import { usernsHint } from '../src/run/sandbox.ts';
+import { binfmtRule, sandboxedBinfmtSupported } from '../src/binfmt.ts';
+import { type SandboxSpec, sandboxArgs } from '../src/bwrap.ts';
+import { hostsFile } from '../src/container.ts';
+import { capabilities, DEFAULT_CAPS } from '../src/hardening.ts';
+import { resolveUser } from '../src/image-config.ts';
+import { locate } from '../src/locate.ts';
+import { outerNamespacePrefix } from '../src/outer-ns.ts';
+import { hostIds, usernsHint } from '../src/sandbox.ts';
 
 const base: SandboxSpec = {
   rootfs: '/tmp/r/rootfs',
@@ -21,6 +23,10 @@ const base: SandboxSpec = {
   tmpfsTmp: false,
   volumes: [],
   roFiles: [],
+  files: [],
+  masked: [],
+  readOnlyProc: [],
+  caps: [...DEFAULT_CAPS],
   tty: false,
   argv: ['/bin/sh', '-c', 'true'],
 };
@@ -129,53 +135,99 @@ describe('usernsHint', () => {
   });
 });
 
-describe('run: Docker-style argument parsing', () => {
-  async function parse(argv: string[]) {
-    // As main.ts sets it up: options after a subcommand are that subcommand's.
-    const program = new Command('scratchpack').enablePositionalOptions().exitOverride();
-    runCommand(program);
-    const run = program.commands.find((c) => c.name() === 'run')!;
-    let got: { ref: string; args: string[]; opts: Record<string, unknown> } | undefined;
-    run.action((ref: string, args: string[], opts: Record<string, unknown>) => {
-      got = { ref, args, opts };
-    });
-    await program.parseAsync(['node', 'scratchpack', 'run', ...argv]);
-    return got!;
-  }
-
-  it('options before the image are run’s, everything after it is the program’s', async () => {
-    const r = await parse([
-      '-it',
-      '--rm',
-      '-e',
-      'A=1',
-      '-v',
-      '/a:/b:ro',
-      'img:tag',
-      'cat',
-      '-n',
-      '-e',
-      '--help',
-    ]);
-    expect(r.ref).toBe('img:tag');
-    expect(r.args).toEqual(['cat', '-n', '-e', '--help']);
-    expect(r.opts).toMatchObject({
-      tty: true,
-      interactive: true,
-      rm: true,
-      env: ['A=1'],
-      volume: ['/a:/b:ro'],
-    });
-    expect(r.opts.sandbox).toBe(true);
-    expect(r.opts.network).toBe('none');
+describe('hardening', () => {
+  it('gives container root Docker’s capabilities, never CAP_SYS_ADMIN unless added; others none', () => {
+    const a = sandboxArgs(base);
+    expect(a.join(' ')).toContain('--cap-drop ALL --cap-add CAP_CHOWN');
+    expect(a).not.toContain('CAP_SYS_ADMIN');
+    const app = sandboxArgs({ ...base, uid: 1000 });
+    expect(app).toContain('--cap-drop');
+    expect(app).not.toContain('--cap-add');
+    expect(capabilities(['sys_admin'], ['CAP_NET_RAW'])).toContain('CAP_SYS_ADMIN');
+    expect(capabilities(['sys_admin'], ['CAP_NET_RAW'])).not.toContain('CAP_NET_RAW');
+    expect(capabilities([], ['ALL'])).toEqual([]);
+    expect(() => capabilities(['FLY'])).toThrow(/unknown capability "FLY"/);
   });
 
-  it('keeps `--` working in both places', async () => {
-    expect((await parse(['--', 'img', 'ls', '-l'])).args).toEqual(['ls', '-l']);
-    expect((await parse(['img', '--', 'ls', '-l'])).args).toEqual(['--', 'ls', '-l']);
-    expect((await parse(['--no-sandbox', '--platform', 'linux/arm64', 'img'])).opts).toMatchObject({
-      sandbox: false,
-      platform: 'linux/arm64',
+  it('masks and write-protects /proc paths after mounting /proc, and reads seccomp from its fd', () => {
+    const a = sandboxArgs({
+      ...base,
+      masked: [
+        { path: '/proc/keys', dir: false },
+        { path: '/proc/acpi', dir: true },
+      ],
+      readOnlyProc: [{ path: '/proc/sys', dir: true }],
+      seccompFd: 4,
     });
+    const s = a.join(' ');
+    expect(s).toContain(
+      '--proc /proc --ro-bind /dev/null /proc/keys --tmpfs /proc/acpi --remount-ro /proc/acpi --ro-bind /proc/sys /proc/sys --dev /dev',
+    );
+    expect(s).toMatch(/--seccomp 4 --chdir/);
+  });
+
+  it('runs bwrap as nobody only for root of the host, not for root of a user namespace', () => {
+    expect(hostIds(0, '         0          0 4294967295\n')).toEqual({ uid: 65534, gid: 65534 });
+    expect(hostIds(0, '         0       1000          1\n')).toBeUndefined();
+    expect(hostIds(1000, '         0          0 4294967295\n')).toBeUndefined();
+    expect(() => hostIds(0, '         0          0          1\n')).toThrow(/nobody\) is not mapped/);
+    expect(hostsFile('box')).toBe(
+      '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\tbox\n',
+    );
+  });
+});
+
+describe('binfmt_misc for foreign architectures', () => {
+  it('needs Linux 6.7 for an instance per user namespace', () => {
+    expect(sandboxedBinfmtSupported('6.18.44-fc-v1272')).toBe(true);
+    expect(sandboxedBinfmtSupported('6.7.0')).toBe(true);
+    expect(sandboxedBinfmtSupported('6.6.30-amd64')).toBe(false);
+    expect(sandboxedBinfmtSupported('5.15.0')).toBe(false);
+    expect(sandboxedBinfmtSupported('7.0')).toBe(true);
+  });
+
+  it("takes Debian's rule, fixes the interpreter (F), and registers it in a namespace of its own", async () => {
+    const t = await tempDir('binfmt-');
+    try {
+      await writeFile(
+        join(t.path, 'qemu-aarch64.conf'),
+        `:qemu-aarch64:M::\\x7f\\x45\\x4c\\x46\\x02:\\xff\\xff\\xff\\xff\\xff:${process.execPath}:OCP\n`,
+      );
+      await writeFile(
+        join(t.path, 'qemu-s390x.conf'),
+        ':qemu-s390x:M::\\x7fELF:\\xff\\xff:/nonexistent/qemu:OCF\n',
+      );
+      expect(binfmtRule('qemu-aarch64', undefined, t.path)).toBe(
+        `:qemu-aarch64:M::\\x7f\\x45\\x4c\\x46\\x02:\\xff\\xff\\xff\\xff\\xff:${process.execPath}:FOP`,
+      );
+      // Its interpreter is missing: the qemu-user found on PATH, without P.
+      expect(binfmtRule('qemu-s390x-static', '/usr/bin/qemu-s390x-static', t.path)).toBe(
+        ':qemu-s390x:M::\\x7fELF:\\xff\\xff:/usr/bin/qemu-s390x-static:F',
+      );
+      expect(binfmtRule('qemu-s390x', undefined, t.path)).toBeUndefined();
+      expect(binfmtRule('qemu-riscv64', '/q', t.path)).toBeUndefined();
+      const p = outerNamespacePrefix('/usr/bin/unshare', { binfmt: { rule: 'RULE', mountDir: '/d/binfmt' } });
+      expect(p.slice(0, 5)).toEqual(['/usr/bin/unshare', '--user', '--map-root-user', '--mount', '/bin/sh']);
+      expect(p[6]).toBe(
+        'mount -t binfmt_misc binfmt_misc "$1" && printf %s "$2" > "$1"/register && shift 2 && exec "$@"',
+      );
+      expect(p.slice(-2)).toEqual(['/d/binfmt', 'RULE']);
+      const both = outerNamespacePrefix('/u', {
+        overlay: { lower: '/c/l', upper: '/p/u', work: '/p/w', merged: '/p/m' },
+        binfmt: { rule: 'R', mountDir: '/p/b' },
+      });
+      expect(both[6]).toMatch(
+        /^mount -t overlay overlay -o "\$1" "\$2" && mount -t binfmt_misc binfmt_misc "\$3" .* && shift 4 && exec "\$@"$/,
+      );
+      expect(both.slice(8)).toEqual([
+        'lowerdir=/c/l,upperdir=/p/u,workdir=/p/w,userxattr',
+        '/p/m',
+        '/p/b',
+        'R',
+      ]);
+      expect(outerNamespacePrefix('/u', {})).toEqual([]);
+    } finally {
+      await t.cleanup();
+    }
   });
 });
