@@ -118,7 +118,7 @@ describeWithTools(
         // biome-ignore format: the command line as typed
         ['build', '--c-source', 'greet.c', '--cflag', '-DGREETING="hi"', '--platform', PLATFORMS.join(','),
           '-o', out, '--json'],
-        { cwd: dir },
+        { cwd: dir, timeout: 600_000 }, // cold musl compiles for every platform on a busy machine
       );
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
@@ -143,6 +143,7 @@ describeWithTools(
       const out = join(work.path, 'greet-ctx-oci');
       const r = await cli(['build', 'ctx', '--c-source', 'greet.c', '--platform', 'linux/arm64', '-o', out], {
         cwd: dir,
+        timeout: 600_000,
       });
       expect(r.status).toBe(0);
       const rootfs = join(work.path, 'unpacked');
