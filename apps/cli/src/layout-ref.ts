@@ -68,6 +68,16 @@ async function hasStored(name: string): Promise<boolean> {
     );
 }
 
+/** The image or index the local store holds under `name`, or undefined (for `FROM name` / `--base name`). */
+export async function storedImage(name: string): Promise<Image | ImageIndex | undefined> {
+  if (!isImageName(name)) return undefined;
+  return (
+    await localStore()
+      .open(name)
+      .catch(() => undefined)
+  )?.subject;
+}
+
 /** Open an image argument — a layout `dir[:tag]` or a stored name — and resolve it, with errors naming both. */
 export async function openLayoutRef(ref: string): Promise<OpenedRef> {
   const r = imageRef(ref);

@@ -1,6 +1,7 @@
 /** scratchpack — daemonless, reproducible FROM-scratch images for static programs. */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { baseCommand } from './commands/base.ts';
 import { buildCommand } from './commands/build.ts';
 import { imagesCommand } from './commands/images.ts';
 import { importCommand } from './commands/import.ts';
@@ -36,6 +37,7 @@ export function createProgram(): Command {
     .enablePositionalOptions();
   platformsCommand(program);
   buildCommand(program);
+  baseCommand(program);
   inspectCommand(program);
   runCommand(program);
   pushCommand(program);

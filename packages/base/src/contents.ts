@@ -86,7 +86,7 @@ export function baseEntries(lock: Lock, unpacked: UnpackedPackage[]): LayerEntry
       if (e.type === 'file') out.push({ type: 'file', path: e.path, mode: e.mode, content: e.content! });
       else if (e.type === 'symlink') out.push({ type: 'symlink', path: e.path, target: e.target! });
       else if (e.type === 'hardlink') out.push({ type: 'hardlink', path: e.path, target: e.target! });
-      else out.push({ type: 'dir', path: e.path, mode: e.mode });
+      // Directories come from the files in them (0755); an empty one (etc/ca-certificates) is left out.
     }
     if (pkg.name === 'ca-certificates') out.push({ type: 'file', path: CA_BUNDLE, content: caBundle(deb) });
     // distroless's status.d records: scanners (trivy, grype, syft) find the packages by these.

@@ -3,7 +3,8 @@
  * registry reference, pulled with the registry client into a cache layout under
  * `$XDG_CACHE_HOME/scratchpack` (default `~/.cache/scratchpack`). Blobs are content-addressed, and a tag
  * resolved once is remembered, so a second build makes no requests at all; `--pull` asks for the tag again
- * (blobs already cached are still not downloaded). Only the platforms built are pulled.
+ * (blobs already cached are still not downloaded). Only the platforms built are pulled. A name the local
+ * store holds (`ParentOptions.stored`, e.g. a `scratchpack base static -t static`) is used from there.
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
@@ -13,6 +14,7 @@ import {
   type Descriptor,
   formatPlatform,
   type Image,
+  type ImageIndex,
   type IndexManifest,
   isImageIndex,
   isIndex,
@@ -48,6 +50,11 @@ export interface ParentOptions {
   client?: ClientOptions & { concurrency?: number };
   /** Default: `$XDG_CACHE_HOME/scratchpack` or `~/.cache/scratchpack`. */
   cacheDir?: string;
+  /**
+   * Images of the local store: the image or index stored under `ref`, or undefined when there is none (then
+   * `ref` is a registry reference). Asked before the registry, as `docker build` uses a local image first.
+   */
+  stored?: (ref: string) => Promise<Image | ImageIndex | undefined>;
   /** Told when blobs of a parent were pulled from a registry. */
   onPull?: (ref: string, platform: string, result: PullResult) => void;
 }
@@ -97,7 +104,12 @@ export class ParentResolver {
   /** For the Dockerfile evaluator: the image of `ref` for `platform`. */
   resolveBase = async (ref: string, platform: Platform): Promise<Image> => {
     const local = localParent(ref);
-    const image = local ? await this.fromLayout(local, platform) : await this.fromRegistry(ref, platform);
+    const stored = local ? undefined : await this.o.stored?.(ref);
+    const image = local
+      ? await this.fromLayout(local, platform)
+      : stored
+        ? (await pickImage(stored, platform, ref)).image
+        : await this.fromRegistry(ref, platform);
     this.used.set(formatPlatform(platform), {
       name: ref,
       digest: (await image.digest()).toString(),

@@ -1,31 +1,20 @@
-import {
-  archivePublisher,
-  type BuildResult,
-  build,
-  layoutPublisher,
-  matrixPlatforms,
-  multi,
-  ParentResolver,
-  type Publisher,
-  stageProgram,
-} from '@scratchpack/builder';
+import { type BuildResult, build, matrixPlatforms, ParentResolver, stageProgram } from '@scratchpack/builder';
 import {
   type Family,
   formatPlatform,
   hostPlatform,
   type Platform,
-  parseImageName,
   parseSourceDateEpoch,
-  writeReferrers,
 } from '@scratchpack/oci';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.ts';
 import { runSignal } from '../interrupt.ts';
-import { localStore } from '../layout-ref.ts';
+import { storedImage } from '../layout-ref.ts';
 import { bytes, table } from '../output.ts';
 import { checkOutputPath } from '../output-path.ts';
-import { type OutputSpec, parseOutput, parsePairs } from '../output-spec.ts';
+import { parseOutput, parsePairs } from '../output-spec.ts';
 import { packProgress } from '../progress.ts';
+import { outputsPublisher, storeNamesFor, storePublisher } from '../publish-targets.ts';
 import { addRegistryFlags, clientOptions, type RegistryFlags } from '../registry-options.ts';
 import { TOOL } from '../tool.ts';
 import { warnOnce } from '../warnings.ts';
@@ -37,43 +26,6 @@ export function platformsOption(values: string[]): Platform[] {
   return matrixPlatforms(
     values.some((v) => v.trim()) ? values : [formatPlatform(hostPlatform({ os: 'linux' }))],
   );
-}
-
-/**
- * Where `--output` specs go: layouts first (blobs, then index.json last), then archives, made from the first
- * layout (a temporary one if none was asked for).
- */
-function outputsPublisher(outputs: OutputSpec[]): Publisher {
-  const layouts = outputs.filter((x) => x.kind === 'layout');
-  const archives = outputs.filter((x) => x.kind === 'archive');
-  const from = layouts[0] ? { layout: layouts[0].dest } : {};
-  return multi(
-    ...layouts.map((l) => layoutPublisher(l.dest)),
-    ...archives.map((a) => archivePublisher(a.dest, from)),
-  );
-}
-
-/** The local store, under the `-t` names, with the referrers beside the images. */
-function storePublisher(names: string[]): Publisher {
-  return {
-    async publish(index, o) {
-      const store = localStore();
-      await store.put(index, names, { signal: o.signal });
-      if (o.referrers?.length) await writeReferrers(store.dir, o.referrers, { replace: true });
-      return [];
-    },
-  };
-}
-
-/** The local-store names for `-t` values when no --output is given (checked before anything is built). */
-function storeNamesFor(tags: string[]): string[] {
-  if (tags.length === 0) {
-    throw new UsageError(
-      'no --output and no --tag given',
-      'name the image for the local store (-t hello) or write it somewhere (--output dist/oci or --output dist/image.oci.tar)',
-    );
-  }
-  return tags.map((t) => parseImageName(t).familiar);
 }
 
 export function buildCommand(program: Command): void {
@@ -140,6 +92,10 @@ export function buildCommand(program: Command): void {
       [],
     )
     .option('--name <name>', 'file name of the program in the image (default: from the source or binary)')
+    .option(
+      '--base <image>',
+      'with --c-source/--binary: the image the program goes on top of, e.g. one made by `base static` (default: scratch)',
+    )
     .option('--pull', 'ask the registry for parent image tags again instead of using the cache')
     .option('--no-sbom', 'do not write SPDX and CycloneDX SBOMs beside each image')
     .option('--no-provenance', 'do not write a SLSA provenance statement beside each image');
@@ -151,6 +107,7 @@ export function buildCommand(program: Command): void {
         cflag: string[];
         binary: string[];
         name?: string;
+        base?: string;
         pull?: boolean;
         sbom: boolean;
         provenance: boolean;
@@ -172,6 +129,12 @@ export function buildCommand(program: Command): void {
       // Without --output the image goes to the local store, under the -t names (as docker build does).
       const storeNames = opts.output.length === 0 ? storeNamesFor(opts.tag) : undefined;
       const sourceDateEpoch = parseSourceDateEpoch(process.env.SOURCE_DATE_EPOCH);
+      if (opts.base !== undefined && !opts.cSource.length && !opts.binary.length) {
+        throw new UsageError(
+          '--base goes with --c-source or --binary',
+          'in a Dockerfile, write FROM NAME instead',
+        );
+      }
       if (opts.binary.length && opts.platform.length) {
         throw new UsageError('--binary gives the platforms; leave out --platform');
       }
@@ -185,6 +148,7 @@ export function buildCommand(program: Command): void {
               binaries: opts.binary,
               platforms: platformsOption(opts.platform),
               ...(opts.name ? { name: opts.name } : {}),
+              ...(opts.base !== undefined ? { base: opts.base } : {}),
               ...(contextArg ? { context: contextArg } : {}),
               ...(opts.file ? { file: opts.file } : {}),
               signal: runSignal(),
@@ -192,6 +156,7 @@ export function buildCommand(program: Command): void {
           : undefined;
       const parents = new ParentResolver({
         pull: opts.pull === true,
+        stored: storedImage,
         client: await clientOptions(opts),
         onPull: (ref, platform, r) =>
           process.stderr.write(
