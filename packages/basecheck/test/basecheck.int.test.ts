@@ -94,7 +94,8 @@ describeWithTools(
         ['build', '--c-source', source, '--platform', 'all', '--base', 'static', '-o', 'app'],
         work.path,
       );
-    });
+      // zig builds musl once per target (then cached): fifteen of them take a while on a cold cache.
+    }, 3_600_000);
     afterAll(() => work?.cleanup());
 
     it('gives fifteen platforms sharing one layer of at most 1 MiB, and the same index from two folders', () => {
