@@ -10,10 +10,11 @@
 #   time              GNU time: peak memory (RSS) of the processes the benchmarks run
 #   bubblewrap        `scratchpack run`'s container sandbox (unprivileged user namespaces)
 #   mmdebstrap, debootstrap, debian-archive-keyring, uidmap   a real Debian rootfs for the full-image tests
+#   ca-certificates   update-ca-certificates' own bundle, which the static base's CA bundle is compared with
 # Idempotent: does nothing when everything is present. Uses sudo when not root.
 set -euo pipefail
 pkgs=(qemu-user-static docker-registry skopeo umoci podman apache2-utils openssl busybox-static pigz binutils file time
-  bubblewrap mmdebstrap debootstrap debian-archive-keyring uidmap runc)
+  bubblewrap mmdebstrap debootstrap debian-archive-keyring uidmap runc ca-certificates)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -21,6 +21,7 @@ export const TOOL_PACKAGES: Record<string, string> = {
   debootstrap: 'debootstrap',
   setpriv: 'util-linux',
   runc: 'runc',
+  'update-ca-certificates': 'ca-certificates',
   'qemu-aarch64-static': 'qemu-user-static',
   'qemu-arm-static': 'qemu-user-static',
   'qemu-i386-static': 'qemu-user-static',
