@@ -71,7 +71,9 @@ async function main(argv: string[]): Promise<number> {
       return err.exitCode === 0 ? 0 : 2;
     }
     if (err instanceof ExitError && !err.message) return err.status;
-    const commands = [program, ...program.commands];
+    // Nested commands too (`base static --json`).
+    const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
+    const commands = all(program);
     process.stderr.write(
       `${formatError(
         err,

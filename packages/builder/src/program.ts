@@ -100,6 +100,12 @@ export async function stageProgram(o: ProgramOptions): Promise<StagedProgram> {
   if (o.base !== undefined && (!o.base || /\s/.test(o.base))) {
     throw new BuildInputError(`--base "${o.base}": expected one image name`, 'e.g. --base static');
   }
+  if (o.base && o.file) {
+    throw new BuildInputError(
+      `--base ${o.base} is for the generated Dockerfile, but --file ${o.file} is given`,
+      `put "FROM ${o.base}" in that Dockerfile instead`,
+    );
+  }
   const cwd = o.cwd ?? process.cwd();
   const binaries = parseBinaryFlags(o.binaries);
   const first = o.cSources[0] ?? binaries[0]?.path ?? '';
