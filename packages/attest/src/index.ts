@@ -19,7 +19,7 @@ export {
 } from './build-info.ts';
 export { CYCLONEDX_MEDIA_TYPE, cyclonedxDocument, cyclonedxJson } from './cyclonedx.ts';
 export { AttestError, type AttestErrorCode } from './errors.ts';
-export { type ImageInputs, npmPurl, ociPurl, uuidV5 } from './inputs.ts';
+export { type ImageInputs, npmPurl, type OsPackage, ociPurl, uuidV5 } from './inputs.ts';
 export {
   BUILD_TYPE,
   BUILDER_ID,

@@ -36,6 +36,19 @@ export interface ImageInputs {
   files: { path: string; sha256: string; sha1: string }[];
   /** Programs compiled for this image, from their build info. */
   programs: BuildInfo[];
+  /**
+   * Distribution packages in the image (e.g. the Debian packages of `scratchpack base static`), as their maker
+   * records them: a purl (`pkg:deb/debian/tzdata@…`) and the licences their copyright file names.
+   */
+  packages?: OsPackage[];
+}
+
+export interface OsPackage {
+  name: string;
+  version: string;
+  purl: string;
+  /** As the distribution names them (Debian's `GPL-2+`, `public-domain`, …), not necessarily SPDX ids. */
+  licenses: string[];
 }
 
 /** Hex of the subject's digest. */

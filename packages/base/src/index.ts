@@ -4,6 +4,7 @@
  * one architecture-independent layer shared by every platform.
  */
 
+export { type BaseAttestOptions, baseAttestations } from './attest.ts';
 export { CA_BUNDLE, caBundle, NONROOT_UID } from './contents.ts';
 export { type DebContents, type DebEntry, readDeb } from './deb.ts';
 export { BaseError, type BaseErrorCode } from './errors.ts';

@@ -4,7 +4,7 @@ import { type LayerEntry, sha256 } from '@scratchpack/oci';
 import { tempDir } from '@scratchpack/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { baseEntries } from '../src/contents.ts';
-import { fetchDeb, readDeb, staticBase } from '../src/index.ts';
+import { baseAttestations, fetchDeb, readDeb, staticBase } from '../src/index.ts';
 import { CERT, fakePackages, mirrorFiles, serve } from './helpers.ts';
 
 const AMD64 = { os: 'linux', architecture: 'amd64' };
@@ -105,6 +105,34 @@ describe('staticBase', () => {
       purl: 'pkg:deb/debian/tzdata@2026a-0%2Bdeb12u1?arch=all&distro=debian-12',
       licenses: ['public-domain'],
     });
+  });
+
+  it('SBOMs list the Debian packages as pkg:deb purls, for every platform image', async () => {
+    const base = await staticBase({
+      lock: fake.lock,
+      mirrors: [mirror.url],
+      platforms: [AMD64, RISCV],
+      cacheDir: freshCache(),
+    });
+    const refs = await baseAttestations(base, {
+      tool: { name: 't', version: '1' },
+      tags: ['latest'],
+      format: 'oci',
+      sourceDateEpoch: 0,
+    });
+    expect(refs).toHaveLength(6);
+    const spdx = refs.filter((r) => r.descriptor.artifactType === 'application/spdx+json');
+    expect(spdx.map((r) => r.manifest.subject?.digest)).toEqual(base.images.map((i) => i.digest));
+    const layer = spdx[1]!.manifest.layers[0]!.digest;
+    const doc = JSON.parse(spdx[1]!.blobs.find((b) => b.descriptor.digest === layer)!.bytes.toString());
+    expect(
+      doc.packages.map(
+        (p: { externalRefs: { referenceLocator: string }[] }) => p.externalRefs?.[0]?.referenceLocator,
+      ),
+    ).toContain('pkg:deb/debian/tzdata@2026a-0%2Bdeb12u1?arch=all&distro=debian-12');
+    expect(doc.files.map((f: { fileName: string }) => f.fileName)).toContain(
+      './etc/ssl/certs/ca-certificates.crt',
+    );
   });
 
   it('builds offline from a warm cache, and refetches a damaged cache entry', async () => {

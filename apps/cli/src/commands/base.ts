@@ -1,5 +1,6 @@
 import {
   type BasePackage,
+  baseAttestations,
   defaultLock,
   formatLock,
   lockDiff,
@@ -15,6 +16,7 @@ import { bytes, table } from '../output.ts';
 import { checkOutputPath } from '../output-path.ts';
 import { parseOutput } from '../output-spec.ts';
 import { outputsPublisher, storeNamesFor, storePublisher } from '../publish-targets.ts';
+import { TOOL } from '../tool.ts';
 import { platformsOption } from './build.ts';
 
 const collect = (v: string, acc: string[]) => [...acc, v];
@@ -28,6 +30,9 @@ interface StaticFlags {
   lock?: string;
   mirror: string[];
   json?: boolean;
+  sbom: boolean;
+  provenance: boolean;
+  imageName?: string;
 }
 
 async function imageSize(image: {
@@ -58,9 +63,20 @@ async function staticAction(opts: StaticFlags): Promise<void> {
     signal,
   });
   const tags = opts.tag.length && !storeNames ? opts.tag : ['latest'];
+  const referrers = await baseAttestations(base, {
+    tool: TOOL,
+    tags,
+    format: opts.format,
+    sourceDateEpoch,
+    sbom: opts.sbom,
+    provenance: opts.provenance,
+    ...(opts.imageName ? { imageName: opts.imageName } : {}),
+  });
   await (storeNames ? storePublisher(storeNames) : outputsPublisher(outputs)).publish(base.index, {
     tags,
+    referrers,
     sourceDateEpoch,
+    ...(opts.imageName ? { imageName: opts.imageName } : {}),
     signal,
   });
   const images = await Promise.all(
@@ -149,6 +165,12 @@ export function baseCommand(program: Command): void {
       collect,
       [],
     )
+    .option('--image-name <repo>', 'repository name recorded for docker load / containerd and in the SBOMs')
+    .option(
+      '--no-sbom',
+      'do not write SPDX and CycloneDX SBOMs (the Debian packages as pkg:deb) beside each image',
+    )
+    .option('--no-provenance', 'do not write a SLSA provenance statement beside each image')
     .option('--json', 'print the result as JSON')
     .option('--verbose', 'print stack traces with errors')
     .action(staticAction);
