@@ -8,7 +8,15 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeWithTools, tempDir } from '@scratchpack/test-utils';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { caBundle, defaultLock, readDeb, staticBase } from '../src/index.ts';
+import {
+  caBundle,
+  compareDebVersions,
+  defaultLock,
+  lockDiff,
+  readDeb,
+  refreshLock,
+  staticBase,
+} from '../src/index.ts';
 
 const PLATFORMS = [
   { os: 'linux', architecture: 'amd64' },
@@ -40,6 +48,18 @@ describeWithTools(
       const names = (await cold.layer.digest()).toString();
       for (const i of cold.images)
         expect((await i.image.manifest()).layers.map((l) => l.digest)).toEqual([names]);
+    });
+
+    it("refreshes the lock from the mirror's Packages indexes: the same packages, none older", async () => {
+      const next = await refreshLock(defaultLock);
+      expect(next.packages.map((p) => p.name)).toEqual(defaultLock.packages.map((p) => p.name));
+      for (const [i, p] of next.packages.entries()) {
+        expect(compareDebVersions(p.version, defaultLock.packages[i]!.version)).toBeGreaterThanOrEqual(0);
+        expect(p.sha256).toMatch(/^[0-9a-f]{64}$/);
+        expect(p.filename).toMatch(new RegExp(`^pool/.*/${p.name}_.*_all\\.deb$`));
+      }
+      // Each line of the diff names a package whose pin moved.
+      for (const line of lockDiff(defaultLock, next)) expect(line).toMatch(/^~ \S+ \S+ → \S+ \(\S+\)$/);
     });
 
     it("makes the CA bundle as update-ca-certificates does (this machine's installed version)", async () => {
