@@ -11,10 +11,11 @@
 #   bubblewrap        `scratchpack run`'s container sandbox (unprivileged user namespaces)
 #   tmux              a real terminal for `run -t` (TIOCSTI cannot reach the caller's shell)
 #   mmdebstrap, debootstrap, debian-archive-keyring, uidmap   a real Debian rootfs for the full-image tests
+#   ca-certificates   update-ca-certificates' own bundle, which the static base's CA bundle is compared with
 # Idempotent: does nothing when everything is present. Uses sudo when not root.
 set -euo pipefail
 pkgs=(qemu-user-static docker-registry skopeo umoci podman buildah apache2-utils openssl busybox-static pigz binutils file time
-  bubblewrap tmux mmdebstrap debootstrap debian-archive-keyring uidmap runc)
+  bubblewrap tmux mmdebstrap debootstrap debian-archive-keyring uidmap runc ca-certificates)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -2,7 +2,17 @@
 import { type ParseArgsConfig, parseArgs as parseArgv } from 'node:util';
 import { ScratchpackError } from '@scratchpack/oci';
 
-export const SECTIONS = ['size', 'pack', 'push', 'build', 'repro', 'import', 'memory', 'run'] as const;
+export const SECTIONS = [
+  'size',
+  'pack',
+  'push',
+  'build',
+  'repro',
+  'import',
+  'memory',
+  'run',
+  'base',
+] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchArgs {
@@ -15,7 +25,7 @@ export interface BenchArgs {
   out: string | undefined;
 }
 
-export const USAGE = `usage: pnpm bench [--only size,pack,push,build,repro,import,memory,run] [--runs N] [--mb N] [--out DIR]
+export const USAGE = `usage: pnpm bench [--only size,pack,push,build,repro,import,memory,run,base] [--runs N] [--mb N] [--out DIR]
   --only   sections to run (default: all)
   --runs   runs per timed figure; the median is reported with min–max (default 5; fewer is only for trying out)
   --mb     size of the generated tree and of the big push layer in MB (default 200)

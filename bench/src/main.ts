@@ -12,6 +12,7 @@ import { describeMachine } from './machine.ts';
 import { REPO } from './repo.ts';
 import { failuresOf, type Report, renderReport, reportJson } from './report.ts';
 import type { SectionContext, SectionResult } from './section.ts';
+import { baseSection } from './sections/base.ts';
 import { buildSection } from './sections/build.ts';
 import { importSection } from './sections/import.ts';
 import { memorySection } from './sections/memory.ts';
@@ -30,6 +31,7 @@ const SECTION_RUNNERS: Record<Section, (ctx: SectionContext) => Promise<SectionR
   import: importSection,
   memory: memorySection,
   run: runSection,
+  base: baseSection,
 };
 
 const load = () =>

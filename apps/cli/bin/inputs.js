@@ -1,4 +1,4 @@
-// The CLI's inputs: every TypeScript source of the CLI and of the workspace packages it bundles, plus their
+// The CLI's inputs: every TypeScript (and JSON, e.g. base's lock) source of the CLI and of the workspace packages it bundles, plus their
 // package.json files. `scratchpack.js` runs the prebuilt bundle only while the hash of these equals the one
 // recorded when the bundle was made (`scripts/bundle.ts`); otherwise it runs the sources through tsx.
 import { createHash } from 'node:crypto';
@@ -16,6 +16,7 @@ export const PACKAGE_DIRS = [
   join(repo, 'packages', 'attest'),
   join(repo, 'packages', 'builder'),
   join(repo, 'packages', 'runtime'),
+  join(repo, 'packages', 'base'),
   join(repo, 'toolchain'),
 ];
 export const BUNDLE = join(cli, 'dist', 'scratchpack.mjs');
@@ -31,7 +32,7 @@ function walk(dir, out) {
   for (const e of entries) {
     const p = join(dir, e.name);
     if (e.isDirectory()) walk(p, out);
-    else if (e.name.endsWith('.ts')) out.push(p);
+    else if (e.name.endsWith('.ts') || e.name.endsWith('.json')) out.push(p);
   }
 }
 

@@ -1,6 +1,7 @@
 /** scratchpack — daemonless, reproducible FROM-scratch images for static programs. */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { baseCommand } from './commands/base.ts';
 import { buildCommand } from './commands/build.ts';
 import { copyCommand } from './commands/copy.ts';
 import { imagesCommand } from './commands/images.ts';
@@ -49,6 +50,7 @@ export function createProgram(): Command {
     .enablePositionalOptions();
   platformsCommand(program);
   buildCommand(program);
+  baseCommand(program);
   inspectCommand(program);
   runCommand(program);
   pushCommand(program);
@@ -85,7 +87,9 @@ async function main(argv: string[]): Promise<number> {
       return err.exitCode === 0 ? 0 : 2;
     }
     if (err instanceof ExitError && !err.message) return err.status;
-    const commands = [program, ...program.commands];
+    // Nested commands too (`base static --json`).
+    const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
+    const commands = all(program);
     process.stderr.write(
       `${formatError(
         err,

@@ -122,6 +122,18 @@ export function cyclonedxDocument(i: ImageInputs): Obj {
       description: 'parent image (FROM)',
     });
   });
+  i.packages?.forEach((p, n) => {
+    const ref = `package:${n}:${p.name}`;
+    dependOn(image, ref);
+    components.push({
+      type: 'library',
+      'bom-ref': ref,
+      name: p.name,
+      version: p.version,
+      purl: p.purl,
+      ...(p.licenses.length ? { licenses: p.licenses.map((name) => ({ license: { name } })) } : {}),
+    });
+  });
   i.imports.forEach((t, n) => {
     components.push({
       type: 'file',

@@ -39,6 +39,19 @@ export interface ImageInputs {
   programs: BuildInfo[];
   /** Distribution packages of the rootfs (imported or from the parents), from its package databases. */
   osPackages?: OsPackages;
+  /**
+   * Distribution packages in the image as their maker records them (the Debian packages of `scratchpack base
+   * static`): a purl (`pkg:deb/debian/tzdata@…`) and the licences their copyright file names.
+   */
+  packages?: ListedPackage[];
+}
+
+export interface ListedPackage {
+  name: string;
+  version: string;
+  purl: string;
+  /** As the distribution names them (Debian's `GPL-2+`, `public-domain`, …), not necessarily SPDX ids. */
+  licenses: string[];
 }
 
 /** A program's package URL: `pkg:generic/NAME@VERSION`, the version being the image's first tag but `latest`. */

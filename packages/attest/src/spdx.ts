@@ -187,6 +187,27 @@ export function spdxDocument(i: ImageInputs): Obj {
     });
     relate(image, 'DESCENDANT_OF', parent);
   });
+  i.packages?.forEach((p, n) => {
+    const pkg = id(`Package-${n}-${p.name}`);
+    packages.push({
+      SPDXID: pkg,
+      name: p.name,
+      versionInfo: p.version,
+      downloadLocation: NOASSERTION,
+      filesAnalyzed: false,
+      primaryPackagePurpose: 'OTHER',
+      externalRefs: [
+        { referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: p.purl },
+      ],
+      licenseConcluded: NOASSERTION,
+      licenseDeclared: NOASSERTION,
+      ...(p.licenses.length
+        ? { licenseComments: `per the package's copyright file: ${p.licenses.join(', ')}` }
+        : {}),
+      copyrightText: NOASSERTION,
+    });
+    relate(image, 'CONTAINS', pkg);
+  });
   i.imports.forEach((t, n) => {
     const tar = id(`Import-${n}`);
     packages.push({

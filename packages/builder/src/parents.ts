@@ -3,7 +3,8 @@
  * registry reference, pulled with the registry client into a cache layout under
  * `$XDG_CACHE_HOME/scratchpack` (default `~/.cache/scratchpack`). Blobs are content-addressed, and a tag
  * resolved once is remembered, so a second build makes no requests at all; `--pull` asks for the tag again
- * (blobs already cached are still not downloaded). Only the platforms built are pulled.
+ * (blobs already cached are still not downloaded). Only the platforms built are pulled. A name the local
+ * store or a layout holds (`ParentOptions.resolveLocal`, e.g. a `scratchpack base static -t static`) is used from there.
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';

@@ -38,6 +38,8 @@ export interface ProgramOptions {
   context?: string;
   /** The user's Dockerfile; default the context's, else a generated one. */
   file?: string;
+  /** The generated Dockerfile's `FROM` (a store name, `oci:DIR[:TAG]` or a registry reference); default scratch. */
+  base?: string;
   /** Relative paths (sources, binaries, context, file) start here; default `process.cwd()`. */
   cwd?: string;
   /** Cancels the compiles (zig is killed). */
@@ -93,6 +95,15 @@ export async function stageProgram(o: ProgramOptions): Promise<StagedProgram> {
     throw new BuildInputError(
       '--c-source and --binary do not mix',
       'compile from sources, or pass prebuilt binaries',
+    );
+  }
+  if (o.base !== undefined && (!o.base || /\s/.test(o.base))) {
+    throw new BuildInputError(`--base "${o.base}": expected one image name`, 'e.g. --base static');
+  }
+  if (o.base && o.file) {
+    throw new BuildInputError(
+      `--base ${o.base} is for the generated Dockerfile, but --file ${o.file} is given`,
+      `put "FROM ${o.base}" in that Dockerfile instead`,
     );
   }
   const cwd = o.cwd ?? process.cwd();
@@ -171,9 +182,16 @@ export async function stageProgram(o: ProgramOptions): Promise<StagedProgram> {
       const candidate = resolve(cwd, o.context, 'Dockerfile');
       if (await exists(candidate)) file = candidate;
     }
+    if (file && o.base) {
+      throw new BuildInputError(
+        `--base ${o.base} is for the generated Dockerfile, but ${file} is used`,
+        `put "FROM ${o.base}" in that Dockerfile instead`,
+      );
+    }
     if (!file) {
       file = join(staging, 'Dockerfile');
-      await writeFile(file, `FROM scratch\nCOPY ${name} /\nENTRYPOINT ${JSON.stringify([`/${name}`])}\n`);
+      const from = o.base ?? 'scratch';
+      await writeFile(file, `FROM ${from}\nCOPY ${name} /\nENTRYPOINT ${JSON.stringify([`/${name}`])}\n`);
     }
     return {
       name,

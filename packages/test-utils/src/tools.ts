@@ -27,6 +27,7 @@ export const TOOL_PACKAGES: Record<string, string> = {
   runc: 'runc',
   tmux: 'tmux',
   perl: 'perl-base',
+  'update-ca-certificates': 'ca-certificates',
   'qemu-aarch64-static': 'qemu-user-static',
   'qemu-arm-static': 'qemu-user-static',
   'qemu-i386-static': 'qemu-user-static',

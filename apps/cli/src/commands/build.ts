@@ -1,14 +1,9 @@
 import {
-  archivePublisher,
   type BuildResult,
   build,
-  layoutPublisher,
   matrixPlatforms,
-  multi,
   ParentResolver,
   type Published,
-  type Publisher,
-  registryPublisher,
   stageProgram,
 } from '@scratchpack/builder';
 import {
@@ -16,9 +11,7 @@ import {
   formatPlatform,
   hostPlatform,
   type Platform,
-  parseImageName,
   parseSourceDateEpoch,
-  writeReferrers,
 } from '@scratchpack/oci';
 import type { ClientOptions } from '@scratchpack/registry';
 import type { Command } from 'commander';
@@ -27,14 +20,9 @@ import { localParents, localStore } from '../image-ref.ts';
 import { runSignal } from '../interrupt.ts';
 import { bytes, table } from '../output.ts';
 import { checkOutputPath } from '../output-path.ts';
-import {
-  COMPRESSION_LEVEL_HELP,
-  type OutputSpec,
-  parseCompressionLevel,
-  parseOutput,
-  parsePairs,
-} from '../output-spec.ts';
+import { COMPRESSION_LEVEL_HELP, parseCompressionLevel, parseOutput, parsePairs } from '../output-spec.ts';
 import { packProgress } from '../progress.ts';
+import { outputsPublisher, storeNamesFor, storePublisher } from '../publish-targets.ts';
 import { addRegistryFlags, clientOptions, type RegistryFlags } from '../registry-options.ts';
 import { TOOL } from '../tool.ts';
 import { warnOnce } from '../warnings.ts';
@@ -46,49 +34,6 @@ export function platformsOption(values: string[]): Platform[] {
   return matrixPlatforms(
     values.some((v) => v.trim()) ? values : [formatPlatform(hostPlatform({ os: 'linux' }))],
   );
-}
-
-/**
- * Where `--output` specs go: layouts first (blobs, then index.json last), then archives, made from the first
- * layout (a temporary one if none was asked for).
- */
-function outputsPublisher(outputs: OutputSpec[], client: ClientOptions, tags: string[]): Publisher {
-  const layouts = outputs.filter((x) => x.kind === 'layout');
-  const archives = outputs.filter((x) => x.kind === 'archive');
-  const registries = outputs.filter((x) => x.kind === 'registry');
-  const from = layouts[0] ? { layout: layouts[0].dest } : {};
-  // A registry output is pushed (buildx -o type=registry, ko): its own tag, plus the -t tags given.
-  const pushTo = (dest: string): Publisher => ({
-    publish: (index, o) => registryPublisher(dest, client).publish(index, { ...o, tags }),
-  });
-  return multi(
-    ...layouts.map((l) => layoutPublisher(l.dest)),
-    ...archives.map((a) => archivePublisher(a.dest, from)),
-    ...registries.map((r) => pushTo(r.dest)),
-  );
-}
-
-/** The local store, under the `-t` names, with the referrers beside the images. */
-function storePublisher(names: string[]): Publisher {
-  return {
-    async publish(index, o) {
-      const store = localStore();
-      await store.put(index, names, { signal: o.signal });
-      if (o.referrers?.length) await writeReferrers(store.dir, o.referrers, { replace: true });
-      return [];
-    },
-  };
-}
-
-/** The local-store names for `-t` values when no --output is given (checked before anything is built). */
-function storeNamesFor(tags: string[]): string[] {
-  if (tags.length === 0) {
-    throw new UsageError(
-      'no --output and no --tag given',
-      'name the image for the local store (-t hello) or write it somewhere (--output dist/oci or --output dist/image.oci.tar)',
-    );
-  }
-  return tags.map((t) => parseImageName(t).familiar);
 }
 
 export function buildCommand(program: Command): void {
@@ -157,6 +102,10 @@ export function buildCommand(program: Command): void {
     )
     .option('--name <name>', 'file name of the program in the image (default: from the source or binary)')
     .option('--compression-level <0-9>', COMPRESSION_LEVEL_HELP)
+    .option(
+      '--base <image>',
+      'with --c-source/--binary: the image the program goes on top of, e.g. one made by `base static` (default: scratch)',
+    )
     .option('--pull', 'ask the registry for parent image tags again instead of using the cache')
     .option('--no-sbom', 'do not write SPDX and CycloneDX SBOMs beside each image')
     .option('--no-provenance', 'do not write a SLSA provenance statement beside each image');
@@ -168,6 +117,7 @@ export function buildCommand(program: Command): void {
         cflag: string[];
         binary: string[];
         name?: string;
+        base?: string;
         pull?: boolean;
         compressionLevel?: string;
         sbom: boolean;
@@ -192,6 +142,12 @@ export function buildCommand(program: Command): void {
       const storeNames = opts.output.length === 0 && !opts.push ? storeNamesFor(opts.tag) : undefined;
       const sourceDateEpoch = parseSourceDateEpoch(process.env.SOURCE_DATE_EPOCH);
       const compressionLevel = parseCompressionLevel(opts.compressionLevel);
+      if (opts.base !== undefined && !opts.cSource.length && !opts.binary.length) {
+        throw new UsageError(
+          '--base goes with --c-source or --binary',
+          'in a Dockerfile, write FROM NAME instead',
+        );
+      }
       if (opts.binary.length && opts.platform.length) {
         throw new UsageError('--binary gives the platforms; leave out --platform');
       }
@@ -211,6 +167,7 @@ export function buildCommand(program: Command): void {
               binaries: opts.binary,
               platforms: platformsOption(opts.platform),
               ...(opts.name ? { name: opts.name } : {}),
+              ...(opts.base !== undefined ? { base: opts.base } : {}),
               ...(contextArg ? { context: contextArg } : {}),
               ...(opts.file ? { file: opts.file } : {}),
               signal: runSignal(),
