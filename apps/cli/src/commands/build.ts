@@ -13,10 +13,9 @@ import {
   type Platform,
   parseSourceDateEpoch,
 } from '@scratchpack/oci';
-import type { ClientOptions } from '@scratchpack/registry';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.ts';
-import { localParents, localStore } from '../image-ref.ts';
+import { localParents } from '../image-ref.ts';
 import { runSignal } from '../interrupt.ts';
 import { bytes, table } from '../output.ts';
 import { checkOutputPath } from '../output-path.ts';
