@@ -4,7 +4,7 @@
  * is written.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { helloCompileOptions } from '@scratchpack/hello';
 import { describeWithTools, tempDir } from '@scratchpack/test-utils';
@@ -147,6 +147,13 @@ describeWithTools(
       });
       expect(r.status).toBe(0);
       const rootfs = join(work.path, 'unpacked');
+      if (process.getuid?.() === 0) {
+        // As root the container runs as nobody: a --rootfs it cannot reach is refused, clearly.
+        const refused = await cli(['run', '--platform', 'linux/arm64', '--rootfs', rootfs, `${out}:latest`]);
+        expect(refused.status).toBe(2);
+        expect(refused.stderr).toContain(`${work.path} is not searchable by others`);
+        await chmod(work.path, 0o755);
+      }
       const run = await cli(['run', '--platform', 'linux/arm64', '--rootfs', rootfs, `${out}:latest`]);
       expect(run.stderr).toBe('');
       expect(run.stdout).toBe('hello world from linux/arm64/v8\n');

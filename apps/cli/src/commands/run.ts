@@ -6,9 +6,9 @@
  * program on the host's filesystem instead.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir } from 'node:fs/promises';
+import { chmod, mkdir, stat } from 'node:fs/promises';
 import { release } from 'node:os';
-import { join, posix } from 'node:path';
+import { dirname, join, posix, resolve } from 'node:path';
 import {
   type ExtractReport,
   extractRootfs,
@@ -133,6 +133,9 @@ async function runFrom(
 
   // Directories of runs whose CLI was killed (-9) go first; then this run's own, removed however it ends.
   await sweepPrivateDirs();
+  // A --rootfs is checked before anything is made or unpacked.
+  const rootIds = bwrap && opts.rootfs ? hostIds() : undefined;
+  if (opts.rootfs && rootIds) await checkReachable(opts.rootfs, rootIds);
   const parent = trackTemp(await privateDir());
   // In a sandbox, a cached unpacked image under an overlay with a private upper directory (only the upper is
   // removed after); else (--rootfs, --no-sandbox, Linux < 5.11) an unpacked copy of the image for this run.
@@ -239,6 +242,25 @@ async function runFrom(
     untrackTemp(parent);
   }
   if (status !== 0) throw new ExitError(status);
+}
+
+/**
+ * Invoked as root, the container runs as an unprivileged host user: a `--rootfs` directory must be reachable by
+ * it, or bwrap fails with a bare "Permission denied". Say which directory blocks the way and what to do.
+ */
+async function checkReachable(dir: string, ids: { uid: number; gid: number }): Promise<void> {
+  const abs = resolve(dir);
+  for (let d = dirname(abs); ; d = dirname(d)) {
+    const st = await stat(d);
+    const searchable =
+      st.uid === ids.uid ? st.mode & 0o100 : st.gid === ids.gid ? st.mode & 0o010 : st.mode & 0o001;
+    if (!searchable)
+      throw new UsageError(
+        `--rootfs ${dir}: run as root, the container runs as uid ${ids.uid}, which cannot reach it: ${d} is not searchable by others`,
+        `pick a directory it can reach (e.g. under /tmp), or make ${d} searchable (chmod o+x ${d})`,
+      );
+    if (d === dirname(d)) return;
+  }
 }
 
 export function runCommand(program: Command): void {
