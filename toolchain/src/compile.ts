@@ -7,6 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { AbortedError, ScratchpackError, throwIfAborted, writeThroughTemp } from '@scratchpack/oci';
 import { type PlatformSpec, requireBuildable } from './platforms.ts';
 import { resolveZig, type ZigInfo } from './zig.ts';
+import { sharedZigLibDir } from './zig-lib.ts';
 
 /** The running processes below `pid` (Linux `/proc`, every thread's children; none elsewhere). */
 function descendants(pid: number): number[] {
@@ -29,7 +30,7 @@ function descendants(pid: number): number[] {
 function run(
   file: string,
   args: string[],
-  options: { cwd?: string | undefined; maxBuffer: number },
+  options: { cwd?: string | undefined; maxBuffer: number; env?: NodeJS.ProcessEnv },
   signal: AbortSignal | undefined,
   what: string,
 ): Promise<void> {
@@ -146,11 +147,13 @@ export async function compile(o: CompileOptions): Promise<CompileResult> {
   const zig = o.zig ?? resolveZig();
   const out = resolve(o.out);
   await mkdir(dirname(out), { recursive: true });
+  const libDir = await sharedZigLibDir(zig);
+  const env = libDir ? { ...process.env, ZIG_LIB_DIR: libDir } : undefined;
   let argv: string[] = [];
   try {
     await writeThroughTemp(out, async (tmp) => {
       argv = compileArgs(p, o, tmp);
-      await run(zig.path, argv, { cwd: o.cwd, maxBuffer: 16 * 1024 * 1024 }, o.signal, what);
+      await run(zig.path, argv, { cwd: o.cwd, maxBuffer: 16 * 1024 * 1024, env }, o.signal, what);
       throwIfAborted(o.signal, what);
     });
   } catch (err) {

@@ -52,3 +52,4 @@ export {
   ZigNotFoundError,
   type ZigSource,
 } from './zig.ts';
+export { sharedZigLibDir, sharedZigLibPath } from './zig-lib.ts';

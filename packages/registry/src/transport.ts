@@ -146,6 +146,12 @@ export class Transport {
       });
       deadline.stop();
       if (!res.body) return res;
+      if (req.method === 'HEAD' || res.headers.get('content-length') === '0') {
+        // Read the empty body now: until it is read, undici keeps the connection out of the pool, and the
+        // next request opens a new one (a push of many small blobs opened one for nearly every request).
+        await res.arrayBuffer();
+        return new Response(null, { status: res.status, statusText: res.statusText, headers: res.headers });
+      }
       const body = watchBody(res.body, req.method, req.url, watch);
       bodyHolds = cancel !== undefined;
       return new Response(cancel ? abortedBody(body, cancel, what, onCancel) : body, {
@@ -290,12 +296,38 @@ export async function responseError(
   });
 }
 
-/** Release a response body we do not need, so the connection goes back to the pool. */
+/** Bodies up to this size are read to their end by `discard`; cancelling one would close its connection. */
+const DRAIN_BYTES = 64 * 1024;
+
+/**
+ * Release a response body we do not need, so the connection goes back to the pool. A small body (an error
+ * document, an empty 201) is read to its end: cancelling a fetch body destroys the socket, and a push of many
+ * small blobs then opened a new connection for nearly every request. A larger body is cancelled.
+ */
 export async function discard(res: Response): Promise<void> {
+  const body = res.body;
+  if (!body) return;
+  const length = Number(res.headers.get('content-length') ?? Number.NaN);
+  const reader = body.getReader();
   try {
-    await res.body?.cancel();
+    if (length > DRAIN_BYTES) {
+      await reader.cancel();
+      return;
+    }
+    let read = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      read += value.byteLength;
+      if (read > DRAIN_BYTES) {
+        await reader.cancel();
+        return;
+      }
+    }
   } catch {
     // already consumed or errored
+  } finally {
+    reader.releaseLock();
   }
 }
 
