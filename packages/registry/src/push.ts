@@ -14,8 +14,13 @@ import type { WaitEvent } from './watchdog.ts';
 export interface PushOptions extends ClientOptions {
   /** Tags to point at the pushed image, set last. The target's own tag is included; default `latest`. */
   tags?: string[];
-  /** Blob uploads (and child manifest puts) in flight at once (default 4). */
+  /** Uploads of blobs over `SMALL_BLOB` in flight at once (default 4). */
   concurrency?: number;
+  /**
+   * Small requests in flight at once: blobs up to `SMALL_BLOB` (configs, SBOMs, signatures), manifests, referrers
+   * and fallback tags (default 16, and never fewer than `concurrency`). They are round trips, not bandwidth.
+   */
+  requestConcurrency?: number;
   /** A repository on the same registry to mount blobs from instead of uploading them (`org/base`). */
   from?: string;
   chunkSize?: number;
@@ -29,6 +34,10 @@ export interface PushOptions extends ClientOptions {
    */
   referrers?: Artifact[];
 }
+
+/** Blobs up to this size count as small requests (`requestConcurrency`), not as uploads (`concurrency`). */
+export const SMALL_BLOB = 1024 * 1024;
+const DEFAULT_REQUEST_CONCURRENCY = 16;
 
 export type BlobOutcome = 'uploaded' | 'skipped' | 'mounted';
 
@@ -112,9 +121,24 @@ export async function push(
     }
     const blobs = await planBlobs(images, options.referrers ?? []);
     const concurrency = options.concurrency ?? 4;
+    const requests = Math.max(concurrency, options.requestConcurrency ?? DEFAULT_REQUEST_CONCURRENCY);
 
-    // 1. Blobs.
-    const results = await mapLimit(blobs, concurrency, async (blob): Promise<BlobResult> => {
+    // 1. Blobs: large ones `concurrency` at a time, small ones `requests` at a time beside them.
+    const isLarge = (b: PlannedBlob) => b.size > SMALL_BLOB;
+    const settled = await Promise.allSettled([
+      mapLimit(blobs.filter(isLarge), concurrency, pushBlob),
+      mapLimit(
+        blobs.filter((b) => !isLarge(b)),
+        requests,
+        pushBlob,
+      ),
+    ]);
+    for (const s of settled) if (s.status === 'rejected') throw s.reason;
+    const byDigest = new Map(
+      settled.flatMap((s) => (s.status === 'fulfilled' ? s.value : [])).map((r) => [r.digest, r]),
+    );
+    const results = blobs.map((b) => byDigest.get(b.digest)!);
+    async function pushBlob(blob: PlannedBlob): Promise<BlobResult> {
       emit({ type: 'blob-start', digest: blob.digest, size: blob.size, kind: blob.kind });
       const done = (outcome: BlobOutcome, attempts: number): BlobResult => {
         emit({ type: 'blob-done', digest: blob.digest, size: blob.size, outcome, attempts });
@@ -136,10 +160,10 @@ export async function push(
         onProgress: (bytes) => emit({ type: 'blob-progress', digest: blob.digest, size: blob.size, bytes }),
       });
       return done('uploaded', attempts);
-    });
+    }
 
     // 2. Image manifests, by digest.
-    const manifests = await mapLimit(images, concurrency, async (image) => {
+    const manifests = await mapLimit(images, requests, async (image) => {
       const digest = await putManifest(
         client,
         ref.repository,
@@ -164,7 +188,7 @@ export async function push(
     // 3b. Referrers, after their subjects; the tags still move last.
     if (options.referrers?.length) {
       const r = await pushReferrers(client, ref.repository, options.referrers, scopes, {
-        concurrency,
+        concurrency: requests,
         blobsPushed: true,
       });
       emit({ type: 'referrers-done', count: r.pushed.length, fallbackTags: r.fallbackTags });

@@ -14,7 +14,7 @@ export interface TransportOptions {
   insecure?: boolean;
   /** An undici dispatcher to use instead of the transport's own keep-alive `Agent` (not closed by `close()`). */
   dispatcher?: Dispatcher;
-  /** Connections per origin for the transport's own `Agent` (default 8). */
+  /** Connections per origin for the transport's own `Agent` (default 16: a push runs 16 small requests at once). */
   connections?: number;
   userAgent?: string;
   /**
@@ -99,7 +99,7 @@ export class Transport {
     this.dispatcher =
       options.dispatcher ??
       new Agent({
-        connections: options.connections ?? 8,
+        connections: options.connections ?? 16,
         keepAliveTimeout: 10_000,
         headersTimeout: this.answerTimeoutMs + 1000,
         connect: { timeout: Math.min(10_000, this.timeoutMs) },

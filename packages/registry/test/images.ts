@@ -21,13 +21,15 @@ const PLATFORMS = [
 ];
 
 /** One image per platform: a shared base layer (deduplicated on push) and a per-platform layer. */
-export async function testIndex(opts: { salt?: string; bigLayerBytes?: number } = {}): Promise<ImageIndex> {
+export async function testIndex(
+  opts: { salt?: string; bigLayerBytes?: number; bigOn?: string[] } = {},
+): Promise<ImageIndex> {
   const salt = opts.salt ?? 'v1';
   const shared = layerFromEntries([{ type: 'file', path: 'etc/motd', content: `shared ${salt}\n` }]);
   const entries: { image: Image }[] = [];
   for (const platform of PLATFORMS) {
     const content =
-      opts.bigLayerBytes && platform.architecture === 'amd64'
+      opts.bigLayerBytes && (opts.bigOn ?? ['amd64']).includes(platform.architecture)
         ? randomBytes(opts.bigLayerBytes)
         : `hello from ${platform.architecture} ${salt}\n`;
     const own = layerFromEntries([{ type: 'file', path: 'hello', mode: 0o755, content }], {

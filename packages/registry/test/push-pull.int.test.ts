@@ -230,6 +230,24 @@ describeWithTools(['docker-registry', 'skopeo'], 'push and pull against docker-r
     expect(proxy.count('PUT', '/manifests/sha256-')).toBe(0);
   });
 
+  it('holds large uploads to `concurrency` while small blobs go beside them', async () => {
+    const index = await testIndex({
+      salt: 'limits',
+      bigLayerBytes: 2 * 1024 * 1024,
+      bigOn: ['amd64', 'arm64', 'arm'],
+    });
+    proxy.reset();
+    const result = await push(index, `${proxy.host}/demo/limits:latest`, { concurrency: 1 });
+    expect(result.uploaded).toBe(await blobCount(index));
+    const large = (r: { method: string; path: string; length: number }) =>
+      r.method === 'PUT' && r.path.includes('/blobs/uploads/') && r.length > 1024 * 1024;
+    expect(proxy.count('PUT', '/blobs/uploads/')).toBe(result.uploaded);
+    expect(proxy.requests.filter(large)).toHaveLength(3);
+    expect(proxy.peakInFlight(large)).toBe(1);
+    // The small ones (configs, the shared layer) are not queued behind the large ones.
+    expect(proxy.peakInFlight((r) => r.path.includes('/blobs/'))).toBeGreaterThan(1);
+  });
+
   it('mounts every blob when pushing to a second repository with `from`', async () => {
     const index = await testIndex();
     proxy.reset();

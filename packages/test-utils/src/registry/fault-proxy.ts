@@ -48,6 +48,11 @@ export interface ProxiedRequest {
   status: number;
   /** Set when a rule applied: `status 500`, `drop after 1024 bytes`, `drop`. */
   fault?: string;
+  /** The request's `Content-Length` (0 when absent). */
+  length: number;
+  /** When the request arrived and when its answer ended or its connection closed (`performance.now()`). */
+  start: number;
+  end?: number;
 }
 
 export interface FaultProxy {
@@ -61,6 +66,8 @@ export interface FaultProxy {
   count(method?: string, path?: RegExp | string): number;
   /** Requests that were faulted. */
   faults(): ProxiedRequest[];
+  /** The most requests matching `filter` that were in flight at the same moment. */
+  peakInFlight(filter: (r: ProxiedRequest) => boolean): number;
   /**
    * Resolves once a request is stalled (a `stall*` rule reached its point), with that request: the moment to
    * cancel the client, without racing it. A stalled request ends when the client goes away.
@@ -106,8 +113,17 @@ export async function startFaultProxy(target: string, rules: FaultRule[] = []): 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const method = req.method ?? 'GET';
     const path = req.url ?? '/';
-    const record: ProxiedRequest = { method, path, status: 0 };
+    const record: ProxiedRequest = {
+      method,
+      path,
+      status: 0,
+      length: Number(req.headers['content-length'] ?? 0),
+      start: performance.now(),
+    };
     requests.push(record);
+    res.on('close', () => {
+      record.end = performance.now();
+    });
     const action = pick(method, path);
 
     if (action && 'status' in action) {
@@ -235,6 +251,19 @@ export async function startFaultProxy(target: string, rules: FaultRule[] = []): 
     count: (method, path) =>
       requests.filter((r) => (!method || r.method === method.toUpperCase()) && matches(path, r.path)).length,
     faults: () => requests.filter((r) => r.fault !== undefined),
+    peakInFlight: (filter) => {
+      const edges = requests
+        .filter(filter)
+        .flatMap((r) => [
+          { at: r.start, d: 1 },
+          { at: r.end ?? Number.POSITIVE_INFINITY, d: -1 },
+        ])
+        .sort((a, b) => a.at - b.at || a.d - b.d);
+      let now = 0;
+      let peak = 0;
+      for (const e of edges) peak = Math.max(peak, (now += e.d));
+      return peak;
+    },
     stalled: () => {
       const seen = stallSeen.shift();
       return seen ? Promise.resolve(seen) : new Promise((resolve) => stallWaiters.push(resolve));
