@@ -18,7 +18,11 @@ export function addRegistryFlags(cmd: Command): Command {
     .option('-u, --username <name>', 'registry user name (password from --password-stdin)')
     .option('--password-stdin', 'read the password or token from standard input')
     .option('--insecure', 'allow plain HTTP to a non-loopback registry (loopback always uses HTTP)')
-    .option('--concurrency <n>', 'blobs transferred at once', '4')
+    .option(
+      '--concurrency <n>',
+      'blobs over 1 MiB transferred at once (smaller ones and manifests go 16 at a time)',
+      '4',
+    )
     .option(
       '--timeout <seconds>',
       `give up on a registry that sends nothing (or next to nothing) for this long (default ${DEFAULT_TIMEOUT_MS / 1000}, env SCRATCHPACK_REGISTRY_TIMEOUT)`,
