@@ -119,6 +119,7 @@ export {
   referrersIndex,
   referrersTag,
   subjectDescriptor,
+  walkReferrers,
   writeReferrers,
 } from './referrers.ts';
 export {

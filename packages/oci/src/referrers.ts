@@ -272,15 +272,23 @@ export async function layoutReferrersOf(
     const s = subjects.get(e.digest);
     if (s) bySubject.set(s, [...(bySubject.get(s) ?? []), e]);
   }
+  return walkReferrers(digests, async (d) => bySubject.get(d) ?? []);
+}
+
+/** Breadth first from `digests` through `list` (referrers of referrers too), each referrer once. */
+export async function walkReferrers(
+  digests: readonly string[],
+  list: (digest: string) => Promise<Descriptor[]>,
+): Promise<{ subject: string; descriptor: Descriptor }[]> {
   const out: { subject: string; descriptor: Descriptor }[] = [];
   const seen = new Set<string>();
   const queue = [...digests];
   for (let d = queue.shift(); d !== undefined; d = queue.shift()) {
-    for (const e of bySubject.get(d) ?? []) {
-      if (seen.has(e.digest)) continue;
-      seen.add(e.digest);
-      out.push({ subject: d, descriptor: e });
-      queue.push(e.digest);
+    for (const r of await list(d)) {
+      if (seen.has(r.digest)) continue;
+      seen.add(r.digest);
+      out.push({ subject: d, descriptor: r });
+      queue.push(r.digest);
     }
   }
   return out;

@@ -18,6 +18,7 @@ import {
   SizeMismatchError,
   ValidationError,
   verifiedStream,
+  walkReferrers,
 } from '@scratchpack/oci';
 import {
   type ClientOptions,
@@ -33,7 +34,7 @@ import {
   RegistryClient,
 } from '@scratchpack/registry';
 import type { ImageRef } from './ref.ts';
-import { type Source, walkReferrers } from './source.ts';
+import type { Source } from './source.ts';
 
 async function collect(s: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];

@@ -76,25 +76,6 @@ export interface OpenOptions {
   cache?: BlobStore;
 }
 
-/** Breadth first from `digests` through `list` (referrers of referrers too), each referrer once. */
-export async function walkReferrers(
-  digests: readonly string[],
-  list: (digest: string) => Promise<Descriptor[]>,
-): Promise<{ subject: string; descriptor: Descriptor }[]> {
-  const out: { subject: string; descriptor: Descriptor }[] = [];
-  const seen = new Set<string>();
-  const queue = [...digests];
-  for (let d = queue.shift(); d !== undefined; d = queue.shift()) {
-    for (const r of await list(d)) {
-      if (seen.has(r.digest)) continue;
-      seen.add(r.digest);
-      out.push({ subject: d, descriptor: r });
-      queue.push(r.digest);
-    }
-  }
-  return out;
-}
-
 /** The bare descriptor (media type, digest, size) of a layout entry. */
 function bare(d: Descriptor): Descriptor {
   return { mediaType: d.mediaType, digest: d.digest, size: d.size };
