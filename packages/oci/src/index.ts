@@ -150,6 +150,7 @@ export { type LoadResult, loadArchive, unpackArchive } from './store-archive.ts'
 export * from './store-errors.ts';
 export { LEASES_DIR, type Lease, liveLeases, takeLease, withLease } from './store-leases.ts';
 export {
+  checkTarEntries,
   type ImportedTar,
   type ImportTarOptions,
   importTarLayer,
@@ -158,6 +159,7 @@ export {
   readTarEntries,
   spoolTarEntries,
 } from './tar-import.ts';
+export { keepTarLayer } from './tar-keep.ts';
 export { type LayerOptions, layerFromEntries } from './tar-layer.ts';
 export {
   isProcessDead,
