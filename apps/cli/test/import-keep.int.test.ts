@@ -102,7 +102,17 @@ describeWithTools(['tar', 'sha256sum', 'podman'], 'import keeps the tar, or norm
     const [a, b] = await Promise.all(
       tars.map(async (tar, i) => {
         const r = await cli(
-          ['import', tar, `${layout}-${i}:n`, '--platform', 'linux/amd64', '--normalize', '-m', 'rootfs', '--json'],
+          [
+            'import',
+            tar,
+            `${layout}-${i}:n`,
+            '--platform',
+            'linux/amd64',
+            '--normalize',
+            '-m',
+            'rootfs',
+            '--json',
+          ],
           { env },
         );
         expect([r.status, r.stderr]).toEqual([0, '']);

@@ -19,7 +19,16 @@ export {
 } from './build-info.ts';
 export { CYCLONEDX_MEDIA_TYPE, cyclonedxDocument, cyclonedxJson } from './cyclonedx.ts';
 export { AttestError, type AttestErrorCode } from './errors.ts';
-export { type ImageInputs, type ListedPackage, npmPurl, ociPurl, programPurl, uuidV5 } from './inputs.ts';
+export {
+  FILE_URI_ROOT,
+  fileUri,
+  type ImageInputs,
+  type ListedPackage,
+  npmPurl,
+  ociPurl,
+  programPurl,
+  uuidV5,
+} from './inputs.ts';
 export { keyId, legacyKeyId, loadPrivateKey, loadPublicKey } from './keys.ts';
 export {
   BUNDLE_MEDIA_TYPE,

@@ -132,7 +132,8 @@ function toRecord(e: LayerEntry): TarRecord {
   const xattrs = e.xattrs && Object.keys(e.xattrs).length ? e.xattrs : undefined;
   const r = ownedRecord(e, path, uid, gid, xattrs);
   if (e.mtime !== undefined) {
-    if (!Number.isSafeInteger(e.mtime)) throw new InvalidEntryError(e.path, `mtime ${e.mtime} is not whole seconds`);
+    if (!Number.isSafeInteger(e.mtime))
+      throw new InvalidEntryError(e.path, `mtime ${e.mtime} is not whole seconds`);
     r.mtime = e.mtime;
   }
   return r;

@@ -123,7 +123,10 @@ function inPlace(file: string, fallback: BodyReader): BodyReader {
  * The tar inside `input`: the input itself when it is a plain tar, or its gzip decompressed (`gzip` true).
  * Refuses empty input and the compressions not supported (zstd, bzip2, xz), naming `where`.
  */
-export async function openTarInput(input: Readable, where: string): Promise<{ tar: Readable; gzip: boolean }> {
+export async function openTarInput(
+  input: Readable,
+  where: string,
+): Promise<{ tar: Readable; gzip: boolean }> {
   const { head, stream } = await peek(input, 6);
   if (head.byteLength === 0) throw new InvalidTarError(`${where} is empty, not a tar archive`);
   const kind = compressionOf(head);

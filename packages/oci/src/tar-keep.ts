@@ -64,7 +64,8 @@ export async function keepTarLayer(input: Readable, opts: ImportTarOptions = {})
             chunk.byteLength >= 1024 ? chunk.subarray(-1024) : Buffer.concat([tail, chunk]).subarray(-1024);
           opts.onProgress?.(diff.size, diff.size);
           // Once the checker has finished (it read the end), what is left (padding) is hashed, not parsed.
-          if (!done && !copy.write(chunk)) await Promise.race([once(copy, 'drain'), stopped]).catch(ignoreGone);
+          if (!done && !copy.write(chunk))
+            await Promise.race([once(copy, 'drain'), stopped]).catch(ignoreGone);
           yield chunk;
         }
         copy.end();

@@ -86,7 +86,9 @@ describe('keepTarLayer (the tar kept as it is)', () => {
     const noEnd = (await makeTar([{ header: { name: 'a', type: 'file' }, body: 'a' }])).subarray(0, 1024);
     await expect(
       keepTarLayer(from(noEnd), { source: 'n.tar', requireEndMarker: true }),
-    ).rejects.toMatchObject({ message: expect.stringMatching(/n\.tar ends without the end-of-archive marker/) });
+    ).rejects.toMatchObject({
+      message: expect.stringMatching(/n\.tar ends without the end-of-archive marker/),
+    });
     await expect(keepTarLayer(from(Buffer.from('junk'.repeat(300))))).rejects.toMatchObject({
       code: 'OCI_INVALID_TAR',
     });

@@ -200,6 +200,13 @@ export function importCommand(program: Command): void {
               annotations: {},
               tags: [tag],
               format: 'oci',
+              changes: opts.change,
+              options: {
+                tar: normalize ? 'normalized' : 'kept',
+                message: opts.message ?? `Imported from ${name}`,
+                ...(compressionLevel !== undefined ? { compressionLevel } : {}),
+                ...(opts.imageName ? { imageName: opts.imageName } : {}),
+              },
             },
             parents: [],
             imports: [{ name, sha256: hashing.digest().hex }],
