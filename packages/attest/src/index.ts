@@ -47,6 +47,7 @@ export {
   parseApkInstalled,
   parseDpkgStatus,
   parseOsRelease,
+  parseRpmDb,
 } from './os-packages.ts';
 export {
   BUILD_TYPE,
@@ -58,6 +59,7 @@ export {
   SLSA_PROVENANCE_V1,
   statement,
 } from './provenance.ts';
+export { parseRpmHeader, type RpmHeader, readRpmDb } from './rpm-db.ts';
 export {
   BUNDLE_CONTENT_ANNOTATION,
   BUNDLE_PREDICATE_TYPE_ANNOTATION,

@@ -212,7 +212,9 @@ export function importCommand(program: Command): void {
             imports: [{ name, sha256: hashing.digest().hex }],
             files: [], // the tarball's digest and its packages stand for its (possibly many) files
             programs: [],
-            osPackages: osPackages(await readRootfsFiles([layer], isPackageDbPath, { signal: runSignal() })),
+            osPackages: await osPackages(
+              await readRootfsFiles([layer], isPackageDbPath, { signal: runSignal() }),
+            ),
           },
           { sbom: opts.sbom, provenance: opts.provenance },
         );
