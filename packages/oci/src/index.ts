@@ -106,6 +106,7 @@ export {
 } from './parallel-gzip.ts';
 export { PlatformNotFoundError, pickPlatform } from './pick.ts';
 export * from './platform.ts';
+export { platformTag, writePlatformTags } from './platform-tags.ts';
 export {
   type Artifact,
   type ArtifactLayer,
