@@ -12,10 +12,11 @@
 #   tmux              a real terminal for `run -t` (TIOCSTI cannot reach the caller's shell)
 #   mmdebstrap, debootstrap, debian-archive-keyring, uidmap   a real Debian rootfs for the full-image tests
 #   ca-certificates   update-ca-certificates' own bundle, which the static base's CA bundle is compared with
+#   rpm               rpmbuild and rpm --justdb make a real rpmdb.sqlite for the rpm SBOM test
 # Idempotent: does nothing when everything is present. Uses sudo when not root.
 set -euo pipefail
 pkgs=(qemu-user-static docker-registry skopeo umoci podman buildah apache2-utils openssl busybox-static pigz binutils file time
-  bubblewrap tmux mmdebstrap debootstrap debian-archive-keyring uidmap runc ca-certificates)
+  bubblewrap tmux mmdebstrap debootstrap debian-archive-keyring uidmap runc ca-certificates rpm)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

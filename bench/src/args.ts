@@ -12,6 +12,7 @@ export const SECTIONS = [
   'memory',
   'run',
   'base',
+  'small-files',
 ] as const;
 export type Section = (typeof SECTIONS)[number];
 
@@ -25,7 +26,7 @@ export interface BenchArgs {
   out: string | undefined;
 }
 
-export const USAGE = `usage: pnpm bench [--only size,pack,push,build,repro,import,memory,run,base] [--runs N] [--mb N] [--out DIR]
+export const USAGE = `usage: pnpm bench [--only size,pack,push,build,repro,import,memory,run,base,small-files] [--runs N] [--mb N] [--out DIR]
   --only   sections to run (default: all)
   --runs   runs per timed figure; the median is reported with min–max (default 5; fewer is only for trying out)
   --mb     size of the generated tree and of the big push layer in MB (default 200)

@@ -21,6 +21,7 @@ import { pushSection } from './sections/push.ts';
 import { reproSection } from './sections/repro.ts';
 import { runSection } from './sections/run.ts';
 import { sizeSection } from './sections/size.ts';
+import { smallFilesSection } from './sections/small-files.ts';
 
 const SECTION_RUNNERS: Record<Section, (ctx: SectionContext) => Promise<SectionResult>> = {
   size: sizeSection,
@@ -32,6 +33,7 @@ const SECTION_RUNNERS: Record<Section, (ctx: SectionContext) => Promise<SectionR
   memory: memorySection,
   run: runSection,
   base: baseSection,
+  'small-files': smallFilesSection,
 };
 
 const load = () =>

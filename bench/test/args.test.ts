@@ -7,7 +7,7 @@ import { prng, randomBytesFor, textCorpus } from '../src/tree.ts';
 describe('parseArgs', () => {
   it('defaults to every section, 5 runs, 200 MB', () => {
     expect(parseArgs([])).toEqual({
-      only: ['size', 'pack', 'push', 'build', 'repro', 'import', 'memory', 'run', 'base'],
+      only: ['size', 'pack', 'push', 'build', 'repro', 'import', 'memory', 'run', 'base', 'small-files'],
       runs: 5,
       sizeMb: 200,
       out: undefined,

@@ -24,8 +24,9 @@ await writeThroughTemp(BUNDLE, async (tmp) => {
     banner: {
       js: "import { createRequire as __scratchpackRequire } from 'node:module';\nconst require = __scratchpackRequire(import.meta.url);",
     },
-    // A native addon (the pty of `run -t`): loaded from node_modules at run time, never bundled.
-    external: ['@lydell/node-pty'],
+    // Loaded from node_modules at run time, never bundled: a native addon (the pty of `run -t`), and sql.js
+    // (rpm's database), whose emscripten glue finds its .wasm beside itself.
+    external: ['@lydell/node-pty', 'sql.js'],
     legalComments: 'none',
     logLevel: 'warning',
   });

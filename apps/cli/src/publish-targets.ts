@@ -21,6 +21,7 @@ export function outputsPublisher(
   outputs: OutputSpec[],
   client: ClientOptions = {},
   tags: string[] = [],
+  platformTags = false,
 ): Publisher {
   const layouts = outputs.filter((x) => x.kind === 'layout');
   const archives = outputs.filter((x) => x.kind === 'archive');
@@ -30,7 +31,7 @@ export function outputsPublisher(
     publish: (index, o) => registryPublisher(dest, client).publish(index, { ...o, tags }),
   });
   return multi(
-    ...layouts.map((l) => layoutPublisher(l.dest)),
+    ...layouts.map((l) => layoutPublisher(l.dest, { platformTags })),
     ...archives.map((a) => archivePublisher(a.dest, from)),
     ...registries.map((r) => pushTo(r.dest)),
   );

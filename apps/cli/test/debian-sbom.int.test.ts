@@ -49,12 +49,20 @@ describeWithTools(['mmdebstrap', 'tar', 'dpkg-query'], 'the SBOM of an imported 
         .split('\n')
         .map((l) => l.split('\t') as [string, string]),
     );
-    const r = await cli(['import', tar, `${layout}:bookworm`, '--platform', 'linux/amd64'], {
+    const r = await cli(['import', tar, `${layout}:bookworm`, '--platform', 'linux/amd64', '--json'], {
       timeout: 600_000,
     });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
+    imported = JSON.parse(r.stdout);
+    tarSum = execFileSync('sha256sum', [tar], { encoding: 'utf8' }).slice(0, 64);
   }, 900_000);
+  let imported: { diffId: string; tar: string };
+  let tarSum: string;
+
+  it("keeps the tar's bytes: the layer's diff_id is sha256sum of the mmdebstrap tar (the packages are read from them)", () => {
+    expect(imported).toMatchObject({ tar: 'kept', diffId: `sha256:${tarSum}` });
+  });
   afterAll(() => work?.cleanup());
 
   it('SPDX: ≥ 95 % of the dpkg packages, same versions, as pkg:deb purls of debian-12; valid SPDX 2.3', async () => {

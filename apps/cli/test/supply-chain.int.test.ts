@@ -184,7 +184,7 @@ describeWithTools(['docker-registry', 'skopeo'], 'SBOMs, provenance and signatur
         expect(doc.predicate.buildDefinition.externalParameters.platform).toBe(image!.platform);
         expect(doc.predicate.buildDefinition.resolvedDependencies).toContainEqual(
           expect.objectContaining({
-            uri: 'file:src/hello.c',
+            uri: 'file:///src/hello.c',
             digest: expect.objectContaining({ sha256: source }),
           }),
         );

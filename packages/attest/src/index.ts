@@ -19,7 +19,16 @@ export {
 } from './build-info.ts';
 export { CYCLONEDX_MEDIA_TYPE, cyclonedxDocument, cyclonedxJson } from './cyclonedx.ts';
 export { AttestError, type AttestErrorCode } from './errors.ts';
-export { type ImageInputs, type ListedPackage, npmPurl, ociPurl, programPurl, uuidV5 } from './inputs.ts';
+export {
+  FILE_URI_ROOT,
+  fileUri,
+  type ImageInputs,
+  type ListedPackage,
+  npmPurl,
+  ociPurl,
+  programPurl,
+  uuidV5,
+} from './inputs.ts';
 export { keyId, legacyKeyId, loadPrivateKey, loadPublicKey } from './keys.ts';
 export {
   BUNDLE_MEDIA_TYPE,
@@ -38,6 +47,7 @@ export {
   parseApkInstalled,
   parseDpkgStatus,
   parseOsRelease,
+  parseRpmDb,
 } from './os-packages.ts';
 export {
   BUILD_TYPE,
@@ -49,6 +59,7 @@ export {
   SLSA_PROVENANCE_V1,
   statement,
 } from './provenance.ts';
+export { parseRpmHeader, type RpmHeader, readRpmDb } from './rpm-db.ts';
 export {
   BUNDLE_CONTENT_ANNOTATION,
   BUNDLE_PREDICATE_TYPE_ANNOTATION,

@@ -19,7 +19,12 @@ export interface ImageInputs {
   sourceDateEpoch: number;
   tool: { name: string; version: string };
   /** The Dockerfile as the user named it (relative to where the build ran) and its sha256; none for imports. */
-  dockerfile?: { path: string; sha256: string; sha1: string };
+  dockerfile?: {
+    path: string;
+    sha256: string;
+    sha1: string;
+    root?: (typeof FILE_URI_ROOT)[keyof typeof FILE_URI_ROOT];
+  };
   /** What the user asked for. */
   request: {
     platforms: string[];
@@ -28,10 +33,14 @@ export interface ImageInputs {
     annotations: Record<string, string>;
     tags: string[];
     format: string;
+    /** `import --change` instructions, in the order given (none for builds). */
+    changes?: string[];
+    /** Every other option that shaped the image (compression level, history message, …), by option name. */
+    options?: Record<string, string | number | boolean>;
   };
   /** Parent images (FROM), by manifest digest. */
   parents: { name: string; digest: string }[];
-  /** Imported tarballs, by sha256 of the bytes read. */
+  /** Imported tarballs (by file name, `-` for standard input), by sha256 of the bytes read. */
   imports: { name: string; sha256: string }[];
   /** Regular files the build's own layers add (not the parents'), with their digests. */
   files: { path: string; sha256: string; sha1: string }[];
@@ -52,6 +61,25 @@ export interface ListedPackage {
   purl: string;
   /** As the distribution names them (Debian's `GPL-2+`, `public-domain`, …), not necessarily SPDX ids. */
   licenses: string[];
+}
+
+/**
+ * Where `file:` URIs of the provenance are rooted (each dependency's `annotations.root`): `file:///P` is the file
+ * P relative to the directory the command ran in (`working-directory`: a Dockerfile inside it), the directory a
+ * program was compiled in (`compile-directory`: its sources), or the file's own directory (`own-directory`: an
+ * imported tarball, a Dockerfile outside the working directory) — never an absolute host path, so the statement
+ * is the same in any folder.
+ */
+export const FILE_URI_ROOT = {
+  cwd: 'working-directory',
+  compile: 'compile-directory',
+  own: 'own-directory',
+} as const;
+
+/** `file:///` and the relative `path`, each segment percent-encoded (RFC 8089). */
+export function fileUri(path: string): string {
+  const segments = path.split('/').filter((s) => s !== '' && s !== '.');
+  return `file:///${segments.map((s) => encodeURIComponent(s)).join('/')}`;
 }
 
 /** A program's package URL: `pkg:generic/NAME@VERSION`, the version being the image's first tag but `latest`. */

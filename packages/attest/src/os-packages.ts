@@ -4,17 +4,20 @@
  * (`lib/apk/db/installed`) — with the distro from `etc/os-release`, each with the package URL syft gives it,
  * which grype and trivy match against the distro's security tracker:
  * `pkg:deb/debian/NAME@VERSION?arch=ARCH&distro=debian-12` (an epoch as the `epoch=` qualifier, the source
- * package as `upstream=`), `pkg:apk/alpine/NAME@VERSION?arch=ARCH&distro=alpine-3.20.3`.
+ * package as `upstream=`), `pkg:apk/alpine/NAME@VERSION?arch=ARCH&distro=alpine-3.20.3`, and rpm's
+ * (`var/lib/rpm/rpmdb.sqlite`, rpm-db.ts) `pkg:rpm/fedora/NAME@VERSION-RELEASE?arch=ARCH&distro=fedora-39`
+ * (`epoch=`, and the source rpm as `upstream=`).
  */
+import { readRpmDb } from './rpm-db.ts';
 
 export interface OsPackage {
-  type: 'deb' | 'apk';
+  type: 'deb' | 'apk' | 'rpm';
   name: string;
   version: string;
   arch: string;
-  /** The licence the database records (apk's `L:`, an SPDX expression there); dpkg records none. */
+  /** The licence the database records (apk's `L:`, rpm's License); dpkg records none. */
   license?: string;
-  /** The source package (dpkg `Source:`, apk `o:` origin) when it differs from the name. */
+  /** The source package (dpkg `Source:`, apk `o:` origin, rpm's source rpm) when it differs from the name. */
   source?: string;
   purl: string;
 }
@@ -34,10 +37,13 @@ const DPKG_STATUS = 'var/lib/dpkg/status';
 const DPKG_STATUS_D = 'var/lib/dpkg/status.d/';
 const APK_INSTALLED = 'lib/apk/db/installed';
 const OS_RELEASE = ['etc/os-release', 'usr/lib/os-release'];
+/** rpm ≥ 4.16's database; Fedora 36+ keeps it in usr/lib/sysimage (var/lib/rpm is a symlink there). */
+const RPMDB = ['var/lib/rpm/rpmdb.sqlite', 'usr/lib/sysimage/rpm/rpmdb.sqlite'];
 
 /** The rootfs paths `osPackages` reads (for oci's `readRootfsFiles`). */
 export function isPackageDbPath(path: string): boolean {
-  if (path === DPKG_STATUS || path === APK_INSTALLED || OS_RELEASE.includes(path)) return true;
+  if (path === DPKG_STATUS || path === APK_INSTALLED || OS_RELEASE.includes(path) || RPMDB.includes(path))
+    return true;
   return path.startsWith(DPKG_STATUS_D) && !/\.(md5sums|list|conffiles)$/.test(path);
 }
 
@@ -153,8 +159,29 @@ export function parseApkInstalled(text: string, distro?: Distro): OsPackage[] {
   return out;
 }
 
+/** Installed packages of an rpmdb.sqlite (none when it is not one), with syft's purls. */
+export async function parseRpmDb(bytes: Uint8Array, distro?: Distro): Promise<OsPackage[]> {
+  return (await readRpmDb(bytes)).map((h) => {
+    const version = h.release ? `${h.version}-${h.release}` : h.version;
+    return {
+      type: 'rpm',
+      name: h.name,
+      version: h.epoch !== undefined ? `${h.epoch}:${version}` : version,
+      arch: h.arch ?? '',
+      ...(h.license ? { license: h.license } : {}),
+      ...(h.sourceRpm ? { source: h.sourceRpm } : {}),
+      purl: purl('rpm', distro?.id, h.name, version, {
+        arch: h.arch ?? '',
+        distro: distroQualifier(distro) ?? '',
+        epoch: h.epoch !== undefined ? String(h.epoch) : '',
+        upstream: h.sourceRpm ?? '',
+      }),
+    };
+  });
+}
+
 /** The packages and distro of a rootfs, from its files (path → bytes) as `readRootfsFiles` returns them. */
-export function osPackages(files: Map<string, Buffer>): OsPackages {
+export async function osPackages(files: Map<string, Buffer>): Promise<OsPackages> {
   const release = OS_RELEASE.map((p) => files.get(p)).find((b) => b !== undefined);
   const distro = release ? parseOsRelease(release.toString('utf8')) : undefined;
   const packages: OsPackage[] = [];
@@ -162,6 +189,10 @@ export function osPackages(files: Map<string, Buffer>): OsPackages {
   for (const p of dpkg) packages.push(...parseDpkgStatus(files.get(p)!.toString('utf8'), distro));
   const apk = files.get(APK_INSTALLED);
   if (apk) packages.push(...parseApkInstalled(apk.toString('utf8'), distro));
+  for (const p of RPMDB) {
+    const db = files.get(p);
+    if (db) packages.push(...(await parseRpmDb(db, distro)));
+  }
   const seen = new Set<string>();
   const unique = packages.filter((p) => !seen.has(p.purl) && seen.add(p.purl));
   unique.sort((a, b) => (a.purl < b.purl ? -1 : a.purl > b.purl ? 1 : 0));

@@ -1,11 +1,21 @@
 /**
  * SLSA provenance v1 as an in-toto Statement v1 (https://slsa.dev/spec/v1.0/provenance): the subject is
- * the platform image manifest; `externalParameters` is what the user asked for (Dockerfile, platform(s),
- * build args, labels, annotations, tags, format, program flags); `resolvedDependencies` are the sources,
- * the Dockerfile, the toolchain, musl, the parents and imported tarballs, each with its digest. No
- * wall-clock time: the statement is as reproducible as the image.
+ * the platform image manifest; `externalParameters` is everything the user asked for that shapes the image
+ * (Dockerfile, platform(s), build args, labels, annotations, tags, format, program flags, import's `--change`
+ * instructions and other options); `resolvedDependencies` are the sources, the Dockerfile, the toolchain, musl,
+ * the parents and imported tarballs, each with its digest and a URI: `file:///P` with P relative to the root its
+ * `annotations.root` names (`FILE_URI_ROOT`), `pkg:` for packages and images. No wall-clock time: the
+ * statement is as reproducible as the image.
  */
-import { type ImageInputs, npmPurl, ociPurl, serialize, subjectHex } from './inputs.ts';
+import {
+  FILE_URI_ROOT,
+  fileUri,
+  type ImageInputs,
+  npmPurl,
+  ociPurl,
+  serialize,
+  subjectHex,
+} from './inputs.ts';
 
 export const IN_TOTO_STATEMENT = 'https://in-toto.io/Statement/v1';
 export const IN_TOTO_MEDIA_TYPE = 'application/vnd.in-toto+json';
@@ -30,12 +40,25 @@ export function statement(
 }
 
 export function provenanceStatement(i: ImageInputs): Obj {
+  const root = (r: string) => ({ root: r });
   const deps: Obj[] = i.dockerfile
-    ? [{ uri: `file:${i.dockerfile.path}`, name: 'Dockerfile', digest: { sha256: i.dockerfile.sha256 } }]
+    ? [
+        {
+          uri: fileUri(i.dockerfile.path),
+          name: 'Dockerfile',
+          digest: { sha256: i.dockerfile.sha256, sha1: i.dockerfile.sha1 },
+          annotations: root(i.dockerfile.root ?? FILE_URI_ROOT.cwd),
+        },
+      ]
     : [];
   for (const p of i.programs) {
     for (const s of p.sources)
-      deps.push({ uri: `file:${s.path}`, digest: { sha256: s.sha256, sha1: s.sha1 } });
+      deps.push({
+        uri: fileUri(s.path),
+        name: s.path,
+        digest: { sha256: s.sha256, sha1: s.sha1 },
+        annotations: root(FILE_URI_ROOT.compile),
+      });
     deps.push({
       uri: p.compiler.package ? npmPurl(p.compiler.package) : `pkg:generic/zig@${p.compiler.version}`,
       name: 'zig',
@@ -52,7 +75,18 @@ export function provenanceStatement(i: ImageInputs): Obj {
   }
   for (const p of i.parents)
     deps.push({ uri: ociPurl(p.name, p.digest), name: p.name, digest: { sha256: p.digest.slice(7) } });
-  for (const t of i.imports) deps.push({ uri: `file:${t.name}`, digest: { sha256: t.sha256 } });
+  // Standard input has no URI: the bytes read are named and digested.
+  for (const t of i.imports)
+    deps.push(
+      t.name === '-'
+        ? { name: 'stdin', digest: { sha256: t.sha256 } }
+        : {
+            uri: fileUri(t.name),
+            name: t.name,
+            digest: { sha256: t.sha256 },
+            annotations: root(FILE_URI_ROOT.own),
+          },
+    );
   const externalParameters: Obj = {
     ...(i.dockerfile ? { dockerfile: i.dockerfile.path } : {}),
     platform: i.platform,
@@ -62,6 +96,11 @@ export function provenanceStatement(i: ImageInputs): Obj {
     annotations: i.request.annotations,
     tags: i.request.tags,
     format: i.request.format,
+    ...(i.request.changes ? { changes: i.request.changes } : {}),
+    ...(i.request.options ? { options: sortedKeys(i.request.options) } : {}),
+    ...(i.imports.length
+      ? { imports: i.imports.map((t) => (t.name === '-' ? 'stdin' : fileUri(t.name))) }
+      : {}),
   };
   if (i.programs.length) {
     externalParameters.programs = i.programs.map((p) => ({
@@ -83,6 +122,14 @@ export function provenanceStatement(i: ImageInputs): Obj {
       metadata: {},
     },
   });
+}
+
+function sortedKeys(o: Record<string, unknown>): Obj {
+  return Object.fromEntries(
+    Object.keys(o)
+      .sort()
+      .map((k) => [k, o[k]]),
+  );
 }
 
 export const provenanceJson = (i: ImageInputs): Buffer => serialize(provenanceStatement(i));

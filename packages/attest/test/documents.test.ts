@@ -108,7 +108,7 @@ describe('SBOMs and provenance', () => {
     });
     expect(s.predicate.runDetails.builder.id).toMatch(/^https:\/\//);
     const uris = bd.resolvedDependencies.map((d: { uri: string }) => d.uri);
-    expect(uris).toContain('file:src/hello.c');
+    expect(uris).toContain('file:///src/hello.c');
     expect(uris).toContain('pkg:npm/%40ryoppippi/zig-linux-x64@0.11.0');
     expect(uris).toContain('pkg:generic/musl@1.2.4');
     expect(JSON.stringify(s)).not.toMatch(/startedOn|finishedOn/);

@@ -154,7 +154,7 @@ describe('distribution packages from a rootfs', () => {
       'var/lib/dpkg/status',
       'var/lib/dpkg/status.d/tzdata',
     ]);
-    const os = osPackages(files);
+    const os = await osPackages(files);
     expect(os.distro?.id).toBe('debian');
     expect(os.packages.map((p) => `${p.name}=${p.version}`)).toEqual([
       'libc6=2.36-9+deb12u9',
@@ -162,9 +162,9 @@ describe('distribution packages from a rootfs', () => {
     ]);
   });
 
-  it('SPDX and CycloneDX list each package with its purl, the distro, musl with purl and CPE; both validate', () => {
+  it('SPDX and CycloneDX list each package with its purl, the distro, musl with purl and CPE; both validate', async () => {
     const i = sampleInputs({
-      osPackages: osPackages(
+      osPackages: await osPackages(
         new Map([
           ['etc/os-release', Buffer.from(OS_RELEASE)],
           ['var/lib/dpkg/status', Buffer.from(STATUS)],

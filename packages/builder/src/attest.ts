@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { isAbsolute, relative } from 'node:path';
 import {
   attestations,
+  FILE_URI_ROOT,
   type ImageInputs,
   isPackageDbPath,
   osPackages,
@@ -60,10 +61,11 @@ export interface AttestContext {
 }
 
 /** A path for the documents: relative to where the build runs when inside it, else the file name. */
-function shownPath(file: string, cwd: string): string {
+function shownPath(file: string, cwd: string): { path: string; root: 'working-directory' | 'own-directory' } {
   const rel = relative(cwd, file);
-  if (!rel || rel.startsWith('..') || isAbsolute(rel)) return file.split('/').pop() ?? file;
-  return rel.split('\\').join('/');
+  if (!rel || rel.startsWith('..') || isAbsolute(rel))
+    return { path: file.split('/').pop() ?? file, root: FILE_URI_ROOT.own };
+  return { path: rel.split('\\').join('/'), root: FILE_URI_ROOT.cwd };
 }
 
 /** SPDX, CycloneDX and provenance referrers for one built image (as `req` asks). */
@@ -91,7 +93,7 @@ export async function imageAttestations(c: AttestContext, req: AttestRequest): P
     sourceDateEpoch: c.sourceDateEpoch,
     tool: c.tool,
     dockerfile: {
-      path: shownPath(c.file, c.cwd),
+      ...shownPath(c.file, c.cwd),
       sha256: sha256(c.dockerfileText).hex,
       sha1: createHash('sha1').update(c.dockerfileText).digest('hex'),
     },
@@ -100,7 +102,7 @@ export async function imageAttestations(c: AttestContext, req: AttestRequest): P
     files,
     imports: [],
     programs: infos.filter((i) => i.platform === formatPlatform(c.platform)),
-    osPackages: osPackages(await readRootfsFiles(parentLayers, isPackageDbPath)),
+    osPackages: await osPackages(await readRootfsFiles(parentLayers, isPackageDbPath)),
   };
   return attestations(inputs, { sbom: req.sbom, provenance: req.provenance });
 }

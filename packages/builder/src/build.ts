@@ -81,6 +81,14 @@ export interface BuildResult {
   referrers: Artifact[];
 }
 
+/** The options that shape the image beyond the request's fields, for the provenance (only those given). */
+function shapingOptions(o: BuildOptions): { options?: Record<string, string | number> } {
+  const options: Record<string, string | number> = {};
+  if (o.compressionLevel !== undefined) options.compressionLevel = o.compressionLevel;
+  if (o.imageName !== undefined) options.imageName = o.imageName;
+  return Object.keys(options).length ? { options } : {};
+}
+
 async function sizeOf(img: Image): Promise<number> {
   const m = await img.manifest();
   return (await img.size()) + m.config.size + m.layers.reduce((n, l) => n + l.size, 0);
@@ -173,6 +181,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
               annotations: o.annotations ?? {},
               tags: o.tags,
               format: family,
+              ...shapingOptions(o),
             },
             tool: o.tool ?? TOOL,
             cwd,

@@ -14,6 +14,7 @@ import {
   trackTemp,
   writeArchive,
   writeLayout,
+  writePlatformTags,
   writeReferrers,
 } from '@scratchpack/oci';
 import { type PushOptions, type PushResult, push } from '@scratchpack/registry';
@@ -53,12 +54,20 @@ async function layoutWithReferrers(dir: string, index: ImageIndex, o: PublishOpt
   if (o.referrers?.length) await writeReferrers(dir, o.referrers, { replace: true });
 }
 
-/** An OCI image layout directory: blobs, then `index.json` (tags merged with what is there), then referrers. */
-export function layoutPublisher(dir: string): Publisher {
+/**
+ * An OCI image layout directory: blobs, then `index.json` (tags merged with what is there), then referrers;
+ * with `platformTags`, also `TAG-OS-ARCH[-VARIANT]` for each platform image (oci's `writePlatformTags`).
+ */
+export function layoutPublisher(dir: string, l: { platformTags?: boolean } = {}): Publisher {
   return {
     async publish(index, o) {
       throwIfAborted(o.signal, `writing ${dir}`);
       await layoutWithReferrers(resolve(dir), index, o);
+      if (l.platformTags)
+        await writePlatformTags(resolve(dir), index, o.tags, {
+          ...(o.imageName ? { imageName: o.imageName } : {}),
+          signal: o.signal,
+        });
       return [{ kind: 'layout', dest: dir }];
     },
   };

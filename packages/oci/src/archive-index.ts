@@ -33,8 +33,11 @@ export interface ArchiveIndex {
 export function archiveIndex(entries: Descriptor[], imageName?: string): ArchiveIndex {
   const full: IndexManifest = { schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: entries };
   const byDigest = new Map<string, Descriptor[]>();
+  // Per-platform names (`--platform-tags`, entries with a `platform`) are images inside an index listed too.
+  const wholeImages = entries.filter((e) => !e.artifactType && !e.platform);
   for (const e of entries) {
     if (e.artifactType) continue; // referrers are not images to load
+    if (e.platform && wholeImages.length) continue;
     byDigest.set(e.digest, [...(byDigest.get(e.digest) ?? []), e]);
   }
   const manifests = [...byDigest.values()].map((group) => {

@@ -106,6 +106,7 @@ export {
 } from './parallel-gzip.ts';
 export { PlatformNotFoundError, pickPlatform } from './pick.ts';
 export * from './platform.ts';
+export { platformTag, writePlatformTags } from './platform-tags.ts';
 export {
   type Artifact,
   type ArtifactLayer,
@@ -151,6 +152,7 @@ export { type LoadResult, loadArchive, unpackArchive } from './store-archive.ts'
 export * from './store-errors.ts';
 export { LEASES_DIR, type Lease, liveLeases, takeLease, withLease } from './store-leases.ts';
 export {
+  checkTarEntries,
   type ImportedTar,
   type ImportTarOptions,
   importTarLayer,
@@ -159,6 +161,7 @@ export {
   readTarEntries,
   spoolTarEntries,
 } from './tar-import.ts';
+export { keepTarLayer } from './tar-keep.ts';
 export { type LayerOptions, layerFromEntries } from './tar-layer.ts';
 export {
   isProcessDead,

@@ -12,6 +12,8 @@ interface Owned {
   gid?: number;
   /** Extended attributes, written as PAX `SCHILY.xattr.<name>` records. */
   xattrs?: Record<string, string>;
+  /** Seconds since the epoch, written clamped to the layer's `sourceDateEpoch` (default: that epoch). */
+  mtime?: number;
 }
 
 export type LayerEntry =
@@ -49,6 +51,8 @@ export interface TarRecord {
   devmajor?: number;
   devminor?: number;
   xattrs?: Record<string, string>;
+  /** Seconds since the epoch (clamped when written); undefined: the layer's `sourceDateEpoch`. */
+  mtime?: number;
   content?: Buffer | string;
   source?: string;
   /** With `source`: the contents are the `size` bytes at `offset` (default: the whole file). */
@@ -126,6 +130,22 @@ function toRecord(e: LayerEntry): TarRecord {
   const uid = checkId(path, 'uid', e.uid);
   const gid = checkId(path, 'gid', e.gid);
   const xattrs = e.xattrs && Object.keys(e.xattrs).length ? e.xattrs : undefined;
+  const r = ownedRecord(e, path, uid, gid, xattrs);
+  if (e.mtime !== undefined) {
+    if (!Number.isSafeInteger(e.mtime))
+      throw new InvalidEntryError(e.path, `mtime ${e.mtime} is not whole seconds`);
+    r.mtime = e.mtime;
+  }
+  return r;
+}
+
+function ownedRecord(
+  e: Exclude<LayerEntry, { type: 'whiteout' | 'opaque' }>,
+  path: string,
+  uid: number,
+  gid: number,
+  xattrs: Record<string, string> | undefined,
+): TarRecord {
   switch (e.type) {
     case 'file': {
       if (!path) throw new InvalidEntryError(e.path, 'a file needs a name');
@@ -181,6 +201,7 @@ function record(
     devmajor: more.devmajor,
     devminor: more.devminor,
     xattrs,
+    mtime: undefined,
     content: undefined,
     source: undefined,
     offset: undefined,

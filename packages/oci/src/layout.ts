@@ -28,6 +28,7 @@ import { layerFromBlob } from './layer.ts';
 import { type LayoutRef, mergeRefs, REF_NAME, updateLayoutIndex } from './layout-update.ts';
 import type { LockOptions } from './lock.ts';
 import { isIndex, isManifest } from './media-types.ts';
+import type { Platform } from './platform.ts';
 import { parseImageManifest, parseIndexManifest } from './schema.ts';
 import type { Descriptor, IndexManifest } from './types.ts';
 
@@ -127,13 +128,15 @@ export async function writeLayoutRefs(
   dir: string,
   subject: ImageIndex | Image,
   refs: LayoutRef[],
-  lock: LockOptions = {},
+  lock: LockOptions & { platform?: Platform } = {},
 ): Promise<WriteLayoutResult> {
   const { signal } = lock;
   allowManyAbortListeners(signal);
   const store = new BlobStore(dir);
   const count = { w: 0, s: 0 };
-  const descriptor = await writeSubjectBlobs(store, subject, count, signal);
+  const written = await writeSubjectBlobs(store, subject, count, signal);
+  // A platform image named on its own (platform-tags.ts) says which platform it is.
+  const descriptor = lock.platform ? { ...written, platform: lock.platform } : written;
   await updateLayoutIndex(
     dir,
     async (existing) => {

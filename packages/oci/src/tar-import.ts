@@ -28,6 +28,11 @@ export interface ReadTarOptions {
    * the layer is built. Keep the file unchanged until then.
    */
   file?: string;
+  /**
+   * Keep each entry's mtime (written clamped to the layer's `sourceDateEpoch`, as `import --normalize` does);
+   * by default times are dropped and every entry gets `sourceDateEpoch`.
+   */
+  keepTimes?: boolean;
 }
 
 /** Read the first bytes of a stream and return them with a stream that still yields everything. */
@@ -114,17 +119,43 @@ function inPlace(file: string, fallback: BodyReader): BodyReader {
   };
 }
 
-async function parseTar(input: Readable, opts: ReadTarOptions, readBody: BodyReader): Promise<LayerEntry[]> {
-  const where = opts.source ?? 'tar input';
+/**
+ * The tar inside `input`: the input itself when it is a plain tar, or its gzip decompressed (`gzip` true).
+ * Refuses empty input and the compressions not supported (zstd, bzip2, xz), naming `where`.
+ */
+export async function openTarInput(
+  input: Readable,
+  where: string,
+): Promise<{ tar: Readable; gzip: boolean }> {
   const { head, stream } = await peek(input, 6);
   if (head.byteLength === 0) throw new InvalidTarError(`${where} is empty, not a tar archive`);
   const kind = compressionOf(head);
   if (kind && kind !== 'gzip')
     throw new InvalidTarError(`${where} is ${kind}-compressed; only plain and gzip tars are supported`);
-  const source = kind === 'gzip' ? stream.pipe(createGunzip()) : stream;
-  if (opts.file !== undefined && kind === undefined) readBody = inPlace(opts.file, readBody);
+  if (kind !== 'gzip') return { tar: stream, gzip: false };
+  const gunzip = createGunzip();
+  stream.on('error', (e) => gunzip.destroy(e));
+  return { tar: stream.pipe(gunzip), gzip: true };
+}
+
+/**
+ * Check a tar (plain or gzip) as `readTarEntries` does — the same refusals, naming the entry — without keeping
+ * any contents; returns how many entries it has (later duplicates replacing earlier ones).
+ */
+export async function checkTarEntries(input: Readable, opts: ReadTarOptions = {}): Promise<number> {
+  const drained: BodyReader = async (body) => {
+    let size = 0;
+    for await (const chunk of body) size += chunk.byteLength;
+    return { source: '', offset: 0, size };
+  };
+  return (await parseTar(input, opts, drained)).length;
+}
+
+async function parseTar(input: Readable, opts: ReadTarOptions, readBody: BodyReader): Promise<LayerEntry[]> {
+  const where = opts.source ?? 'tar input';
+  const { tar: source, gzip } = await openTarInput(input, where);
+  if (opts.file !== undefined && !gzip) readBody = inPlace(opts.file, readBody);
   const extract = tar.extract();
-  if (kind === 'gzip') stream.on('error', (e) => source.destroy(e));
   source.on('error', (e) => extract.destroy(e));
   source.pipe(extract as unknown as NodeJS.WritableStream);
 
@@ -222,6 +253,7 @@ async function parseTar(input: Readable, opts: ReadTarOptions, readBody: BodyRea
       }
       const xattrs = xattrsOf(h.pax);
       if (xattrs) e.xattrs = xattrs;
+      if (opts.keepTimes && h.mtime) e.mtime = Math.floor(h.mtime.getTime() / 1000);
       entries.delete(path);
       entries.set(path, e);
     }

@@ -47,7 +47,15 @@ interface Built {
   spool: Spool;
 }
 
-function header(r: TarRecord, mtime: Date, size: number): tar.Header {
+/** The entry's own time clamped to `[0, epoch]` (`import --normalize`), or the layer's time. */
+function mtimeOf(r: TarRecord, epoch: Date): Date {
+  if (r.mtime === undefined) return epoch;
+  const clamped = Math.max(0, Math.min(r.mtime * 1000, epoch.getTime()));
+  return clamped === epoch.getTime() ? epoch : new Date(clamped);
+}
+
+function header(r: TarRecord, epoch: Date, size: number): tar.Header {
+  const mtime = mtimeOf(r, epoch);
   const h: tar.Header = {
     name: r.name,
     type: r.type,

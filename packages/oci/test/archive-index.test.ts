@@ -15,6 +15,7 @@ import {
   layerFromEntries,
   layoutReferrers,
   loadArchive,
+  platformTag,
   scratch,
   sha256,
   validateLayout,
@@ -22,6 +23,7 @@ import {
   withPlatform,
   writeArchive,
   writeLayout,
+  writePlatformTags,
   writeReferrers,
 } from '../src/index.ts';
 
@@ -117,6 +119,35 @@ describe('archive index.json', () => {
     expect(index.annotations).toBeUndefined();
     expect(index.manifests).toHaveLength(1);
     expect(index.manifests[0].annotations['io.containerd.image.name']).toBe('example.test/plain:1.0');
+  });
+
+  it('per-platform tags (writePlatformTags) stay in the layout and the full index; index.json lists the index', async () => {
+    const layout = join(dir, 'tags');
+    const idx = imageIndex([{ image: await image('amd64') }, { image: await image('arm64') }]);
+    await writeLayout(layout, idx, { tags: ['latest'] });
+    expect(await writePlatformTags(layout, idx, ['latest'])).toEqual([
+      'latest-linux-amd64',
+      'latest-linux-arm64',
+    ]);
+    const entries = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')).manifests;
+    expect(entries.map((e: { platform?: { architecture: string } }) => e.platform?.architecture)).toEqual([
+      undefined,
+      'amd64',
+      'arm64',
+    ]);
+    expect((await validateLayout(layout, { tag: 'latest-linux-arm64' })).problems).toEqual([]);
+    await writeArchive(layout, join(dir, 'tags.tar'));
+    const x = await untar(join(dir, 'tags.tar'));
+    const index = JSON.parse(await readFile(join(x, 'index.json'), 'utf8'));
+    expect(index.manifests.map((m: { digest: string }) => m.digest)).toEqual([
+      (await idx.digest()).toString(),
+    ]);
+    const full = JSON.parse(
+      await readFile(join(x, 'blobs', 'sha256', index.annotations[ARCHIVE_INDEX].slice(7)), 'utf8'),
+    );
+    expect(full.manifests).toHaveLength(3);
+    expect(platformTag('v1', { os: 'linux', architecture: 'arm', variant: 'v7' })).toBe('v1-linux-arm-v7');
+    expect(platformTag('v1', { os: 'linux', architecture: 'arm64', variant: 'v8' })).toBe('v1-linux-arm64');
   });
 
   it('load restores every name and every referrer from the full index', async () => {

@@ -80,6 +80,10 @@ export function buildCommand(program: Command): void {
       '--image-name <repo>',
       'repository name recorded for docker load / containerd (e.g. ghcr.io/me/hello)',
     )
+    .option(
+      '--platform-tags',
+      'layout outputs also get TAG-OS-ARCH[-VARIANT] per platform (latest-linux-arm64-v8), for tools that cannot pick one from an index (umoci)',
+    )
     .option('--json', 'print the result as JSON')
     .option(
       '--c-source <file>',
@@ -131,6 +135,7 @@ export function buildCommand(program: Command): void {
         annotation: string[];
         format: string;
         imageName?: string;
+        platformTags?: boolean;
         json?: boolean;
       },
     ) => {
@@ -214,7 +219,12 @@ export function buildCommand(program: Command): void {
         const registryTags = opts.tag.filter((t) => !t.includes('/') && !t.includes(':'));
         const publisher = storeNames
           ? storePublisher(storeNames)
-          : outputsPublisher(outputs, await clientOptions(opts), opts.push ? [] : registryTags);
+          : outputsPublisher(
+              outputs,
+              await clientOptions(opts),
+              opts.push ? [] : registryTags,
+              opts.platformTags === true,
+            );
         published = await publisher.publish(result.index, {
           tags,
           referrers: result.referrers,

@@ -1,8 +1,10 @@
 /**
  * `scratchpack import`: the daemonless `docker import` — a root filesystem tarball (plain or gzip, a file
- * or standard input) becomes a one-layer image. The layer is normalised like every other (sorted, times
- * from SOURCE_DATE_EPOCH); symlinks, hardlinks, device nodes, modes, ids and xattrs are kept. Unsafe or
- * broken archives are refused naming the entry, and nothing is written unless the whole image was built.
+ * or standard input) becomes a one-layer image. By default the layer's tar is the input's (decompressed) bytes,
+ * so its diff_id is the one docker and podman give the same tar; `--normalize` rewrites it like every other layer
+ * (sorted, `./` and the root entry dropped, times clamped to SOURCE_DATE_EPOCH). Symlinks, hardlinks, device
+ * nodes, modes, ids and xattrs are kept. Unsafe or broken archives are refused naming the entry (in both modes),
+ * and nothing is written unless the whole image was built.
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -22,6 +24,7 @@ import {
   imageDescriptor,
   imageIndex,
   importTarLayer,
+  keepTarLayer,
   parseImageName,
   parseSourceDateEpoch,
   readRootfsFiles,
@@ -70,10 +73,12 @@ async function importWithProgress(
   source: string,
   name: string,
   opts: ImportTarOptions,
+  normalize: boolean,
 ): Promise<ImportedTar> {
   const size = source === '-' ? undefined : (await stat(source)).size;
+  const importer = normalize ? importTarLayer : keepTarLayer;
   return withPackProgress(`import ${name}`, (bars) =>
-    importTarLayer(input, {
+    importer(input, {
       ...opts,
       source: name,
       ...(source === '-' ? {} : { file: source }),
@@ -104,6 +109,10 @@ export function importCommand(program: Command): void {
     )
     .option('-m, --message <text>', 'history comment (default "Imported from <file>")')
     .option('--image-name <repo>', 'repository name recorded for docker load / containerd')
+    .option(
+      '--normalize',
+      "rewrite the tar like every built layer (sorted, no ./ or root entry, times clamped to SOURCE_DATE_EPOCH) instead of keeping its bytes (docker's and podman's diff_id)",
+    )
     .option('--compression-level <0-9>', COMPRESSION_LEVEL_HELP)
     .option('--json', 'print the result as JSON')
     .option('--no-sbom', 'do not write SPDX and CycloneDX SBOMs beside the image')
@@ -118,6 +127,7 @@ export function importCommand(program: Command): void {
           message?: string;
           imageName?: string;
           compressionLevel?: string;
+          normalize?: boolean;
           json?: boolean;
           sbom: boolean;
           provenance: boolean;
@@ -144,10 +154,18 @@ export function importCommand(program: Command): void {
         const name = source === '-' ? '-' : basename(source);
         const hashing = new HashingStream(); // the tarball's sha256, for the SBOM
         const input = pipeline(await openInput(source), hashing, () => {});
-        const { layer, entries } = await importWithProgress(input, source, name, {
-          sourceDateEpoch,
-          ...(compressionLevel !== undefined ? { compressionLevel } : {}),
-        });
+        const normalize = opts.normalize === true;
+        const { layer, entries } = await importWithProgress(
+          input,
+          source,
+          name,
+          {
+            sourceDateEpoch,
+            keepTimes: true,
+            ...(compressionLevel !== undefined ? { compressionLevel } : {}),
+          },
+          normalize,
+        );
         const imported = await appendLayers(base, {
           layer,
           history: {
@@ -182,12 +200,21 @@ export function importCommand(program: Command): void {
               annotations: {},
               tags: [tag],
               format: 'oci',
+              changes: opts.change,
+              options: {
+                tar: normalize ? 'normalized' : 'kept',
+                message: opts.message ?? `Imported from ${name}`,
+                ...(compressionLevel !== undefined ? { compressionLevel } : {}),
+                ...(opts.imageName ? { imageName: opts.imageName } : {}),
+              },
             },
             parents: [],
             imports: [{ name, sha256: hashing.digest().hex }],
             files: [], // the tarball's digest and its packages stand for its (possibly many) files
             programs: [],
-            osPackages: osPackages(await readRootfsFiles([layer], isPackageDbPath, { signal: runSignal() })),
+            osPackages: await osPackages(
+              await readRootfsFiles([layer], isPackageDbPath, { signal: runSignal() }),
+            ),
           },
           { sbom: opts.sbom, provenance: opts.provenance },
         );
@@ -200,6 +227,9 @@ export function importCommand(program: Command): void {
           index: (await index.digest()).toString(),
           manifest: (await image.digest()).toString(),
           layer: (await layer.digest()).toString(),
+          diffId: (await layer.diffId()).toString(),
+          // kept: the layer's tar is the input's bytes; normalized: rewritten (--normalize).
+          tar: normalize ? 'normalized' : 'kept',
           entries,
           size: await layer.size(),
         };
@@ -209,6 +239,11 @@ export function importCommand(program: Command): void {
         }
         console.log(
           `imported ${name} (${summary.entries} entries, ${bytes(summary.size)} compressed) as ${storeName ?? `${dir}:${tag}`} for ${summary.platform}`,
+        );
+        console.log(
+          normalize
+            ? `layer tar normalised (sorted, times clamped to SOURCE_DATE_EPOCH): diff_id ${summary.diffId}`
+            : `layer tar kept as given (docker and podman import give the same diff_id): diff_id ${summary.diffId}`,
         );
         console.log(`index ${summary.index}`);
       },

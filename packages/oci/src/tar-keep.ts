@@ -1,0 +1,143 @@
+/**
+ * `keepTarLayer`: an existing tar as a layer AS IT IS — the layer's tar is the input's bytes (a gzip input's
+ * decompressed bytes), so its diff_id is the sha256 `docker import` and `podman import` compute for the same tar
+ * (`sha256sum rootfs.tar`), and registries and caches can share it. Only the gzip around it is ours: the
+ * deterministic parallel gzip every layer gets, so the same tar always gives the same blob.
+ *
+ * The input is read once: each chunk is hashed, compressed (the blob is kept as `layerFromEntries` keeps it: in
+ * memory while small, then in a temp file) and checked by the same parser `importTarLayer` uses, which refuses
+ * what it refuses (`..`, absolute names, hardlinks to files not earlier in the archive, whiteouts when told,
+ * unknown entry types, a truncated archive) naming the entry. Memory does not grow with the input.
+ */
+import { once } from 'node:events';
+import { addAbortSignal, PassThrough, Readable } from 'node:stream';
+import { asAborted, throwIfAborted } from './abort.ts';
+import { type Digest, Hasher } from './digest.ts';
+import { InvalidTarError } from './errors.ts';
+import type { Layer } from './layer.ts';
+import { MediaTypes } from './media-types.ts';
+import { checkGzipLevel, DEFAULT_GZIP_LEVEL, parallelGzip } from './parallel-gzip.ts';
+import { Spool } from './spool.ts';
+import { checkTarEntries, type ImportedTar, type ImportTarOptions, openTarInput } from './tar-import.ts';
+
+/** The checker stopped reading before the input ended (it failed; its error is the one to report). */
+class CheckerGone extends Error {}
+
+/**
+ * Import a tar (plain or gzip) keeping its bytes: see the file comment. `opts.sourceDateEpoch` and `opts.file`
+ * play no part (nothing is rewritten, and the input is read only once); `onProgress` reports the tar's bytes.
+ */
+export async function keepTarLayer(input: Readable, opts: ImportTarOptions = {}): Promise<ImportedTar> {
+  const { signal } = opts;
+  const where = opts.source ?? 'tar input';
+  const what = `importing ${opts.source ?? 'a tar'}`;
+  throwIfAborted(signal, what);
+  const level = opts.compressionLevel ?? DEFAULT_GZIP_LEVEL;
+  checkGzipLevel(level);
+  // The input itself is destroyed on abort: that ends the read wherever it waits.
+  if (signal) addAbortSignal(signal, input);
+  const spool = new Spool(opts.spoolThreshold);
+  try {
+    const { tar, gzip } = await openTarInput(counted(input, opts.onRead), where);
+    // The checker reads its own copy of the tar; a full copy waits for it (back-pressure), a failed one stops all.
+    const copy = new PassThrough({ highWaterMark: 1024 * 1024 });
+    const checked = checkTarEntries(copy, { ...opts, file: undefined, source: where });
+    let done = false;
+    const stopped = checked.then(
+      () => {
+        done = true;
+        throw new CheckerGone();
+      },
+      (err) => {
+        copy.destroy();
+        throw err;
+      },
+    );
+    stopped.catch(() => {});
+    const diff = new Hasher();
+    let tail: Buffer = Buffer.alloc(0);
+    const teed = (async function* () {
+      try {
+        for await (const chunk of tar as AsyncIterable<Buffer>) {
+          diff.update(chunk);
+          tail =
+            chunk.byteLength >= 1024 ? chunk.subarray(-1024) : Buffer.concat([tail, chunk]).subarray(-1024);
+          opts.onProgress?.(diff.size, diff.size);
+          // Once the checker has finished (it read the end), what is left (padding) is hashed, not parsed.
+          if (!done && !copy.write(chunk))
+            await Promise.race([once(copy, 'drain'), stopped]).catch(ignoreGone);
+          yield chunk;
+        }
+        copy.end();
+      } catch (err) {
+        copy.destroy();
+        throw badGzip(err, where);
+      }
+    })();
+    const comp = new Hasher();
+    for await (const piece of parallelGzip(teed, { level, ...gzipConcurrency(opts) })) {
+      comp.update(piece);
+      await spool.write(piece);
+    }
+    await spool.close();
+    const entries = await checked;
+    throwIfAborted(signal, what);
+    if (opts.requireEndMarker && !gzip && !tail.equals(Buffer.alloc(1024)))
+      throw new InvalidTarError(
+        `${where} ends without the end-of-archive marker (two zero blocks): it is truncated`,
+      );
+    return { layer: keptLayer(comp.digest(), diff.digest(), comp.size, diff.size, spool, opts), entries };
+  } catch (err) {
+    await spool.close().catch(() => {});
+    throw asAborted(err, signal, what);
+  }
+}
+
+/** `input` with `onRead` told the bytes read so far. */
+function counted(input: Readable, onRead?: (bytes: number) => void): Readable {
+  if (!onRead) return input;
+  let n = 0;
+  return Readable.from(
+    (async function* () {
+      for await (const chunk of input as AsyncIterable<Buffer>) {
+        n += chunk.byteLength;
+        onRead(n);
+        yield chunk;
+      }
+    })(),
+    { objectMode: false },
+  );
+}
+
+/** A gzip that does not decompress (zlib's `Z_…` errors) is an invalid tar; other errors stay what they are. */
+function badGzip(err: unknown, where: string): unknown {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== 'string' || !code.startsWith('Z_')) return err;
+  return new InvalidTarError(`${where} is not a valid tar: ${(err as Error).message}`, undefined, err);
+}
+
+function ignoreGone(err: unknown): void {
+  if (!(err instanceof CheckerGone)) throw err;
+}
+
+function gzipConcurrency(opts: ImportTarOptions): { concurrency?: number } {
+  return opts.gzipConcurrency === undefined ? {} : { concurrency: opts.gzipConcurrency };
+}
+
+function keptLayer(
+  digest: Digest,
+  diffId: Digest,
+  size: number,
+  uncompressedSize: number,
+  spool: Spool,
+  opts: ImportTarOptions,
+): Layer {
+  return {
+    digest: async () => digest,
+    diffId: async () => diffId,
+    size: async () => size,
+    uncompressedSize: async () => uncompressedSize,
+    mediaType: () => opts.mediaType ?? MediaTypes.ociLayerGzip,
+    compressed: () => spool.open(),
+  };
+}
