@@ -261,7 +261,10 @@ export async function startFaultProxy(target: string, rules: FaultRule[] = []): 
         .sort((a, b) => a.at - b.at || a.d - b.d);
       let now = 0;
       let peak = 0;
-      for (const e of edges) peak = Math.max(peak, (now += e.d));
+      for (const e of edges) {
+        now += e.d;
+        peak = Math.max(peak, now);
+      }
       return peak;
     },
     stalled: () => {
