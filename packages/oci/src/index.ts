@@ -123,10 +123,18 @@ export {
 } from './referrers.ts';
 export {
   type ExtractReport,
+  extractLayer,
   extractRootfs,
   RootfsNotEmptyError,
-  resolveInRoot,
+  type WhiteoutMarkers,
 } from './rootfs.ts';
+export { dirLookup, type ImageLookup, resolveInRoot, resolveParts } from './root-path.ts';
+export {
+  freeSpaceMargin,
+  type UnpackBudget,
+  UnpackTooLargeError,
+  unpackBudget,
+} from './unpack-budget.ts';
 export { type RootfsFilesOptions, readRootfsFiles } from './rootfs-files.ts';
 // Shape checks of documents from outside (layouts, registries), before any field is used.
 export {
@@ -171,3 +179,4 @@ export { parseSourceDateEpoch, rfc3339 } from './time.ts';
 export type * from './types.ts';
 export { serializeConfig, serializeManifest } from './types.ts';
 export { type ValidationReport, validateImage, validateIndex, validateLayout } from './validate.ts';
+export { layoutDiffIds } from './store-diff-ids.ts';

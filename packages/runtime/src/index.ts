@@ -14,7 +14,17 @@ export { runOnHost } from './host.ts';
 export { commandLine, DEFAULT_PATH, programEnv, type ResolvedUser, resolveUser } from './image-config.ts';
 export { type Located, locate } from './locate.ts';
 export { type OuterNamespace, type Overlay, outerNamespacePrefix } from './outer-ns.ts';
-export { cachedRootfs, rootfsCacheDir, rootfsKey, userOverlaySupported } from './rootfs-cache.ts';
+export { ImageView, isOpaque, isWhiteout, OPAQUE_XATTR } from './image-view.ts';
+export { collectLayers, type LayerCollection, leaseLayers } from './layer-gc.ts';
+export {
+  type CachedLayers,
+  cachedLayers,
+  layerKeys,
+  layersDir,
+  overlayMarkers,
+  rootfsCacheDir,
+  userOverlaySupported,
+} from './rootfs-cache.ts';
 export {
   hasBinfmt,
   hostIds,
@@ -27,3 +37,4 @@ export {
 export { defaultSeccomp, hostArches } from './seccomp.ts';
 export { runInPty, type Terminal } from './terminal.ts';
 export { giveTree, privateDir, removeTree, sweepPrivateDirs } from './workspace.ts';
+export { parseEnvFile, readEnvFile } from './env-file.ts';
