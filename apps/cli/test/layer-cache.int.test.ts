@@ -20,14 +20,7 @@ import {
 import { isOpaque, isWhiteout } from '@scratchpack/runtime';
 import { describeWithTools, tempDir } from '@scratchpack/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type As,
-  busyboxImage,
-  canSwitchUser,
-  cliAs,
-  removeUserDirs,
-  userDirs,
-} from './sandbox-helpers.ts';
+import { type As, busyboxImage, canSwitchUser, cliAs, removeUserDirs, userDirs } from './sandbox-helpers.ts';
 import { type TarSpec, tarOf } from './tar-fixtures.ts';
 
 /** The busybox image at `ref` (layout:tag) with `layers` on top, written to the same layout as `tag`. */
@@ -106,7 +99,9 @@ describeWithTools(['bwrap', 'busybox', 'setpriv'], 'scratchpack run: the layer c
       const entries = (await readdir(layers)).filter((n) => HEX.test(n));
       expect(entries).toHaveLength(3);
       // Kept the way overlayfs reads them: a 0/0 character device, an opaque directory's xattr.
-      const marks = await Promise.all(entries.map((e) => lstat(join(layers, e, 'bin', 'cat')).catch(() => undefined)));
+      const marks = await Promise.all(
+        entries.map((e) => lstat(join(layers, e, 'bin', 'cat')).catch(() => undefined)),
+      );
       const whiteouts = marks.filter((m) => m && isWhiteout(m));
       expect(whiteouts).toHaveLength(1);
       const opaque = await Promise.all(entries.map((e) => isOpaque(join(layers, e, 'ro'))));
@@ -119,7 +114,9 @@ describeWithTools(['bwrap', 'busybox', 'setpriv'], 'scratchpack run: the layer c
 
     it('shares the layers images have in common: each is unpacked once', async () => {
       const before = (await readdir(layers)).filter((n) => HEX.test(n));
-      const inodes = new Map(await Promise.all(before.map(async (e) => [e, (await stat(join(layers, e))).ino] as const)));
+      const inodes = new Map(
+        await Promise.all(before.map(async (e) => [e, (await stat(join(layers, e))).ino] as const)),
+      );
       const r = await sp(['run', other, 'cat', '/etc/other', '/etc/motd']);
       expect([r.status, r.stdout]).toEqual([0, 'other\none\ntwo\n']);
       const after = (await readdir(layers)).filter((n) => HEX.test(n));

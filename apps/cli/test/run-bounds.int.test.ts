@@ -19,7 +19,15 @@ import {
 } from '@scratchpack/oci';
 import { describeWithTools, tempDir } from '@scratchpack/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type As, busyboxImage, canSwitchUser, cliAs, NOBODY, removeUserDirs, userDirs } from './sandbox-helpers.ts';
+import {
+  type As,
+  busyboxImage,
+  canSwitchUser,
+  cliAs,
+  NOBODY,
+  removeUserDirs,
+  userDirs,
+} from './sandbox-helpers.ts';
 import { tarHeader } from './tar-fixtures.ts';
 
 const GiB = 2 ** 30;
@@ -37,7 +45,8 @@ async function bombLayer(size: number) {
   };
   await put(tarHeader({ name: 'zeros' }, size));
   const chunk = Buffer.alloc(2 ** 20);
-  for (let left = size; left > 0; left -= chunk.length) await put(chunk.subarray(0, Math.min(left, chunk.length)));
+  for (let left = size; left > 0; left -= chunk.length)
+    await put(chunk.subarray(0, Math.min(left, chunk.length)));
   await put(Buffer.alloc(1024)); // size is a multiple of 512: no padding, then the end blocks
   gzip.end();
   await done;
@@ -88,29 +97,33 @@ describeWithTools(['bwrap', 'busybox', 'setpriv'], 'scratchpack run: bounds and 
       dirs = await userDirs(as);
     });
 
-    it.runIf(isRoot)('a gzip bomb layer on a 512 MiB filesystem fails in seconds, leaving its free space as it was', async () => {
-      // Store, TMPDIR and layer cache all on the small filesystem.
-      const home = join(small, as);
-      const own = { home, tmp: join(home, 'tmp') };
-      await mkdir(own.tmp, { recursive: true });
-      if (as === 'nobody') for (const d of [home, own.tmp]) await chown(d, NOBODY, NOBODY);
-      const env = { SCRATCHPACK_STORE: join(home, 'store') };
-      const sp = (args: string[]) => cliAs(args, { as, dirs: own, env });
-      expect((await sp(['copy', bomb, 'store:bomb'])).status).toBe(0);
-      expect((await sp(['run', image, 'echo', 'ok'])).status).toBe(0); // the busybox layer cached, the CLI warm
-      const free = async () => (await statfs(small)).bavail;
-      const before = await free();
-      const r = await sp(['run', 'store:bomb', 'true']);
-      expect(r.status).toBe(1);
-      expect(r.stderr).toMatch(
-        /error \[OCI_UNPACK_TOO_LARGE\]: layer 1 \(sha256:[0-9a-f]{64}\): unpacks to more than the free space of the filesystem of .*\/layers \(\d+ MiB after a safety margin\); unpacking stopped\nhint: free space there, or point TMPDIR \/ SCRATCHPACK_ROOTFS_CACHE to a larger filesystem/,
-      );
-      expect(await free()).toBe(before);
-      const cache = join(home, 'rootfs-cache');
-      expect((await readdir(join(cache, 'layers'))).filter((n) => !/^[0-9a-f]{64}$/.test(n))).toEqual([]);
-      expect(await readdir(cache)).toEqual(['layers']);
-      expect((await readdir(own.tmp)).filter((n) => n.startsWith('scratchpack-run-'))).toEqual([]);
-    }, 300_000);
+    it.runIf(isRoot)(
+      'a gzip bomb layer on a 512 MiB filesystem fails in seconds, leaving its free space as it was',
+      async () => {
+        // Store, TMPDIR and layer cache all on the small filesystem.
+        const home = join(small, as);
+        const own = { home, tmp: join(home, 'tmp') };
+        await mkdir(own.tmp, { recursive: true });
+        if (as === 'nobody') for (const d of [home, own.tmp]) await chown(d, NOBODY, NOBODY);
+        const env = { SCRATCHPACK_STORE: join(home, 'store') };
+        const sp = (args: string[]) => cliAs(args, { as, dirs: own, env });
+        expect((await sp(['copy', bomb, 'store:bomb'])).status).toBe(0);
+        expect((await sp(['run', image, 'echo', 'ok'])).status).toBe(0); // the busybox layer cached, the CLI warm
+        const free = async () => (await statfs(small)).bavail;
+        const before = await free();
+        const r = await sp(['run', 'store:bomb', 'true']);
+        expect(r.status).toBe(1);
+        expect(r.stderr).toMatch(
+          /error \[OCI_UNPACK_TOO_LARGE\]: layer 1 \(sha256:[0-9a-f]{64}\): unpacks to more than the free space of the filesystem of .*\/layers \(\d+ MiB after a safety margin\); unpacking stopped\nhint: free space there, or point TMPDIR \/ SCRATCHPACK_ROOTFS_CACHE to a larger filesystem/,
+        );
+        expect(await free()).toBe(before);
+        const cache = join(home, 'rootfs-cache');
+        expect((await readdir(join(cache, 'layers'))).filter((n) => !/^[0-9a-f]{64}$/.test(n))).toEqual([]);
+        expect(await readdir(cache)).toEqual(['layers']);
+        expect((await readdir(own.tmp)).filter((n) => n.startsWith('scratchpack-run-'))).toEqual([]);
+      },
+      300_000,
+    );
 
     it('--max-size stops a layer past it, with the limit and what to do; nothing is left behind', async () => {
       const r = await cliAs(['run', '--max-size', '64k', image, 'true'], { as, dirs });

@@ -121,6 +121,7 @@ export {
   subjectDescriptor,
   writeReferrers,
 } from './referrers.ts';
+export { dirLookup, type ImageLookup, resolveInRoot, resolveParts } from './root-path.ts';
 export {
   type ExtractReport,
   extractLayer,
@@ -128,13 +129,6 @@ export {
   RootfsNotEmptyError,
   type WhiteoutMarkers,
 } from './rootfs.ts';
-export { dirLookup, type ImageLookup, resolveInRoot, resolveParts } from './root-path.ts';
-export {
-  freeSpaceMargin,
-  type UnpackBudget,
-  UnpackTooLargeError,
-  unpackBudget,
-} from './unpack-budget.ts';
 export { type RootfsFilesOptions, readRootfsFiles } from './rootfs-files.ts';
 // Shape checks of documents from outside (layouts, registries), before any field is used.
 export {
@@ -155,6 +149,7 @@ export {
   type StoredImage,
 } from './store.ts';
 export { type LoadResult, loadArchive, unpackArchive } from './store-archive.ts';
+export { layoutDiffIds } from './store-diff-ids.ts';
 export * from './store-errors.ts';
 export { LEASES_DIR, type Lease, liveLeases, takeLease, withLease } from './store-leases.ts';
 export {
@@ -178,5 +173,10 @@ export {
 export { parseSourceDateEpoch, rfc3339 } from './time.ts';
 export type * from './types.ts';
 export { serializeConfig, serializeManifest } from './types.ts';
+export {
+  freeSpaceMargin,
+  type UnpackBudget,
+  UnpackTooLargeError,
+  unpackBudget,
+} from './unpack-budget.ts';
 export { type ValidationReport, validateImage, validateIndex, validateLayout } from './validate.ts';
-export { layoutDiffIds } from './store-diff-ids.ts';

@@ -138,7 +138,9 @@ describe('extractLayer', () => {
       hint: string;
     };
     expect(err.code).toBe('OCI_UNPACK_TOO_LARGE');
-    expect(err.message).toMatch(/^layer 0 \(sha256:[0-9a-f]{64}\): unpacks to more than the --max-size limit/);
+    expect(err.message).toMatch(
+      /^layer 0 \(sha256:[0-9a-f]{64}\): unpacks to more than the --max-size limit/,
+    );
     expect(err.hint).toContain('--max-size');
     // Within the budget it unpacks; without a limit the bound is the free space.
     const ok = await unpack([file('small', 'y'.repeat(1000))], await unpackBudget(base, 100_000));

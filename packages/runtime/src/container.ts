@@ -8,10 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { lstatSync } from 'node:fs';
 import { chmod, lstat, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, isAbsolute, join, posix, resolve } from 'node:path';
-import { ImageView, partsOf } from './image-view.ts';
 import type { ContainerSpec, SandboxSpec, Volume } from './bwrap.ts';
 import { RuntimeInputError } from './errors.ts';
 import { MASKED_PATHS, type ProcPath, READONLY_PATHS } from './hardening.ts';
+import { ImageView, partsOf } from './image-view.ts';
 
 /** `-v HOST:CTR[:ro|rw]`, checked before anything is unpacked. */
 export async function parseVolume(spec: string): Promise<Volume> {

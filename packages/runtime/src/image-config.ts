@@ -1,8 +1,8 @@
 /** What Docker derives from an image config and `run` flags: the command line, the environment, the user. */
 import { readFile } from 'node:fs/promises';
 import type { ContainerConfig } from '@scratchpack/oci';
-import { ImageView } from './image-view.ts';
 import { RuntimeInputError } from './errors.ts';
+import { ImageView } from './image-view.ts';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 

@@ -53,7 +53,12 @@ describe('ImageView', () => {
 describe('parseEnvFile', () => {
   it('reads KEY=VALUE lines as docker: comments and blanks skipped, bare keys from the caller, values verbatim', () => {
     const text = '# comment\n\n  A=1\nB=two words = x \nC\nMISSING\nD=\r\n';
-    expect(parseEnvFile(text, 'f.env', { C: 'from-here' })).toEqual(['A=1', 'B=two words = x ', 'C=from-here', 'D=']);
+    expect(parseEnvFile(text, 'f.env', { C: 'from-here' })).toEqual([
+      'A=1',
+      'B=two words = x ',
+      'C=from-here',
+      'D=',
+    ]);
   });
 
   it('names the file and line of a bad entry', () => {
