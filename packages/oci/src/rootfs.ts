@@ -21,7 +21,7 @@ import type { Image } from './image.ts';
 import { type Layer, uncompressed } from './layer.ts';
 import { cleanPath, OPAQUE_MARKER, WHITEOUT_PREFIX } from './layer-entries.ts';
 import { resolveInRoot } from './root-path.ts';
-import { type UnpackBudget, watchBudget } from './unpack-budget.ts';
+import { type UnpackBudget, UnpackTooLargeError, watchBudget } from './unpack-budget.ts';
 
 export interface ExtractReport {
   /** Entries written (files, dirs, links). */
@@ -260,8 +260,15 @@ export async function extractRootfs(
   const root = await emptyRoot(dir);
   const report: ExtractReport = { entries: 0, warnings: [] };
   const dirModes = new Map<string, number>();
-  for (const [i, layer] of (await image.layers()).entries())
-    await applyLayer(root, layer, i, report, dirModes, o);
+  try {
+    for (const [i, layer] of (await image.layers()).entries())
+      await applyLayer(root, layer, i, report, dirModes, o);
+  } catch (err) {
+    // Past its budget, what was written goes: the space is given back (directory modes are not applied yet).
+    if (err instanceof UnpackTooLargeError)
+      for (const name of await readdir(root)) await rm(join(root, name), { recursive: true, force: true });
+    throw err;
+  }
   await applyDirModes(root, dirModes);
   return report;
 }

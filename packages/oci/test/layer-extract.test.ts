@@ -9,10 +9,13 @@ import { gzipSync } from 'node:zlib';
 import { tempDir } from '@scratchpack/test-utils';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  appendLayers,
   extractLayer,
+  extractRootfs,
   type Layer,
   layerFromCompressedBuffer,
   MediaTypes,
+  scratch,
   sha256,
   unpackBudget,
   type WhiteoutMarkers,
@@ -148,5 +151,22 @@ describe('extractLayer', () => {
     const free = await unpackBudget(join(base, 'not', 'made', 'yet'));
     expect(free.bound).toBe('free-space');
     expect(free.limit).toBeGreaterThan(0);
+  });
+});
+
+describe('extractRootfs past its budget', () => {
+  it('removes what it wrote from the directory it was given', async () => {
+    const layers = await Promise.all([
+      rawLayer([file('a/one', 'x'.repeat(50_000))]),
+      rawLayer([file('b/two', 'y'.repeat(80_000))]),
+    ]);
+    const img = await appendLayers(scratch, ...layers.map((layer) => ({ layer })));
+    const dir = join(base, 'kept');
+    const err = await extractRootfs(img, dir, { budget: await unpackBudget(dir, 100_000) }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toMatchObject({ code: 'OCI_UNPACK_TOO_LARGE' });
+    expect((err as Error).message).toMatch(/^layer 1 /);
+    expect(await readdir(dir)).toEqual([]);
   });
 });
