@@ -24,8 +24,9 @@ await writeThroughTemp(BUNDLE, async (tmp) => {
     banner: {
       js: "import { createRequire as __scratchpackRequire } from 'node:module';\nconst require = __scratchpackRequire(import.meta.url);",
     },
-    // A native addon (the pty of `run -t`): loaded from node_modules at run time, never bundled.
-    external: ['@lydell/node-pty'],
+    // Native addons (the pty of `run -t`, the xattrs of the layer cache): loaded from node_modules at run time,
+    // never bundled.
+    external: ['@lydell/node-pty', '@napi-rs/xattr'],
     legalComments: 'none',
     logLevel: 'warning',
   });
