@@ -7,7 +7,6 @@
 import type { Stats } from 'node:fs';
 import { lstat, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { getAttribute } from '@napi-rs/xattr';
 import { type ImageLookup, resolveParts } from '@scratchpack/oci';
 
 /** overlayfs's markers in a user namespace (`userxattr`). */
@@ -17,8 +16,12 @@ export function isWhiteout(st: Stats): boolean {
   return st.isCharacterDevice() && st.rdev === 0;
 }
 
+/** The xattr addon (native): loaded when a layer stack needs it, not by every start of the CLI. */
+let addon: Promise<typeof import('@napi-rs/xattr')> | undefined;
+export const xattr = () => (addon ??= import('@napi-rs/xattr'));
+
 export async function isOpaque(dir: string): Promise<boolean> {
-  const v = await getAttribute(dir, OPAQUE_XATTR).catch(() => null);
+  const v = await (await xattr()).getAttribute(dir, OPAQUE_XATTR).catch(() => null);
   return v?.toString() === 'y';
 }
 

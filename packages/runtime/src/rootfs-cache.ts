@@ -13,7 +13,6 @@ import { chmod, mkdir, rename, stat } from 'node:fs/promises';
 import { homedir, release } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { setAttribute } from '@napi-rs/xattr';
 import {
   type ExtractReport,
   extractLayer,
@@ -23,7 +22,7 @@ import {
   untrackTemp,
   type WhiteoutMarkers,
 } from '@scratchpack/oci';
-import { OPAQUE_XATTR } from './image-view.ts';
+import { OPAQUE_XATTR, xattr } from './image-view.ts';
 import { giveTree, removeTree, sweepDead } from './workspace.ts';
 
 const run = promisify(execFile);
@@ -57,7 +56,7 @@ export const overlayMarkers: WhiteoutMarkers = {
   whiteout: async (path) => {
     await run('mknod', [path, 'c', '0', '0']);
   },
-  opaque: (dir) => setAttribute(dir, OPAQUE_XATTR, 'y'),
+  opaque: async (dir) => (await xattr()).setAttribute(dir, OPAQUE_XATTR, 'y'),
 };
 
 /** The cache keys (diff_id hex) of `image`'s layers, base first. */
