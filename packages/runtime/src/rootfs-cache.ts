@@ -94,7 +94,8 @@ export async function cachedLayers(
     if ((await stat(path).catch(() => undefined))?.isDirectory()) continue;
     if (!swept) {
       await mkdir(dir, { recursive: true, mode: 0o755 });
-      await chmod(o.cacheDir, 0o755);
+      // The user containers run as must reach the entries (a umask may have narrowed the folders); not ours: as is.
+      for (const d of [o.cacheDir, dir]) await chmod(d, 0o755).catch(() => {});
       // Half-unpacked entries of runs that were killed go first.
       await sweepDead(dir, /^\.tmp-(\d+)-/);
       swept = true;
