@@ -23,7 +23,8 @@ export async function runInPty(
   t: Terminal,
   started: (pid: number) => void,
 ): Promise<number> {
-  const { spawn } = await (pty ??= import('@lydell/node-pty'));
+  pty ??= import('@lydell/node-pty');
+  const { spawn } = await pty;
   const { cols, rows } = t.size();
   const child = spawn(argv[0]!, argv.slice(1), {
     name: env.TERM ?? 'xterm',
