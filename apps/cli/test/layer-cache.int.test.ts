@@ -49,6 +49,7 @@ describeWithTools(['bwrap', 'busybox', 'setpriv'], 'scratchpack run: the layer c
   let image: string;
   let hiding: string;
   let other: string;
+  let twice: string;
 
   beforeAll(async () => {
     work = await tempDir('layer-cache-');
@@ -67,6 +68,9 @@ describeWithTools(['bwrap', 'busybox', 'setpriv'], 'scratchpack run: the layer c
       [{ name: 'etc/motd', content: 'back\n' }],
     ]);
     other = await derive(image, 'other', [[{ name: 'etc/other', content: 'other\n' }]]);
+    // A, B (hides A's file), A again: the file shows.
+    const a = [{ name: 'etc/twice', content: 'a\n' }];
+    twice = await derive(image, 'twice', [a, [{ name: 'etc/.wh.twice' }], a]);
   });
   afterAll(async () => {
     await work?.cleanup();
@@ -154,6 +158,12 @@ describeWithTools(['bwrap', 'busybox', 'setpriv'], 'scratchpack run: the layer c
       expect((await sp(['run', 'store:bb', 'cat', '/etc/motd'])).stdout).toBe('one\ntwo\n');
       expect((await sp(['rmi', 'bb'])).stdout).toContain('deleted 1 unpacked layers');
       expect((await readdir(layers)).filter((n) => HEX.test(n))).toEqual([]);
+    });
+
+    it('runs an image that has a layer twice (overlayfs refuses a directory twice in its stack)', async () => {
+      const r = await sp(['run', twice, 'cat', '/etc/twice']);
+      expect([r.status, r.stdout, r.stderr]).toEqual([0, 'a\n', '']);
+      expect((await readdir(layers)).filter((n) => HEX.test(n))).toHaveLength(3); // busybox, A, B
     });
   });
 });

@@ -24,6 +24,7 @@ export {
   layersDir,
   overlayMarkers,
   rootfsCacheDir,
+  topmostOnce,
   userOverlaySupported,
 } from './rootfs-cache.ts';
 export {

@@ -65,7 +65,7 @@ export async function layerKeys(image: Image): Promise<string[]> {
 }
 
 export interface CachedLayers {
-  /** The layers' directories, base first. */
+  /** The layers' directories, base first (a layer the image has twice: once, at its topmost place). */
   layers: string[];
   /** How many were unpacked now (the rest were in the cache). */
   unpacked: number;
@@ -123,5 +123,13 @@ export async function cachedLayers(
       untrackTemp(tmp);
     }
   }
-  return { layers: paths, unpacked, report };
+  return { layers: topmostOnce(paths), unpacked, report };
+}
+
+/**
+ * A layer stack with each directory once, at its topmost place: overlayfs refuses a lower directory twice, and the
+ * upper occurrence of a layer already shows (and hides) all that its lower one would.
+ */
+export function topmostOnce(paths: readonly string[]): string[] {
+  return paths.filter((p, i) => paths.indexOf(p, i + 1) === -1);
 }

@@ -6,7 +6,14 @@ import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir } from '@scratchpack/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ImageView, locate, overlayMarkers, parseEnvFile, resolveUser } from '../src/index.ts';
+import {
+  ImageView,
+  locate,
+  overlayMarkers,
+  parseEnvFile,
+  resolveUser,
+  topmostOnce,
+} from '../src/index.ts';
 
 describe('ImageView', () => {
   let t: Awaited<ReturnType<typeof tempDir>>;
@@ -47,6 +54,13 @@ describe('ImageView', () => {
     expect(await resolveUser(view, 'app')).toEqual({ uid: 7, gid: 8, home: '/home/app' });
     // Below a file there is nothing.
     expect(await view.lstat(['etc', 'passwd', 'x'])).toBeUndefined();
+  });
+});
+
+describe('topmostOnce', () => {
+  it('keeps a layer the image has twice once, at its topmost place', () => {
+    expect(topmostOnce(['/c/a', '/c/b', '/c/a', '/c/c'])).toEqual(['/c/b', '/c/a', '/c/c']);
+    expect(topmostOnce(['/c/a'])).toEqual(['/c/a']);
   });
 });
 
