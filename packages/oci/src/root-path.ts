@@ -5,7 +5,7 @@
  * rootfs and a layer stack under an overlay.
  */
 import type { Stats } from 'node:fs';
-import { lstat, readlink } from 'node:fs/promises';
+import { lstatSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { UnsafePathError } from './errors.ts';
 
@@ -17,11 +17,17 @@ export interface ImageLookup {
   readlink(parts: readonly string[]): Promise<string>;
 }
 
-/** The lookup of an image unpacked into one directory. */
+/** The lookup of an image unpacked into one directory (synchronous calls: see `rootfs.ts`). */
 export function dirLookup(root: string): ImageLookup {
   return {
-    lstat: (parts) => lstat(join(root, ...parts)).catch(() => undefined),
-    readlink: (parts) => readlink(join(root, ...parts)),
+    lstat: async (parts) => {
+      try {
+        return lstatSync(join(root, ...parts), { throwIfNoEntry: false });
+      } catch {
+        return undefined;
+      }
+    },
+    readlink: async (parts) => readlinkSync(join(root, ...parts)),
   };
 }
 
