@@ -6,14 +6,7 @@ import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir } from '@scratchpack/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ImageView,
-  locate,
-  overlayMarkers,
-  parseEnvFile,
-  resolveUser,
-  topmostOnce,
-} from '../src/index.ts';
+import { ImageView, locate, overlayMarkers, parseEnvFile, resolveUser, topmostOnce } from '../src/index.ts';
 
 describe('ImageView', () => {
   let t: Awaited<ReturnType<typeof tempDir>>;
