@@ -16,6 +16,8 @@ export const PACKAGE_DIRS = [
   join(repo, 'packages', 'attest'),
   join(repo, 'packages', 'builder'),
   join(repo, 'packages', 'runtime'),
+  join(repo, 'packages', 'transport'),
+  join(repo, 'packages', 'which'),
   join(repo, 'packages', 'base'),
   join(repo, 'toolchain'),
 ];

@@ -24,9 +24,9 @@ await writeThroughTemp(BUNDLE, async (tmp) => {
     banner: {
       js: "import { createRequire as __scratchpackRequire } from 'node:module';\nconst require = __scratchpackRequire(import.meta.url);",
     },
-    // Loaded from node_modules at run time, never bundled: a native addon (the pty of `run -t`), and sql.js
-    // (rpm's database), whose emscripten glue finds its .wasm beside itself.
-    external: ['@lydell/node-pty', 'sql.js'],
+    // Loaded from node_modules at run time, never bundled: native addons (the pty of `run -t`, the xattrs of the
+    // layer cache), and sql.js (rpm's database), whose emscripten glue finds its .wasm beside itself.
+    external: ['@lydell/node-pty', '@napi-rs/xattr', 'sql.js'],
     legalComments: 'none',
     logLevel: 'warning',
   });

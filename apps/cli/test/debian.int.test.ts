@@ -134,19 +134,22 @@ describeWithTools(
         env: { SCRATCHPACK_ROOTFS_CACHE: cache },
         onSpawn: (c) => (child = c),
       });
-      // Wait until unpacking is under way (usr/ exists in the cache's temporary entry), then interrupt.
+      // Wait until unpacking is under way (usr/ exists in the layer's temporary entry), then interrupt.
+      const layers = join(cache, 'layers');
       let started = false;
       for (let i = 0; i < 1200 && !started; i++) {
-        const tmp = (await readdir(cache).catch((): string[] => [])).filter((n) => n.startsWith('.tmp-'));
+        const tmp = (await readdir(layers).catch((): string[] => [])).filter((n) => n.startsWith('.tmp-'));
         started =
-          tmp.length > 0 && (await readdir(join(cache, tmp[0]!)).catch((): string[] => [])).includes('usr');
+          tmp.length > 0 && (await readdir(join(layers, tmp[0]!)).catch((): string[] => [])).includes('usr');
         if (!started) await new Promise((res) => setTimeout(res, 50));
       }
       expect(started).toBe(true);
       child!.kill('SIGINT');
       const r = await p;
       expect(r.status).toBe(130);
-      expect(await readdir(cache)).toEqual([]);
+      expect(await readdir(layers)).toEqual([]);
+      // No lease left either (an empty leases folder may stay).
+      expect(await readdir(join(cache, 'leases')).catch((): string[] => [])).toEqual([]);
       expect((await readdir(dirs.tmp)).filter((n) => n.startsWith('scratchpack-run-'))).toEqual([]);
     });
 

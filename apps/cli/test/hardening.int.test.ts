@@ -128,10 +128,11 @@ describeWithTools(['bwrap', 'busybox', 'setpriv'], 'scratchpack run: hardened as
       const env = { SCRATCHPACK_ROOTFS_CACHE: cache };
       const first = await run([image, 'sh', '-c', 'echo changed > /etc/motd; cat /etc/motd'], { env });
       expect([first.status, first.stdout]).toEqual([0, 'changed\n']);
-      const entries = await readdir(cache);
+      // One layer, one entry named by its diff_id.
+      const entries = await readdir(join(cache, 'layers'));
       expect(entries).toHaveLength(1);
       expect(entries[0]).toMatch(/^[0-9a-f]{64}$/);
-      const entry = join(cache, entries[0]!);
+      const entry = join(cache, 'layers', entries[0]!);
       expect(await readFile(join(entry, 'etc', 'motd'), 'utf8')).toBe('one\ntwo\n');
       const inode = (await stat(entry)).ino;
       const second = await run([image, 'sh', '-c', 'cat /etc/motd; grep -c " / overlay " /proc/mounts'], {
@@ -139,7 +140,8 @@ describeWithTools(['bwrap', 'busybox', 'setpriv'], 'scratchpack run: hardened as
       });
       expect(second.stdout).toBe('one\ntwo\n1\n');
       expect((await stat(entry)).ino).toBe(inode); // the same entry, not unpacked again
-      expect(await readdir(cache)).toEqual(entries);
+      expect(await readdir(join(cache, 'layers'))).toEqual(entries);
+      expect(await readdir(cache)).toEqual(['layers']); // the container's lease went with it
       expect((await readdir(dirs.tmp)).filter((n) => n.startsWith('scratchpack-run-'))).toEqual([]);
     });
 

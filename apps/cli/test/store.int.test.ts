@@ -6,7 +6,7 @@
  * collection, and skopeo/umoci reading the store as the OCI layout it is.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFile, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatPlatform, hostPlatform, validateLayout } from '@scratchpack/oci';
 import { describeWithTools, startRegistry, tempDir, toolPath } from '@scratchpack/test-utils';
@@ -40,8 +40,15 @@ describeWithTools(
     beforeAll(async () => {
       work = await tempDir('store-');
       store = join(work.path, 'share', 'scratchpack', 'images');
-      // The default location, under XDG_DATA_HOME (SCRATCHPACK_STORE unset).
-      env = { XDG_DATA_HOME: join(work.path, 'share'), SCRATCHPACK_STORE: '' };
+      // The default location, under XDG_DATA_HOME (SCRATCHPACK_STORE unset). The rootfs cache in here too: rmi
+      // collects it (root's default, /var/cache/scratchpack/rootfs, is the machine's); reachable by the
+      // container user a root caller runs as.
+      await chmod(work.path, 0o755);
+      env = {
+        XDG_DATA_HOME: join(work.path, 'share'),
+        SCRATCHPACK_STORE: '',
+        SCRATCHPACK_ROOTFS_CACHE: join(work.path, 'rootfs-cache'),
+      };
       const rootfs = join(work.path, 'rootfs');
       await mkdir(join(rootfs, 'bin'), { recursive: true });
       await mkdir(join(rootfs, 'etc'), { recursive: true });

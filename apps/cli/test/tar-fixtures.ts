@@ -18,7 +18,8 @@ export interface TarSpec {
 
 const TYPEFLAG = { file: '0', link: '1', symlink: '2', chardev: '3', dir: '5' } as const;
 
-function header(e: TarSpec, size: number): Buffer {
+/** The 512-byte ustar header of `e` for a body of `size` bytes. */
+export function tarHeader(e: TarSpec, size: number): Buffer {
   const h = Buffer.alloc(512);
   const put = (s: string, off: number, len: number) => h.write(s, off, Math.min(len, Buffer.byteLength(s)));
   const octal = (n: number, off: number, len: number) =>
@@ -48,7 +49,7 @@ export function tarOf(entries: TarSpec[], { end = true } = {}): Buffer {
   const parts: Buffer[] = [];
   for (const e of entries) {
     const body = e.type === 'file' || e.type === undefined ? Buffer.from(e.content ?? '') : Buffer.alloc(0);
-    parts.push(header(e, body.length), body, Buffer.alloc((512 - (body.length % 512)) % 512));
+    parts.push(tarHeader(e, body.length), body, Buffer.alloc((512 - (body.length % 512)) % 512));
   }
   if (end) parts.push(Buffer.alloc(1024));
   return Buffer.concat(parts);

@@ -141,7 +141,7 @@ export function runResult(
         }),
         notes: [
           'Wall time of the whole command as users run it (Node start-up included for ours; podman with its default storage driver in a storage root of its own, `--runtime runc --cgroup-manager=cgroupfs` and explicit `--ulimit`s as the integration test runs it here).',
-          'Ours: the image is unpacked once into a cache keyed by its layers’ diff_ids; each container is an overlay of that entry with a private upper directory (kernel overlayfs in the container’s user namespace), and --rm removes only the upper. The first run unpacks the image.',
+          'Ours: each layer is unpacked once into a cache entry keyed by its diff_id (shared by images); each container is an overlay of its image’s entries with a private upper directory (kernel overlayfs in the container’s user namespace), and --rm removes only the upper. The first run unpacks the image.',
         ],
       },
     ],

@@ -27,7 +27,8 @@ export type OciErrorCode =
   | 'OCI_INVALID_ENTRY'
   | 'OCI_INVALID_EPOCH'
   | 'OCI_VALIDATION_FAILED'
-  | 'OCI_ROOTFS_NOT_EMPTY';
+  | 'OCI_ROOTFS_NOT_EMPTY'
+  | 'OCI_UNPACK_TOO_LARGE';
 
 export class OciError extends ScratchpackError {
   declare readonly code: OciErrorCode;

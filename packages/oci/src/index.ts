@@ -123,11 +123,13 @@ export {
   walkReferrers,
   writeReferrers,
 } from './referrers.ts';
+export { dirLookup, type ImageLookup, resolveInRoot, resolveParts } from './root-path.ts';
 export {
   type ExtractReport,
+  extractLayer,
   extractRootfs,
   RootfsNotEmptyError,
-  resolveInRoot,
+  type WhiteoutMarkers,
 } from './rootfs.ts';
 export { type RootfsFilesOptions, readRootfsFiles } from './rootfs-files.ts';
 // Shape checks of documents from outside (layouts, registries), before any field is used.
@@ -149,6 +151,7 @@ export {
   type StoredImage,
 } from './store.ts';
 export { type LoadResult, loadArchive, unpackArchive } from './store-archive.ts';
+export { layoutDiffIds } from './store-diff-ids.ts';
 export * from './store-errors.ts';
 export { LEASES_DIR, type Lease, liveLeases, takeLease, withLease } from './store-leases.ts';
 export {
@@ -174,4 +177,10 @@ export {
 export { parseSourceDateEpoch, rfc3339 } from './time.ts';
 export type * from './types.ts';
 export { serializeConfig, serializeManifest } from './types.ts';
+export {
+  freeSpaceMargin,
+  type UnpackBudget,
+  UnpackTooLargeError,
+  unpackBudget,
+} from './unpack-budget.ts';
 export { type ValidationReport, validateImage, validateIndex, validateLayout } from './validate.ts';

@@ -7,11 +7,11 @@
 import { randomBytes } from 'node:crypto';
 import { lstatSync } from 'node:fs';
 import { chmod, lstat, mkdir, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, isAbsolute, join, posix, relative, resolve } from 'node:path';
-import { resolveInRoot } from '@scratchpack/oci';
+import { basename, isAbsolute, join, posix, resolve } from 'node:path';
 import type { ContainerSpec, SandboxSpec, Volume } from './bwrap.ts';
 import { RuntimeInputError } from './errors.ts';
 import { MASKED_PATHS, type ProcPath, READONLY_PATHS } from './hardening.ts';
+import { ImageView, partsOf } from './image-view.ts';
 
 /** `-v HOST:CTR[:ro|rw]`, checked before anything is unpacked. */
 export async function parseVolume(spec: string): Promise<Volume> {
@@ -39,8 +39,10 @@ export async function parseVolume(spec: string): Promise<Volume> {
  * go (`write`): the same directory for a private unpacked copy, the overlay's upper directory over a cached one.
  */
 interface Root {
-  read: string;
+  read: ImageView;
   write: string;
+  /** The image is read where it is written (a private copy). */
+  same: boolean;
 }
 
 /**
@@ -48,7 +50,7 @@ interface Root {
  * the image has are made with the image's modes, since an upper directory's attributes are what the overlay shows.
  */
 async function ensureDir(r: Root, rel: string): Promise<void> {
-  if (r.read === r.write) {
+  if (r.same) {
     await mkdir(resolve(r.write, `.${rel}`), { recursive: true });
     return;
   }
@@ -57,7 +59,7 @@ async function ensureDir(r: Root, rel: string): Promise<void> {
     at += `/${part}`;
     const up = resolve(r.write, `.${at}`);
     if (await lstat(up).catch(() => undefined)) continue;
-    const low = await lstat(resolve(r.read, `.${at}`)).catch(() => undefined);
+    const low = await r.read.lstat(partsOf(at));
     await mkdir(up);
     await chmod(up, low?.isDirectory() ? low.mode & 0o7777 : 0o755);
   }
@@ -65,26 +67,25 @@ async function ensureDir(r: Root, rel: string): Promise<void> {
 
 /** `p` (an image path) as a real path inside the rootfs, symlinks resolved inside it; a missing directory made when `mkdirs`. */
 async function inRoot(r: Root, p: string, mkdirs = false): Promise<string> {
-  const host = await resolveInRoot(r.read, posix.normalize(`/${p}`), { followLast: true });
-  const rel = `/${relative(r.read, host)}`;
-  if (mkdirs && !(await lstat(host).catch(() => undefined))) await ensureDir(r, rel);
+  const rel = await r.read.resolve(posix.normalize(`/${p}`), true);
+  if (mkdirs && !(await r.read.lstat(partsOf(rel)))) await ensureDir(r, rel);
   return rel;
 }
 
 /** A directory the sandbox mounts over: make sure it is a real directory (not a file or a link). */
 async function mountpoint(r: Root, name: string): Promise<void> {
-  const st = await lstat(resolve(r.read, name)).catch(() => undefined);
+  const st = await r.read.lstat([name]);
   if (st?.isDirectory()) return;
   // Over a cached image, a directory in the upper directory hides what the image has there.
-  if (st && r.read === r.write) await rm(resolve(r.write, name), { recursive: true, force: true });
+  if (st && r.same) await rm(resolve(r.write, name), { recursive: true, force: true });
   await mkdir(resolve(r.write, name));
 }
 
 /** A regular file the container sees at `f` (inside its rootfs), or undefined where the image has something else there. */
 async function fileTarget(r: Root, f: string): Promise<string | undefined> {
   const target = await inRoot(r, f);
-  const there = await lstat(resolve(r.read, `.${target}`)).catch(() => undefined);
-  const parent = await lstat(resolve(r.read, `.${target}`, '..')).catch(() => undefined);
+  const there = await r.read.lstat(partsOf(target));
+  const parent = await r.read.lstat(partsOf(posix.dirname(target)));
   if ((there && !there.isFile()) || !parent?.isDirectory()) return undefined;
   if (!there) {
     await ensureDir(r, posix.dirname(target));
@@ -106,7 +107,7 @@ export function hostsFile(hostname: string): string {
 async function etcFiles(root: Root, dir: string, hostname: string, network: 'none' | 'host') {
   const roFiles: SandboxSpec['roFiles'] = [];
   const files: SandboxSpec['files'] = [];
-  if (!(await lstat(resolve(root.read, 'etc')).catch(() => undefined))) await ensureDir(root, '/etc');
+  if (!(await root.read.lstat(['etc']))) await ensureDir(root, '/etc');
   const own: [string, string][] = [['/etc/hostname', `${hostname}\n`]];
   if (network === 'host') {
     for (const f of ['/etc/resolv.conf', '/etc/hosts']) {
@@ -146,19 +147,24 @@ function existing(paths: readonly string[]): ProcPath[] {
 export type ContainerOptions = ContainerSpec & {
   dir: string;
   /**
-   * Over a cached image: `rootfs` is where the overlay will be mounted, `lower` the cached image (read, never
-   * written) and `upper` the container's own directory (written). Without them `rootfs` is a private copy.
+   * Over cached layers: `rootfs` is where the overlay will be mounted, `lower` the cached layers' directories,
+   * base first (read, never written) and `upper` the container's own directory (written). Without them `rootfs`
+   * is a private copy.
    */
-  lower?: string;
+  lower?: readonly string[];
   upper?: string;
   qemu?: { binary: string; prefixArgs: string[]; program: string };
 };
 
 export async function prepareContainer(o: ContainerOptions): Promise<SandboxSpec> {
-  const r: Root = { read: o.lower ?? o.rootfs, write: o.upper ?? o.rootfs };
+  const r: Root = {
+    read: new ImageView(o.lower ?? [o.rootfs]),
+    write: o.upper ?? o.rootfs,
+    same: o.upper === undefined,
+  };
   await mountpoint(r, 'proc');
   await mountpoint(r, 'dev');
-  const tmp = await lstat(resolve(r.read, 'tmp')).catch(() => undefined);
+  const tmp = await r.read.lstat(['tmp']);
   const tmpfsTmp = !tmp?.isDirectory();
   if (tmpfsTmp) await mountpoint(r, 'tmp');
   const workdir = await inRoot(r, o.workdir, true);
@@ -166,7 +172,7 @@ export async function prepareContainer(o: ContainerOptions): Promise<SandboxSpec
   for (const v of o.volumes) {
     const isDir = (await stat(v.host)).isDirectory();
     const target = await inRoot(r, v.target);
-    const st = await lstat(resolve(r.read, `.${target}`)).catch(() => undefined);
+    const st = await r.read.lstat(partsOf(target));
     if (!st) await ensureDir(r, isDir ? target : posix.dirname(target));
     volumes.push({ ...v, target });
   }
@@ -176,7 +182,7 @@ export async function prepareContainer(o: ContainerOptions): Promise<SandboxSpec
     // A directory name the image cannot already use: created fresh in the private rootfs.
     let dir: string;
     do dir = `/.scratchpack-qemu-${randomBytes(4).toString('hex')}`;
-    while (await lstat(resolve(r.read, `.${dir}`)).catch(() => undefined));
+    while (await r.read.lstat(partsOf(dir)));
     await ensureDir(r, dir);
     const target = `${dir}/${basename(o.qemu.binary)}`;
     if (!isAbsolute(o.qemu.binary))

@@ -1,7 +1,8 @@
 /** What Docker derives from an image config and `run` flags: the command line, the environment, the user. */
 import { readFile } from 'node:fs/promises';
-import { type ContainerConfig, resolveInRoot } from '@scratchpack/oci';
+import type { ContainerConfig } from '@scratchpack/oci';
 import { RuntimeInputError } from './errors.ts';
+import { ImageView } from './image-view.ts';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -39,9 +40,11 @@ export interface ResolvedUser {
 }
 
 /** Lines of an /etc/passwd-style file of the image (resolved inside the rootfs), split on `:`. */
-async function table(root: string, file: string): Promise<string[][]> {
+async function table(root: ImageView, file: string): Promise<string[][]> {
   try {
-    const text = await readFile(await resolveInRoot(root, file, { followLast: true }), 'utf8');
+    const host = await root.host(file);
+    if (!host) return [];
+    const text = await readFile(host, 'utf8');
     return text
       .split('\n')
       .filter((l) => l && !l.startsWith('#'))
@@ -57,7 +60,11 @@ const NUMERIC = /^\d+$/;
  * Docker's `User` / `-u`: `uid`, `uid:gid`, `name`, `name:group` (names looked up in the image's
  * /etc/passwd and /etc/group). Empty means root. A name the image does not list is an error.
  */
-export async function resolveUser(root: string, spec: string | undefined): Promise<ResolvedUser> {
+export async function resolveUser(
+  image: string | ImageView,
+  spec: string | undefined,
+): Promise<ResolvedUser> {
+  const root = ImageView.of(image);
   if (!spec) spec = '0';
   const [userPart = '', groupPart] = spec.split(':', 2);
   const passwd = await table(root, 'etc/passwd');

@@ -1,6 +1,7 @@
 export { binfmtRule, sandboxedBinfmtSupported } from './binfmt.ts';
 export { type ContainerSpec, findBwrap, type SandboxSpec, sandboxArgs, type Volume } from './bwrap.ts';
 export { type ContainerOptions, hostsFile, parseVolume, prepareContainer } from './container.ts';
+export { parseEnvFile, readEnvFile } from './env-file.ts';
 export { BwrapMissingError, RuntimeInputError, SandboxUnavailableError } from './errors.ts';
 export {
   capabilities,
@@ -12,9 +13,20 @@ export {
 } from './hardening.ts';
 export { runOnHost } from './host.ts';
 export { commandLine, DEFAULT_PATH, programEnv, type ResolvedUser, resolveUser } from './image-config.ts';
+export { ImageView, isOpaque, isWhiteout, OPAQUE_XATTR } from './image-view.ts';
+export { collectLayers, type LayerCollection, leaseLayers } from './layer-gc.ts';
 export { type Located, locate } from './locate.ts';
 export { type OuterNamespace, type Overlay, outerNamespacePrefix } from './outer-ns.ts';
-export { cachedRootfs, rootfsCacheDir, rootfsKey, userOverlaySupported } from './rootfs-cache.ts';
+export {
+  type CachedLayers,
+  cachedLayers,
+  layerKeys,
+  layersDir,
+  overlayMarkers,
+  rootfsCacheDir,
+  topmostOnce,
+  userOverlaySupported,
+} from './rootfs-cache.ts';
 export {
   hasBinfmt,
   hostIds,

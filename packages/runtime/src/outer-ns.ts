@@ -5,9 +5,12 @@
  * container's upper directory; `userxattr`, Linux ≥ 5.11) and qemu-user registered in a binfmt_misc instance of
  * its own (Linux ≥ 6.7; the container's namespace sees its nearest ancestor's).
  */
+import { basename, dirname } from 'node:path';
+import { RuntimeInputError } from './errors.ts';
 
 export interface Overlay {
-  lower: string;
+  /** The image's layer directories, base first. */
+  lower: readonly string[];
   upper: string;
   work: string;
   merged: string;
@@ -20,6 +23,9 @@ export interface OuterNamespace {
   binfmt?: { rule: string; mountDir: string };
 }
 
+/** The kernel reads mount options from one page. */
+const MAX_OPTIONS = 4000;
+
 /** Overlay options refuse these in paths (they separate options and layers). */
 const OPTION_SEPARATORS = /[,:\\]/;
 
@@ -30,11 +36,20 @@ export function outerNamespacePrefix(unshare: string, o: OuterNamespace): string
   const arg = (v: string) => `"$${args.push(v)}"`;
   if (o.overlay) {
     const { lower, upper, work, merged } = o.overlay;
-    for (const p of [lower, upper, work])
+    for (const p of [...lower, upper, work])
       if (OPTION_SEPARATORS.test(p)) throw new Error(`overlay path ${p} holds a comma, colon or backslash`);
-    steps.push(
-      `mount -t overlay overlay -o ${arg(`lowerdir=${lower},upperdir=${upper},workdir=${work},userxattr`)} ${arg(merged)}`,
-    );
+    // Layers of one cache directory are named from there (the options must fit in a page), topmost first.
+    const parent = lower.length > 0 ? dirname(lower[0]!) : '';
+    const shared = lower.every((l) => dirname(l) === parent);
+    const names = [...lower].reverse().map((l) => (shared ? basename(l) : l));
+    const options = `lowerdir=${names.join(':')},upperdir=${upper},workdir=${work},userxattr`;
+    if (options.length > MAX_OPTIONS)
+      throw new RuntimeInputError(
+        `the image has ${lower.length} layers, more than one overlay mount can stack here`,
+        'squash the image into fewer layers (e.g. scratchpack import of its exported filesystem)',
+      );
+    if (shared) steps.push(`cd ${arg(parent)}`);
+    steps.push(`mount -t overlay overlay -o ${arg(options)} ${arg(merged)}`);
   }
   if (o.binfmt) {
     const dir = arg(o.binfmt.mountDir);

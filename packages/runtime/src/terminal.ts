@@ -3,7 +3,9 @@
  * keystrokes in, output out, window size on resize — so TIOCSTI and friends reach only the container's own
  * terminal. The caller puts its terminal in raw mode and restores it (the CLI does, on every exit path).
  */
-import { spawn } from '@lydell/node-pty';
+
+/** node-pty is a native addon: loaded on the first `-t`, not by every start of the CLI. */
+let pty: Promise<typeof import('@lydell/node-pty')> | undefined;
 
 /** The caller's side of the relay. */
 export interface Terminal {
@@ -15,31 +17,33 @@ export interface Terminal {
 }
 
 /** Run `argv` on a new pty relayed to `t`; `started` gets its pid. Resolves to its exit status (128+N by signal N). */
-export function runInPty(
+export async function runInPty(
   argv: string[],
   env: Record<string, string>,
   t: Terminal,
   started: (pid: number) => void,
 ): Promise<number> {
+  pty ??= import('@lydell/node-pty');
+  const { spawn } = await pty;
   const { cols, rows } = t.size();
-  const pty = spawn(argv[0]!, argv.slice(1), {
+  const child = spawn(argv[0]!, argv.slice(1), {
     name: env.TERM ?? 'xterm',
     cols,
     rows,
     env,
     encoding: null, // bytes both ways
   });
-  started(pty.pid);
-  const out = pty.onData((d) => t.output.write(d));
+  started(child.pid);
+  const out = child.onData((d) => t.output.write(d));
   // With no encoding, writes go to the pty's socket as they are (node-pty's types say string only).
-  const input = (d: Buffer | string) => pty.write(d as string);
+  const input = (d: Buffer | string) => child.write(d as string);
   t.input.on('data', input);
   const offResize = t.onResize(() => {
     const s = t.size();
-    pty.resize(s.cols, s.rows);
+    child.resize(s.cols, s.rows);
   });
   return new Promise((resolve) => {
-    pty.onExit(({ exitCode, signal }) => {
+    child.onExit(({ exitCode, signal }) => {
       t.input.off('data', input);
       offResize();
       out.dispose();

@@ -212,19 +212,30 @@ describe('binfmt_misc for foreign architectures', () => {
         'mount -t binfmt_misc binfmt_misc "$1" && printf %s "$2" > "$1"/register && shift 2 && exec "$@"',
       );
       expect(p.slice(-2)).toEqual(['/d/binfmt', 'RULE']);
+      // Layers of one cache directory are named from it, topmost first.
       const both = outerNamespacePrefix('/u', {
-        overlay: { lower: '/c/l', upper: '/p/u', work: '/p/w', merged: '/p/m' },
+        overlay: { lower: ['/c/base', '/c/top'], upper: '/p/u', work: '/p/w', merged: '/p/m' },
         binfmt: { rule: 'R', mountDir: '/p/b' },
       });
       expect(both[6]).toMatch(
-        /^mount -t overlay overlay -o "\$1" "\$2" && mount -t binfmt_misc binfmt_misc "\$3" .* && shift 4 && exec "\$@"$/,
+        /^cd "\$1" && mount -t overlay overlay -o "\$2" "\$3" && mount -t binfmt_misc binfmt_misc "\$4" .* && shift 5 && exec "\$@"$/,
       );
       expect(both.slice(8)).toEqual([
-        'lowerdir=/c/l,upperdir=/p/u,workdir=/p/w,userxattr',
+        '/c',
+        'lowerdir=top:base,upperdir=/p/u,workdir=/p/w,userxattr',
         '/p/m',
         '/p/b',
         'R',
       ]);
+      const apart = outerNamespacePrefix('/u', {
+        overlay: { lower: ['/a/l', '/b/l'], upper: '/p/u', work: '/p/w', merged: '/p/m' },
+      });
+      expect(apart.slice(8)).toEqual(['lowerdir=/b/l:/a/l,upperdir=/p/u,workdir=/p/w,userxattr', '/p/m']);
+      // More layers than one page of mount options holds: a clear error, not a failed mount.
+      const many = Array.from({ length: 80 }, (_, i) => `/c/${'f'.repeat(63)}${i % 10}`);
+      expect(() =>
+        outerNamespacePrefix('/u', { overlay: { lower: many, upper: '/u', work: '/w', merged: '/m' } }),
+      ).toThrow(/80 layers, more than one overlay mount can stack/);
       expect(outerNamespacePrefix('/u', {})).toEqual([]);
     } finally {
       await t.cleanup();

@@ -1,8 +1,11 @@
 /**
  * `scratchpack rmi NAME…`: remove names from the local store; blobs no name reaches any more are deleted.
  * `scratchpack gc`: delete the blobs no name reaches (those an `rmi` left while another process used the store).
+ * Both also remove the unpacked layers of `run`'s cache that no image of the store uses, except those of
+ * running containers.
  */
-import type { RemoveResult } from '@scratchpack/oci';
+import { layoutDiffIds, type RemoveResult } from '@scratchpack/oci';
+import { collectLayers, type LayerCollection, rootfsCacheDir } from '@scratchpack/runtime';
 import type { Command } from 'commander';
 import { localStore, storeName } from '../image-ref.ts';
 import { bytes } from '../output.ts';
@@ -12,6 +15,16 @@ function collected(r: Omit<RemoveResult, 'removed'>): string {
     ? `; ${r.blobsDeferred} unused blobs left while another scratchpack reads or writes the store (run \`scratchpack gc\` later)`
     : '';
   return `deleted ${r.blobsRemoved} blobs (${bytes(r.bytesFreed)})${deferred}`;
+}
+
+/** The unpacked layers no image of the store uses (kept while a container uses them). */
+async function collectCache(storeDir: string): Promise<LayerCollection> {
+  return collectLayers(rootfsCacheDir(), await layoutDiffIds(storeDir));
+}
+
+function layersLine(c: LayerCollection): string {
+  const kept = c.inUse ? `; ${c.inUse} unused ones kept while containers use them` : '';
+  return `deleted ${c.removed} unpacked layers${kept}`;
 }
 
 export function rmiCommand(program: Command): void {
@@ -24,13 +37,16 @@ export function rmiCommand(program: Command): void {
     )
     .option('--json', 'print JSON')
     .action(async (names: string[], opts: { json?: boolean }) => {
-      const result = await localStore().remove(names.map(storeName));
+      const store = localStore();
+      const result = await store.remove(names.map(storeName));
+      const layers = await collectCache(store.dir);
       if (opts.json) {
-        console.log(JSON.stringify(result, null, 2));
+        console.log(JSON.stringify({ ...result, layers }, null, 2));
         return;
       }
       for (const n of result.removed) console.log(`untagged ${n}`);
       console.log(collected(result));
+      console.log(layersLine(layers));
     });
   program
     .command('gc')
@@ -39,8 +55,13 @@ export function rmiCommand(program: Command): void {
     )
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
-      const result = await localStore().gc();
-      if (opts.json) console.log(JSON.stringify(result, null, 2));
-      else console.log(collected(result));
+      const store = localStore();
+      const result = await store.gc();
+      const layers = await collectCache(store.dir);
+      if (opts.json) console.log(JSON.stringify({ ...result, layers }, null, 2));
+      else {
+        console.log(collected(result));
+        console.log(layersLine(layers));
+      }
     });
 }

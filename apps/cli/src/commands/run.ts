@@ -15,13 +15,15 @@ import {
   formatPlatform,
   type Image,
   type ImageIndex,
+  type Lease,
   trackTemp,
+  unpackBudget,
   untrackTemp,
 } from '@scratchpack/oci';
 import {
   BwrapMissingError,
   binfmtRule,
-  cachedRootfs,
+  cachedLayers,
   capabilities,
   commandLine,
   DEFAULT_PATH,
@@ -30,11 +32,15 @@ import {
   giveTree,
   hasBinfmt,
   hostIds,
+  ImageView,
+  layerKeys,
+  leaseLayers,
   locate,
   parseVolume,
   prepareContainer,
   privateDir,
   programEnv,
+  readEnvFile,
   removeTree,
   resolveUser,
   rootfsCacheDir,
@@ -111,7 +117,9 @@ async function runFrom(
       `${ref} (${formatPlatform(platform)}) has no Entrypoint or Cmd`,
       'give a command after the image',
     );
-  const env = programEnv(config, opts.env);
+  const fromFiles: string[] = [];
+  for (const f of opts.envFile) fromFiles.push(...(await readEnvFile(f)));
+  const env = programEnv(config, [...fromFiles, ...opts.env]);
   const workdir = posix.normalize(`/${opts.workdir ?? (config.WorkingDir || '/')}`);
   let spec: ReturnType<typeof findPlatform> | undefined;
   try {
@@ -137,8 +145,8 @@ async function runFrom(
   const rootIds = bwrap && opts.rootfs ? hostIds() : undefined;
   if (opts.rootfs && rootIds) await checkReachable(opts.rootfs, rootIds);
   const parent = trackTemp(await privateDir());
-  // In a sandbox, a cached unpacked image under an overlay with a private upper directory (only the upper is
-  // removed after); else (--rootfs, --no-sandbox, Linux < 5.11) an unpacked copy of the image for this run.
+  // In a sandbox, the image's cached unpacked layers under an overlay with a private upper directory (only the
+  // upper is removed after); else (--rootfs, --no-sandbox, Linux < 5.11) an unpacked copy of the image for this run.
   const overlay = bwrap !== undefined && opts.rootfs === undefined && userOverlaySupported();
   if (bwrap && !opts.rootfs && !overlay)
     notes(
@@ -146,20 +154,32 @@ async function runFrom(
     );
   const root = opts.rootfs ?? join(parent, overlay ? 'merged' : 'rootfs');
   let status: number;
+  let lease: Lease | undefined;
   try {
-    let lower: string | undefined;
+    let lower: string[] | undefined;
     let report: ExtractReport | undefined;
     if (overlay) {
-      const cached = await cachedRootfs(image, { cacheDir: rootfsCacheDir(), owner: hostIds() });
-      ({ path: lower, report } = cached);
+      const cacheDir = rootfsCacheDir();
+      // Leased before they are looked for: collection (rmi, gc) leaves them while this container runs.
+      lease = await leaseLayers(cacheDir, await layerKeys(image));
+      const owner = hostIds();
+      const cached = await cachedLayers(image, {
+        cacheDir,
+        ...(owner ? { owner } : {}),
+        ...(opts.maxSize ? { maxBytes: opts.maxSize } : {}),
+      });
+      ({ layers: lower, report } = cached);
       for (const d of ['upper', 'work', 'merged']) await mkdir(join(parent, d));
-    } else report = await extractRootfs(image, root);
+    } else
+      report = await extractRootfs(image, root, {
+        budget: await unpackBudget(opts.rootfs ?? parent, opts.maxSize),
+      });
     runSignal().throwIfAborted();
     const skipped = (report?.warnings ?? []).filter((w) => !/ dev\//.test(w));
     if (skipped.length)
       notes(`note: ${skipped.length} device node(s)/fifo(s) not reproduced, e.g. ${skipped[0]}`);
     if (!opts.rootfs) await chmod(root, 0o755);
-    const image_ = lower ?? root;
+    const image_ = lower ? new ImageView(lower) : root;
     const user = await resolveUser(image_, opts.user ?? config.User);
     const found = await locate(image_, argv[0]!, workdir, env.PATH ?? DEFAULT_PATH);
     if (found.status !== 'found') throw notFound(argv[0]!, found.status, platform);
@@ -240,6 +260,7 @@ async function runFrom(
   } finally {
     removeTree(parent);
     untrackTemp(parent);
+    await lease?.release();
   }
   if (status !== 0) throw new ExitError(status);
 }

@@ -1,12 +1,14 @@
 /** `run`'s docker-run options, and the errors Docker gives exit codes to. */
 import { formatPlatform, type Platform } from '@scratchpack/oci';
 import type { Command } from 'commander';
-import { ExitError } from '../errors.ts';
+import { ExitError, UsageError } from '../errors.ts';
 
 export interface RunOptions {
   platform?: string;
   entrypoint?: string;
   env: string[];
+  envFile: string[];
+  maxSize?: number;
   workdir?: string;
   user?: string;
   volume: string[];
@@ -27,6 +29,16 @@ export interface RunOptions {
 
 const collect = (v: string, a: string[]) => [...a, v];
 
+const UNITS: Record<string, number> = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 };
+
+/** A size as docker takes one: bytes, or a number with k, m, g or t (binary units; `b`, `ib` suffixes allowed). */
+export function parseSize(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?$/i.exec(v.trim());
+  if (!m || Number(m[1]) <= 0)
+    throw new UsageError(`invalid size "${v}"`, 'give a positive number of bytes, or with a unit: 500m, 2g');
+  return Math.floor(Number(m[1]) * UNITS[m[2]!.toLowerCase()]!);
+}
+
 export function runOptions(cmd: Command): Command {
   return cmd
     .option('--platform <platform>', 'which image of a multi-arch index to run (default: this host)')
@@ -36,6 +48,17 @@ export function runOptions(cmd: Command): Command {
       'set an environment variable; KEY alone copies it from here (repeatable)',
       collect,
       [],
+    )
+    .option(
+      '--env-file <file>',
+      'read KEY=VALUE lines from a file, as docker (# comments; KEY alone copies it from here; repeatable, before -e)',
+      collect,
+      [],
+    )
+    .option(
+      '--max-size <size>',
+      'stop unpacking an image layer past this many bytes (e.g. 500m, 2g; default: the free space minus a margin)',
+      parseSize,
     )
     .option(
       '-w, --workdir <dir>',
