@@ -25,11 +25,16 @@ export {
   EF_MIPS_ABI,
   EF_MIPS_ABI_O32,
   EF_MIPS_ABI2,
+  describeElf,
+  ELF_HEADER_BYTES,
   ELF_MACHINES,
   ElfError,
+  type ElfHeader,
   type ElfInfo,
+  elfMismatch,
   expectedElf,
   parseElf,
+  parseElfHeader,
   staticHint,
 } from './elf.ts';
 export {

@@ -52,6 +52,14 @@ export interface EvaluateOptions {
   baseImage?: Image;
   /** Stops packing this image's layers (they are packed when first read): `AbortedError`. */
   signal?: AbortSignal | undefined;
+  /**
+   * Called for every regular file a COPY or ADD puts into the image (after later sources of the same
+   * instruction replaced earlier ones), with its image path (`/app/prog`) and its first `headBytes` bytes:
+   * e.g. to check that programs are built for the platform.
+   */
+  onAddedFile?: (path: string, head: Buffer) => void;
+  /** How many bytes of each file `onAddedFile` gets (default 64: an ELF header). */
+  headBytes?: number;
 }
 
 export interface EvaluateResult {
@@ -232,6 +240,7 @@ export async function evaluateDockerfile(
     compressionLevel: opts.compressionLevel,
     ...(opts.onPackProgress ? { onPackProgress: opts.onPackProgress } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.onAddedFile ? { onAddedFile: opts.onAddedFile, headBytes: opts.headBytes ?? 64 } : {}),
   };
   let ctx: BuildContext | undefined;
   let globalArgs: Map<string, string | undefined> | undefined;

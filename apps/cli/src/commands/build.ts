@@ -105,6 +105,10 @@ export function buildCommand(program: Command): void {
       '--base <image>',
       'with --c-source/--binary: the image the program goes on top of, e.g. one made by `base static` (default: scratch)',
     )
+    .option(
+      '--allow-foreign-binaries',
+      'let programs (ELF files) built for another platform into an image; by default the build is refused, naming them',
+    )
     .option('--pull', 'ask the registry for parent image tags again instead of using the cache')
     .option('--no-sbom', 'do not write SPDX and CycloneDX SBOMs beside each image')
     .option('--no-provenance', 'do not write a SLSA provenance statement beside each image');
@@ -118,6 +122,7 @@ export function buildCommand(program: Command): void {
         name?: string;
         base?: string;
         pull?: boolean;
+        allowForeignBinaries?: boolean;
         compressionLevel?: string;
         sbom: boolean;
         provenance: boolean;
@@ -208,6 +213,7 @@ export function buildCommand(program: Command): void {
           },
           tool: TOOL,
           ...(opts.imageName ? { imageName: opts.imageName } : {}),
+          ...(opts.allowForeignBinaries ? { allowForeignBinaries: true } : {}),
           onPackProgress: (p, done, total) => bars.update(formatPlatform(p), done, total),
           signal: runSignal(),
         });
