@@ -1,6 +1,6 @@
 /** scratchpack — daemonless, reproducible FROM-scratch images for static programs. */
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Help, type Option } from 'commander';
 import { baseCommand } from './commands/base.ts';
 import { buildCommand } from './commands/build.ts';
 import { copyCommand } from './commands/copy.ts';
@@ -37,6 +37,18 @@ Outputs (build -o, copy's destination): a name whose first part is a registry ho
   ghcr.io/me/app) is pushed; other names are layout directories; store:NAME is the local store.
 `;
 
+/**
+ * Help for an option, without `(default: [])` for repeatable options that start empty (an option whose real
+ * default is something else says so with `Option.default(value, description)`, e.g. build's --platform).
+ */
+function optionDescription(this: Help, o: Option): string {
+  const empty = Array.isArray(o.defaultValue) && o.defaultValue.length === 0 && !o.defaultValueDescription;
+  const shown = empty
+    ? Object.assign(Object.create(Object.getPrototypeOf(o)), o, { defaultValue: undefined })
+    : o;
+  return Help.prototype.optionDescription.call(this, shown);
+}
+
 export function createProgram(): Command {
   const program = new Command('scratchpack')
     .description(
@@ -44,6 +56,7 @@ export function createProgram(): Command {
     )
     .version(version)
     .option('--verbose', 'print stack traces with errors')
+    .configureHelp({ optionDescription })
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     // Options after a subcommand are that subcommand's (`run IMAGE prog -x` passes -x to prog).

@@ -51,7 +51,16 @@ describe('build: programs for another platform', () => {
     expect(r.stderr).not.toContain('notes.txt');
     expect(r.stderr).not.toMatch(/\n\s+at /);
 
-    const ok = await cli(['build', ctx, '--platform', 'all', '--allow-foreign-binaries', '-o', out, '--json']);
+    const ok = await cli([
+      'build',
+      ctx,
+      '--platform',
+      'all',
+      '--allow-foreign-binaries',
+      '-o',
+      out,
+      '--json',
+    ]);
     expect(ok.stderr).toBe('');
     expect(ok.status).toBe(0);
     expect(JSON.parse(ok.stdout).images).toHaveLength(SUPPORTED_PLATFORMS.length);

@@ -13,7 +13,7 @@ import {
   type Platform,
   parseSourceDateEpoch,
 } from '@scratchpack/oci';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { UsageError } from '../errors.ts';
 import { localParents } from '../image-ref.ts';
 import { runSignal } from '../interrupt.ts';
@@ -44,11 +44,13 @@ export function buildCommand(program: Command): void {
       'build context directory (default .); placeholders {label} {os} {arch} {variant} give each platform its own (e.g. dist/{label})',
     )
     .option('-f, --file <path>', 'the Dockerfile (default: <context>/Dockerfile)')
-    .option(
-      '--platform <list>',
-      'target platforms, comma-separated or repeated; "all" = every zig platform',
-      collect,
-      [],
+    .addOption(
+      new Option(
+        '--platform <list>',
+        'target platforms, comma-separated or repeated (linux/arm64, or as docker: arm64, arm/v6, 386); "all" = every zig platform',
+      )
+        .argParser(collect)
+        .default([], `this host, ${formatPlatform(hostPlatform({ os: 'linux' }))}`),
     )
     .option(
       '-t, --tag <tag>',
