@@ -23,10 +23,15 @@ import { COMPRESSION_LEVEL_HELP, parseCompressionLevel, parseOutput, parsePairs 
 import { packProgress } from '../progress.ts';
 import { outputsPublisher, storeNamesFor, storePublisher } from '../publish-targets.ts';
 import { addRegistryFlags, clientOptions, type RegistryFlags } from '../registry-options.ts';
+import { taskProgress } from '../task-progress.ts';
 import { TOOL } from '../tool.ts';
 import { warnOnce } from '../warnings.ts';
 
 const collect = (v: string, acc: string[]) => [...acc, v];
+
+/** Why a compile is slow: shown for one that runs long (the first for a target builds musl libc). */
+export const ZIG_SLOW_NOTE =
+  "zig builds musl libc the first time it compiles for a target; it is cached then, in zig's global cache";
 
 /** `--platform` values: comma-separated and repeatable; `all` = every platform zig can build; none = this host. */
 export function platformsOption(values: string[]): Platform[] {
@@ -83,6 +88,7 @@ export function buildCommand(program: Command): void {
       'repository name recorded for docker load / containerd (e.g. ghcr.io/me/hello)',
     )
     .option('--json', 'print the result as JSON')
+    .option('-q, --quiet', 'no progress: neither the bars and lines on a terminal nor the lines in logs')
     .option(
       '--c-source <file>',
       'compile this C/C++ source for each platform with zig (repeatable)',
@@ -139,6 +145,7 @@ export function buildCommand(program: Command): void {
         format: string;
         imageName?: string;
         json?: boolean;
+        quiet?: boolean;
       },
     ) => {
       if (opts.format !== 'oci' && opts.format !== 'docker') {
@@ -165,6 +172,10 @@ export function buildCommand(program: Command): void {
         for (const t of opts.tag) outputs.push({ kind: 'registry', dest: t });
       }
       for (const o of outputs) if (o.kind !== 'registry') await checkOutputPath(o.dest, o.kind, '--output');
+      const compiling = taskProgress('compiling', 'compiled', {
+        quiet: opts.quiet === true,
+        slowNote: ZIG_SLOW_NOTE,
+      });
       const program =
         opts.cSource.length || opts.binary.length
           ? await stageProgram({
@@ -176,8 +187,9 @@ export function buildCommand(program: Command): void {
               ...(opts.base !== undefined ? { base: opts.base } : {}),
               ...(contextArg ? { context: contextArg } : {}),
               ...(opts.file ? { file: opts.file } : {}),
+              onCompile: (p, event) => compiling[event](formatPlatform(p)),
               signal: runSignal(),
-            })
+            }).finally(() => compiling.stop())
           : undefined;
       const locals = localParents();
       const parents = new ParentResolver({
@@ -191,7 +203,7 @@ export function buildCommand(program: Command): void {
       });
       let result: BuildResult;
       let published: Published[] = [];
-      const bars = packProgress('build');
+      const bars = packProgress('build', opts.quiet ? { enabled: false } : {});
       try {
         const file = program?.file ?? opts.file;
         const tags = opts.tag.length && !storeNames ? opts.tag : ['latest'];
