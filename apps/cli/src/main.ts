@@ -49,6 +49,17 @@ function optionDescription(this: Help, o: Option): string {
   return Help.prototype.optionDescription.call(this, shown);
 }
 
+/**
+ * `--push` where there is none (import, base, copy, pull): commander would suggest `--pull`; say how pushing
+ * is spelled here instead.
+ */
+export function withPushHint(text: string): string {
+  if (!/unknown option '--push(=[^']*)?'/.test(text)) return text;
+  return `${text.replace(/\n?\(Did you mean [^)]*\)/, '').trimEnd()}
+hint: outputs are pushed by their name: give a registry reference as the destination or -o (HOST/REPO:TAG, docker://REF, -o type=registry,name=REF), or push a stored image with scratchpack push NAME REF (build takes --push with -t)
+`;
+}
+
 export function createProgram(): Command {
   const program = new Command('scratchpack')
     .description(
@@ -57,6 +68,7 @@ export function createProgram(): Command {
     .version(version)
     .option('--verbose', 'print stack traces with errors')
     .configureHelp({ optionDescription })
+    .configureOutput({ outputError: (text, write) => write(withPushHint(text)) })
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     // Options after a subcommand are that subcommand's (`run IMAGE prog -x` passes -x to prog).
