@@ -192,14 +192,21 @@ export function buildCommand(program: Command): void {
             }).finally(() => compiling.stop())
           : undefined;
       const locals = localParents();
+      // Parents pulled from a registry: a live line each on a terminal, one line each when done in a log.
+      const tty = process.stderr.isTTY === true;
+      const pulling = taskProgress('pulling', 'pulled', { quiet: opts.quiet === true || !tty });
       const parents = new ParentResolver({
         resolveLocal: locals.resolve,
         pull: opts.pull === true,
         client: await clientOptions(opts),
-        onPull: (ref, platform, r) =>
-          process.stderr.write(
-            `pulled ${ref} (${platform}): ${r.blobsFetched} blobs fetched (${bytes(r.bytesFetched)}), ${r.blobsSkipped} cached\n`,
-          ),
+        onPullStart: (ref, platform) => pulling.start(`${ref} (${platform})`),
+        onPull: (ref, platform, r) => {
+          pulling.done(`${ref} (${platform})`);
+          if (!tty && !opts.quiet)
+            process.stderr.write(
+              `pulled ${ref} (${platform}): ${r.blobsFetched} blobs fetched (${bytes(r.bytesFetched)}), ${r.blobsSkipped} cached\n`,
+            );
+        },
       });
       let result: BuildResult;
       let published: Published[] = [];
@@ -243,6 +250,7 @@ export function buildCommand(program: Command): void {
           signal: runSignal(),
         });
       } finally {
+        pulling.stop();
         bars.stop();
         await parents.close();
         await locals.close();
