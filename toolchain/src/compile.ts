@@ -175,6 +175,8 @@ export interface CompileAllOptions extends Omit<CompileOptions, 'platform' | 'ou
   out: (p: PlatformSpec) => string;
   /** How many compiles run at once; default: the number of CPUs. */
   concurrency?: number;
+  /** Called as each platform starts compiling. */
+  onStart?: (p: PlatformSpec) => void;
   /** Called as each platform finishes. */
   onDone?: (r: CompileResult) => void;
 }
@@ -193,6 +195,7 @@ export async function compileAll(o: CompileAllOptions): Promise<CompileResult[]>
       try {
         const defines = typeof o.defines === 'function' ? o.defines(p) : o.defines;
         const flags = typeof o.flags === 'function' ? o.flags(p) : o.flags;
+        o.onStart?.(p);
         results[i] = await compile({ ...o, defines, flags, platform: p, out: o.out(p), zig });
         o.onDone?.(results[i]!);
       } catch (err) {

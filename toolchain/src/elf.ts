@@ -58,6 +58,41 @@ export class ElfError extends ScratchpackError {
   }
 }
 
+/** The ELF header fields that say which machine runs a file: in the first {@link ELF_HEADER_BYTES} bytes. */
+export interface ElfHeader {
+  elfClass: 32 | 64;
+  endian: 'little' | 'big';
+  type: number;
+  machine: number;
+  flags: number;
+}
+
+/** Bytes to read for {@link parseElfHeader}. */
+export const ELF_HEADER_BYTES = 64;
+
+/**
+ * The header of an ELF file, or `undefined` when `buf` does not start with one (no magic, unknown class or
+ * byte order, truncated): for telling ELF files apart from others, e.g. every file a build copies.
+ */
+export function parseElfHeader(buf: Buffer): ElfHeader | undefined {
+  if (buf.length < 52 || buf.readUInt32BE(0) !== 0x7f454c46) return undefined;
+  const cls = buf[4];
+  const data = buf[5];
+  if ((cls !== 1 && cls !== 2) || (data !== 1 && data !== 2)) return undefined;
+  const is64 = cls === 2;
+  if (is64 && buf.length < 64) return undefined;
+  const le = data === 1;
+  const u16 = (o: number) => (le ? buf.readUInt16LE(o) : buf.readUInt16BE(o));
+  const u32 = (o: number) => (le ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
+  return {
+    elfClass: is64 ? 64 : 32,
+    endian: le ? 'little' : 'big',
+    type: u16(16),
+    machine: u16(18),
+    flags: u32(is64 ? 48 : 36),
+  };
+}
+
 /** Parse the parts of an ELF file we check. Throws `ElfError` (BINARY_NOT_ELF) for anything else. */
 export function parseElf(buf: Buffer, file = 'file'): ElfInfo {
   const notElf = (why: string) =>
@@ -81,10 +116,8 @@ export function parseElf(buf: Buffer, file = 'file'): ElfInfo {
     return v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v);
   };
   if (is64 && buf.length < 64) throw notElf('truncated header');
-  const type = u16(16);
-  const machine = u16(18);
+  const { type, machine, flags } = parseElfHeader(buf)!;
   const phoff = word(is64 ? 32 : 28);
-  const flags = u32(is64 ? 48 : 36);
   const phentsize = u16(is64 ? 54 : 42);
   const phnum = u16(is64 ? 56 : 44);
   const segs: { type: number; offset: number; vaddr: number; filesz: number }[] = [];
@@ -157,7 +190,8 @@ export function expectedElf(spec: PlatformSpec): {
   };
 }
 
-const describe = (e: { machine: number; elfClass: number; endian: string }) =>
+/** `AArch64, 64-bit, little-endian`. */
+export const describeElf = (e: { machine: number; elfClass: number; endian: string }) =>
   `${ELF_MACHINES[e.machine] ?? `machine ${e.machine}`}, ${e.elfClass}-bit, ${e.endian}-endian`;
 
 /** How to get a static build for `spec`, per language. */
@@ -166,19 +200,43 @@ export function staticHint(spec: PlatformSpec): string {
 }
 
 /**
+ * Why a file with ELF header `h` cannot run on `spec`, in a few words (`is built for AArch64, 64-bit,
+ * little-endian`, `uses the hard-float ABI …`), or `undefined` when it can: machine, class and byte order,
+ * the float ABI on arm/v5, the o32 ABI on 32-bit MIPS.
+ */
+export function elfMismatch(h: ElfHeader, spec: PlatformSpec): string | undefined {
+  const want = expectedElf(spec);
+  if (h.machine !== want.machine || h.elfClass !== want.elfClass || h.endian !== want.endian) {
+    return `is built for ${describeElf(h)}, not for ${spec.name} (${describeElf(want)})`;
+  }
+  const arch = spec.platform.architecture;
+  if (arch === 'arm' && spec.platform.variant === 'v5' && h.flags & EF_ARM_ABI_FLOAT_HARD) {
+    return `uses the hard-float ABI (VFP registers), which ${spec.name} CPUs do not have`;
+  }
+  if ((arch === 'mips' || arch === 'mipsle') && mipsAbi(h.flags) !== 'o32') {
+    return `uses the MIPS ${mipsAbi(h.flags)} ABI, not o32: ${spec.name} CPUs and kernels run o32 programs`;
+  }
+  return undefined;
+}
+
+/** How to build for `spec` when a binary {@link elfMismatch}es it. */
+function archHint(h: ElfHeader, spec: PlatformSpec): string {
+  const arch = spec.platform.architecture;
+  if (arch === 'arm' && h.machine === 40)
+    return `build it soft-float for ${spec.name}: GOARM=5, zig cc -target ${spec.zigTarget}, or Rust arm-unknown-linux-musleabi`;
+  if ((arch === 'mips' || arch === 'mipsle') && h.machine === 8 && h.elfClass === 32)
+    return `build it for the o32 ABI: GOARCH=${arch}, zig cc -target ${spec.zigTarget}, or gcc -mabi=32`;
+  return `build it for ${spec.name} (e.g. zig cc -target ${spec.zigTarget}) and pass it as --binary ${spec.name}=PATH`;
+}
+
+/**
  * Check that `buf` (read from `file`) is a static executable for `spec`; returns the parsed header or
  * throws `ElfError` saying what is wrong and what to do.
  */
 export function checkStaticBinary(buf: Buffer, file: string, spec: PlatformSpec): ElfInfo {
   const info = parseElf(buf, file);
-  const want = expectedElf(spec);
-  if (info.machine !== want.machine || info.elfClass !== want.elfClass || info.endian !== want.endian) {
-    throw new ElfError(
-      'BINARY_WRONG_ARCH',
-      `${file} is built for ${describe(info)}, not for ${spec.name} (${describe(want)})`,
-      `build it for ${spec.name} (e.g. zig cc -target ${spec.zigTarget}) and pass it as --binary ${spec.name}=PATH`,
-    );
-  }
+  const wrong = elfMismatch(info, spec);
+  if (wrong) throw new ElfError('BINARY_WRONG_ARCH', `${file} ${wrong}`, archHint(info, spec));
   if (info.type !== ET_EXEC && info.type !== ET_DYN) {
     throw new ElfError(
       'BINARY_NOT_EXECUTABLE',
@@ -198,21 +256,6 @@ export function checkStaticBinary(buf: Buffer, file: string, spec: PlatformSpec)
       'BINARY_DYNAMIC',
       `${file} is ${kind} (${what}): a FROM scratch image has no dynamic loader or shared libraries`,
       staticHint(spec),
-    );
-  }
-  const arch = spec.platform.architecture;
-  if (arch === 'arm' && spec.platform.variant === 'v5' && info.flags & EF_ARM_ABI_FLOAT_HARD) {
-    throw new ElfError(
-      'BINARY_WRONG_ARCH',
-      `${file} uses the hard-float ABI (VFP registers), which linux/arm/v5 CPUs do not have`,
-      `build it soft-float for ${spec.name}: GOARM=5, zig cc -target ${spec.zigTarget}, or Rust arm-unknown-linux-musleabi`,
-    );
-  }
-  if ((arch === 'mips' || arch === 'mipsle') && mipsAbi(info.flags) !== 'o32') {
-    throw new ElfError(
-      'BINARY_WRONG_ARCH',
-      `${file} uses the MIPS ${mipsAbi(info.flags)} ABI, not o32: ${spec.name} CPUs and kernels run o32 programs`,
-      `build it for the o32 ABI: GOARCH=${arch}, zig cc -target ${spec.zigTarget}, or gcc -mabi=32`,
     );
   }
   return info;

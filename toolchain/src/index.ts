@@ -20,16 +20,21 @@ export {
 } from './compile.ts';
 export {
   checkStaticBinary,
+  describeElf,
   EF_ARM_ABI_FLOAT_HARD,
   EF_ARM_ABI_FLOAT_SOFT,
   EF_MIPS_ABI,
   EF_MIPS_ABI_O32,
   EF_MIPS_ABI2,
+  ELF_HEADER_BYTES,
   ELF_MACHINES,
   ElfError,
+  type ElfHeader,
   type ElfInfo,
+  elfMismatch,
   expectedElf,
   parseElf,
+  parseElfHeader,
   staticHint,
 } from './elf.ts';
 export {

@@ -6,7 +6,7 @@
  * runs on an ARM926), the qemu-user binary that runs it on another host, the oldest CPU model of the
  * variant for qemu's `-cpu` (so a mislabelled binary fails its test), and a short label used in paths.
  */
-import { type Platform, ScratchpackError } from '@scratchpack/oci';
+import { formatPlatform, type Platform, parsePlatform, ScratchpackError } from '@scratchpack/oci';
 
 export interface PlatformSpec {
   /** `os/arch[/variant]`, e.g. `linux/arm64/v8`. */
@@ -277,15 +277,28 @@ const ALIASES: Record<string, string> = {
   'linux/ppc64el': 'linux/ppc64le',
 };
 
+/** The matrix platform of oci's normalised spelling of `name` (`arm64`, `arm/v6`, `linux/arm/7`, `linux/AMD64`). */
+function byOciName(name: string): PlatformSpec | undefined {
+  let p: Platform;
+  try {
+    p = parsePlatform(name);
+  } catch {
+    return undefined;
+  }
+  const wanted = formatPlatform(p);
+  return PLATFORMS.find((s) => formatPlatform(s.platform) === wanted);
+}
+
 /**
  * Look a platform up by `os/arch[/variant]` (Go/OCI names; `linux/arm64` means `linux/arm64/v8`,
- * `linux/arm` means `linux/arm/v7`, as docker buildx does) or by its label (`linux-arm64-v8`).
+ * `linux/arm` means `linux/arm/v7`, as docker buildx does; an architecture alone means Linux: `arm64`, `arm/v6`,
+ * `386`) or by its label (`linux-arm64-v8`).
  * Unsupported platforms are returned too; use `requireBuildable` before compiling.
  */
 export function findPlatform(name: string): PlatformSpec {
   const key = name.trim().toLowerCase();
-  const canonical = ALIASES[key] ?? key;
-  const found = PLATFORMS.find((p) => p.name === canonical || p.label === canonical);
+  const canonical = ALIASES[key] ?? ALIASES[`linux/${key}`] ?? key;
+  const found = PLATFORMS.find((p) => p.name === canonical || p.label === canonical) ?? byOciName(name);
   if (!found) {
     throw new PlatformError(
       'PLATFORM_UNKNOWN',

@@ -8,7 +8,9 @@ import {
   EF_MIPS_ABI_O32,
   EF_MIPS_ABI2,
   ElfError,
+  elfMismatch,
   parseElf,
+  parseElfHeader,
 } from '../src/elf.ts';
 import { findPlatform } from '../src/platforms.ts';
 
@@ -240,5 +242,28 @@ describe('checkStaticBinary', () => {
     expect(refusal(fakeElf({ machine: 8, cls: 32, big: true, flags: 0x3000 }), mips).message).toMatch(
       /uses the MIPS EABI ABI, not o32/,
     );
+  });
+});
+
+describe('parseElfHeader and elfMismatch (the check of every file a build copies)', () => {
+  it('reads the header from its first 64 bytes; anything else is not ELF', () => {
+    const h = parseElfHeader(fakeElf({ machine: 183 }).subarray(0, 64));
+    expect(h).toEqual({ elfClass: 64, endian: 'little', type: 2, machine: 183, flags: 0 });
+    expect(parseElfHeader(Buffer.from('#!/bin/sh\necho hi\n'.repeat(4)))).toBeUndefined();
+    expect(parseElfHeader(fakeElf({ machine: 62 }).subarray(0, 40))).toBeUndefined();
+  });
+
+  it('says why a header does not fit a platform, and nothing when it does', () => {
+    const arm64 = findPlatform('linux/arm64');
+    const amd64 = parseElfHeader(fakeElf({ machine: 62 }))!;
+    expect(elfMismatch(amd64, findPlatform('linux/amd64'))).toBeUndefined();
+    expect(elfMismatch(amd64, arm64)).toBe(
+      'is built for Advanced Micro Devices X86-64, 64-bit, little-endian, not for linux/arm64/v8 (AArch64, 64-bit, little-endian)',
+    );
+    const hard = parseElfHeader(fakeElf({ cls: 32, machine: 40, flags: 0x5000000 | EF_ARM_ABI_FLOAT_HARD }))!;
+    expect(elfMismatch(hard, findPlatform('linux/arm/v7'))).toBeUndefined();
+    expect(elfMismatch(hard, findPlatform('linux/arm/v5'))).toMatch(/hard-float ABI/);
+    const n32 = parseElfHeader(fakeElf({ machine: 8, cls: 32, flags: EF_MIPS_ABI2 }))!;
+    expect(elfMismatch(n32, findPlatform('linux/mipsle'))).toMatch(/MIPS n32 ABI, not o32/);
   });
 });

@@ -1,6 +1,6 @@
 /** scratchpack — daemonless, reproducible FROM-scratch images for static programs. */
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Help, type Option } from 'commander';
 import { baseCommand } from './commands/base.ts';
 import { buildCommand } from './commands/build.ts';
 import { copyCommand } from './commands/copy.ts';
@@ -37,6 +37,29 @@ Outputs (build -o, copy's destination): a name whose first part is a registry ho
   ghcr.io/me/app) is pushed; other names are layout directories; store:NAME is the local store.
 `;
 
+/**
+ * Help for an option, without `(default: [])` for repeatable options that start empty (an option whose real
+ * default is something else says so with `Option.default(value, description)`, e.g. build's --platform).
+ */
+function optionDescription(this: Help, o: Option): string {
+  const empty = Array.isArray(o.defaultValue) && o.defaultValue.length === 0 && !o.defaultValueDescription;
+  const shown = empty
+    ? Object.assign(Object.create(Object.getPrototypeOf(o)), o, { defaultValue: undefined })
+    : o;
+  return Help.prototype.optionDescription.call(this, shown);
+}
+
+/**
+ * `--push` where there is none (import, base, copy, pull): commander would suggest `--pull`; say how pushing
+ * is spelled here instead.
+ */
+export function withPushHint(text: string): string {
+  if (!/unknown option '--push(=[^']*)?'/.test(text)) return text;
+  return `${text.replace(/\n?\(Did you mean [^)]*\)/, '').trimEnd()}
+hint: outputs are pushed by their name: give a registry reference as the destination or -o (HOST/REPO:TAG, docker://REF, -o type=registry,name=REF), or push a stored image with scratchpack push NAME REF (build takes --push with -t)
+`;
+}
+
 export function createProgram(): Command {
   const program = new Command('scratchpack')
     .description(
@@ -44,6 +67,8 @@ export function createProgram(): Command {
     )
     .version(version)
     .option('--verbose', 'print stack traces with errors')
+    .configureHelp({ optionDescription })
+    .configureOutput({ outputError: (text, write) => write(withPushHint(text)) })
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     // Options after a subcommand are that subcommand's (`run IMAGE prog -x` passes -x to prog).

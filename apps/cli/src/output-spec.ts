@@ -46,11 +46,13 @@ export function parseOutput(spec: string): OutputSpec {
   const type = fields.get('type') ?? 'oci';
   if (type === 'registry' || type === 'image') {
     const name = fields.get('name');
-    if (!name)
+    if (!name) {
+      const given = fields.get('dest') ?? fields.get('ref');
       throw new UsageError(
-        `--output "${spec}" has no name=`,
-        'e.g. --output type=registry,name=ghcr.io/me/app:1.0',
+        `--output "${spec}" has no name=: type=${type} pushes to the registry reference in name=`,
+        `e.g. --output type=registry,name=${given ?? 'ghcr.io/me/app:1.0'}${given ? '' : ' (or just --output ghcr.io/me/app:1.0)'}`,
       );
+    }
     if (type === 'image' && fields.get('push') !== 'true')
       throw new UsageError(
         `--output type=image without push=true would need a Docker engine`,
@@ -62,10 +64,28 @@ export function parseOutput(spec: string): OutputSpec {
     return { kind: 'registry', dest: name };
   }
   const dest = fields.get('dest');
-  if (!dest) throw new UsageError(`--output "${spec}" has no dest=`, 'e.g. --output type=oci,dest=out.tar');
+  const name = fields.get('name');
+  // name= or push=true belong to the registry output: point there rather than to a missing dest=.
+  if ((name && !dest) || fields.get('push') === 'true') {
+    throw new UsageError(
+      `--output "${spec}": ${name && !dest ? 'name=' : 'push=true'} goes with type=registry, the output that pushes`,
+      `e.g. --output type=registry,name=${name ?? 'ghcr.io/me/app:1.0'}`,
+    );
+  }
+  if (!dest)
+    throw new UsageError(
+      `--output "${spec}" has no dest=`,
+      'e.g. --output type=oci,dest=out.tar (an archive), or --output type=registry,name=REF to push',
+    );
   for (const k of fields.keys()) {
     if (!['type', 'dest', 'tar'].includes(k))
       throw new UsageError(`--output "${spec}": unsupported field "${k}"`);
+  }
+  if (!fields.has('type') && parseOutputRef(dest).kind === 'registry') {
+    throw new UsageError(
+      `--output "${spec}": dest=${dest} looks like a registry reference, but dest= is a file or directory`,
+      `to push, --output type=registry,name=${dest} (or just --output ${dest})`,
+    );
   }
   if (type === 'oci-layout' || (type === 'oci' && fields.get('tar') === 'false'))
     return { kind: 'layout', dest };

@@ -1,6 +1,8 @@
 /** build and import take the same --platform values: the matrix's, never a path or an unknown name. */
-import { readdir } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { BuildInputError, matrixPlatform } from '@scratchpack/builder';
+import { formatPlatform, hostPlatform } from '@scratchpack/oci';
 import { tempDir } from '@scratchpack/test-utils';
 import { describe, expect, it } from 'vitest';
 import { platformsOption } from '../src/commands/build.ts';
@@ -14,6 +16,25 @@ describe('--platform of build and import', () => {
     expect(matrixPlatform('linux/arm/7')).toEqual({ os: 'linux', architecture: 'arm', variant: 'v7' });
     expect(matrixPlatform('linux-arm-v6')).toEqual({ os: 'linux', architecture: 'arm', variant: 'v6' });
     expect(matrixPlatform('LINUX/AMD64')).toEqual({ os: 'linux', architecture: 'amd64' });
+  });
+
+  it("accepts docker's short forms: an architecture alone, or with its variant, is Linux", () => {
+    expect(matrixPlatform('arm64')).toEqual({ os: 'linux', architecture: 'arm64', variant: 'v8' });
+    expect(matrixPlatform('amd64')).toEqual({ os: 'linux', architecture: 'amd64' });
+    expect(matrixPlatform('arm')).toEqual({ os: 'linux', architecture: 'arm', variant: 'v7' });
+    expect(matrixPlatform('arm/v6')).toEqual({ os: 'linux', architecture: 'arm', variant: 'v6' });
+    expect(matrixPlatform('arm64/v8')).toEqual({ os: 'linux', architecture: 'arm64', variant: 'v8' });
+    for (const a of ['386', 'ppc64le', 's390x', 'riscv64', 'mips64le'])
+      expect(matrixPlatform(a)).toEqual({ os: 'linux', architecture: a });
+    expect(matrixPlatform('x86_64')).toEqual({ os: 'linux', architecture: 'amd64' });
+    expect(platformsOption(['arm64,amd64', 'arm/v6'])).toEqual([
+      { os: 'linux', architecture: 'arm64', variant: 'v8' },
+      { os: 'linux', architecture: 'amd64' },
+      { os: 'linux', architecture: 'arm', variant: 'v6' },
+    ]);
+    expect(() => matrixPlatform('pdp11')).toThrow(
+      /"pdp11": expected os\/arch or os\/arch\/variant \(or an architecture/,
+    );
   });
 
   it.each([
@@ -71,12 +92,40 @@ describe('the CLI', () => {
       ]);
       expect(b.status).toBe(2);
       expect(b.stderr).toContain(
-        '--platform "../../..": expected os/arch or os/arch/variant, in letters and digits; not a platform scratchpack builds images for',
+        '--platform "../../..": expected os/arch or os/arch/variant (or an architecture: arm64, arm/v6), in letters and digits; not a platform scratchpack builds images for',
       );
       const i = await cli(['import', '-', `${path}/imp`, '--platform', 'windows/amd64'], { input: '' });
       expect(i.status).toBe(2);
       expect(i.stderr).toContain('--platform "windows/amd64": unknown os windows');
       expect(await readdir(path)).toEqual([]);
+    } finally {
+      await cleanup();
+    }
+  }, 60_000);
+
+  it('build --platform arm64 builds linux/arm64; --help shows the host as the default', async () => {
+    const { path, cleanup } = await tempDir('cli-platform-short-');
+    try {
+      await mkdir(join(path, 'ctx'));
+      await writeFile(join(path, 'ctx', 'Dockerfile'), 'FROM scratch\nCOPY Dockerfile /\n');
+      const b = await cli([
+        'build',
+        join(path, 'ctx'),
+        '--platform',
+        'arm64',
+        '-o',
+        join(path, 'out'),
+        '--json',
+      ]);
+      expect(b.stderr).toBe('');
+      expect(b.status).toBe(0);
+      expect(JSON.parse(b.stdout).images.map((i: { platform: string }) => i.platform)).toEqual([
+        'linux/arm64/v8',
+      ]);
+      const help = (await cli(['build', '--help'])).stdout.replace(/\s+/g, ' ');
+      expect(help).toContain(`(default: this host, ${formatPlatform(hostPlatform({ os: 'linux' }))})`);
+      expect(help).not.toContain('default: []');
+      expect(help.match(/default: the local store/g)).toHaveLength(1);
     } finally {
       await cleanup();
     }

@@ -120,7 +120,13 @@ describeWithTools(
           '-o', out, '--json'],
         { cwd: dir, timeout: 600_000 }, // cold musl compiles for every platform on a busy machine
       );
-      expect(r.stderr).toBe('');
+      expect(
+        r.stderr
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => /^compiled (\S+) in /.exec(l)?.[1])
+          .sort(),
+      ).toEqual([...PLATFORMS].sort());
       expect(r.status).toBe(0);
       for (const p of PLATFORMS) {
         const run = await cli(['run', '--platform', p, '-e', 'WHO=qemu', `${out}:latest`]);

@@ -19,6 +19,11 @@ export class Tmux {
     this.tmux(['send-keys', 'Enter']);
   }
 
+  /** Press a key by its tmux name, e.g. `C-c`. */
+  key(name: string): void {
+    this.tmux(['send-keys', name]);
+  }
+
   screen(): string {
     return this.tmux(['capture-pane', '-p', '-J', '-S', '-200']);
   }

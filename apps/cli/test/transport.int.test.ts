@@ -60,6 +60,8 @@ describeWithTools(
         ctx,
         '--platform',
         'linux/amd64,linux/arm64',
+        // The host's busybox in both images: only the bytes matter here.
+        '--allow-foreign-binaries',
         '-o',
         layout,
         '-t',

@@ -26,6 +26,7 @@ import {
 import { mapLimit } from '@scratchpack/registry';
 import { type AttestRequest, imageAttestations, TOOL, type Tool } from './attest.ts';
 import { BuildInputError } from './errors.ts';
+import { ForeignFiles } from './foreign.ts';
 import type { ParentResolver } from './parents.ts';
 import { expandTemplate } from './template.ts';
 
@@ -61,6 +62,11 @@ export interface BuildOptions {
   tool?: Tool;
   /** Relative context and Dockerfile paths start here, and documents name the Dockerfile from here. */
   cwd?: string;
+  /**
+   * Accept programs (ELF files) built for another platform than the image they go into; by default the
+   * build is refused with `BUILD_FOREIGN_BINARY` naming them (see foreign.ts).
+   */
+  allowForeignBinaries?: boolean;
   /** Cancels the build; passed to what takes one. */
   signal?: AbortSignal;
 }
@@ -114,7 +120,11 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   const created = rfc3339(o.sourceDateEpoch);
   const annotations: Annotations = { 'org.opencontainers.image.created': created, ...(o.annotations ?? {}) };
   const cwd = o.cwd ?? process.cwd();
-  const images = await mapLimit(o.platforms, o.concurrency ?? availableParallelism(), async (platform) => {
+  const limit = o.concurrency ?? availableParallelism();
+  const foreign = o.allowForeignBinaries ? undefined : new ForeignFiles();
+  // First every platform's Dockerfile is evaluated (layers are packed later, when first read), so that
+  // programs for the wrong platform are reported for all platforms at once, before anything is packed.
+  const evaluatedAll = await mapLimit(o.platforms, limit, async (platform) => {
     throwIfAborted(o.signal, 'build');
     const context = resolve(cwd, expandTemplate(o.context, platform));
     const file = resolve(cwd, o.file ? expandTemplate(o.file, platform) : join(context, 'Dockerfile'));
@@ -122,6 +132,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     const dockerfile = parseDockerfile(text, { file });
     const packed = { bytes: 0, total: 0 };
     const report = o.onPackProgress;
+    const onAddedFile = foreign?.watch(platform);
     const evaluated = await evaluateDockerfile(dockerfile, {
       context,
       platform,
@@ -130,6 +141,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       ...(o.compressionLevel !== undefined ? { compressionLevel: o.compressionLevel } : {}),
       signal: o.signal,
       ...(o.parents ? { resolveBase: o.parents.resolveBase } : {}),
+      ...(onAddedFile ? { onAddedFile, headBytes: foreign!.headBytes } : {}),
       ...(report
         ? {
             onPackProgress: (bytes: number, total: number) => {
@@ -140,6 +152,11 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
           }
         : {}),
     });
+    return { platform, context, file, text, evaluated };
+  });
+  foreign?.check(o.platforms);
+  const images = await mapLimit(evaluatedAll, limit, async ({ platform, context, file, text, evaluated }) => {
+    throwIfAborted(o.signal, 'build');
     for (const w of evaluated.warnings) o.onWarning?.(w);
     let image = evaluated.image;
     const parent = o.parents?.used.get(formatPlatform(platform));

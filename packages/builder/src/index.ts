@@ -1,6 +1,7 @@
 export { type AttestRequest, TOOL, type Tool } from './attest.ts';
 export { type BuildOptions, type BuildResult, type BuiltImage, build } from './build.ts';
 export { BuildInputError } from './errors.ts';
+export { ForeignBinaryError, ForeignFiles } from './foreign.ts';
 export { type PackageImageOptions, packageImage, summary } from './package-image.ts';
 export {
   cacheHome,

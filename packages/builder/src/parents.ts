@@ -50,6 +50,8 @@ export interface ParentOptions {
   client?: ClientOptions & { concurrency?: number };
   /** Default: `$XDG_CACHE_HOME/scratchpack` or `~/.cache/scratchpack`. */
   cacheDir?: string;
+  /** Told when a parent's blobs start to be pulled from a registry (e.g. for a progress line). */
+  onPullStart?: (ref: string, platform: string) => void;
   /** Told when blobs of a parent were pulled from a registry. */
   onPull?: (ref: string, platform: string, result: PullResult) => void;
   /**
@@ -206,6 +208,7 @@ export class ParentResolver {
     }
     if (!(await this.complete(store, child))) {
       const client = await this.client(ref.registry);
+      this.o.onPullStart?.(name, formatPlatform(platform));
       const result = await pull(
         formatReference({ ...ref, tag: undefined, digest: child.digest }),
         this.layoutDir,

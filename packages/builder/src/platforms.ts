@@ -1,7 +1,7 @@
 /**
  * Platforms as users name them (`--platform` of build and import, `$PLATFORMS` of the example packages): only
  * platforms of the matrix (toolchain's `findPlatform`, aliases such as
- * `linux/arm64` or `linux/x86_64` included), so that what goes into an index and into `{os}/{arch}` paths is
+ * `linux/arm64`, `linux/x86_64` and docker's short forms `arm64`, `arm/v6` included), so that what goes into an index and into `{os}/{arch}` paths is
  * always one of the names the matrix knows — never `linux/foo`, `windows/amd64` or `../../..`.
  */
 import { formatPlatform, type Platform, parsePlatform } from '@scratchpack/oci';
@@ -12,19 +12,14 @@ function lookup(value: string): PlatformSpec | undefined {
   try {
     return findPlatform(value);
   } catch {
-    // not a name or alias of the matrix as written: try its normalised OCI spelling (linux/arm/7, linux/AMD64)
-  }
-  try {
-    return findPlatform(formatPlatform(parsePlatform(value)));
-  } catch {
     return undefined;
   }
 }
 
 /** Why `value` is not a platform of the matrix, in a few words. */
 function whyNot(value: string): string {
-  if (!/^[a-z0-9_]+\/[a-z0-9_]+(\/[a-z0-9_.]+)?$/i.test(value.trim()))
-    return 'expected os/arch or os/arch/variant, in letters and digits';
+  if (!/^[a-z0-9_]+(\/[a-z0-9_]+(\/[a-z0-9_.]+)?)?$/i.test(value.trim()))
+    return 'expected os/arch or os/arch/variant (or an architecture: arm64, arm/v6), in letters and digits';
   let p: Platform;
   try {
     p = parsePlatform(value);

@@ -42,6 +42,8 @@ export interface ProgramOptions {
   base?: string;
   /** Relative paths (sources, binaries, context, file) start here; default `process.cwd()`. */
   cwd?: string;
+  /** Told as each platform's compile starts and ends (`--c-source`), e.g. for progress lines. */
+  onCompile?: (platform: Platform, event: 'start' | 'done') => void;
   /** Cancels the compiles (zig is killed). */
   signal?: AbortSignal;
 }
@@ -171,6 +173,12 @@ export async function stageProgram(o: ProgramOptions): Promise<StagedProgram> {
         // Like hello: the program may print what it was built for.
         defines: (p) => ({ SCRATCHPACK_PLATFORM: JSON.stringify(p.name) }),
         out,
+        ...(o.onCompile
+          ? {
+              onStart: (p: PlatformSpec) => o.onCompile!(p.platform, 'start'),
+              onDone: (r: { platform: PlatformSpec }) => o.onCompile!(r.platform.platform, 'done'),
+            }
+          : {}),
         signal: o.signal,
       });
       for (const p of specs) checkStaticBinary(await readFile(out(p)), `${name} (${p.name})`, p);

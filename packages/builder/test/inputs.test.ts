@@ -17,6 +17,12 @@ describe('parseBinaryFlags', () => {
       ['linux/arm64/v8', 'out/arm64/app'],
     ]);
     expect(parseBinaryFlags(['linux/s390x=x'])[0]!.spec.name).toBe('linux/s390x');
+    // docker's short forms
+    expect(parseBinaryFlags(['arm64=a', 'arm/v6=b', '386=c']).map((b) => b.spec.name)).toEqual([
+      'linux/386',
+      'linux/arm/v6',
+      'linux/arm64/v8',
+    ]);
   });
 
   it('refuses malformed, unknown and repeated platforms', () => {

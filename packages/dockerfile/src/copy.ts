@@ -1,6 +1,6 @@
 /** COPY and ADD: sources from the build context become one deterministic layer per instruction. */
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { basename, posix } from 'node:path';
 import {
   ContentSpool,
@@ -172,6 +172,7 @@ export async function copyInstruction(st: EvalState, ins: Instruction, ctx: Buil
       }
     }
     for (const n of notes) warn(st, ins, 'SKIPPED_SOURCE', n);
+    if (st.onAddedFile) await reportFiles(st, byPath.values());
     let layer: Layer;
     try {
       layer = layerFromEntries([...byPath.values()], {
@@ -197,6 +198,27 @@ export async function copyInstruction(st: EvalState, ins: Instruction, ctx: Buil
     st.history.push(history);
   } finally {
     await spool?.remove();
+  }
+}
+
+/** Tell `st.onAddedFile` about every regular file of the layer, with its first bytes. */
+async function reportFiles(st: EvalState, entries: Iterable<LayerEntry>): Promise<void> {
+  const want = st.headBytes ?? 64;
+  for (const e of entries) {
+    if (e.type !== 'file') continue;
+    let head: Buffer;
+    if ('content' in e) head = Buffer.from(e.content).subarray(0, want);
+    else {
+      const fh = await open(e.source, 'r');
+      try {
+        const buf = Buffer.alloc(e.size === undefined ? want : Math.min(want, e.size));
+        const { bytesRead } = await fh.read(buf, 0, buf.length, e.offset ?? 0);
+        head = buf.subarray(0, bytesRead);
+      } finally {
+        await fh.close();
+      }
+    }
+    st.onAddedFile!(`/${cleanPath(e.path)}`, head);
   }
 }
 

@@ -21,6 +21,7 @@ import { BuildContext, SourceError } from './context.ts';
 import { copyInstruction } from './copy.ts';
 import { DockerfileError, type Warning } from './errors.ts';
 import { type Dockerfile, type Instruction, parse } from './parser.ts';
+import { failMultiStage, refuseUnsupported, UNSUPPORTED } from './preflight.ts';
 import { checkShellForm } from './shell.ts';
 import { commitHistory, type EvalState, expandAt, fail, fieldsOf, lookup, wordsOf } from './state.ts';
 
@@ -52,6 +53,14 @@ export interface EvaluateOptions {
   baseImage?: Image;
   /** Stops packing this image's layers (they are packed when first read): `AbortedError`. */
   signal?: AbortSignal | undefined;
+  /**
+   * Called for every regular file a COPY or ADD puts into the image (after later sources of the same
+   * instruction replaced earlier ones), with its image path (`/app/prog`) and its first `headBytes` bytes:
+   * e.g. to check that programs are built for the platform.
+   */
+  onAddedFile?: (path: string, head: Buffer) => void;
+  /** How many bytes of each file `onAddedFile` gets (default 64: an ELF header). */
+  headBytes?: number;
 }
 
 export interface EvaluateResult {
@@ -61,26 +70,6 @@ export interface EvaluateResult {
 
 /** BuildKit's default PATH for Linux images, set on FROM scratch. */
 export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
-const UNSUPPORTED: Record<string, [string, string]> = {
-  RUN: [
-    'RUN needs a shell and a base image with programs; a FROM scratch image has nothing to run',
-    'build the program outside (scratchpack compiles with zig) and COPY the static binary in',
-  ],
-  HEALTHCHECK: [
-    'HEALTHCHECK runs a program inside the container and is a Docker-only extension of the image config; a scratch image has no program to run it with',
-    'check health from the orchestrator, or expose a health endpoint in your program',
-  ],
-  ONBUILD: [
-    'ONBUILD records triggers for images built FROM this one; scratchpack builds final images and does not record triggers',
-    'remove the ONBUILD line',
-  ],
-  SHELL: [
-    'SHELL sets the shell for RUN and shell-form commands; a scratch image has no shell',
-    'use exec-form CMD/ENTRYPOINT ["/prog", "arg"]',
-  ],
-  MAINTAINER: ['MAINTAINER is deprecated', 'use LABEL org.opencontainers.image.authors="…"'],
-};
 
 /** Predefined platform ARGs, BuildKit style (arm64's v8 and amd64 have no variant). */
 function platformArgs(prefix: 'TARGET' | 'BUILD', p: Platform): Record<string, string> {
@@ -232,24 +221,17 @@ export async function evaluateDockerfile(
     compressionLevel: opts.compressionLevel,
     ...(opts.onPackProgress ? { onPackProgress: opts.onPackProgress } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.onAddedFile ? { onAddedFile: opts.onAddedFile, headBytes: opts.headBytes ?? 64 } : {}),
   };
+  // What is sure to fail is reported before FROM pulls a parent.
+  refuseUnsupported(st, df);
   let ctx: BuildContext | undefined;
   let globalArgs: Map<string, string | undefined> | undefined;
   for (const ins of df.instructions) {
     const k = ins.keyword;
     if (k === 'ARG') argInstruction(st, ins, globalArgs);
     else if (k === 'FROM') {
-      if (globalArgs) {
-        fail(
-          st,
-          ins,
-          'DOCKERFILE_MULTI_STAGE',
-          'a second FROM starts a multi-stage build, which scratchpack does not support',
-          {
-            hint: 'build with one FROM scratch stage; compile programs outside the Dockerfile',
-          },
-        );
-      }
+      if (globalArgs) failMultiStage(st, ins);
       await fromInstruction(st, ins, opts, family);
       globalArgs = st.args;
       st.args = new Map();

@@ -33,6 +33,9 @@ export interface EvalState {
   onPackProgress?: (bytes: number, total: number) => void;
   /** Stops packing the layers (see `EvaluateOptions.signal`). */
   signal?: AbortSignal;
+  /** Told about every regular file COPY/ADD put in (see `EvaluateOptions.onAddedFile`). */
+  onAddedFile?: (path: string, head: Buffer) => void;
+  headBytes?: number;
 }
 
 export function fail(

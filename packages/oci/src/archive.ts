@@ -162,8 +162,11 @@ export async function writeArchiveTo(
   const add = (name: string, body?: Buffer) =>
     new Promise<void>((res, rej) => {
       const cb = (e?: Error | null) => (e ? rej(e) : res());
-      if (body) pack.entry({ ...common, name, type: 'file', mode: 0o644, size: body.byteLength }, body, cb);
-      else pack.entry({ ...common, name, type: 'directory', mode: 0o755 }, cb);
+      const sink = body
+        ? pack.entry({ ...common, name, type: 'file', mode: 0o644, size: body.byteLength }, body, cb)
+        : pack.entry({ ...common, name, type: 'directory', mode: 0o755 }, cb);
+      // Destroyed with the pack (an abort): the error comes through `cb`, not as an unheard 'error'.
+      sink.on('error', () => {});
     });
   const addFile = async (name: string, path: string, size: number, digest: string) => {
     const actual = (await stat(path).catch(() => undefined))?.size;

@@ -33,6 +33,8 @@ const ARCH_ALIASES: Record<string, { architecture: string; variant?: string }> =
   mips64le: { architecture: 'mips64le' },
   mips64el: { architecture: 'mips64le' },
   s390x: { architecture: 's390x' },
+  loongarch64: { architecture: 'loong64' },
+  mipsel: { architecture: 'mipsle' },
 };
 
 function normalizeVariant(
@@ -76,11 +78,67 @@ export function normalizePlatform(p: Platform): Platform {
   return out;
 }
 
-/** Parse `os/arch[/variant]` (e.g. `linux/arm64/v8`, `linux/amd64`) and normalise it. */
+/** Go's architecture names, for telling `arm/v6` (arch/variant) from `linux/arm` (os/arch). */
+const GO_ARCHES = new Set([
+  '386',
+  'amd64',
+  'arm',
+  'arm64',
+  'loong64',
+  'mips',
+  'mipsle',
+  'mips64',
+  'mips64le',
+  'ppc64',
+  'ppc64le',
+  'riscv64',
+  's390x',
+  'wasm',
+]);
+
+/** Operating systems Go knows, so that an os is never read as an architecture. */
+const GO_OSES = new Set([
+  'linux',
+  'windows',
+  'darwin',
+  'freebsd',
+  'netbsd',
+  'openbsd',
+  'solaris',
+  'illumos',
+  'aix',
+]);
+
+const isArch = (s: string) => {
+  const a = s.toLowerCase();
+  return !GO_OSES.has(a) && (GO_ARCHES.has(a) || Object.hasOwn(ARCH_ALIASES, a));
+};
+
+/** True when a platform string names a variant: `linux/arm/v6`, `arm/v6`. */
+function variantGiven(s: string): boolean {
+  const parts = s.trim().split('/');
+  return parts.length === 3 || (parts.length === 2 && isArch(parts[0]!));
+}
+
+/**
+ * Parse `os/arch[/variant]` (e.g. `linux/arm64/v8`, `linux/amd64`) and normalise it. As docker (containerd's
+ * platforms.Parse), an architecture alone or with its variant means Linux: `arm64` → linux/arm64/v8,
+ * `arm` → linux/arm/v7, `arm/v6` → linux/arm/v6, `386`, `ppc64le`, `s390x`, `riscv64`.
+ */
 export function parsePlatform(s: string): Platform {
   const parts = s.trim().split('/');
-  if (parts.length < 2 || parts.length > 3 || parts.some((x) => x === '')) {
-    throw new InvalidPlatformError(s, 'expected os/arch or os/arch/variant');
+  if (parts.length < 1 || parts.length > 3 || parts.some((x) => x === '')) {
+    throw new InvalidPlatformError(
+      s,
+      'expected os/arch or os/arch/variant (or an architecture: arm64, arm/v6)',
+    );
+  }
+  if (parts.length <= 2 && isArch(parts[0]!)) parts.unshift('linux');
+  if (parts.length < 2) {
+    throw new InvalidPlatformError(
+      s,
+      'expected os/arch or os/arch/variant (or an architecture: arm64, arm/v6)',
+    );
   }
   const [os, architecture, variant] = parts as [string, string, string | undefined];
   return normalizePlatform(variant ? { os, architecture, variant } : { os, architecture });
@@ -104,8 +162,7 @@ export function platformMatches(want: Platform | string, have: Platform | string
   const w = typeof want === 'string' ? parsePlatform(want) : normalizePlatform(want);
   const h = typeof have === 'string' ? parsePlatform(have) : normalizePlatform(have);
   if (w.os !== h.os || w.architecture !== h.architecture) return false;
-  const wantVariantGiven =
-    typeof want === 'string' ? want.split('/').length === 3 : wRaw?.variant !== undefined;
+  const wantVariantGiven = typeof want === 'string' ? variantGiven(want) : wRaw?.variant !== undefined;
   if (wantVariantGiven && w.variant !== h.variant) return false;
   if (w['os.version'] && w['os.version'] !== h['os.version']) return false;
   return true;

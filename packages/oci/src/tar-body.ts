@@ -105,16 +105,19 @@ function readExact(r: TarRecord, fd: number, position: number, length: number): 
 export function packEntry(pack: tar.Pack, header: tar.Header, body: Body | undefined): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const cb = (err?: Error | null) => (err ? reject(err) : resolve());
+    // A destroyed pack (an abort, or the gzip side failing) destroys its entries with the error, which a sink
+    // emits as 'error': every sink gets a listener, the error is reported through `cb`.
+    const quiet = (sink: NodeJS.EventEmitter) => void sink.on('error', () => {});
     if (!body) {
-      pack.entry(header, cb);
+      quiet(pack.entry(header, cb));
       return;
     }
     if (body.buffer) {
-      pack.entry(header, body.buffer, cb);
+      quiet(pack.entry(header, body.buffer, cb));
       return;
     }
     const sink = pack.entry(header, cb);
-    sink.on('error', () => {}); // reported through `cb`
+    quiet(sink);
     (async () => {
       for (const chunk of body.chunks!) {
         if (sink.destroyed) throw new Error('tar entry destroyed');

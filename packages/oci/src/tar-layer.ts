@@ -112,6 +112,8 @@ export async function buildTarGz(records: TarRecord[], opts: LayerOptions = {}):
   const level = opts.compressionLevel ?? DEFAULT_GZIP_LEVEL;
   checkGzipLevel(level);
   const pack = tar.pack();
+  // Failures reach the caller through `feed` and the gzip side; a destroyed pack must not also throw 'error'.
+  pack.on('error', () => {});
   const diff = new Hasher();
   const comp = new Hasher();
   const spool = new Spool(opts.spoolThreshold);

@@ -5,6 +5,7 @@
  * previous state untouched.
  */
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { closeSync, constants, openSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -248,6 +249,43 @@ describe('aborting writes', () => {
     });
     await expect(again.digest()).rejects.toBeInstanceOf(AbortedError);
   });
+
+  it.each([1, 2, 7, 50, 400])(
+    'layerFromEntries: aborted at progress call %i among small in-memory entries, rejects, nothing unhandled',
+    async (at) => {
+      // Buffered bodies and directories: the tar entries an abort destroys with the pack must not throw 'error'
+      // (Ctrl-C during import crashed with an unhandled 'error' event from a tar-stream sink).
+      const entries = Array.from({ length: 3000 }, (_, i) =>
+        i % 10 === 0
+          ? { type: 'dir' as const, path: `d${i}` }
+          : { type: 'file' as const, path: `d${i - (i % 10)}/f${i}`, content: randomBytes(700) },
+      );
+      const unheard: unknown[] = [];
+      const onUncaught = (e: unknown) => unheard.push(e);
+      process.on('uncaughtException', onUncaught);
+      try {
+        const controller = new AbortController();
+        let calls = 0;
+        const layer = layerFromEntries(entries, {
+          signal: controller.signal,
+          spoolThreshold: 1024,
+          onProgress: () => {
+            if (++calls === at) controller.abort();
+          },
+        });
+        const err = await layer.digest().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(calls).toBeGreaterThanOrEqual(at);
+        expect(err).toBeInstanceOf(AbortedError);
+        await new Promise((r) => setTimeout(r, 50));
+        expect(unheard).toEqual([]);
+      } finally {
+        process.off('uncaughtException', onUncaught);
+      }
+    },
+  );
 
   it('abortableSleep ends at once on abort, with AbortedError', async () => {
     const controller = new AbortController();

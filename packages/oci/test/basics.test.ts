@@ -85,12 +85,34 @@ describe('platforms', () => {
     ['linux/mips64el', 'linux/mips64le'],
     ['linux/s390x', 'linux/s390x'],
     ['Linux/AMD64', 'linux/amd64'],
+    // docker's short forms: an architecture (with its variant) means Linux
+    ['arm64', 'linux/arm64/v8'],
+    ['amd64', 'linux/amd64'],
+    ['arm', 'linux/arm/v7'],
+    ['arm/v6', 'linux/arm/v6'],
+    ['arm64/v8', 'linux/arm64/v8'],
+    ['386', 'linux/386'],
+    ['ppc64le', 'linux/ppc64le'],
+    ['s390x', 'linux/s390x'],
+    ['riscv64', 'linux/riscv64'],
+    ['loong64', 'linux/loong64'],
+    ['mipsle', 'linux/mipsle'],
+    ['x86_64', 'linux/amd64'],
   ])('%s normalises to %s', (input, want) => {
     expect(formatPlatform(parsePlatform(input))).toBe(want);
   });
 
   it('refuses malformed platforms', () => {
-    for (const bad of ['linux', 'linux/', '/amd64', 'linux/arm/v9', 'linux/arm64/v3', 'a/b/c/d']) {
+    for (const bad of [
+      'linux',
+      'pdp11',
+      'windows',
+      'linux/',
+      '/amd64',
+      'linux/arm/v9',
+      'linux/arm64/v3',
+      'a/b/c/d',
+    ]) {
       expect(() => parsePlatform(bad), bad).toThrow(InvalidPlatformError);
     }
   });
@@ -101,6 +123,8 @@ describe('platforms', () => {
     expect(platformMatches('linux/arm', { os: 'linux', architecture: 'arm', variant: 'v6' })).toBe(true);
     expect(platformMatches('linux/arm/v7', { os: 'linux', architecture: 'arm', variant: 'v6' })).toBe(false);
     expect(platformMatches('linux/amd64', 'linux/arm64')).toBe(false);
+    expect(platformMatches('arm/v7', { os: 'linux', architecture: 'arm', variant: 'v6' })).toBe(false);
+    expect(platformMatches('arm', { os: 'linux', architecture: 'arm', variant: 'v6' })).toBe(true);
     expect(normalizePlatform({ os: 'linux', architecture: 'amd64', variant: 'v1' })).toEqual({
       os: 'linux',
       architecture: 'amd64',

@@ -8,8 +8,14 @@ import {
   refreshLock,
   staticBase,
 } from '@scratchpack/base';
-import { type Family, formatPlatform, parseSourceDateEpoch, writeFileAtomic } from '@scratchpack/oci';
-import type { Command } from 'commander';
+import {
+  type Family,
+  formatPlatform,
+  hostPlatform,
+  parseSourceDateEpoch,
+  writeFileAtomic,
+} from '@scratchpack/oci';
+import { type Command, Option } from 'commander';
 import { UsageError } from '../errors.ts';
 import { runSignal } from '../interrupt.ts';
 import { bytes, table } from '../output.ts';
@@ -140,11 +146,13 @@ export function baseCommand(program: Command): void {
     .description(
       'build the static base (like distroless/static) for every platform asked: one shared layer, reproducible',
     )
-    .option(
-      '--platform <list>',
-      'target platforms, comma-separated or repeated; "all" = every platform',
-      collect,
-      [],
+    .addOption(
+      new Option(
+        '--platform <list>',
+        'target platforms, comma-separated or repeated (arm64 = linux/arm64); "all" = every platform',
+      )
+        .argParser(collect)
+        .default([], `this host, ${formatPlatform(hostPlatform({ os: 'linux' }))}`),
     )
     .option(
       '-t, --tag <tag>',

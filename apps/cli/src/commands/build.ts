@@ -13,7 +13,7 @@ import {
   type Platform,
   parseSourceDateEpoch,
 } from '@scratchpack/oci';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { UsageError } from '../errors.ts';
 import { localParents } from '../image-ref.ts';
 import { runSignal } from '../interrupt.ts';
@@ -23,10 +23,15 @@ import { COMPRESSION_LEVEL_HELP, parseCompressionLevel, parseOutput, parsePairs 
 import { packProgress } from '../progress.ts';
 import { outputsPublisher, storeNamesFor, storePublisher } from '../publish-targets.ts';
 import { addRegistryFlags, clientOptions, type RegistryFlags } from '../registry-options.ts';
+import { taskProgress } from '../task-progress.ts';
 import { TOOL } from '../tool.ts';
 import { warnOnce } from '../warnings.ts';
 
 const collect = (v: string, acc: string[]) => [...acc, v];
+
+/** Why a compile is slow: shown for one that runs long (the first for a target builds musl libc). */
+export const ZIG_SLOW_NOTE =
+  "zig builds musl libc the first time it compiles for a target; it is cached then, in zig's global cache";
 
 /** `--platform` values: comma-separated and repeatable; `all` = every platform zig can build; none = this host. */
 export function platformsOption(values: string[]): Platform[] {
@@ -44,11 +49,13 @@ export function buildCommand(program: Command): void {
       'build context directory (default .); placeholders {label} {os} {arch} {variant} give each platform its own (e.g. dist/{label})',
     )
     .option('-f, --file <path>', 'the Dockerfile (default: <context>/Dockerfile)')
-    .option(
-      '--platform <list>',
-      'target platforms, comma-separated or repeated; "all" = every zig platform',
-      collect,
-      [],
+    .addOption(
+      new Option(
+        '--platform <list>',
+        'target platforms, comma-separated or repeated (linux/arm64, or as docker: arm64, arm/v6, 386); "all" = every zig platform',
+      )
+        .argParser(collect)
+        .default([], `this host, ${formatPlatform(hostPlatform({ os: 'linux' }))}`),
     )
     .option(
       '-t, --tag <tag>',
@@ -85,6 +92,7 @@ export function buildCommand(program: Command): void {
       'layout outputs also get TAG-OS-ARCH[-VARIANT] per platform (latest-linux-arm64-v8), for tools that cannot pick one from an index (umoci)',
     )
     .option('--json', 'print the result as JSON')
+    .option('-q, --quiet', 'no progress: neither the bars and lines on a terminal nor the lines in logs')
     .option(
       '--c-source <file>',
       'compile this C/C++ source for each platform with zig (repeatable)',
@@ -109,6 +117,10 @@ export function buildCommand(program: Command): void {
       '--base <image>',
       'with --c-source/--binary: the image the program goes on top of, e.g. one made by `base static` (default: scratch)',
     )
+    .option(
+      '--allow-foreign-binaries',
+      'let programs (ELF files) built for another platform into an image; by default the build is refused, naming them',
+    )
     .option('--pull', 'ask the registry for parent image tags again instead of using the cache')
     .option('--no-sbom', 'do not write SPDX and CycloneDX SBOMs beside each image')
     .option('--no-provenance', 'do not write a SLSA provenance statement beside each image');
@@ -122,6 +134,7 @@ export function buildCommand(program: Command): void {
         name?: string;
         base?: string;
         pull?: boolean;
+        allowForeignBinaries?: boolean;
         compressionLevel?: string;
         sbom: boolean;
         provenance: boolean;
@@ -137,6 +150,7 @@ export function buildCommand(program: Command): void {
         imageName?: string;
         platformTags?: boolean;
         json?: boolean;
+        quiet?: boolean;
       },
     ) => {
       if (opts.format !== 'oci' && opts.format !== 'docker') {
@@ -163,6 +177,10 @@ export function buildCommand(program: Command): void {
         for (const t of opts.tag) outputs.push({ kind: 'registry', dest: t });
       }
       for (const o of outputs) if (o.kind !== 'registry') await checkOutputPath(o.dest, o.kind, '--output');
+      const compiling = taskProgress('compiling', 'compiled', {
+        quiet: opts.quiet === true,
+        slowNote: ZIG_SLOW_NOTE,
+      });
       const program =
         opts.cSource.length || opts.binary.length
           ? await stageProgram({
@@ -174,22 +192,30 @@ export function buildCommand(program: Command): void {
               ...(opts.base !== undefined ? { base: opts.base } : {}),
               ...(contextArg ? { context: contextArg } : {}),
               ...(opts.file ? { file: opts.file } : {}),
+              onCompile: (p, event) => compiling[event](formatPlatform(p)),
               signal: runSignal(),
-            })
+            }).finally(() => compiling.stop())
           : undefined;
       const locals = localParents();
+      // Parents pulled from a registry: a live line each on a terminal, one line each when done in a log.
+      const tty = process.stderr.isTTY === true;
+      const pulling = taskProgress('pulling', 'pulled', { quiet: opts.quiet === true || !tty });
       const parents = new ParentResolver({
         resolveLocal: locals.resolve,
         pull: opts.pull === true,
         client: await clientOptions(opts),
-        onPull: (ref, platform, r) =>
-          process.stderr.write(
-            `pulled ${ref} (${platform}): ${r.blobsFetched} blobs fetched (${bytes(r.bytesFetched)}), ${r.blobsSkipped} cached\n`,
-          ),
+        onPullStart: (ref, platform) => pulling.start(`${ref} (${platform})`),
+        onPull: (ref, platform, r) => {
+          pulling.done(`${ref} (${platform})`);
+          if (!tty && !opts.quiet)
+            process.stderr.write(
+              `pulled ${ref} (${platform}): ${r.blobsFetched} blobs fetched (${bytes(r.bytesFetched)}), ${r.blobsSkipped} cached\n`,
+            );
+        },
       });
       let result: BuildResult;
       let published: Published[] = [];
-      const bars = packProgress('build');
+      const bars = packProgress('build', opts.quiet ? { enabled: false } : {});
       try {
         const file = program?.file ?? opts.file;
         const tags = opts.tag.length && !storeNames ? opts.tag : ['latest'];
@@ -213,6 +239,7 @@ export function buildCommand(program: Command): void {
           },
           tool: TOOL,
           ...(opts.imageName ? { imageName: opts.imageName } : {}),
+          ...(opts.allowForeignBinaries ? { allowForeignBinaries: true } : {}),
           onPackProgress: (p, done, total) => bars.update(formatPlatform(p), done, total),
           signal: runSignal(),
         });
@@ -233,6 +260,7 @@ export function buildCommand(program: Command): void {
           signal: runSignal(),
         });
       } finally {
+        pulling.stop();
         bars.stop();
         await parents.close();
         await locals.close();
