@@ -182,6 +182,27 @@ describeWithTools(
       expect(noBwrap.stderr).toMatch(/apt-get install bubblewrap/);
     });
 
+    it.runIf(canSwitchUser)(
+      'as root, a TMPDIR the container user cannot reach: the run goes under /tmp, said once',
+      async () => {
+        const closed = join(work.path, 'closed');
+        await mkdir(join(closed, 'tmp'), { recursive: true });
+        await chmod(closed, 0o700);
+        const dirs = { home: closed, tmp: join(closed, 'tmp') };
+        const cacheClosed = await cliAs(['run', '--rm', image, 'true'], { dirs });
+        expect(cacheClosed.status).toBe(2);
+        expect(cacheClosed.stderr).toContain(`cannot reach the layer cache ${join(closed, 'rootfs-cache')}`);
+        const env = { SCRATCHPACK_ROOTFS_CACHE: join(work.path, 'open-cache') };
+        const r = await cliAs(['run', '--rm', image, '/bin/sh', '-c', 'echo inside'], { dirs, env });
+        expect(r.stderr).toContain(`note: ${closed} is not searchable by uid 65534`);
+        expect(r.stdout).toBe('inside\n');
+        expect(r.status).toBe(0);
+        expect((await readdir(join(closed, 'tmp'))).filter((f) => f.startsWith('scratchpack-run-'))).toEqual(
+          [],
+        );
+      },
+    );
+
     it('--rootfs refuses a non-empty directory and leaves it as it was', async () => {
       const dir = join(work.path, 'kept');
       await mkdir(dir);

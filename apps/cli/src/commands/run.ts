@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, stat } from 'node:fs/promises';
-import { release } from 'node:os';
+import { release, tmpdir } from 'node:os';
 import { dirname, join, posix, resolve } from 'node:path';
 import {
   type ExtractReport,
@@ -140,11 +140,12 @@ async function runFrom(
   const caps = capabilities(opts.capAdd, opts.capDrop);
 
   // Directories of runs whose CLI was killed (-9) go first; then this run's own, removed however it ends.
-  await sweepPrivateDirs();
+  const rootIds = bwrap ? hostIds() : undefined;
+  const base = await tempBase(rootIds, notes);
+  await sweepPrivateDirs(base);
   // A --rootfs is checked before anything is made or unpacked.
-  const rootIds = bwrap && opts.rootfs ? hostIds() : undefined;
   if (opts.rootfs && rootIds) await checkReachable(opts.rootfs, rootIds);
-  const parent = trackTemp(await privateDir());
+  const parent = trackTemp(await privateDir(base));
   // In a sandbox, the image's cached unpacked layers under an overlay with a private upper directory (only the
   // upper is removed after); else (--rootfs, --no-sandbox, Linux < 5.11) an unpacked copy of the image for this run.
   const overlay = bwrap !== undefined && opts.rootfs === undefined && userOverlaySupported();
@@ -160,6 +161,12 @@ async function runFrom(
     let report: ExtractReport | undefined;
     if (overlay) {
       const cacheDir = rootfsCacheDir();
+      const blocked = rootIds && (await blockingDir(join(cacheDir, 'x'), rootIds));
+      if (blocked)
+        throw new UsageError(
+          `run as root, the container runs as uid ${rootIds.uid}, which cannot reach the layer cache ${cacheDir}: ${blocked} is not searchable by others`,
+          `set SCRATCHPACK_ROOTFS_CACHE to a directory it can reach, or make ${blocked} searchable (chmod o+x ${blocked})`,
+        );
       // Leased before they are looked for: collection (rmi, gc) leaves them while this container runs.
       lease = await leaseLayers(cacheDir, await layerKeys(image));
       const owner = hostIds();
@@ -270,18 +277,50 @@ async function runFrom(
  * it, or bwrap fails with a bare "Permission denied". Say which directory blocks the way and what to do.
  */
 async function checkReachable(dir: string, ids: { uid: number; gid: number }): Promise<void> {
-  const abs = resolve(dir);
-  for (let d = dirname(abs); ; d = dirname(d)) {
-    const st = await stat(d);
+  const blocked = await blockingDir(dir, ids);
+  if (blocked)
+    throw new UsageError(
+      `--rootfs ${dir}: run as root, the container runs as uid ${ids.uid}, which cannot reach it: ${blocked} is not searchable by others`,
+      `pick a directory it can reach (e.g. under /tmp), or make ${blocked} searchable (chmod o+x ${blocked})`,
+    );
+}
+
+/** The first directory above `dir` that `ids` cannot search, or undefined when the way is open. */
+async function blockingDir(dir: string, ids: { uid: number; gid: number }): Promise<string | undefined> {
+  for (let d = dirname(resolve(dir)); ; d = dirname(d)) {
+    // Not there yet: made later, searchable (mkdir under the usual umask).
+    const st = await stat(d).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined;
+      throw err;
+    });
+    if (!st) continue;
     const searchable =
       st.uid === ids.uid ? st.mode & 0o100 : st.gid === ids.gid ? st.mode & 0o010 : st.mode & 0o001;
-    if (!searchable)
-      throw new UsageError(
-        `--rootfs ${dir}: run as root, the container runs as uid ${ids.uid}, which cannot reach it: ${d} is not searchable by others`,
-        `pick a directory it can reach (e.g. under /tmp), or make ${d} searchable (chmod o+x ${d})`,
-      );
-    if (d === dirname(d)) return;
+    if (!searchable) return d;
+    if (d === dirname(d)) return undefined;
   }
+}
+
+/**
+ * Where this run's private directory goes: the temp directory, unless (invoked as root) the unprivileged
+ * container user cannot reach it — a `TMPDIR` under a 0700 home made the overlay mount fail with a bare
+ * "cannot mount overlay read-only" — then `/tmp`, said once.
+ */
+async function tempBase(ids: { uid: number; gid: number } | undefined, note: (line: string) => void) {
+  const base = tmpdir();
+  if (!ids) return base;
+  const blocked = await blockingDir(join(base, 'x'), ids);
+  if (!blocked) return base;
+  if (!(await blockingDir('/tmp/x', ids))) {
+    note(
+      `note: ${blocked} is not searchable by uid ${ids.uid}, the container's user: its directory goes under /tmp`,
+    );
+    return '/tmp';
+  }
+  throw new UsageError(
+    `run as root, the container runs as uid ${ids.uid}, which cannot reach the temp directory ${base}: ${blocked} is not searchable by others`,
+    `set TMPDIR to a directory it can reach, or make ${blocked} searchable (chmod o+x ${blocked})`,
+  );
 }
 
 export function runCommand(program: Command): void {
