@@ -27,6 +27,7 @@ import {
   parseOutputRef,
   type Source,
 } from '@scratchpack/transport';
+import { warn } from './safe-text.ts';
 
 /** The local image store (`$SCRATCHPACK_STORE`, else `$XDG_DATA_HOME/scratchpack/images`). */
 export function localStore(): ImageStore {
@@ -50,7 +51,7 @@ async function hasStored(name: string): Promise<boolean> {
 /** Where `input` points, by the one rule; `--verbose` says which place it chose. */
 export async function resolveImage(input: string): Promise<ImageRef> {
   const ref = await parseImageRef(input, { inStore: hasStored });
-  if (process.argv.includes('--verbose')) process.stderr.write(`${input}: ${describeRef(ref)}\n`);
+  if (process.argv.includes('--verbose')) warn(`${input}: ${describeRef(ref)}\n`);
   return ref;
 }
 

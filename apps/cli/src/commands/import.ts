@@ -39,6 +39,7 @@ import { bytes } from '../output.ts';
 import { checkOutputPath } from '../output-path.ts';
 import { COMPRESSION_LEVEL_HELP, parseCompressionLevel } from '../output-spec.ts';
 import { withPackProgress } from '../progress.ts';
+import { say, sayJson } from '../safe-text.ts';
 import { TOOL } from '../tool.ts';
 
 async function openInput(source: string): Promise<Readable> {
@@ -204,13 +205,13 @@ export function importCommand(program: Command): void {
           size: await layer.size(),
         };
         if (opts.json) {
-          console.log(JSON.stringify(summary, null, 2));
+          sayJson(summary);
           return;
         }
-        console.log(
+        say(
           `imported ${name} (${summary.entries} entries, ${bytes(summary.size)} compressed) as ${storeName ?? `${dir}:${tag}`} for ${summary.platform}`,
         );
-        console.log(`index ${summary.index}`);
+        say(`index ${summary.index}`);
       },
     );
 }

@@ -6,6 +6,7 @@ import type { RemoveResult } from '@scratchpack/oci';
 import type { Command } from 'commander';
 import { localStore, storeName } from '../image-ref.ts';
 import { bytes } from '../output.ts';
+import { say, sayJson } from '../safe-text.ts';
 
 function collected(r: Omit<RemoveResult, 'removed'>): string {
   const deferred = r.blobsDeferred
@@ -26,11 +27,11 @@ export function rmiCommand(program: Command): void {
     .action(async (names: string[], opts: { json?: boolean }) => {
       const result = await localStore().remove(names.map(storeName));
       if (opts.json) {
-        console.log(JSON.stringify(result, null, 2));
+        sayJson(result);
         return;
       }
-      for (const n of result.removed) console.log(`untagged ${n}`);
-      console.log(collected(result));
+      for (const n of result.removed) say(`untagged ${n}`);
+      say(collected(result));
     });
   program
     .command('gc')
@@ -40,7 +41,7 @@ export function rmiCommand(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
       const result = await localStore().gc();
-      if (opts.json) console.log(JSON.stringify(result, null, 2));
-      else console.log(collected(result));
+      if (opts.json) sayJson(result);
+      else say(collected(result));
     });
 }

@@ -54,6 +54,7 @@ import { forwardSignals, runSignal } from '../interrupt.ts';
 import { clientOptions } from '../registry-options.ts';
 import { notFound, type RunOptions, runOptions } from '../run/options.ts';
 import { callerTerminal } from '../run/tty.ts';
+import { warn } from '../safe-text.ts';
 import { copyBetween } from './copy.ts';
 
 export { commandLine, programEnv };
@@ -275,6 +276,6 @@ export function runCommand(program: Command): void {
       ),
   );
   cmd.passThroughOptions().action(async (ref: string, args: string[], opts: RunOptions) => {
-    await run(ref, args, opts, (line) => process.stderr.write(`${line}\n`));
+    await run(ref, args, opts, (line) => warn(`${line}\n`));
   });
 }

@@ -9,6 +9,7 @@ import { parseSourceDateEpoch } from '@scratchpack/oci';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.ts';
 import { addRegistryFlags, clientOptions, type RegistryFlags } from '../registry-options.ts';
+import { say, sayJson } from '../safe-text.ts';
 import { openTarget } from '../supply/target.ts';
 
 export async function readKeyFile(path: string | undefined, flag: string): Promise<Buffer> {
@@ -48,11 +49,11 @@ export function signCommand(program: Command): void {
           signature: artifacts[i]!.descriptor.digest,
         }));
         if (opts.json) {
-          console.log(JSON.stringify({ signed, fallbackTags }, null, 2));
+          sayJson({ signed, fallbackTags });
           return;
         }
-        for (const s of signed) console.log(`signed ${s.what} ${s.digest}`);
-        if (fallbackTags.length) console.log(`referrers fallback tags: ${fallbackTags.length}`);
+        for (const s of signed) say(`signed ${s.what} ${s.digest}`);
+        if (fallbackTags.length) say(`referrers fallback tags: ${fallbackTags.length}`);
       } finally {
         await target.close();
       }

@@ -9,6 +9,7 @@ import { AttestError, BUNDLE_MEDIA_TYPE, loadPublicKey, verifyBundle } from '@sc
 import { checkContents } from '@scratchpack/transport';
 import type { Command } from 'commander';
 import { addRegistryFlags, clientOptions, type RegistryFlags } from '../registry-options.ts';
+import { say, sayJson, warn } from '../safe-text.ts';
 import { openTarget, type Subject, type SupplyTarget } from '../supply/target.ts';
 import { readKeyFile } from './sign.ts';
 
@@ -25,7 +26,7 @@ async function check(target: SupplyTarget, s: Subject, key: ReturnType<typeof lo
       if (!bundle)
         throw new AttestError('ATTEST_VERIFY_FAILED', `${what}: signature ${d.digest} has no bundle`);
       if (verifyBundle(bundle.bytes, s.raw, key, what).format === 'message-signature')
-        process.stderr.write(
+        warn(
           `notice: ${what} carries a signature in scratchpack's previous format (a message signature, which cosign does not verify); sign it again for cosign\n`,
         );
       return undefined;
@@ -61,23 +62,17 @@ export function verifyCommand(program: Command): void {
         const contents = await checkContents(target.source);
         const resolved = { reference: ref, from: target.resolved, digest: target.source.descriptor.digest };
         if (opts.json)
-          console.log(
-            JSON.stringify(
-              {
-                verified: failed.length === 0 && contents.problems.length === 0,
-                ...resolved,
-                results,
-                contents,
-              },
-              null,
-              2,
-            ),
-          );
+          sayJson({
+            verified: failed.length === 0 && contents.problems.length === 0,
+            ...resolved,
+            results,
+            contents,
+          });
         else {
-          console.log(`${ref}: ${resolved.from}, ${resolved.digest}`);
-          for (const r of results) if (!r.failure) console.log(`verified ${r.what} ${r.digest}`);
+          say(`${ref}: ${resolved.from}, ${resolved.digest}`);
+          for (const r of results) if (!r.failure) say(`verified ${r.what} ${r.digest}`);
           if (contents.problems.length === 0)
-            console.log(`checked ${contents.checked} blobs (configs and layers): each matches its digest`);
+            say(`checked ${contents.checked} blobs (configs and layers): each matches its digest`);
         }
         if (failed.length) {
           throw new AttestError(
