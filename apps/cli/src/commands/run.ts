@@ -23,6 +23,7 @@ import {
   binfmtRule,
   cachedRootfs,
   capabilities,
+  checkHostname,
   commandLine,
   DEFAULT_PATH,
   defaultSeccomp,
@@ -41,6 +42,7 @@ import {
   runOnHost,
   runSandboxed,
   sandboxedBinfmtSupported,
+  splitUser,
   sweepPrivateDirs,
   userOverlaySupported,
   type Volume,
@@ -66,6 +68,10 @@ async function run(ref: string, rawArgs: string[], opts: RunOptions, notes: (lin
       `--network ${opts.network} is not supported`,
       'use --network none (default) or --network host',
     );
+  // Flags are checked before anything is pulled or unpacked.
+  if (opts.hostname !== undefined) checkHostname(opts.hostname);
+  if (opts.user !== undefined) splitUser(opts.user);
+  programEnv({}, opts.env);
   const volumes: Volume[] = [];
   for (const v of opts.volume) volumes.push(await parseVolume(v));
   const source = await openRunImage(ref, opts, notes);
