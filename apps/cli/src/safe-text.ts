@@ -47,6 +47,11 @@ export function safeJson(value: unknown, indent?: number): string {
   );
 }
 
+// As console.log: a reader that went away (`scratchpack images | head -1`) ends the output, not the command.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+});
+
 /** Print one line (or several, joined by spaces like `console.log`) of text that may hold outside text. */
 export function say(...parts: unknown[]): void {
   process.stdout.write(`${safeText(parts.map(String).join(' '), { multiline: true })}\n`);

@@ -28,7 +28,12 @@ import { layerFromBlob } from './layer.ts';
 import { type LayoutRef, mergeRefs, REF_NAME, updateLayoutIndex } from './layout-update.ts';
 import type { LockOptions } from './lock.ts';
 import { isIndex, isManifest } from './media-types.ts';
-import { parseImageManifest, parseIndexManifest } from './schema.ts';
+import {
+  type BadIndexEntry,
+  parseImageManifest,
+  parseIndexManifest,
+  parseIndexSkippingBadEntries,
+} from './schema.ts';
 import type { Descriptor, IndexManifest } from './types.ts';
 
 export { CONTAINERD_NAME, REF_NAME } from './layout-update.ts';
@@ -214,6 +219,8 @@ export interface Layout {
   resolve(tag?: string): Promise<ImageIndex | Image>;
   /** A stream of a blob's bytes. */
   blob(digest: Digest | string): Promise<Readable>;
+  /** Entries of `index.json` that are not descriptors: left out of `index()`, never followed. */
+  readonly skipped?: BadIndexEntry[];
 }
 
 /**
@@ -221,15 +228,17 @@ export interface Layout {
  * broken one (not JSON, `null`, `"manifests": {}`, a descriptor without a digest) an error naming the file.
  */
 export async function parseIndexJson(dir: string): Promise<IndexManifest> {
+  return parseIndexManifest(await readIndexBytes(dir), join(dir, 'index.json'));
+}
+
+async function readIndexBytes(dir: string): Promise<Buffer> {
   const file = join(dir, 'index.json');
-  let raw: Buffer;
   try {
-    raw = await readFile(file);
+    return await readFile(file);
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code === 'ENOENT') throw new LayoutNotFoundError(dir);
     throw new InvalidDocumentError(file, 'a readable file', [(cause as Error).message]);
   }
-  return parseIndexManifest(raw, file);
 }
 
 /** Open the layout at `dir`; throws `LayoutNotFoundError` when `oci-layout` or `index.json` is missing. */
@@ -239,19 +248,29 @@ export async function readLayout(dir: string): Promise<Layout> {
   } catch {
     throw new LayoutNotFoundError(dir);
   }
-  const idx = await parseIndexJson(dir);
+  // An entry that is not a descriptor is set aside (never followed); asking for its tag names its problems.
+  const file = join(dir, 'index.json');
+  const { index: idx, bad } = parseIndexSkippingBadEntries(await readIndexBytes(dir), file);
   const blobs = new BlobStore(dir);
   const tagsOf = () =>
     [...new Set(idx.manifests.map((m) => m.annotations?.[REF_NAME]).filter((t): t is string => !!t))].sort();
   const descriptor = async (tag?: string): Promise<Descriptor> => {
     if (tag !== undefined) {
       const found = idx.manifests.find((m) => m.annotations?.[REF_NAME] === tag);
+      const broken = found ? undefined : bad.find((b) => b.name === tag);
+      if (broken) throw new InvalidDocumentError(file, 'an image index', broken.problems);
       if (!found) throw new TagNotFoundError(dir, tag, tagsOf());
       return found;
     }
     // Referrers (untagged artifact entries) never make the choice ambiguous.
     const images = idx.manifests.filter((m) => !m.artifactType);
     if (images.length === 1) return images[0]!;
+    if (images.length === 0 && bad.length)
+      throw new InvalidDocumentError(
+        file,
+        'an image index',
+        bad.flatMap((b) => b.problems),
+      );
     const latest = idx.manifests.find((m) => m.annotations?.[REF_NAME] === 'latest');
     if (latest) return latest;
     throw new AmbiguousTagError(dir, tagsOf());
@@ -264,5 +283,6 @@ export async function readLayout(dir: string): Promise<Layout> {
     descriptor,
     resolve: async (tag) => loadDescriptor(blobs, await descriptor(tag)),
     blob: (d) => blobs.open(typeof d === 'string' ? Digest.parse(d) : d),
+    skipped: bad,
   };
 }
