@@ -9,7 +9,8 @@ import { tarOf } from './tar-fixtures.ts';
 let work: Awaited<ReturnType<typeof tempDir>>;
 let env: NodeJS.ProcessEnv;
 let index: string;
-const WARNING = /^warning: skipped the entry for evil:latest of .*index\.json: manifests\[\d+\]\.digest: expected "<algorithm>:<hex>", got "sha256:\.\.\/\.\.\/\.\.\/etc\/passwd"; `scratchpack rmi evil:latest` removes it$/m;
+const WARNING =
+  /^warning: skipped the entry for evil:latest of .*index\.json: manifests\[\d+\]\.digest: expected "<algorithm>:<hex>", got "sha256:\.\.\/\.\.\/\.\.\/etc\/passwd"; `scratchpack rmi evil:latest` removes it$/m;
 
 beforeAll(async () => {
   work = await tempDir('cli-broken-entry-');
