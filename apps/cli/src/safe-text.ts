@@ -47,10 +47,10 @@ export function safeJson(value: unknown, indent?: number): string {
   );
 }
 
-// As console.log: a reader that went away (`scratchpack images | head -1`) ends the output, not the command.
-process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code !== 'EPIPE') throw err;
-});
+// As console.log: a failed write to stdout is not thrown from an event. A reader that went away (`images | head
+// -1`) ends the output, not the command; a stream piped into stdout that fails (`save NAME > file` of a damaged
+// blob) destroys stdout with its error, which the command's own await reports once, as one line.
+process.stdout.on('error', () => {});
 
 /** Print one line (or several, joined by spaces like `console.log`) of text that may hold outside text. */
 export function say(...parts: unknown[]): void {

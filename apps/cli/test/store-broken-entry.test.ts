@@ -1,5 +1,5 @@
 /** One broken entry in the store's index.json: every command goes on with the other images, with a warning. */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir } from '@scratchpack/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -54,5 +54,51 @@ describe('a broken store entry (digest sha256:../../../etc/passwd)', () => {
     const after = await cli(['images'], { env });
     expect(after.stderr).toBe('');
     expect(after.stdout).toContain('good:latest');
+  }, 60_000);
+});
+
+describe('damaged archives and blobs: one clear line, a code, no stack trace', () => {
+  it('save of an image whose layer blob is truncated, to a file and to stdout', async () => {
+    const { path, cleanup } = await tempDir('cli-truncated-');
+    try {
+      const env2 = { SCRATCHPACK_STORE: join(path, 'store') };
+      const tar = tarOf([{ name: 'f', content: 'x'.repeat(4000) }]);
+      expect(
+        (await cli(['import', '-', 'app', '--platform', 'linux/amd64'], { input: tar, env: env2 })).status,
+      ).toBe(0);
+      const dir = join(path, 'store', 'blobs', 'sha256');
+      for (const name of await readdir(dir)) {
+        const bytes = await readFile(join(dir, name));
+        if (bytes[0] === 0x1f && bytes[1] === 0x8b) await writeFile(join(dir, name), bytes.subarray(0, 20));
+      }
+      for (const args of [
+        ['save', 'app', '-o', join(path, 'app.tar')],
+        ['save', 'app'],
+      ]) {
+        const r = await cli(args, { env: env2 });
+        expect(r.status).toBe(1);
+        expect(r.stderr).toMatch(
+          /^error \[OCI_SIZE_MISMATCH\]: blob sha256:[0-9a-f]{64} in .*store: expected \d+ bytes but got 20\nhint: /,
+        );
+        expect(r.stderr).not.toMatch(/\n\s+at |node:events|Unhandled/);
+      }
+    } finally {
+      await cleanup();
+    }
+  }, 60_000);
+
+  it('load of an archive whose blob is a symlink: refused naming the entry, nothing read through it', async () => {
+    const hex = 'a'.repeat(64);
+    const archive = tarOf([
+      { name: 'oci-layout', content: '{"imageLayoutVersion":"1.0.0"}' },
+      { name: 'index.json', content: '{"schemaVersion":2,"manifests":[]}' },
+      { name: `blobs/sha256/${hex}`, type: 'symlink', linkname: '/etc/passwd' },
+    ]);
+    const r = await cli(['load'], { input: archive, env });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(
+      `error [STORE_INVALID_ARCHIVE]: standard input: blobs/sha256/${hex} is a symlink to /etc/passwd, not a regular file;`,
+    );
+    expect(r.stderr).not.toMatch(/ENOENT|\.tmp-/);
   }, 60_000);
 });

@@ -23,6 +23,7 @@ export type OciErrorCode =
   | 'OCI_BLOB_NOT_FOUND'
   | 'OCI_LAYER_NOT_FOUND'
   | 'OCI_UNSAFE_PATH'
+  | 'OCI_HARDLINK_TARGET_MISSING'
   | 'OCI_INVALID_TAR'
   | 'OCI_INVALID_ENTRY'
   | 'OCI_INVALID_EPOCH'
@@ -193,6 +194,23 @@ export class UnsafePathError extends OciError {
     super('OCI_UNSAFE_PATH', `${where ? `${where}: ` : ''}unsafe path ${JSON.stringify(path)}: ${reason}`, {
       hint: 'layer paths must be relative and stay inside the image root',
     });
+  }
+}
+
+/** A hardlink entry whose target is not a regular file stored before it (tar writes the file first). */
+export class HardlinkTargetError extends OciError {
+  constructor(
+    readonly link: string,
+    readonly target: string,
+    where: string,
+  ) {
+    super(
+      'OCI_HARDLINK_TARGET_MISSING',
+      `${where}: hardlink ${JSON.stringify(link)} points at ${JSON.stringify(target)}, which is not a regular file earlier in the archive`,
+      {
+        hint: 'the archive is incomplete or was made from a partial file list: re-create it with the target file included (or with tar --hard-dereference)',
+      },
+    );
   }
 }
 
