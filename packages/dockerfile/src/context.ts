@@ -15,6 +15,7 @@ export class SourceError extends ScratchpackError {
   declare readonly code:
     | 'DOCKERFILE_CONTEXT_ESCAPE'
     | 'DOCKERFILE_SOURCE_NOT_FOUND'
+    | 'DOCKERFILE_SYMLINK_LOOP'
     | 'DOCKERFILE_UNSUPPORTED'
     | 'DOCKERFILE_IGNORE_PATTERN';
   constructor(code: SourceError['code'], message: string, hint?: string) {
@@ -121,7 +122,13 @@ export class BuildContext {
     let real: string;
     try {
       real = await realpath(abs);
-    } catch {
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code === 'ELOOP')
+        throw new SourceError(
+          'DOCKERFILE_SYMLINK_LOOP',
+          `${JSON.stringify(original)} in the build context ${this.root} is a symlink loop (too many levels of symbolic links)`,
+          'point the symlink at a real file or directory, or copy the file itself',
+        );
       throw new SourceError(
         'DOCKERFILE_SOURCE_NOT_FOUND',
         `${JSON.stringify(original)} not found in the build context ${this.root}`,
