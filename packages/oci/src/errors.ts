@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import { ScratchpackError } from './base-error.ts';
 
 /**
@@ -28,7 +29,8 @@ export type OciErrorCode =
   | 'OCI_INVALID_ENTRY'
   | 'OCI_INVALID_EPOCH'
   | 'OCI_VALIDATION_FAILED'
-  | 'OCI_ROOTFS_NOT_EMPTY';
+  | 'OCI_ROOTFS_NOT_EMPTY'
+  | 'OCI_NO_SPACE';
 
 export class OciError extends ScratchpackError {
   declare readonly code: OciErrorCode;
@@ -261,4 +263,24 @@ export class ValidationError extends OciError {
       `${subject} is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  - ${problems.join('\n  - ')}`,
     );
   }
+}
+
+/** The disk (or quota) filled up while writing `path`; the temp file was removed, nothing is half-written. */
+export class NoSpaceError extends OciError {
+  constructor(
+    readonly path: string,
+    cause: unknown,
+  ) {
+    const dir = dirname(path);
+    super('OCI_NO_SPACE', `no space left on the device while writing ${path}`, {
+      hint: `free space on the filesystem that holds ${dir} (\`df -h ${dir}\`), or write elsewhere (SCRATCHPACK_STORE, TMPDIR, -o); nothing was left half-written`,
+      cause,
+    });
+  }
+}
+
+/** `err` as a NoSpaceError naming `path` when it is ENOSPC or EDQUOT, else `err`. */
+export function withPathIfNoSpace(err: unknown, path: string): unknown {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT' ? new NoSpaceError(path, err) : err;
 }
