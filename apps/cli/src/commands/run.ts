@@ -143,6 +143,9 @@ async function runFrom(
   // A --rootfs is checked before anything is made or unpacked.
   const rootIds = bwrap && opts.rootfs ? hostIds() : undefined;
   if (opts.rootfs && rootIds) await checkReachable(opts.rootfs, rootIds);
+  // Volumes too: bwrap would say only "Can't find source path …: Permission denied".
+  const runAs = bwrap && volumes.length ? hostIds() : undefined;
+  if (runAs) for (const v of volumes) await checkReachable(v.host, runAs, `-v ${v.host}:${v.target}`);
   const parent = trackTemp(await privateDir());
   // In a sandbox, a cached unpacked image under an overlay with a private upper directory (only the upper is
   // removed after); else (--rootfs, --no-sandbox, Linux < 5.11) an unpacked copy of the image for this run.
@@ -255,7 +258,11 @@ async function runFrom(
  * Invoked as root, the container runs as an unprivileged host user: a `--rootfs` directory must be reachable by
  * it, or bwrap fails with a bare "Permission denied". Say which directory blocks the way and what to do.
  */
-async function checkReachable(dir: string, ids: { uid: number; gid: number }): Promise<void> {
+async function checkReachable(
+  dir: string,
+  ids: { uid: number; gid: number },
+  what = `--rootfs ${dir}`,
+): Promise<void> {
   const abs = resolve(dir);
   for (let d = dirname(abs); ; d = dirname(d)) {
     const st = await stat(d);
@@ -263,7 +270,7 @@ async function checkReachable(dir: string, ids: { uid: number; gid: number }): P
       st.uid === ids.uid ? st.mode & 0o100 : st.gid === ids.gid ? st.mode & 0o010 : st.mode & 0o001;
     if (!searchable)
       throw new UsageError(
-        `--rootfs ${dir}: run as root, the container runs as uid ${ids.uid}, which cannot reach it: ${d} is not searchable by others`,
+        `${what}: run as root, the container runs as uid ${ids.uid}, which cannot reach it: ${d} is not searchable by others`,
         `pick a directory it can reach (e.g. under /tmp), or make ${d} searchable (chmod o+x ${d})`,
       );
     if (d === dirname(d)) return;
