@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { markedBlocks, readmes } from './readme-blocks.ts';
+import { markedBlocks, readmes, unmarkedFences } from './readme-blocks.ts';
 
 const root = join(import.meta.dirname, '..');
 
@@ -12,6 +12,11 @@ describe('README runner markers', () => {
     const all = readmes(root).flatMap((f) => markedBlocks(root, f));
     expect(all.filter((b) => b.runnable && b.file === 'README.md').length).toBeGreaterThanOrEqual(3);
     for (const b of all.filter((x) => !x.runnable)) expect(b.reason, `${b.file}:${b.line}`).toMatch(/\w/);
+  });
+
+  it('every shell block of every README says whether it runs', () => {
+    const unmarked = readmes(root).flatMap((f) => unmarkedFences(root, f).map((line) => `${f}:${line}`));
+    expect(unmarked).toEqual([]);
   });
 
   it('a marker without a fence, or "not runnable" without a reason, is an error naming the line', () => {

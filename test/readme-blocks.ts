@@ -57,3 +57,19 @@ export function readmes(root: string): string[] {
       .sort();
   return ['README.md', ...inside('apps'), ...inside('packages'), 'toolchain/README.md'];
 }
+
+/** 1-based lines of ```sh fences of `file` with no marker before them (every shell block says whether it runs). */
+export function unmarkedFences(root: string, file: string): number[] {
+  const lines = readFileSync(join(root, file), 'utf8').split('\n');
+  let inside = false;
+  const out: number[] = [];
+  lines.forEach((l, i) => {
+    const t = l.trim();
+    if (!inside && (t === '```sh' || t === '```bash')) {
+      const before = lines[i - 1]?.trim() ?? '';
+      if (!RUNNABLE.test(before) && !NOT_RUNNABLE.test(before)) out.push(i + 1);
+    }
+    if (t.startsWith('```')) inside = !inside;
+  });
+  return out;
+}
