@@ -3,7 +3,7 @@
  * filepath.Match per path component), `.dockerignore`, and turning a source into layer entries.
  * Nothing outside the context is ever read: `..` escapes and symlinks leading outside are refused.
  */
-import { createReadStream, lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { createReadStream, lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { lstat, open, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -235,13 +235,24 @@ export class BuildContext {
           found.push({ type: 'symlink', path: d, target: readlinkSync(abs), ...ids });
         else if (l.isFile())
           found.push({ type: 'file', path: d, source: abs, mode: own.mode ?? l.mode & 0o7777, ...ids });
-        else warnings.push(`skipped ${rel}: not a regular file, directory or symlink`);
+        else
+          warnings.push(
+            `skipped ${rel}: ${specialKind(l)}; COPY takes regular files, directories and symlinks`,
+          );
       }
       return found;
     };
     out.push(...walk(src.rel, src.real, dest));
     return out;
   }
+}
+
+/** A special file's kind, for the warning that skips it. */
+function specialKind(l: Stats): string {
+  if (l.isFIFO()) return 'a FIFO (named pipe)';
+  if (l.isSocket()) return 'a socket';
+  if (l.isBlockDevice() || l.isCharacterDevice()) return 'a device node';
+  return 'not a regular file, directory or symlink';
 }
 
 /** What ADD should do with a local file: extract a tar (plain or gzip), or copy it. */
