@@ -175,8 +175,9 @@ async function writeEntry(
     case 'link': {
       // link(2) never follows a symlink target: a hardlink to a link links the link itself.
       const target = await resolveInRoot(root, cleanPath(h.linkname ?? '', `${where}: hardlink ${h.name}`));
-      const st = await lstat(target).catch(() => undefined);
-      if (!st?.isFile()) throw new HardlinkTargetError(h.name, h.linkname ?? '', where);
+      // A missing target: a clear error, not link(2)'s ENOENT (a link to a symlink links the symlink itself).
+      if (!(await lstat(target).catch(() => undefined)))
+        throw new HardlinkTargetError(h.name, h.linkname ?? '', where);
       await link(target, host);
       return true;
     }
