@@ -3,6 +3,7 @@
  * `ScratchpackError`s (a `code` and often a `hint`); they are printed once, as one line plus a hint.
  */
 import { type ErrorJson, errorJson, ScratchpackError } from '@scratchpack/oci';
+import { safeText } from './safe-text.ts';
 
 /** A usage error: a bad flag or argument. Exit code 2. */
 export class UsageError extends ScratchpackError {
@@ -42,9 +43,15 @@ function systemError(err: unknown): { code: string; message: string } | undefine
 /**
  * Format an error as `error [CODE]: <message>` (+ `hint: …`), without stack traces for known errors. A
  * `ScratchpackError` is known: its code, message and hint. A system error names its call and path. Anything
- * else is printed with its `code` when it has one (never its other fields), else with a few stack lines.
+ * else is printed with its `code` when it has one (never its other fields), else with a few stack lines. Control
+ * and format characters are escaped.
  */
 export function formatError(err: unknown, verbose = false): string {
+  // Messages carry outside text (registry bodies, tar names, config fields): escaped (src/safe-text.ts).
+  return safeText(formatRaw(err, verbose), { multiline: true });
+}
+
+function formatRaw(err: unknown, verbose: boolean): string {
   const lines: string[] = [];
   const sys = systemError(err);
   if (sys) {

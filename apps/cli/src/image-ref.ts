@@ -16,6 +16,7 @@ import {
   isImageName,
   isRegistryHost,
   type Platform,
+  StoreEntryInvalidError,
 } from '@scratchpack/oci';
 import type { ClientOptions } from '@scratchpack/registry';
 import {
@@ -27,6 +28,10 @@ import {
   parseOutputRef,
   type Source,
 } from '@scratchpack/transport';
+import { warn } from './safe-text.ts';
+
+/** Each broken store entry is reported once per command. */
+const told = new Set<string>();
 
 /** The local image store (`$SCRATCHPACK_STORE`, else `$XDG_DATA_HOME/scratchpack/images`). */
 export function localStore(): ImageStore {
@@ -35,6 +40,10 @@ export function localStore(): ImageStore {
       process.stderr.write(
         `waiting for another scratchpack${pid ? ` (process ${pid})` : ''} writing the local store…\n`,
       ),
+    onSkipped: (notice) => {
+      if (!told.has(notice)) warn(`warning: ${notice}\n`);
+      told.add(notice);
+    },
   });
 }
 
@@ -43,14 +52,15 @@ async function hasStored(name: string): Promise<boolean> {
     .find(name)
     .then(
       () => true,
-      () => false,
+      // A broken entry of that name is the store's: opening it says what is wrong and how to fix it.
+      (err) => err instanceof StoreEntryInvalidError,
     );
 }
 
 /** Where `input` points, by the one rule; `--verbose` says which place it chose. */
 export async function resolveImage(input: string): Promise<ImageRef> {
   const ref = await parseImageRef(input, { inStore: hasStored });
-  if (process.argv.includes('--verbose')) process.stderr.write(`${input}: ${describeRef(ref)}\n`);
+  if (process.argv.includes('--verbose')) warn(`${input}: ${describeRef(ref)}\n`);
   return ref;
 }
 

@@ -21,6 +21,7 @@ import { tagCommand } from './commands/tag.ts';
 import { verifyCommand } from './commands/verify.ts';
 import { ExitError, errorJsonFor, exitCodeFor, formatError } from './errors.ts';
 import { cleanUpOnInterrupt, exitIfInterrupted, interruptStatus } from './interrupt.ts';
+import { safeJson } from './safe-text.ts';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -123,7 +124,7 @@ async function main(argv: string[]): Promise<number> {
     );
     // With --json, stdout holds one JSON document either way: the result, or {"error": {code, message, hint?, temporary}}.
     if (commands.some((c) => c.opts().json === true))
-      process.stdout.write(`${JSON.stringify({ error: errorJsonFor(err) })}\n`);
+      process.stdout.write(`${safeJson({ error: errorJsonFor(err) })}\n`);
     return exitCodeFor(err);
   }
 }

@@ -4,6 +4,7 @@ import { type ClientOptions, DEFAULT_TIMEOUT_MS, type WaitEvent } from '@scratch
 import type { Command } from 'commander';
 import { UsageError } from './errors.ts';
 import { runSignal } from './interrupt.ts';
+import { warn } from './safe-text.ts';
 
 export interface RegistryFlags {
   username?: string;
@@ -77,7 +78,7 @@ export async function clientOptions(flags: RegistryFlags): Promise<ClientOptions
   const timeout = timeoutMs(flags.timeout);
   if (timeout !== undefined) o.timeoutMs = timeout;
   // Every command that talks to a registry (push, pull, build's parents) says what it is waiting for.
-  o.onWait = (e) => process.stderr.write(`${waitNotice(e)}\n`);
+  o.onWait = (e) => warn(`${waitNotice(e)}\n`);
   if (flags.insecure) o.insecure = true;
   if (flags.passwordStdin) {
     if (!flags.username) throw new UsageError('--password-stdin needs --username');

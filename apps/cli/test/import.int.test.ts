@@ -161,7 +161,7 @@ describeWithTools(['busybox', 'tar', 'taskset'], 'import a rootfs tarball (busyb
         { name: 'a', content: 'a' },
         { name: 'evil', type: 'link', linkname: 'etc/shadow' },
       ]),
-      /evil: unsafe path "etc\/shadow": hardlink target is not a file earlier in this archive/,
+      /^error \[OCI_HARDLINK_TARGET_MISSING\]: bad\.tar: hardlink "evil" points at "etc\/shadow", which is not a regular file earlier in the archive\nhint: the archive is incomplete/,
     ],
   ] as const)('refuses %s, names the entry, and leaves the layout untouched', async (_, tar, message) => {
     const before = await layoutFingerprint(layout);
@@ -169,7 +169,8 @@ describeWithTools(['busybox', 'tar', 'taskset'], 'import a rootfs tarball (busyb
     await writeFile(bad, tar);
     const r = await cli(['import', bad, `${layout}:busybox`, '--platform', platform]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/^error \[OCI_UNSAFE_PATH\]: bad\.tar: /);
+    if (!message.source.includes('HARDLINK'))
+      expect(r.stderr).toMatch(/^error \[OCI_UNSAFE_PATH\]: bad\.tar: /);
     expect(r.stderr).toMatch(message);
     expect(await layoutFingerprint(layout)).toBe(before);
   });

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { runCommand } from '../src/commands/run.ts';
+import { cli } from './helpers.ts';
 
 describe('run: Docker-style argument parsing', () => {
   async function parse(argv: string[]) {
@@ -52,4 +53,25 @@ describe('run: Docker-style argument parsing', () => {
       platform: 'linux/arm64',
     });
   });
+});
+
+describe('run: bad flags are refused before anything is pulled or unpacked (as docker)', () => {
+  const cases: [string, string[], RegExp][] = [
+    ['-e =x', ['-e', '=x'], /invalid environment variable "=x": the name before = is empty/],
+    ['-u 0:0:0', ['-u', '0:0:0'], /invalid user "0:0:0": expected user\[:group\]/],
+    ['--hostname of 100 characters', ['--hostname', 'h'.repeat(100)], /100 characters, the limit is 64/],
+    ['-v X:/proc/x', ['-v', '/tmp:/proc/x'], /\/proc\/x is under \/proc, which the runtime mounts itself/],
+  ];
+  for (const [what, flags, message] of cases)
+    it(what, async () => {
+      // A name nothing has: the refusal comes first (no "not found", no pull, no bwrap).
+      const r = await cli(['run', ...flags, 'no-such-image-here:1', 'true'], {
+        env: { SCRATCHPACK_STORE: '/nonexistent/store' },
+        timeout: 60_000,
+      });
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).toMatch(/^error: /); // USAGE: printed without a code, exit 2
+      expect(r.stderr).toMatch(/\nhint: /);
+      expect(r.status).toBe(2);
+    }, 60_000);
 });

@@ -3,7 +3,7 @@
  * filepath.Match per path component), `.dockerignore`, and turning a source into layer entries.
  * Nothing outside the context is ever read: `..` escapes and symlinks leading outside are refused.
  */
-import { createReadStream, lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { createReadStream, lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { lstat, open, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -15,6 +15,7 @@ export class SourceError extends ScratchpackError {
   declare readonly code:
     | 'DOCKERFILE_CONTEXT_ESCAPE'
     | 'DOCKERFILE_SOURCE_NOT_FOUND'
+    | 'DOCKERFILE_SYMLINK_LOOP'
     | 'DOCKERFILE_UNSUPPORTED'
     | 'DOCKERFILE_IGNORE_PATTERN';
   constructor(code: SourceError['code'], message: string, hint?: string) {
@@ -121,7 +122,13 @@ export class BuildContext {
     let real: string;
     try {
       real = await realpath(abs);
-    } catch {
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code === 'ELOOP')
+        throw new SourceError(
+          'DOCKERFILE_SYMLINK_LOOP',
+          `${JSON.stringify(original)} in the build context ${this.root} is a symlink loop (too many levels of symbolic links)`,
+          'point the symlink at a real file or directory, or copy the file itself',
+        );
       throw new SourceError(
         'DOCKERFILE_SOURCE_NOT_FOUND',
         `${JSON.stringify(original)} not found in the build context ${this.root}`,
@@ -228,13 +235,24 @@ export class BuildContext {
           found.push({ type: 'symlink', path: d, target: readlinkSync(abs), ...ids });
         else if (l.isFile())
           found.push({ type: 'file', path: d, source: abs, mode: own.mode ?? l.mode & 0o7777, ...ids });
-        else warnings.push(`skipped ${rel}: not a regular file, directory or symlink`);
+        else
+          warnings.push(
+            `skipped ${rel}: ${specialKind(l)}; COPY takes regular files, directories and symlinks`,
+          );
       }
       return found;
     };
     out.push(...walk(src.rel, src.real, dest));
     return out;
   }
+}
+
+/** A special file's kind, for the warning that skips it. */
+function specialKind(l: Stats): string {
+  if (l.isFIFO()) return 'a FIFO (named pipe)';
+  if (l.isSocket()) return 'a socket';
+  if (l.isBlockDevice() || l.isCharacterDevice()) return 'a device node';
+  return 'not a regular file, directory or symlink';
 }
 
 /** What ADD should do with a local file: extract a tar (plain or gzip), or copy it. */

@@ -76,7 +76,22 @@ function ownership(st: EvalState, ins: Instruction): CopyOwnership {
 }
 
 /** `COPY`/`ADD`: one layer with every source, created_by `COPY … # buildkit`. */
+/**
+ * docker's limit for overlay2 (and containerd's overlay snapshotter): 127 layers in one image; past it the image
+ * builds but no overlay-based runtime can run it. Refused at the COPY/ADD that would make layer 128.
+ */
+export const MAX_LAYERS = 127;
+
 export async function copyInstruction(st: EvalState, ins: Instruction, ctx: BuildContext): Promise<void> {
+  const layers = st.parts.layers.length + st.added.length;
+  if (layers >= MAX_LAYERS)
+    fail(
+      st,
+      ins,
+      'DOCKERFILE_TOO_MANY_LAYERS',
+      `${ins.keyword} would make layer ${layers + 1}: an image has at most ${MAX_LAYERS} layers (docker's overlay2 limit; ${st.parts.layers.length} from the base, ${st.added.length} added so far)`,
+      { hint: 'copy several sources in one instruction (COPY a b c /dest/) or a whole directory' },
+    );
   const own = ownership(st, ins);
   const look = lookup(st);
   const items: { value: string; offset: number }[] = ins.json

@@ -14,6 +14,8 @@ beforeAll(async () => {
     hello: { content: '#!hello\n', mode: 0o755 },
     leak: { symlink: `${outside.path}/secret` },
     dirleak: { symlink: outside.path },
+    loopa: { symlink: 'loopb' },
+    loopb: { symlink: 'loopa' },
     'archive.tar.xz': Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0, 1, 2]),
   });
 });
@@ -234,6 +236,18 @@ const CASES: [string, string, string, string][] = [
     'DOCKERFILE_BAD_ARGUMENT',
     'Dockerfile:2:16: STOPSIGNAL: STOPSIGNAL takes exactly one argument',
   ],
+  [
+    'COPY of a symlink loop (a → b → a)',
+    'FROM scratch\nCOPY loopa /x\n',
+    'DOCKERFILE_SYMLINK_LOOP',
+    `Dockerfile:2:6: COPY: "loopa" in the build context`,
+  ],
+  [
+    'a COPY past 127 layers',
+    `FROM scratch\n${'COPY hello /\n'.repeat(128)}`,
+    'DOCKERFILE_TOO_MANY_LAYERS',
+    "Dockerfile:129:1: COPY: COPY would make layer 128: an image has at most 127 layers (docker's overlay2 limit; 0 from the base, 127 added so far)",
+  ],
 ];
 
 describe('evaluate refuses with file:line:col, the instruction and why', () => {
@@ -243,6 +257,21 @@ describe('evaluate refuses with file:line:col, the instruction and why', () => {
     expect(e.message.slice(0, prefix.length)).toBe(prefix);
     const m = /^Dockerfile:(\d+):(\d+):/.exec(prefix)!;
     expect([e.file, e.line, e.column]).toEqual(['Dockerfile', Number(m[1]), Number(m[2])]);
+  });
+
+  it('a symlink loop says so (not "not found"), with a hint', async () => {
+    const e = await evalError('FROM scratch\nCOPY loopa /x\n', { context: ctx, platform: 'linux/amd64' });
+    expect(e.reason).toMatch(/is a symlink loop \(too many levels of symbolic links\)$/);
+    expect(e.hint).toMatch(/point the symlink at a real file/);
+  });
+
+  it('127 layers are fine', async () => {
+    const { evaluate } = await import('../src/index.ts');
+    const r = await evaluate(`FROM scratch\n${'COPY hello /\n'.repeat(127)}`, {
+      context: ctx,
+      platform: 'linux/amd64',
+    });
+    expect((await r.manifest()).layers).toHaveLength(127);
   });
 
   it('gives hints for the common refusals', async () => {

@@ -4,9 +4,11 @@
  * so an interrupted run removes it, and named `.tmp-<pid>-…`, so a later writer can sweep it once its
  * process is dead. A failure removes the temp and leaves the old file as it was.
  */
+
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { withPathIfNoSpace } from './errors.ts';
 import { trackTemp, untrackTemp } from './temp-files.ts';
 
 let tempCounter = 0;
@@ -34,7 +36,7 @@ export async function writeThroughTemp<T>(path: string, write: (tmp: string) => 
     return result;
   } catch (err) {
     await rm(tmp, { force: true });
-    throw err;
+    throw withPathIfNoSpace(err, path);
   } finally {
     untrackTemp(tmp);
   }
@@ -53,7 +55,7 @@ export function writeFileAtomicSync(path: string, data: Uint8Array | string): vo
     renameSync(tmp, path);
   } catch (err) {
     rmSync(tmp, { force: true });
-    throw err;
+    throw withPathIfNoSpace(err, path);
   } finally {
     untrackTemp(tmp);
   }

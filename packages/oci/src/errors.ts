@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import { ScratchpackError } from './base-error.ts';
 
 /**
@@ -23,12 +24,14 @@ export type OciErrorCode =
   | 'OCI_BLOB_NOT_FOUND'
   | 'OCI_LAYER_NOT_FOUND'
   | 'OCI_UNSAFE_PATH'
+  | 'OCI_HARDLINK_TARGET_MISSING'
   | 'OCI_INVALID_TAR'
   | 'OCI_INVALID_ENTRY'
   | 'OCI_INVALID_EPOCH'
   | 'OCI_VALIDATION_FAILED'
   | 'OCI_ROOTFS_NOT_EMPTY'
-  | 'OCI_UNPACK_TOO_LARGE';
+  | 'OCI_UNPACK_TOO_LARGE'
+  | 'OCI_NO_SPACE';
 
 export class OciError extends ScratchpackError {
   declare readonly code: OciErrorCode;
@@ -197,6 +200,23 @@ export class UnsafePathError extends OciError {
   }
 }
 
+/** A hardlink entry whose target is not a regular file stored before it (tar writes the file first). */
+export class HardlinkTargetError extends OciError {
+  constructor(
+    readonly link: string,
+    readonly target: string,
+    where: string,
+  ) {
+    super(
+      'OCI_HARDLINK_TARGET_MISSING',
+      `${where}: hardlink ${JSON.stringify(link)} points at ${JSON.stringify(target)}, which is not a regular file earlier in the archive`,
+      {
+        hint: 'the archive is incomplete or was made from a partial file list: re-create it with the target file included (or with tar --hard-dereference)',
+      },
+    );
+  }
+}
+
 /** Input that is not a (complete) tar archive. */
 export class InvalidTarError extends OciError {
   constructor(
@@ -244,4 +264,24 @@ export class ValidationError extends OciError {
       `${subject} is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  - ${problems.join('\n  - ')}`,
     );
   }
+}
+
+/** The disk (or quota) filled up while writing `path`; the temp file was removed, nothing is half-written. */
+export class NoSpaceError extends OciError {
+  constructor(
+    readonly path: string,
+    cause: unknown,
+  ) {
+    const dir = dirname(path);
+    super('OCI_NO_SPACE', `no space left on the device while writing ${path}`, {
+      hint: `free space on the filesystem that holds ${dir} (\`df -h ${dir}\`), or write elsewhere (SCRATCHPACK_STORE, TMPDIR, -o); nothing was left half-written`,
+      cause,
+    });
+  }
+}
+
+/** `err` as a NoSpaceError naming `path` when it is ENOSPC or EDQUOT, else `err`. */
+export function withPathIfNoSpace(err: unknown, path: string): unknown {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT' ? new NoSpaceError(path, err) : err;
 }

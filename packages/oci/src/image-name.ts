@@ -30,6 +30,9 @@ export function isRegistryHost(first: string): boolean {
   return first.includes('.') || first.includes(':') || first === 'localhost' || first.startsWith('[');
 }
 
+/** docker's (distribution's) limit on `host/path`. */
+const MAX_NAME = 255;
+
 /** Parse and normalise an image name; throws `InvalidImageNameError` saying what is wrong. */
 export function parseImageName(input: string): ImageName {
   const bad = (why: string): never => {
@@ -60,7 +63,12 @@ export function parseImageName(input: string): ImageName {
   for (const c of rest.split('/')) {
     if (!COMPONENT_RE.test(c)) bad(`invalid path component "${c}"`);
   }
+  // docker: a 64-hex name would be read as an image ID; the whole name is at most 255 characters.
+  if (/^[a-f0-9]{64}$/.test(rest))
+    bad('a 64-character hexadecimal name reads as an image ID; pick another name');
   const path = host === HUB && !rest.includes('/') ? `library/${rest}` : rest;
+  if (host.length + 1 + path.length > MAX_NAME)
+    bad(`${host.length + 1 + path.length} characters in ${host}/${path}: docker's limit is ${MAX_NAME}`);
   const short = host === HUB ? path.replace(/^library\//, '') : `${host}/${path}`;
   return { familiar: `${short}:${tag}`, full: `${host}/${path}:${tag}`, host, path, tag };
 }

@@ -134,6 +134,8 @@ export {
 export { type RootfsFilesOptions, readRootfsFiles } from './rootfs-files.ts';
 // Shape checks of documents from outside (layouts, registries), before any field is used.
 export {
+  type BadIndexEntry,
+  badIndexEntries,
   descriptorProblems,
   MAX_MANIFEST_BYTES,
   parseImageManifest,
@@ -146,6 +148,7 @@ export { ContentSpool } from './spool.ts';
 export {
   defaultStoreDir,
   ImageStore,
+  type ImageStoreOptions,
   type RemoveResult,
   reachableBlobs,
   type StoredImage,

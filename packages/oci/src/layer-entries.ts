@@ -3,7 +3,7 @@
  * sorted component-wise so parents precede children, missing parents synthesised (0755), uid/gid 0 unless
  * given, explicit modes, whiteouts only when asked for, hardlinks always after their target.
  */
-import { InvalidEntryError, UnsafePathError } from './errors.ts';
+import { HardlinkTargetError, InvalidEntryError, UnsafePathError } from './errors.ts';
 
 interface Owned {
   /** Image path, e.g. `hello` or `/etc/passwd` (a leading `/` is dropped). */
@@ -260,11 +260,7 @@ export function normalizeEntries(entries: readonly LayerEntry[]): TarRecord[] {
       target = byName.get(target.linkname!);
     }
     if (target?.type !== 'file') {
-      throw new UnsafePathError(
-        r.linkname!,
-        'hardlink target is not a regular file inside this layer',
-        `hardlink ${r.name}`,
-      );
+      throw new HardlinkTargetError(r.name, r.linkname!, 'layer');
     }
     r.linkname = target.name;
   }

@@ -29,7 +29,12 @@ import { type LayoutRef, mergeRefs, REF_NAME, updateLayoutIndex } from './layout
 import type { LockOptions } from './lock.ts';
 import { isIndex, isManifest } from './media-types.ts';
 import type { Platform } from './platform.ts';
-import { parseImageManifest, parseIndexManifest } from './schema.ts';
+import {
+  type BadIndexEntry,
+  parseImageManifest,
+  parseIndexManifest,
+  parseIndexSkippingBadEntries,
+} from './schema.ts';
 import type { Descriptor, IndexManifest } from './types.ts';
 
 export { CONTAINERD_NAME, REF_NAME } from './layout-update.ts';
@@ -217,6 +222,8 @@ export interface Layout {
   resolve(tag?: string): Promise<ImageIndex | Image>;
   /** A stream of a blob's bytes. */
   blob(digest: Digest | string): Promise<Readable>;
+  /** Entries of `index.json` that are not descriptors: left out of `index()`, never followed. */
+  readonly skipped?: BadIndexEntry[];
 }
 
 /**
@@ -224,15 +231,17 @@ export interface Layout {
  * broken one (not JSON, `null`, `"manifests": {}`, a descriptor without a digest) an error naming the file.
  */
 export async function parseIndexJson(dir: string): Promise<IndexManifest> {
+  return parseIndexManifest(await readIndexBytes(dir), join(dir, 'index.json'));
+}
+
+async function readIndexBytes(dir: string): Promise<Buffer> {
   const file = join(dir, 'index.json');
-  let raw: Buffer;
   try {
-    raw = await readFile(file);
+    return await readFile(file);
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code === 'ENOENT') throw new LayoutNotFoundError(dir);
     throw new InvalidDocumentError(file, 'a readable file', [(cause as Error).message]);
   }
-  return parseIndexManifest(raw, file);
 }
 
 /** Open the layout at `dir`; throws `LayoutNotFoundError` when `oci-layout` or `index.json` is missing. */
@@ -242,19 +251,29 @@ export async function readLayout(dir: string): Promise<Layout> {
   } catch {
     throw new LayoutNotFoundError(dir);
   }
-  const idx = await parseIndexJson(dir);
+  // An entry that is not a descriptor is set aside (never followed); asking for its tag names its problems.
+  const file = join(dir, 'index.json');
+  const { index: idx, bad } = parseIndexSkippingBadEntries(await readIndexBytes(dir), file);
   const blobs = new BlobStore(dir);
   const tagsOf = () =>
     [...new Set(idx.manifests.map((m) => m.annotations?.[REF_NAME]).filter((t): t is string => !!t))].sort();
   const descriptor = async (tag?: string): Promise<Descriptor> => {
     if (tag !== undefined) {
       const found = idx.manifests.find((m) => m.annotations?.[REF_NAME] === tag);
+      const broken = found ? undefined : bad.find((b) => b.name === tag);
+      if (broken) throw new InvalidDocumentError(file, 'an image index', broken.problems);
       if (!found) throw new TagNotFoundError(dir, tag, tagsOf());
       return found;
     }
     // Referrers (untagged artifact entries) never make the choice ambiguous.
     const images = idx.manifests.filter((m) => !m.artifactType);
     if (images.length === 1) return images[0]!;
+    if (images.length === 0 && bad.length)
+      throw new InvalidDocumentError(
+        file,
+        'an image index',
+        bad.flatMap((b) => b.problems),
+      );
     const latest = idx.manifests.find((m) => m.annotations?.[REF_NAME] === 'latest');
     if (latest) return latest;
     throw new AmbiguousTagError(dir, tagsOf());
@@ -267,5 +286,6 @@ export async function readLayout(dir: string): Promise<Layout> {
     descriptor,
     resolve: async (tag) => loadDescriptor(blobs, await descriptor(tag)),
     blob: (d) => blobs.open(typeof d === 'string' ? Digest.parse(d) : d),
+    skipped: bad,
   };
 }

@@ -28,7 +28,13 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { HashingStream } from './digest.ts';
-import { DigestMismatchError, InvalidTarError, OciError, UnsafePathError } from './errors.ts';
+import {
+  DigestMismatchError,
+  HardlinkTargetError,
+  InvalidTarError,
+  OciError,
+  UnsafePathError,
+} from './errors.ts';
 import type { Image } from './image.ts';
 import { type Layer, uncompressed } from './layer.ts';
 import { cleanPath, OPAQUE_MARKER, WHITEOUT_PREFIX } from './layer-entries.ts';
@@ -159,6 +165,9 @@ async function writeEntry(
     case 'link': {
       // link(2) never follows a symlink target: a hardlink to a link links the link itself.
       const target = await resolveInRoot(root, cleanPath(h.linkname ?? '', `${where}: hardlink ${h.name}`));
+      // A missing target: a clear error, not link(2)'s ENOENT (a link to a symlink links the symlink itself).
+      if (!lstatSync(target, { throwIfNoEntry: false }))
+        throw new HardlinkTargetError(h.name, h.linkname ?? '', where);
       linkSync(target, host);
       return true;
     }

@@ -106,6 +106,49 @@ export function validateManifestShape(doc: unknown, what: string): asserts doc i
   if (problems.length) throw new InvalidDocumentError(what, 'an image manifest', problems);
 }
 
+/** An entry of an index's `manifests` that is not a descriptor: its position, its name annotation, the problems. */
+export interface BadIndexEntry {
+  at: number;
+  name: string | undefined;
+  problems: string[];
+}
+
+/**
+ * Problems of each entry of `index.manifests` that is not a valid descriptor (e.g. a digest
+ * `sha256:../../etc/passwd`); such an entry is never used, so one broken entry does not break the others.
+ */
+export function badIndexEntries(manifests: readonly unknown[]): BadIndexEntry[] {
+  const bad: BadIndexEntry[] = [];
+  manifests.forEach((d, at) => {
+    const problems = descriptorProblems(d, `manifests[${at}]`);
+    if (!problems.length) return;
+    const name = isObject(d) && isObject(d.annotations) ? d.annotations[REF_NAME_KEY] : undefined;
+    bad.push({ at, name: typeof name === 'string' ? name : undefined, problems });
+  });
+  return bad;
+}
+
+const REF_NAME_KEY = 'org.opencontainers.image.ref.name';
+
+/**
+ * `parseIndexManifest` that sets aside the entries that are not descriptors instead of failing for all of
+ * them (a broken document as a whole still fails).
+ */
+export function parseIndexSkippingBadEntries(
+  bytes: Uint8Array,
+  what: string,
+): { index: IndexManifest; bad: BadIndexEntry[] } {
+  const doc = parse(bytes, what);
+  let bad: BadIndexEntry[] = [];
+  if (isObject(doc) && Array.isArray(doc.manifests)) {
+    bad = badIndexEntries(doc.manifests);
+    const skip = new Set(bad.map((b) => b.at));
+    doc.manifests = doc.manifests.filter((_, i) => !skip.has(i));
+  }
+  validateIndexShape(doc, what);
+  return { index: doc, bad };
+}
+
 /** Parse and check an image index's bytes; `what` names where they came from (a file, a URL). */
 export function parseIndexManifest(bytes: Uint8Array, what: string): IndexManifest {
   const doc = parse(bytes, what);

@@ -86,6 +86,12 @@ export async function unpackArchive(
       entries++;
       const name = entry.header.name.replace(/^(\.\/)+/, '');
       const blob = BLOB_RE.exec(name);
+      // A blob (or index.json) that is a link would be read from outside the archive: refused, by name.
+      if ((blob || name === 'index.json' || name === 'oci-layout') && entry.header.type !== 'file')
+        throw new InvalidArchiveError(
+          source,
+          `${name} is a ${entry.header.type}${entry.header.linkname ? ` to ${entry.header.linkname}` : ''}, not a regular file; an OCI archive holds each blob as a file (re-create the archive with tar --dereference, or with scratchpack save)`,
+        );
       if (entry.header.type === 'file' && blob) {
         await blobs.write(Digest.parse(`sha256:${blob[1]}`), entry.header.size ?? 0, () => entry, { signal });
         entry.resume(); // a repeated blob was skipped unread
@@ -98,7 +104,7 @@ export async function unpackArchive(
   } catch (e) {
     feeding.destroy();
     if (signal?.aborted) throw asAborted(e, signal, what);
-    if ((e as { code?: string }).code?.startsWith('OCI_')) throw e;
+    if ((e as { code?: string }).code?.startsWith('OCI_') || e instanceof InvalidArchiveError) throw e;
     throw new InvalidArchiveError(source, `not a readable tar (${(e as Error).message})`);
   } finally {
     signal?.removeEventListener('abort', stop);

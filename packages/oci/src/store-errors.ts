@@ -8,7 +8,8 @@ export type StoreErrorCode =
   | 'OCI_LOCK_TIMEOUT'
   | 'STORE_IMAGE_NOT_FOUND'
   | 'STORE_INVALID_NAME'
-  | 'STORE_INVALID_ARCHIVE';
+  | 'STORE_INVALID_ARCHIVE'
+  | 'STORE_ENTRY_INVALID';
 
 export class StoreError extends ScratchpackError {
   declare readonly code: StoreErrorCode;
@@ -72,4 +73,31 @@ export class InvalidArchiveError extends StoreError {
       'load takes an OCI archive (as written by `scratchpack save`, `build -o x.tar` or `skopeo copy … oci-archive:`)',
     );
   }
+}
+
+/** The store's `index.json` entry for a name is not a descriptor (a hand edit, another tool): never followed. */
+export class StoreEntryInvalidError extends StoreError {
+  constructor(
+    readonly image: string,
+    readonly file: string,
+    readonly problems: string[],
+  ) {
+    super(
+      'STORE_ENTRY_INVALID',
+      `the local store's entry for ${image} is broken (${file}: ${problems.join('; ')})`,
+      `remove the name with \`scratchpack rmi ${image}\` and store the image again, or fix the entry in ${file}`,
+    );
+  }
+}
+
+/** What the store says about an entry it skips (the CLI prints it as a warning). */
+export function skippedEntryNotice(
+  file: string,
+  entry: { at: number; name: string | undefined; problems: string[] },
+): string {
+  const what = entry.name ? `the entry for ${entry.name}` : `entry ${entry.at} (unnamed)`;
+  const fix = entry.name
+    ? `\`scratchpack rmi ${entry.name}\` removes it`
+    : `remove manifests[${entry.at}] from ${file}`;
+  return `skipped ${what} of ${file}: ${entry.problems.join('; ')}; ${fix}`;
 }

@@ -23,7 +23,8 @@ import {
   withManifests,
 } from './layout-update.ts';
 import { isIndex, isManifest } from './media-types.ts';
-import { ImageNotFoundError } from './store-errors.ts';
+import { badIndexEntries } from './schema.ts';
+import { ImageNotFoundError, StoreEntryInvalidError, skippedEntryNotice } from './store-errors.ts';
 import { type Lease, liveLeases, takeLease, withLease } from './store-leases.ts';
 import { untrackTemp } from './temp-files.ts';
 import type { Descriptor, IndexManifest, Manifest } from './types.ts';
@@ -54,6 +55,18 @@ export interface RemoveResult {
 
 const HEX_RE = /^[0-9a-f]{64}$/;
 
+/** The entries of `index` that are descriptors (a broken entry is never used: see `badIndexEntries`). */
+function usable(index: IndexManifest | undefined): Descriptor[] {
+  const manifests = index?.manifests ?? [];
+  const bad = new Set(badIndexEntries(manifests).map((b) => b.at));
+  return bad.size ? manifests.filter((_, i) => !bad.has(i)) : manifests;
+}
+
+export interface ImageStoreOptions extends UpdateIndexOptions {
+  /** Told of each broken `index.json` entry a read skips (one line: which entry, what is wrong, how to fix). */
+  onSkipped?: (notice: string) => void;
+}
+
 function refOf(n: ImageName): LayoutRef {
   return { name: n.familiar, containerdName: n.full };
 }
@@ -74,9 +87,18 @@ function namesIn(index: IndexManifest | undefined): string[] {
     .sort();
 }
 
-/** The entry of `index` named `input` (a name, or a digest / unique hex prefix of 12+ characters). */
+/**
+ * The entry of `index` named `input`, by docker's rule: a full digest (`sha256:<64 hex>` or the 64 hex alone) is
+ * always a digest; anything else is a name first, then a digest prefix of 12+ hex characters (with or without
+ * `sha256:`) that only one image has. So a tag spelt like a digest never shadows that digest.
+ */
 function findEntry(index: IndexManifest | undefined, input: string): StoredImage | undefined {
-  const manifests = index?.manifests ?? [];
+  const manifests = usable(index);
+  const full = /^(?:sha256:)?([0-9a-f]{64})$/.exec(input)?.[1];
+  if (full) {
+    const hit = manifests.find((m) => m.digest === `sha256:${full}`);
+    return hit && { name: hit.annotations?.[REF_NAME] ?? hit.digest, descriptor: hit };
+  }
   let n: ImageName | undefined;
   try {
     n = parseImageName(input);
@@ -89,7 +111,7 @@ function findEntry(index: IndexManifest | undefined, input: string): StoredImage
     );
     if (hit) return { name: n.familiar, descriptor: hit };
   }
-  const hex = /^(?:sha256:)?([0-9a-f]{12,64})$/.exec(input)?.[1];
+  const hex = /^(?:sha256:)?([0-9a-f]{12,63})$/.exec(input)?.[1];
   if (hex) {
     const hits = [
       ...new Set(manifests.filter((m) => m.digest.slice(7).startsWith(hex)).map((m) => m.digest)),
@@ -98,6 +120,21 @@ function findEntry(index: IndexManifest | undefined, input: string): StoredImage
     if (hit) return { name: hit.annotations?.[REF_NAME] ?? hit.digest, descriptor: hit };
   }
   return undefined;
+}
+
+/** The broken entry (see `badIndexEntries`) named `input`, if any. */
+function brokenEntry(
+  index: IndexManifest | undefined,
+  input: string,
+): { at: number; name: string; problems: string[] } | undefined {
+  let n: ImageName | undefined;
+  try {
+    n = parseImageName(input);
+  } catch {
+    return undefined;
+  }
+  const b = badIndexEntries(index?.manifests ?? []).find((e) => e.name === n.familiar);
+  return b && { at: b.at, name: n.familiar, problems: b.problems };
 }
 
 const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
@@ -171,10 +208,26 @@ export class ImageStore {
   readonly dir: string;
   constructor(
     dir: string = defaultStoreDir(),
-    readonly lock: UpdateIndexOptions = {},
+    readonly lock: ImageStoreOptions = {},
   ) {
     this.dir = resolve(dir);
   }
+
+  /** `index.json` as read for using its entries: broken entries reported (once per store object) and left out. */
+  private async readUsable(): Promise<IndexManifest | undefined> {
+    const index = await readIndexFile(this.dir);
+    if (!index) return index;
+    const file = join(this.dir, 'index.json');
+    for (const b of badIndexEntries(index.manifests)) {
+      const notice = skippedEntryNotice(file, b);
+      if (this.told.has(notice)) continue;
+      this.told.add(notice);
+      this.lock.onSkipped?.(notice);
+    }
+    return index;
+  }
+
+  private readonly told = new Set<string>();
 
   /**
    * Run `fn` with a private, empty staging directory inside the store (e.g. a layout to pull or unpack
@@ -194,8 +247,8 @@ export class ImageStore {
 
   /** The named entries, sorted by name (an empty list when the store does not exist yet). */
   async list(): Promise<StoredImage[]> {
-    const index = await readIndexFile(this.dir);
-    return (index?.manifests ?? [])
+    const index = await this.readUsable();
+    return usable(index)
       .filter((m) => m.annotations?.[REF_NAME] !== undefined)
       .map((m) => ({ name: m.annotations![REF_NAME]!, descriptor: m }))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -203,10 +256,12 @@ export class ImageStore {
 
   /** The entry for `name`; throws `ImageNotFoundError` listing what there is. */
   async find(name: string): Promise<StoredImage> {
-    const index = await readIndexFile(this.dir);
+    const index = await this.readUsable();
     const hit = findEntry(index, name);
-    if (!hit) throw new ImageNotFoundError(name, namesIn(index));
-    return hit;
+    if (hit) return hit;
+    const broken = brokenEntry(index, name);
+    if (broken) throw new StoreEntryInvalidError(broken.name, join(this.dir, 'index.json'), broken.problems);
+    throw new ImageNotFoundError(name, namesIn(index));
   }
 
   /** The store as a layout, plus the image or index named `name`. */
@@ -292,6 +347,13 @@ export class ImageStore {
         const gone = new Set<Descriptor>();
         for (const name of names) {
           const hit = findEntry(index, name);
+          const broken = hit ? undefined : brokenEntry(index, name);
+          if (broken) {
+            // A broken entry goes by its name; nothing it names is followed.
+            gone.add(index!.manifests[broken.at]!);
+            result.removed.push(broken.name);
+            continue;
+          }
           if (!hit) throw new ImageNotFoundError(name, namesIn(index));
           gone.add(hit.descriptor);
           result.removed.push(hit.name);

@@ -11,7 +11,7 @@ import { addAbortSignal, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
 import { abortable, asAborted, throwIfAborted } from './abort.ts';
-import { InvalidTarError, OciError, UnsafePathError } from './errors.ts';
+import { HardlinkTargetError, InvalidTarError, OciError, UnsafePathError } from './errors.ts';
 import type { Layer } from './layer.ts';
 import { cleanPath, type LayerEntry, OPAQUE_MARKER, WHITEOUT_PREFIX } from './layer-entries.ts';
 import { ContentSpool } from './spool.ts';
@@ -224,11 +224,7 @@ async function parseTar(input: Readable, opts: ReadTarOptions, readBody: BodyRea
         case 'link': {
           const target = cleanPath(h.linkname ?? '', `${where}: hardlink ${h.name}`);
           if (!seenFiles.has(target)) {
-            throw new UnsafePathError(
-              h.linkname ?? '',
-              'hardlink target is not a file earlier in this archive',
-              `${where}: ${h.name}`,
-            );
+            throw new HardlinkTargetError(h.name, h.linkname ?? '', where);
           }
           e = { type: 'hardlink', path, uid, gid, target };
           break;

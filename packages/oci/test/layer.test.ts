@@ -162,7 +162,11 @@ describe('layerFromEntries', () => {
       'OCI_INVALID_ENTRY',
       /parent a is a file/,
     ],
-    [[{ type: 'hardlink', path: 'a', target: 'missing' }], 'OCI_UNSAFE_PATH', /hardlink target/],
+    [
+      [{ type: 'hardlink', path: 'a', target: 'missing' }],
+      'OCI_HARDLINK_TARGET_MISSING',
+      /hardlink "a" points at "missing"/,
+    ],
     [[{ type: 'file', path: 'a', content: '', mode: 0o10000 }], 'OCI_INVALID_ENTRY', /mode/],
     [[{ type: 'symlink', path: 'a', target: '' }], 'OCI_INVALID_ENTRY', /empty target/],
   ] as [LayerEntry[], string, RegExp][])('refuses bad entries (%#)', (entries, code, msg) => {

@@ -63,7 +63,10 @@ describe('opening a layout checks index.json structurally', () => {
     ],
   ])('%s → a clear error naming the file', async (_, json, why) => {
     await layoutWithIndex(json);
-    const err = await readLayout(dir).catch((e: unknown) => e);
+    // A broken entry is set aside when the layout is opened; using it (here: the only entry) names its problem.
+    const err = await readLayout(dir)
+      .then((l) => l.descriptor())
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'OCI_INVALID_DOCUMENT' });
     expect((err as Error).message).toContain(join(dir, 'index.json'));
     expect((err as Error).message).toMatch(why);

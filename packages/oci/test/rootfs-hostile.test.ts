@@ -107,6 +107,18 @@ describe('extractRootfs against hostile layers', () => {
     expect(await readFile(join(root, 'f'), 'utf8')).toBe('x');
   });
 
+  it('a hardlink to a missing target is OCI_HARDLINK_TARGET_MISSING naming both, not ENOENT', async () => {
+    const err = await extract([{ header: { name: 'h', type: 'link', linkname: 'missing' } }]).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toMatchObject({
+      code: 'OCI_HARDLINK_TARGET_MISSING',
+      message: expect.stringContaining(
+        'hardlink "h" points at "missing", which is not a regular file earlier',
+      ),
+    });
+  });
+
   it('a hardlink to a symlink links the symlink itself, not the host file', async () => {
     await extract([
       link('l', join(host, 'secret-file')),

@@ -200,6 +200,25 @@ export class CredentialsError extends RegistryClientError {
   }
 }
 
+/**
+ * The answer could not be parsed as HTTP (llhttp's `HPE_*`: a control character in a header such as
+ * `WWW-Authenticate`, a bad status line): a protocol error of the registry, not a network failure to retry.
+ */
+export function malformedResponseError(
+  method: string,
+  url: string | URL,
+  err: unknown,
+): ProtocolError | undefined {
+  const code = systemCodeOf(err);
+  if (!code?.startsWith('HPE_')) return undefined;
+  const why = describeCause(err, code);
+  return new ProtocolError(
+    'PROTOCOL_VIOLATION',
+    `${method} ${redactUrl(url)}: the registry's answer is not valid HTTP (${why || code})`,
+    `a header or the status line holds a control character or is malformed: the registry (or a proxy in front of it) is broken; tell its operator — retrying will not help`,
+  );
+}
+
 function systemCodeOf(err: unknown): string | undefined {
   let e: unknown = err;
   for (let depth = 0; depth < 5 && e && typeof e === 'object'; depth++) {

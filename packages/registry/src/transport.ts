@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { AbortedError, allowManyAbortListeners, throwIfAborted } from '@scratchpack/oci';
 import { Agent, type Dispatcher, fetch, Headers, Response, request } from 'undici';
-import { ConnectionError, RegistryError, type RegistryErrorEntry } from './errors.ts';
+import { ConnectionError, malformedResponseError, RegistryError, type RegistryErrorEntry } from './errors.ts';
 import { redactUrl } from './redact.ts';
 import { isLoopbackHost } from './reference.ts';
 import { parseRetryAfter } from './retry.ts';
@@ -162,7 +162,7 @@ export class Transport {
     } catch (err) {
       if (cancel?.aborted) throw err instanceof AbortedError ? err : new AbortedError(what, { cause: err });
       if (timedOut) throw timedOut;
-      throw new ConnectionError(req.method, req.url, err);
+      throw malformedResponseError(req.method, req.url, err) ?? new ConnectionError(req.method, req.url, err);
     } finally {
       deadline.stop();
       if (!bodyHolds) cancel?.removeEventListener('abort', onCancel);

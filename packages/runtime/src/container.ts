@@ -24,6 +24,16 @@ export async function parseVolume(spec: string): Promise<Volume> {
     throw new RuntimeInputError(
       `invalid volume "${spec}": ${target} is not an absolute path in the container`,
     );
+  const norm = posix.normalize(target);
+  // The kernel's filesystems are the runtime's (masked and read-only paths; runc refuses binds there too).
+  const reserved = ['/', '/proc', '/sys', '/dev'].find(
+    (r) => norm === r || (r !== '/' && norm.startsWith(`${r}/`)),
+  );
+  if (reserved)
+    throw new RuntimeInputError(
+      `invalid volume "${spec}": ${norm} is ${reserved === '/' ? 'the container root' : `under ${reserved}, which the runtime mounts itself`}`,
+      'bind to another directory of the container (e.g. /data)',
+    );
   const abs = resolve(host);
   await stat(abs).catch(() => {
     throw new RuntimeInputError(
@@ -32,6 +42,23 @@ export async function parseVolume(spec: string): Promise<Volume> {
     );
   });
   return { host: abs, target, readOnly: mode === 'ro' };
+}
+
+/** Linux's HOST_NAME_MAX; docker refuses a longer --hostname too ("exceeds the maximum length of 64"). */
+export const HOSTNAME_MAX = 64;
+
+/** A `--hostname`, checked before anything is unpacked: 1–64 letters, digits, `-`, `.` and `_`. */
+export function checkHostname(name: string): void {
+  if (name.length > HOSTNAME_MAX)
+    throw new RuntimeInputError(
+      `invalid hostname "${name.slice(0, 20)}…": ${name.length} characters, the limit is ${HOSTNAME_MAX}`,
+      `give --hostname at most ${HOSTNAME_MAX} characters`,
+    );
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(name))
+    throw new RuntimeInputError(
+      `invalid hostname "${name}": use letters, digits, '-', '.' and '_' only`,
+      'e.g. --hostname web-1',
+    );
 }
 
 /**

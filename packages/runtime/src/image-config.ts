@@ -18,7 +18,13 @@ export function programEnv(config: ContainerConfig, overrides: string[]): Record
   const env: Record<string, string> = {};
   for (const kv of [...(config.Env ?? []), ...overrides]) {
     const i = kv.indexOf('=');
-    if (i <= 0) {
+    // docker: `-e =x` is "invalid environment variable: =x" (a variable needs a name).
+    if (i === 0 || kv === '')
+      throw new RuntimeInputError(
+        `invalid environment variable "${kv}": the name before = is empty`,
+        overrides.includes(kv) ? 'use -e NAME=VALUE (or -e NAME to copy it from here)' : undefined,
+      );
+    if (i < 0) {
       if (overrides.includes(kv)) {
         const v = process.env[kv];
         if (v !== undefined) env[kv] = v;
@@ -56,6 +62,17 @@ async function table(root: ImageView, file: string): Promise<string[][]> {
 
 const NUMERIC = /^\d+$/;
 
+/** `user[:group]` split, refused when it has more parts or no user (checked before anything is unpacked). */
+export function splitUser(spec: string): [string, string | undefined] {
+  const parts = spec.split(':');
+  if (parts.length > 2 || !parts[0])
+    throw new RuntimeInputError(
+      `invalid user "${spec}": expected user[:group]`,
+      'use -u uid[:gid] or -u name[:group] (one colon at most)',
+    );
+  return [parts[0], parts[1]];
+}
+
 /**
  * Docker's `User` / `-u`: `uid`, `uid:gid`, `name`, `name:group` (names looked up in the image's
  * /etc/passwd and /etc/group). Empty means root. A name the image does not list is an error.
@@ -65,8 +82,7 @@ export async function resolveUser(
   spec: string | undefined,
 ): Promise<ResolvedUser> {
   const root = ImageView.of(image);
-  if (!spec) spec = '0';
-  const [userPart = '', groupPart] = spec.split(':', 2);
+  const [userPart, groupPart] = splitUser(spec || '0');
   const passwd = await table(root, 'etc/passwd');
   const row = passwd.find((r) => (NUMERIC.test(userPart) ? r[2] === userPart : r[0] === userPart));
   let uid: number;

@@ -1,6 +1,13 @@
 export { binfmtRule, sandboxedBinfmtSupported } from './binfmt.ts';
 export { type ContainerSpec, findBwrap, type SandboxSpec, sandboxArgs, type Volume } from './bwrap.ts';
-export { type ContainerOptions, hostsFile, parseVolume, prepareContainer } from './container.ts';
+export {
+  type ContainerOptions,
+  checkHostname,
+  HOSTNAME_MAX,
+  hostsFile,
+  parseVolume,
+  prepareContainer,
+} from './container.ts';
 export { parseEnvFile, readEnvFile } from './env-file.ts';
 export { BwrapMissingError, RuntimeInputError, SandboxUnavailableError } from './errors.ts';
 export {
@@ -12,7 +19,14 @@ export {
   READONLY_PATHS,
 } from './hardening.ts';
 export { runOnHost } from './host.ts';
-export { commandLine, DEFAULT_PATH, programEnv, type ResolvedUser, resolveUser } from './image-config.ts';
+export {
+  commandLine,
+  DEFAULT_PATH,
+  programEnv,
+  type ResolvedUser,
+  resolveUser,
+  splitUser,
+} from './image-config.ts';
 export { ImageView, isOpaque, isWhiteout, OPAQUE_XATTR } from './image-view.ts';
 export { collectLayers, type LayerCollection, leaseLayers } from './layer-gc.ts';
 export { type Located, locate } from './locate.ts';

@@ -5,9 +5,9 @@ import { tempDir } from '@scratchpack/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { binfmtRule, sandboxedBinfmtSupported } from '../src/binfmt.ts';
 import { type SandboxSpec, sandboxArgs } from '../src/bwrap.ts';
-import { hostsFile } from '../src/container.ts';
+import { checkHostname, hostsFile, parseVolume } from '../src/container.ts';
 import { capabilities, DEFAULT_CAPS } from '../src/hardening.ts';
-import { resolveUser } from '../src/image-config.ts';
+import { programEnv, resolveUser } from '../src/image-config.ts';
 import { locate } from '../src/locate.ts';
 import { outerNamespacePrefix } from '../src/outer-ns.ts';
 import { hostIds, usernsHint } from '../src/sandbox.ts';
@@ -240,5 +240,30 @@ describe('binfmt_misc for foreign architectures', () => {
     } finally {
       await t.cleanup();
     }
+  });
+});
+
+describe('run inputs refused as docker refuses them', () => {
+  it('-e =x: a variable without a name', () => {
+    expect(() => programEnv({}, ['=x'])).toThrow(/invalid environment variable "=x"/);
+    expect(() => programEnv({ Env: ['=y'] }, [])).toThrow(/invalid environment variable "=y"/);
+    expect(programEnv({}, ['A=1', 'B='])).toMatchObject({ A: '1', B: '' });
+  });
+  it('-u with more than one colon, or no user', async () => {
+    await expect(resolveUser('/nonexistent', '0:0:0')).rejects.toMatchObject({
+      code: 'USAGE',
+      message: 'invalid user "0:0:0": expected user[:group]',
+    });
+    await expect(resolveUser('/nonexistent', ':5')).rejects.toThrow(/invalid user ":5"/);
+  });
+  it('--hostname: at most 64 characters of a host name', () => {
+    expect(() => checkHostname('h'.repeat(64))).not.toThrow();
+    expect(() => checkHostname('h'.repeat(65))).toThrow(/65 characters, the limit is 64/);
+    expect(() => checkHostname('a b')).toThrow(/invalid hostname "a b"/);
+  });
+  it('-v into /proc, /sys, /dev or onto / is refused', async () => {
+    for (const t of ['/proc/x', '/proc', '/sys/kernel', '/dev/../proc/1', '/'])
+      await expect(parseVolume(`/tmp:${t}`)).rejects.toMatchObject({ code: 'USAGE' });
+    expect(await parseVolume('/tmp:/data/proc')).toMatchObject({ target: '/data/proc' });
   });
 });

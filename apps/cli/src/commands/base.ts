@@ -23,6 +23,7 @@ import { checkOutputPath } from '../output-path.ts';
 import { parseOutput } from '../output-spec.ts';
 import { outputsPublisher, storeNamesFor, storePublisher } from '../publish-targets.ts';
 import { clientOptions } from '../registry-options.ts';
+import { say, sayJson, warn } from '../safe-text.ts';
 import { TOOL } from '../tool.ts';
 import { platformsOption } from './build.ts';
 
@@ -66,7 +67,7 @@ async function staticAction(opts: StaticFlags): Promise<void> {
     sourceDateEpoch,
     family: opts.format as Family,
     mirrors: opts.mirror,
-    onFetch: (p, url) => process.stderr.write(`fetched ${p.name} ${p.version} from ${url}\n`),
+    onFetch: (p, url) => warn(`fetched ${p.name} ${p.version} from ${url}\n`),
     signal,
   });
   const tags = opts.tag.length && !storeNames ? opts.tag : ['latest'];
@@ -95,45 +96,39 @@ async function staticAction(opts: StaticFlags): Promise<void> {
     })),
   );
   if (opts.json) {
-    console.log(
-      JSON.stringify(
-        {
-          index: base.indexDigest,
-          layer: (await base.layer.digest()).toString(),
-          outputs,
-          ...(storeNames ? { stored: storeNames } : {}),
-          images,
-          packages: base.packages,
-        },
-        null,
-        2,
-      ),
-    );
+    sayJson({
+      index: base.indexDigest,
+      layer: (await base.layer.digest()).toString(),
+      outputs,
+      ...(storeNames ? { stored: storeNames } : {}),
+      images,
+      packages: base.packages,
+    });
     return;
   }
-  console.log(
+  say(
     table(
       images.map((i) => [i.platform, i.digest, bytes(i.size)]),
       ['PLATFORM', 'MANIFEST DIGEST', 'COMPRESSED'],
     ),
   );
-  console.log(
+  say(
     `\nlayer ${(await base.layer.digest()).toString()} (${bytes(await base.layer.size())}, shared by every platform)`,
   );
-  console.log(`packages: ${base.packages.map((p: BasePackage) => `${p.name} ${p.version}`).join(', ')}`);
-  console.log(`index ${base.indexDigest}`);
-  for (const out of outputs) console.log(`wrote ${out.kind} ${out.dest}`);
-  for (const name of storeNames ?? []) console.log(`stored ${name} in the local store`);
+  say(`packages: ${base.packages.map((p: BasePackage) => `${p.name} ${p.version}`).join(', ')}`);
+  say(`index ${base.indexDigest}`);
+  for (const out of outputs) say(`wrote ${out.kind} ${out.dest}`);
+  for (const name of storeNames ?? []) say(`stored ${name} in the local store`);
 }
 
 async function lockAction(opts: { lock?: string; write?: string; mirror: string[] }): Promise<void> {
   const before = opts.lock ? await readLock(opts.lock) : defaultLock;
   const after = await refreshLock(before, { mirrors: opts.mirror, signal: runSignal() });
   const diff = lockDiff(before, after);
-  console.log(diff.length ? diff.join('\n') : 'the lock is up to date');
+  say(diff.length ? diff.join('\n') : 'the lock is up to date');
   if (opts.write) {
     await writeFileAtomic(opts.write, formatLock(after));
-    console.log(`wrote ${opts.write}`);
+    say(`wrote ${opts.write}`);
   }
 }
 

@@ -23,6 +23,7 @@ import { COMPRESSION_LEVEL_HELP, parseCompressionLevel, parseOutput, parsePairs 
 import { packProgress } from '../progress.ts';
 import { outputsPublisher, storeNamesFor, storePublisher } from '../publish-targets.ts';
 import { addRegistryFlags, clientOptions, type RegistryFlags } from '../registry-options.ts';
+import { say, sayJson, warn } from '../safe-text.ts';
 import { taskProgress } from '../task-progress.ts';
 import { TOOL } from '../tool.ts';
 import { warnOnce } from '../warnings.ts';
@@ -208,7 +209,7 @@ export function buildCommand(program: Command): void {
         onPull: (ref, platform, r) => {
           pulling.done(`${ref} (${platform})`);
           if (!tty && !opts.quiet)
-            process.stderr.write(
+            warn(
               `pulled ${ref} (${platform}): ${r.blobsFetched} blobs fetched (${bytes(r.bytesFetched)}), ${r.blobsSkipped} cached\n`,
             );
         },
@@ -235,7 +236,7 @@ export function buildCommand(program: Command): void {
           attest: {
             sbom: opts.sbom,
             provenance: opts.provenance,
-            onWarning: (m) => process.stderr.write(`warning: ${m}\n`),
+            onWarning: (m) => warn(`warning: ${m}\n`),
           },
           tool: TOOL,
           ...(opts.imageName ? { imageName: opts.imageName } : {}),
@@ -267,44 +268,38 @@ export function buildCommand(program: Command): void {
         await program?.cleanup();
       }
       if (opts.json) {
-        console.log(
-          JSON.stringify(
-            {
-              index: result.indexDigest,
-              mediaType: result.index.mediaType(),
-              outputs,
-              ...(storeNames ? { stored: storeNames } : {}),
-              images: result.images.map((i) => ({ ...i, platform: formatPlatform(i.platform) })),
-              referrers: result.referrers.map((r) => ({
-                artifactType: r.descriptor.artifactType,
-                digest: r.descriptor.digest,
-                subject: r.manifest.subject?.digest,
-              })),
-            },
-            null,
-            2,
-          ),
-        );
+        sayJson({
+          index: result.indexDigest,
+          mediaType: result.index.mediaType(),
+          outputs,
+          ...(storeNames ? { stored: storeNames } : {}),
+          images: result.images.map((i) => ({ ...i, platform: formatPlatform(i.platform) })),
+          referrers: result.referrers.map((r) => ({
+            artifactType: r.descriptor.artifactType,
+            digest: r.descriptor.digest,
+            subject: r.manifest.subject?.digest,
+          })),
+        });
         return;
       }
-      console.log(
+      say(
         table(
           result.images.map((i) => [formatPlatform(i.platform), i.digest, bytes(i.size)]),
           ['PLATFORM', 'MANIFEST DIGEST', 'COMPRESSED'],
         ),
       );
-      console.log(`\nindex ${result.indexDigest}`);
+      say(`\nindex ${result.indexDigest}`);
       if (result.referrers.length)
-        console.log(`referrers: ${result.referrers.length} (SBOMs and provenance beside the images)`);
+        say(`referrers: ${result.referrers.length} (SBOMs and provenance beside the images)`);
       for (const out of outputs) {
         const pushed = published.find((p) => p.kind === 'registry' && p.dest === out.dest)?.push;
-        console.log(
+        say(
           out.kind === 'registry'
             ? `pushed ${pushed?.reference ?? out.dest}`
             : `wrote ${out.kind} ${out.dest}`,
         );
       }
-      for (const name of storeNames ?? []) console.log(`stored ${name} in the local store`);
+      for (const name of storeNames ?? []) say(`stored ${name} in the local store`);
     },
   );
 }

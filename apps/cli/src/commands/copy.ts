@@ -21,6 +21,7 @@ import { bytes } from '../output.ts';
 import { checkOutputPath } from '../output-path.ts';
 import { withProgress } from '../progress.ts';
 import { addRegistryFlags, clientOptions, type RegistryFlags } from '../registry-options.ts';
+import { say, sayJson } from '../safe-text.ts';
 
 export interface CopyFlags {
   referrers: boolean;
@@ -105,20 +106,20 @@ export function printCopy(r: CopySummary, json: boolean | undefined): void {
   if (json) {
     // A push's own summary (uploaded, skipped, mounted, manifests, indexDigest…) stays at the top level.
     const { push, ...rest } = r;
-    console.log(JSON.stringify({ ...push, ...rest }, null, 2));
+    sayJson({ ...push, ...rest });
     return;
   }
-  console.log(`copied ${r.source} to ${r.where}`);
+  say(`copied ${r.source} to ${r.where}`);
   const fetched = r.source.startsWith('registry ')
     ? `${r.blobsFetched} fetched (${bytes(r.bytesFetched)}); `
     : '';
-  console.log(`blobs: ${fetched}${r.blobsWritten} written, ${r.blobsSkipped} already there`);
+  say(`blobs: ${fetched}${r.blobsWritten} written, ${r.blobsSkipped} already there`);
   if (r.referrers)
-    console.log(
+    say(
       `referrers: ${r.referrers}${r.fallbackTags.length ? ` (no referrers API: ${r.fallbackTags.length} sha256-<hex> fallback tags)` : ''}`,
     );
-  if (r.tags.length) console.log(`tags: ${r.tags.join(', ')}`);
-  console.log(`digest: ${r.digest}`);
+  if (r.tags.length) say(`tags: ${r.tags.join(', ')}`);
+  say(`digest: ${r.digest}`);
 }
 
 export function copyCommand(program: Command): void {

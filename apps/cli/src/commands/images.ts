@@ -11,6 +11,7 @@ import {
 import type { Command } from 'commander';
 import { localStore } from '../image-ref.ts';
 import { bytes, table } from '../output.ts';
+import { say, sayJson } from '../safe-text.ts';
 
 export interface ImageRow {
   name: string;
@@ -70,14 +71,14 @@ export function imagesCommand(program: Command): void {
         );
       }
       if (opts.json) {
-        console.log(JSON.stringify({ store: store.dir, images: rows }, null, 2));
+        sayJson({ store: store.dir, images: rows });
         return;
       }
       if (opts.quiet) {
-        for (const r of rows) console.log(r.name);
+        for (const r of rows) say(r.name);
         return;
       }
-      console.log(
+      say(
         table(
           rows.map((r) => [
             r.name,

@@ -42,6 +42,7 @@ import { bytes } from '../output.ts';
 import { checkOutputPath } from '../output-path.ts';
 import { COMPRESSION_LEVEL_HELP, parseCompressionLevel } from '../output-spec.ts';
 import { withPackProgress } from '../progress.ts';
+import { say, sayJson } from '../safe-text.ts';
 import { TOOL } from '../tool.ts';
 
 async function openInput(source: string): Promise<Readable> {
@@ -234,18 +235,18 @@ export function importCommand(program: Command): void {
           size: await layer.size(),
         };
         if (opts.json) {
-          console.log(JSON.stringify(summary, null, 2));
+          sayJson(summary);
           return;
         }
-        console.log(
+        say(
           `imported ${name} (${summary.entries} entries, ${bytes(summary.size)} compressed) as ${storeName ?? `${dir}:${tag}`} for ${summary.platform}`,
         );
-        console.log(
+        say(
           normalize
             ? `layer tar normalised (sorted, times clamped to SOURCE_DATE_EPOCH): diff_id ${summary.diffId}`
             : `layer tar kept as given (docker and podman import give the same diff_id): diff_id ${summary.diffId}`,
         );
-        console.log(`index ${summary.index}`);
+        say(`index ${summary.index}`);
       },
     );
 }

@@ -11,6 +11,7 @@ import type { Command } from 'commander';
 import { openImage } from '../image-ref.ts';
 import { bytes, table } from '../output.ts';
 import { addRegistryFlags, clientOptions, type RegistryFlags } from '../registry-options.ts';
+import { safeJson, say, sayJson } from '../safe-text.ts';
 import { referrersOf } from '../supply/referrers.ts';
 
 interface ImageSummary {
@@ -102,39 +103,38 @@ export function inspectCommand(program: Command): void {
           })),
         };
         if (opts.json) {
-          console.log(JSON.stringify(result, null, 2));
+          sayJson(result);
           return;
         }
-        console.log(`${ref}  ${result.mediaType}  (${result.resolved})`);
-        console.log(`digest: ${result.digest}`);
-        for (const [k, v] of Object.entries(result.annotations)) console.log(`  ${k}: ${v}`);
-        console.log();
-        console.log(
+        say(`${ref}  ${result.mediaType}  (${result.resolved})`);
+        say(`digest: ${result.digest}`);
+        for (const [k, v] of Object.entries(result.annotations)) say(`  ${k}: ${v}`);
+        say();
+        say(
           table(
             images.map((i) => [i.platform, i.digest, String(i.layers.length), bytes(i.size)]),
             ['PLATFORM', 'MANIFEST DIGEST', 'LAYERS', 'SIZE'],
           ),
         );
         const cfg = images[0]?.config ?? {};
-        const show = (k: string) => (cfg[k] === undefined ? undefined : `${k}: ${JSON.stringify(cfg[k])}`);
+        const show = (k: string) => (cfg[k] === undefined ? undefined : `${k}: ${safeJson(cfg[k])}`);
         const lines = ['Entrypoint', 'Cmd', 'Env', 'WorkingDir', 'User', 'ExposedPorts', 'Labels']
           .map(show)
           .filter(Boolean);
-        if (lines.length) console.log(`\n${lines.join('\n')}`);
+        if (lines.length) say(`\n${lines.join('\n')}`);
         if (result.referrers.length) {
           const of = (d: string) =>
             d === result.digest ? 'index' : (images.find((i) => i.digest === d)?.platform ?? d.slice(0, 19));
-          console.log(`\nreferrers (${result.referrers.length}):`);
-          console.log(
+          say(`\nreferrers (${result.referrers.length}):`);
+          say(
             table(
               result.referrers.map((r) => [of(r.subject), r.artifactType ?? '', r.digest, bytes(r.size)]),
               ['SUBJECT', 'TYPE', 'DIGEST', 'SIZE'],
             ),
           );
         }
-        if (checked !== undefined) console.log(`\nvalid: ${checked} digests and sizes recomputed`);
-        else if (remote)
-          console.log('\nmanifests and configs checked against their digests; layers not downloaded');
+        if (checked !== undefined) say(`\nvalid: ${checked} digests and sizes recomputed`);
+        else if (remote) say('\nmanifests and configs checked against their digests; layers not downloaded');
       } finally {
         await source.close();
       }

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../errors.ts';
 import { localStore } from '../image-ref.ts';
 import { runSignal } from '../interrupt.ts';
+import { say, sayJson } from '../safe-text.ts';
 
 export function loadCommand(program: Command): void {
   program
@@ -38,10 +39,10 @@ export function loadCommand(program: Command): void {
         signal: runSignal(),
       });
       if (opts.json) {
-        console.log(JSON.stringify(result, null, 2));
+        sayJson(result);
         return;
       }
-      for (const n of result.names) console.log(`loaded ${n}`);
-      if (result.unnamed) console.log(`(${result.unnamed} unnamed entries skipped)`);
+      for (const n of result.names) say(`loaded ${n}`);
+      if (result.unnamed) say(`(${result.unnamed} unnamed entries skipped)`);
     });
 }

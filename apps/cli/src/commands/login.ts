@@ -8,6 +8,7 @@ import { login, logout } from '@scratchpack/transport';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.ts';
 import { addRegistryFlags, clientOptions, type RegistryFlags } from '../registry-options.ts';
+import { say } from '../safe-text.ts';
 
 /** `HOST[:PORT]`, also accepted as a reference or URL (`https://ghcr.io`, `ghcr.io/me/app`). */
 function registryHost(input: string): string {
@@ -41,7 +42,7 @@ export function loginCommand(program: Command): void {
       ...client,
       credential: null,
     });
-    console.log(`login succeeded: credentials for ${registry} saved in ${configPath}`);
+    say(`login succeeded: credentials for ${registry} saved in ${configPath}`);
   });
   program
     .command('logout')
@@ -49,7 +50,7 @@ export function loginCommand(program: Command): void {
     .argument('<registry>', 'host[:port]')
     .action(async (host: string) => {
       const registry = registryHost(host);
-      if (await logout(registry)) console.log(`removed the credentials for ${registry}`);
-      else console.log(`no credentials for ${registry} were saved`);
+      if (await logout(registry)) say(`removed the credentials for ${registry}`);
+      else say(`no credentials for ${registry} were saved`);
     });
 }

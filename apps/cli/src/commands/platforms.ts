@@ -1,6 +1,7 @@
 import { PLATFORMS, qemuFor, resolveZig, ZigNotFoundError } from '@scratchpack/toolchain';
 import { type Command, Option } from 'commander';
 import { table } from '../output.ts';
+import { say, sayJson } from '../safe-text.ts';
 
 export function platformsCommand(program: Command): void {
   program
@@ -28,11 +29,11 @@ export function platformsCommand(program: Command): void {
         return { platform: p.name, label: p.label, zigTarget: p.zigTarget, zigCpu: p.zigCpu, build, run };
       });
       if (opts.json) {
-        console.log(JSON.stringify({ zig: zig ?? null, platforms: rows }, null, 2));
+        sayJson({ zig: zig ?? null, platforms: rows });
         return;
       }
-      console.log(zig ? `zig ${zig.version} from ${zig.source} (${zig.path})\n` : `zig: ${zigProblem}\n`);
-      console.log(
+      say(zig ? `zig ${zig.version} from ${zig.source} (${zig.path})\n` : `zig: ${zigProblem}\n`);
+      say(
         table(
           rows.map((r) => [r.platform, r.label, `${r.zigTarget} -mcpu=${r.zigCpu}`, r.build, r.run]),
           ['PLATFORM', 'LABEL', 'ZIG TARGET', 'BUILD', 'RUN'],

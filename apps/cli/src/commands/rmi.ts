@@ -9,6 +9,7 @@ import { collectLayers, type LayerCollection, rootfsCacheDir } from '@scratchpac
 import type { Command } from 'commander';
 import { localStore, storeName } from '../image-ref.ts';
 import { bytes } from '../output.ts';
+import { say, sayJson } from '../safe-text.ts';
 
 function collected(r: Omit<RemoveResult, 'removed'>): string {
   const deferred = r.blobsDeferred
@@ -41,12 +42,12 @@ export function rmiCommand(program: Command): void {
       const result = await store.remove(names.map(storeName));
       const layers = await collectCache(store.dir);
       if (opts.json) {
-        console.log(JSON.stringify({ ...result, layers }, null, 2));
+        sayJson({ ...result, layers });
         return;
       }
-      for (const n of result.removed) console.log(`untagged ${n}`);
-      console.log(collected(result));
-      console.log(layersLine(layers));
+      for (const n of result.removed) say(`untagged ${n}`);
+      say(collected(result));
+      say(layersLine(layers));
     });
   program
     .command('gc')
@@ -58,10 +59,10 @@ export function rmiCommand(program: Command): void {
       const store = localStore();
       const result = await store.gc();
       const layers = await collectCache(store.dir);
-      if (opts.json) console.log(JSON.stringify({ ...result, layers }, null, 2));
+      if (opts.json) sayJson({ ...result, layers });
       else {
-        console.log(collected(result));
-        console.log(layersLine(layers));
+        say(collected(result));
+        say(layersLine(layers));
       }
     });
 }

@@ -25,6 +25,7 @@ import {
   binfmtRule,
   cachedLayers,
   capabilities,
+  checkHostname,
   commandLine,
   DEFAULT_PATH,
   defaultSeccomp,
@@ -47,6 +48,7 @@ import {
   runOnHost,
   runSandboxed,
   sandboxedBinfmtSupported,
+  splitUser,
   sweepPrivateDirs,
   userOverlaySupported,
   type Volume,
@@ -60,6 +62,7 @@ import { forwardSignals, runSignal } from '../interrupt.ts';
 import { clientOptions } from '../registry-options.ts';
 import { notFound, type RunOptions, runOptions } from '../run/options.ts';
 import { callerTerminal } from '../run/tty.ts';
+import { warn } from '../safe-text.ts';
 import { copyBetween } from './copy.ts';
 
 export { commandLine, programEnv };
@@ -71,6 +74,10 @@ async function run(ref: string, rawArgs: string[], opts: RunOptions, notes: (lin
       `--network ${opts.network} is not supported`,
       'use --network none (default) or --network host',
     );
+  // Flags are checked before anything is pulled or unpacked.
+  if (opts.hostname !== undefined) checkHostname(opts.hostname);
+  if (opts.user !== undefined) splitUser(opts.user);
+  programEnv({}, opts.env);
   const volumes: Volume[] = [];
   for (const v of opts.volume) volumes.push(await parseVolume(v));
   const source = await openRunImage(ref, opts, notes);
@@ -145,6 +152,8 @@ async function runFrom(
   await sweepPrivateDirs(base);
   // A --rootfs is checked before anything is made or unpacked.
   if (opts.rootfs && rootIds) await checkReachable(opts.rootfs, rootIds);
+  // Volumes too: bwrap would say only "Can't find source path …: Permission denied".
+  if (rootIds) for (const v of volumes) await checkReachable(v.host, rootIds, `-v ${v.host}:${v.target}`);
   const parent = trackTemp(await privateDir(base));
   // In a sandbox, the image's cached unpacked layers under an overlay with a private upper directory (only the
   // upper is removed after); else (--rootfs, --no-sandbox, Linux < 5.11) an unpacked copy of the image for this run.
@@ -276,11 +285,15 @@ async function runFrom(
  * Invoked as root, the container runs as an unprivileged host user: a `--rootfs` directory must be reachable by
  * it, or bwrap fails with a bare "Permission denied". Say which directory blocks the way and what to do.
  */
-async function checkReachable(dir: string, ids: { uid: number; gid: number }): Promise<void> {
+async function checkReachable(
+  dir: string,
+  ids: { uid: number; gid: number },
+  what = `--rootfs ${dir}`,
+): Promise<void> {
   const blocked = await blockingDir(dir, ids);
   if (blocked)
     throw new UsageError(
-      `--rootfs ${dir}: run as root, the container runs as uid ${ids.uid}, which cannot reach it: ${blocked} is not searchable by others`,
+      `${what}: run as root, the container runs as uid ${ids.uid}, which cannot reach it: ${blocked} is not searchable by others`,
       `pick a directory it can reach (e.g. under /tmp), or make ${blocked} searchable (chmod o+x ${blocked})`,
     );
 }
@@ -335,6 +348,6 @@ export function runCommand(program: Command): void {
       ),
   );
   cmd.passThroughOptions().action(async (ref: string, args: string[], opts: RunOptions) => {
-    await run(ref, args, opts, (line) => process.stderr.write(`${line}\n`));
+    await run(ref, args, opts, (line) => warn(`${line}\n`));
   });
 }

@@ -9,6 +9,7 @@ import { UsageError } from '../errors.ts';
 import { localStore, storeName } from '../image-ref.ts';
 import { runSignal } from '../interrupt.ts';
 import { bytes } from '../output.ts';
+import { warn } from '../safe-text.ts';
 
 export function saveCommand(program: Command): void {
   program
@@ -41,7 +42,7 @@ async function save(store: ImageStore, names: string[], opts: { output?: string 
   };
   if (opts.output) {
     const size = await writeArchive(store.dir, resolve(opts.output), archiveOpts);
-    process.stderr.write(`saved ${found.map((f) => f.name).join(', ')} to ${opts.output} (${bytes(size)})\n`);
+    warn(`saved ${found.map((f) => f.name).join(', ')} to ${opts.output} (${bytes(size)})\n`);
     return;
   }
   if (process.stdout.isTTY) {

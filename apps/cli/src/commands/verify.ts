@@ -5,36 +5,14 @@
  * layer can be swapped under it). IMAGE is resolved exactly as `run` resolves it; the digest it resolved to is
  * printed. Exits non-zero naming each manifest or blob that failed and why.
  */
-import { AttestError, BUNDLE_MEDIA_TYPE, loadPublicKey, verifyBundle } from '@scratchpack/attest';
+import { AttestError, loadPublicKey } from '@scratchpack/attest';
 import { checkContents } from '@scratchpack/transport';
 import type { Command } from 'commander';
 import { addRegistryFlags, clientOptions, type RegistryFlags } from '../registry-options.ts';
-import { openTarget, type Subject, type SupplyTarget } from '../supply/target.ts';
+import { say, sayJson } from '../safe-text.ts';
+import { check } from '../supply/signatures.ts';
+import { openTarget } from '../supply/target.ts';
 import { readKeyFile } from './sign.ts';
-
-/** Why `s` has no valid signature, or undefined when one verifies. */
-async function check(target: SupplyTarget, s: Subject, key: ReturnType<typeof loadPublicKey>) {
-  const what = `${s.what} ${s.descriptor.digest}`;
-  const sigs = await target.referrers(s.descriptor.digest, BUNDLE_MEDIA_TYPE);
-  if (sigs.length === 0) return `${what}: no signature`;
-  const reasons: string[] = [];
-  for (const d of sigs) {
-    const a = await target.artifact(d);
-    const bundle = a.blobs.find((b) => b.descriptor.mediaType === BUNDLE_MEDIA_TYPE);
-    try {
-      if (!bundle)
-        throw new AttestError('ATTEST_VERIFY_FAILED', `${what}: signature ${d.digest} has no bundle`);
-      if (verifyBundle(bundle.bytes, s.raw, key, what).format === 'message-signature')
-        process.stderr.write(
-          `notice: ${what} carries a signature in scratchpack's previous format (a message signature, which cosign does not verify); sign it again for cosign\n`,
-        );
-      return undefined;
-    } catch (e) {
-      reasons.push((e as Error).message);
-    }
-  }
-  return reasons.join('; ');
-}
 
 export function verifyCommand(program: Command): void {
   const cmd = program
@@ -61,23 +39,17 @@ export function verifyCommand(program: Command): void {
         const contents = await checkContents(target.source);
         const resolved = { reference: ref, from: target.resolved, digest: target.source.descriptor.digest };
         if (opts.json)
-          console.log(
-            JSON.stringify(
-              {
-                verified: failed.length === 0 && contents.problems.length === 0,
-                ...resolved,
-                results,
-                contents,
-              },
-              null,
-              2,
-            ),
-          );
+          sayJson({
+            verified: failed.length === 0 && contents.problems.length === 0,
+            ...resolved,
+            results,
+            contents,
+          });
         else {
-          console.log(`${ref}: ${resolved.from}, ${resolved.digest}`);
-          for (const r of results) if (!r.failure) console.log(`verified ${r.what} ${r.digest}`);
+          say(`${ref}: ${resolved.from}, ${resolved.digest}`);
+          for (const r of results) if (!r.failure) say(`verified ${r.what} ${r.digest}`);
           if (contents.problems.length === 0)
-            console.log(`checked ${contents.checked} blobs (configs and layers): each matches its digest`);
+            say(`checked ${contents.checked} blobs (configs and layers): each matches its digest`);
         }
         if (failed.length) {
           throw new AttestError(
