@@ -42,6 +42,8 @@ describeWithTools(
       env = {
         SCRATCHPACK_STORE: join(work.path, 'store'),
         DOCKER_CONFIG: join(work.path, 'docker'),
+        // A cache of its own: `run` reads (and checks) a layer's blob only when the layer is not cached yet.
+        SCRATCHPACK_ROOTFS_CACHE: join(work.path, 'rootfs-cache'),
         SOURCE_DATE_EPOCH: '0',
       };
       const ctx = join(work.path, 'ctx');
