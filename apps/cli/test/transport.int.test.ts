@@ -7,7 +7,7 @@
  * registry image; `login`/`logout` keep Docker's config.json; a name that is nothing says what was tried.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { copyFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   describeWithTools,
@@ -38,6 +38,8 @@ describeWithTools(
 
     beforeAll(async () => {
       work = await tempDir('transport-');
+      // As root the container runs as nobody, which must reach the rootfs cache below.
+      await chmod(work.path, 0o755);
       registry = await startRegistry();
       env = {
         SCRATCHPACK_STORE: join(work.path, 'store'),
