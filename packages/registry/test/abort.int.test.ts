@@ -99,6 +99,7 @@ describeWithTools(['docker-registry'], 'cancelling push and pull', () => {
           timeoutMs: 60_000,
           // One request at a time: when the upload stalls, nothing else is in flight.
           concurrency: 1,
+          requestConcurrency: 1,
           ...upload,
           signal,
         }),
@@ -127,6 +128,7 @@ describeWithTools(['docker-registry'], 'cancelling push and pull', () => {
     const err = await push(index, `${proxy.host}/abort/backoff:latest`, {
       credential: null,
       concurrency: 1,
+      requestConcurrency: 1,
       signal: controller.signal,
       onRetry: (info) => {
         expect(info.delayMs).toBeGreaterThanOrEqual(30_000);
