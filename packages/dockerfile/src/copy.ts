@@ -13,6 +13,7 @@ import {
 } from '@scratchpack/oci';
 import { archiveKind, type BuildContext, type CopyOwnership, SourceError } from './context.ts';
 import type { Instruction } from './parser.ts';
+import { failCopyFrom } from './preflight.ts';
 import { type EvalState, expandAt, fail, fieldsOf, HISTORY_COMMENT, lookup, warn } from './state.ts';
 
 const ALLOWED_FLAGS: Record<string, string[]> = {
@@ -33,18 +34,7 @@ function ownership(st: EvalState, ins: Instruction): CopyOwnership {
         { at: f.position },
       );
     }
-    if (f.name === 'from') {
-      fail(
-        st,
-        ins,
-        'DOCKERFILE_MULTI_STAGE',
-        '--from needs multi-stage builds, which scratchpack does not support',
-        {
-          at: f.position,
-          hint: 'build the file outside the Dockerfile and COPY it from the context',
-        },
-      );
-    }
+    if (f.name === 'from') failCopyFrom(st, ins, f.position);
     if (f.name === 'link') continue;
     const value = expandAt(st, ins, f.value ?? '', 0, look);
     if (f.name === 'chmod') {

@@ -4,6 +4,7 @@
  * first, so that such a Dockerfile fails at once, not after FROM has pulled a parent image from a registry.
  */
 import { configHandlers } from './config-instructions.ts';
+import type { Position } from './errors.ts';
 import type { Dockerfile, Instruction } from './parser.ts';
 import { type EvalState, fail } from './state.ts';
 
@@ -40,6 +41,20 @@ export function failMultiStage(st: EvalState, ins: Instruction): never {
   );
 }
 
+/** COPY/ADD --from: a multi-stage feature, refused wherever it is met. */
+export function failCopyFrom(st: EvalState, ins: Instruction, at: Position | undefined): never {
+  fail(
+    st,
+    ins,
+    'DOCKERFILE_MULTI_STAGE',
+    '--from needs multi-stage builds, which scratchpack does not support',
+    {
+      ...(at && { at }),
+      hint: 'build the file outside the Dockerfile and COPY it from the context',
+    },
+  );
+}
+
 /** Fail on the first instruction after the first FROM that can never be built (see the file comment). */
 export function refuseUnsupported(st: EvalState, df: Dockerfile): void {
   let from = false;
@@ -53,18 +68,7 @@ export function refuseUnsupported(st: EvalState, df: Dockerfile): void {
     if (!from) continue;
     if (k === 'COPY' || k === 'ADD') {
       const f = ins.flags.find((x) => x.name === 'from');
-      if (f) {
-        fail(
-          st,
-          ins,
-          'DOCKERFILE_MULTI_STAGE',
-          '--from needs multi-stage builds, which scratchpack does not support',
-          {
-            at: f.position,
-            hint: 'build the file outside the Dockerfile and COPY it from the context',
-          },
-        );
-      }
+      if (f) failCopyFrom(st, ins, f.position);
     } else if (UNSUPPORTED[k])
       fail(st, ins, 'DOCKERFILE_UNSUPPORTED', UNSUPPORTED[k][0], { hint: UNSUPPORTED[k][1] });
     else if (k !== 'ARG' && !configHandlers[k])
