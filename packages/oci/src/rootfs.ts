@@ -144,19 +144,26 @@ async function writeEntry(
         constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
         0o600,
       );
+      let written = false;
       try {
         fchmodSync(fd, h.mode! & 0o7777);
         if ((h.size ?? 0) > SMALL_FILE) {
           await pipeline(entry, createWriteStream('', { fd, autoClose: false }));
-          return true;
+        } else {
+          const chunks: Buffer[] = [];
+          for await (const c of entry) chunks.push(c as Buffer);
+          const body = Buffer.concat(chunks);
+          for (let off = 0; off < body.length; ) off += writeSync(fd, body, off);
         }
-        const chunks: Buffer[] = [];
-        for await (const c of entry) chunks.push(c as Buffer);
-        const body = Buffer.concat(chunks);
-        for (let off = 0; off < body.length; ) off += writeSync(fd, body, off);
+        written = true;
         return true;
       } finally {
-        closeSync(fd);
+        try {
+          closeSync(fd);
+        } catch (err) {
+          // After a failed write the stream may have closed it already: the write's error is the one to report.
+          if (written) throw err;
+        }
       }
     }
     case 'symlink':
@@ -213,7 +220,12 @@ async function applyLayer(
     hashing.destroy(e);
     extract.destroy(e);
   });
-  watchBudget(hashing, o.budget, where, (e) => src.destroy(e));
+  // Past the budget, that is the error, whatever it makes fail next (a file being written loses its stream).
+  let stopped: Error | undefined;
+  watchBudget(hashing, o.budget, where, (e) => {
+    stopped ??= e;
+    src.destroy(e);
+  });
   src.pipe(hashing).pipe(extract as unknown as NodeJS.WritableStream);
   let current: string | undefined;
   try {
@@ -277,6 +289,7 @@ async function applyLayer(
   } catch (err) {
     extract.destroy();
     src.destroy();
+    if (stopped) throw stopped;
     if (err instanceof OciError) throw err;
     throw new InvalidTarError(`${where}: ${(err as Error).message}`, current, err);
   }
