@@ -61,6 +61,8 @@ export function cliAs(args: string[], o: RunOpts = {}): Promise<CliResult> {
         HOME: o.dirs.home,
         TMPDIR: o.dirs.tmp,
         SCRATCHPACK_ROOTFS_CACHE: join(o.dirs.home, 'rootfs-cache'),
+        // The user's own store: the test file's (test/setup-env.ts) belongs to root.
+        SCRATCHPACK_STORE: join(o.dirs.home, 'store'),
       }
     : {};
   const env = { ...process.env, ...dirs, ...o.env };

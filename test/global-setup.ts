@@ -1,0 +1,29 @@
+/**
+ * Once per test run, before any file: make the CLI bundle current (`apps/cli/scripts/bundle.ts`, what
+ * `pnpm build:images` runs as turbo's `build` task). The tests spawn the real CLI hundreds of times; from a current
+ * bundle each start costs ~0.3 s of CPU, through tsx ~2 s. Nothing is weakened: `bin/scratchpack.js` runs the bundle
+ * only while it was made from exactly the current sources, and bundle.int.test.ts proves the bundle and the sources
+ * give the same output.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+// @ts-expect-error: plain JS shared with the bin
+import { BUNDLE_INPUTS, inputsHash } from '../apps/cli/bin/inputs.js';
+
+const cliDir = join(import.meta.dirname, '..', 'apps', 'cli');
+
+function current(): boolean {
+  try {
+    return readFileSync(BUNDLE_INPUTS, 'utf8').trim() === inputsHash();
+  } catch {
+    return false;
+  }
+}
+
+export default function setup(): void {
+  if (current()) return;
+  const tsx = createRequire(join(cliDir, 'package.json')).resolve('tsx/cli');
+  execFileSync(process.execPath, [tsx, 'scripts/bundle.ts'], { cwd: cliDir, stdio: 'pipe' });
+}
