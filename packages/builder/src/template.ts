@@ -2,6 +2,7 @@
  * Per-platform templates: a build context (`dist/{label}`), a Dockerfile path or a compiler flag, expanded
  * for one platform. A platform only ever names directories below the template's own.
  */
+import { formatPlatformAsGiven } from '@scratchpack/oci';
 import { BuildInputError } from './errors.ts';
 
 /** The placeholders every per-platform value understands. */
@@ -22,7 +23,7 @@ export function expandTemplate(
     os: p.os,
     arch: p.architecture,
     variant: p.variant ?? '',
-    platform: [p.os, p.architecture, p.variant].filter(Boolean).join('/'),
+    platform: formatPlatformAsGiven(p),
   };
   return template.replace(/\{(\w+)\}/g, (m, k: string) => {
     if (!(k in values))

@@ -8,6 +8,7 @@ import { type Image, imageDescriptor } from './image.ts';
 import { type Family, familyOf, indexMediaType, isIndex } from './media-types.ts';
 import {
   formatPlatform,
+  formatPlatformAsGiven,
   normalizePlatform,
   type Platform,
   platformEquals,
@@ -88,7 +89,7 @@ export function imageIndex(entries: IndexEntry[], opts: ImageIndexOptions = {}):
           (platform.variant ?? '') !== (fromConfig.variant ?? '')
         ) {
           throw new PlatformMismatchError(
-            `index entry ${i}: the config's platform ${[fromConfig.os, fromConfig.architecture, fromConfig.variant].filter(Boolean).join('/')} is not in Go's normal form (${formatPlatform(platform)}); set it with withPlatform`,
+            `index entry ${i}: the config's platform ${formatPlatformAsGiven(fromConfig)} is not in Go's normal form (${formatPlatform(platform)}); set it with withPlatform`,
           );
         }
         if (e.platform && !platformEquals(e.platform, platform)) {

@@ -65,7 +65,7 @@ function normalizeVariant(
 
 /** Normalise os/architecture/variant to Go's names; other fields are kept. */
 export function normalizePlatform(p: Platform): Platform {
-  const input = formatRaw(p);
+  const input = formatPlatformAsGiven(p);
   const os = p.os.toLowerCase();
   if (!os) throw new InvalidPlatformError(input, 'missing os');
   const alias = ARCH_ALIASES[p.architecture.toLowerCase()];
@@ -144,13 +144,14 @@ export function parsePlatform(s: string): Platform {
   return normalizePlatform(variant ? { os, architecture, variant } : { os, architecture });
 }
 
-function formatRaw(p: Platform): string {
+/** `os/arch[/variant]` as the platform says it (not normalised): how a descriptor names itself in messages. */
+export function formatPlatformAsGiven(p: Platform): string {
   return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
 }
 
 /** `os/arch[/variant]` of a normalised platform. */
 export function formatPlatform(p: Platform): string {
-  return formatRaw(normalizePlatform(p));
+  return formatPlatformAsGiven(normalizePlatform(p));
 }
 
 /**

@@ -144,7 +144,6 @@ async function writeEntry(
         constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
         0o600,
       );
-      let written = false;
       try {
         fchmodSync(fd, h.mode! & 0o7777);
         if ((h.size ?? 0) > SMALL_FILE) {
@@ -155,16 +154,15 @@ async function writeEntry(
           const body = Buffer.concat(chunks);
           for (let off = 0; off < body.length; ) off += writeSync(fd, body, off);
         }
-        written = true;
-        return true;
-      } finally {
+      } catch (err) {
+        // After a failed write the stream may have closed the descriptor already: the write's error is the one to report.
         try {
           closeSync(fd);
-        } catch (err) {
-          // After a failed write the stream may have closed it already: the write's error is the one to report.
-          if (written) throw err;
-        }
+        } catch {}
+        throw err;
       }
+      closeSync(fd);
+      return true;
     }
     case 'symlink':
       symlinkSync(h.linkname ?? '', host);

@@ -22,7 +22,7 @@ import {
   isManifest,
   isUncompressedLayer,
 } from './media-types.ts';
-import { normalizePlatform } from './platform.ts';
+import { formatPlatformAsGiven, normalizePlatform } from './platform.ts';
 import { loadArtifact } from './referrers.ts';
 import type { ConfigFile, Descriptor, Manifest } from './types.ts';
 
@@ -114,9 +114,7 @@ async function checkImage(img: Image, at: string, problems: string[]): Promise<n
         ...(cf.variant ? { variant: cf.variant } : {}),
       });
       if (n.architecture !== cf.architecture || (n.variant ?? '') !== (cf.variant ?? '')) {
-        p(
-          `config platform ${cf.os}/${cf.architecture}${cf.variant ? `/${cf.variant}` : ''} is not in Go's normal form`,
-        );
+        p(`config platform ${formatPlatformAsGiven(cf)} is not in Go's normal form`);
       }
     } catch (e) {
       p((e as Error).message);
@@ -217,9 +215,7 @@ async function checkIndex(idx: ImageIndex, at: string, problems: string[]): Prom
         d.platform.architecture !== cf.architecture ||
         (d.platform.variant ?? '') !== (cf.variant ?? '')
       ) {
-        p(
-          `${where}: platform ${key.replace(/\/$/, '')} != config ${cf.os}/${cf.architecture}${cf.variant ? `/${cf.variant}` : ''}`,
-        );
+        p(`${where}: platform ${key.replace(/\/$/, '')} != config ${formatPlatformAsGiven(cf)}`);
       }
     }
     checked += await checkImage(child, `${at} ${where}`, problems);

@@ -3,7 +3,7 @@
  * manifest (each platform image of an index) is read through the source and checked against its descriptor
  * (go-containerregistry's validate). What a signature over a manifest promises holds only when this passes.
  */
-import { isImageIndex } from '@scratchpack/oci';
+import { formatPlatformAsGiven, isImageIndex } from '@scratchpack/oci';
 import type { Source } from './source.ts';
 
 export interface ContentCheck {
@@ -19,9 +19,7 @@ export async function checkContents(src: Source, signal?: AbortSignal): Promise<
   const out: ContentCheck = { checked: 0, bytes: 0, problems: [] };
   const images = isImageIndex(src.subject)
     ? (await src.subject.images()).map((c) => ({
-        what: c.descriptor.platform
-          ? `${c.descriptor.platform.os}/${c.descriptor.platform.architecture}${c.descriptor.platform.variant ? `/${c.descriptor.platform.variant}` : ''}`
-          : c.descriptor.digest,
+        what: c.descriptor.platform ? formatPlatformAsGiven(c.descriptor.platform) : c.descriptor.digest,
         image: c.image,
       }))
     : [{ what: 'image', image: src.subject }];

@@ -4,7 +4,14 @@
  * `run NAME` runs. All give the same view: the top manifest (an index or an image) with its exact bytes, the
  * platform images of an index, the referrers of any digest, and a way to attach new referrers.
  */
-import { type Artifact, type Descriptor, type IndexManifest, isIndex, isManifest } from '@scratchpack/oci';
+import {
+  type Artifact,
+  type Descriptor,
+  formatPlatformAsGiven,
+  type IndexManifest,
+  isIndex,
+  isManifest,
+} from '@scratchpack/oci';
 import type { ClientOptions } from '@scratchpack/registry';
 import { describeRef, type Source } from '@scratchpack/transport';
 import { openImage } from '../image-ref.ts';
@@ -31,10 +38,7 @@ export interface SupplyTarget {
   close(): Promise<void>;
 }
 
-const platformName = (d: Descriptor) =>
-  d.platform
-    ? [d.platform.os, d.platform.architecture, d.platform.variant].filter(Boolean).join('/')
-    : d.digest;
+const platformName = (d: Descriptor) => (d.platform ? formatPlatformAsGiven(d.platform) : d.digest);
 
 /** Open `ref` by the one rule; the manifests are read and checked against their digests here. */
 export async function openTarget(ref: string, client: ClientOptions): Promise<SupplyTarget> {
