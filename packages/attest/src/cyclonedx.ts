@@ -5,6 +5,7 @@
  * and imported tarballs are listed by digest. The serial number is a UUID derived from the manifest digest.
  */
 import { type ImageInputs, npmPurl, ociPurl, programPurl, serialize, subjectHex, uuidV5 } from './inputs.ts';
+import { lazy } from './json-stream.ts';
 import { muslCpe, muslPurl } from './os-packages.ts';
 
 export const CYCLONEDX_MEDIA_TYPE = 'application/vnd.cyclonedx+json';
@@ -13,7 +14,11 @@ type Obj = Record<string, unknown>;
 const sha = (hex: string) => [{ alg: 'SHA-256', content: hex }];
 const prop = (name: string, value: string) => ({ name: `scratchpack:${name}`, value });
 
-export function cyclonedxDocument(i: ImageInputs): Obj {
+/** The document as plain data (for callers that read it; `cyclonedxJson` writes the same document). */
+export const cyclonedxDocument = (i: ImageInputs): Obj => JSON.parse(JSON.stringify(cyclonedxLazy(i))) as Obj;
+
+/** The document with its `components` and the image's `dependsOn` `Lazy`: one entry per added file. */
+function cyclonedxLazy(i: ImageInputs): Obj {
   const components: Obj[] = [];
   const deps = new Map<string, string[]>();
   const image = `image:${i.subject.digest}`;
@@ -36,21 +41,25 @@ export function cyclonedxDocument(i: ImageInputs): Obj {
       description: 'the Dockerfile the image was built from',
     });
   }
-  i.files.forEach((f, n) => {
-    const ref = `file:${n}`;
-    dependOn(image, ref);
-    components.push({
-      type: 'file',
-      'bom-ref': ref,
-      name: f.path,
-      scope: 'required',
-      hashes: [
-        { alg: 'SHA-1', content: f.sha1 },
-        { alg: 'SHA-256', content: f.sha256 },
-      ],
-      description: 'a file in the image',
-    });
-  });
+  // One component per file the build adds: made as the document is written (json-stream.ts), never all at once.
+  const componentCut = components.length;
+  const fileRef = (n: number) => `file:${n}`;
+  function* addedFiles(): Generator<Obj> {
+    let n = 0;
+    for (const f of i.files) {
+      yield {
+        type: 'file',
+        'bom-ref': fileRef(n++),
+        name: f.path,
+        scope: 'required',
+        hashes: [
+          { alg: 'SHA-1', content: f.sha1 },
+          { alg: 'SHA-256', content: f.sha256 },
+        ],
+        description: 'a file in the image',
+      };
+    }
+  }
   i.programs.forEach((p, n) => {
     const prog = `program:${n}:${p.program.name}`;
     dependOn(image, prog);
@@ -185,9 +194,23 @@ export function cyclonedxDocument(i: ImageInputs): Obj {
         properties: [prop('platform', i.platform)],
       },
     },
-    components,
-    dependencies: [...deps].map(([ref, dependsOn]) => ({ ref, dependsOn })),
+    components: lazy(function* () {
+      yield* components.slice(0, componentCut);
+      yield* addedFiles();
+      yield* components.slice(componentCut);
+    }),
+    dependencies: [...deps].map(([ref, dependsOn]) =>
+      ref === image
+        ? {
+            ref,
+            dependsOn: lazy(function* () {
+              for (let n = 0; n < i.files.length; n++) yield fileRef(n);
+              yield* dependsOn;
+            }),
+          }
+        : { ref, dependsOn },
+    ),
   };
 }
 
-export const cyclonedxJson = (i: ImageInputs): Buffer => serialize(cyclonedxDocument(i));
+export const cyclonedxJson = (i: ImageInputs): Buffer => serialize(cyclonedxLazy(i));
