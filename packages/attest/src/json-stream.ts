@@ -17,26 +17,31 @@ export class Lazy<T = unknown> {
 
 export const lazy = <T>(items: () => Iterable<T>): Lazy<T> => new Lazy(items);
 
-/** Text is turned into bytes in pieces of about this many characters. */
+/** Bytes are written into buffers of this size (few large buffers, never one huge string). */
 const PIECE = 1 << 20;
 
-/** Collects text into buffers of about `PIECE` characters (few large strings and buffers, not one huge one). */
+/** Text written as UTF-8 straight into buffers of `PIECE` bytes. */
 class Pieces {
-  private parts: string[] = [];
-  private length = 0;
   readonly buffers: Buffer[] = [];
+  private buf = Buffer.allocUnsafe(PIECE);
+  private at = 0;
 
   push(s: string): void {
-    this.parts.push(s);
-    this.length += s.length;
-    if (this.length >= PIECE) this.flush();
+    // A UTF-16 unit is at most 3 bytes of UTF-8: seal the buffer unless `s` surely fits.
+    if (this.at + 3 * s.length > this.buf.length) {
+      this.seal();
+      if (3 * s.length > PIECE) {
+        this.buffers.push(Buffer.from(s, 'utf8'));
+        return;
+      }
+    }
+    this.at += this.buf.write(s, this.at, 'utf8');
   }
 
-  flush(): void {
-    if (this.parts.length === 0) return;
-    this.buffers.push(Buffer.from(this.parts.join(''), 'utf8'));
-    this.parts = [];
-    this.length = 0;
+  seal(): void {
+    if (this.at > 0) this.buffers.push(this.buf.subarray(0, this.at));
+    this.buf = Buffer.allocUnsafe(PIECE);
+    this.at = 0;
   }
 }
 
@@ -58,10 +63,11 @@ function holdsLazy(v: unknown): boolean {
   return false;
 }
 
-function write(v: unknown, indent: string, out: Pieces): void {
+/** `v` as JSON.stringify(v, null, 2) writes it, indented to `indent`, after `prefix`. */
+function write(v: unknown, indent: string, out: Pieces, prefix: string): void {
   if (!holdsLazy(v)) {
     const s = JSON.stringify(v, null, 2);
-    out.push(indent && s.includes('\n') ? s.replaceAll('\n', `\n${indent}`) : s);
+    out.push(prefix + (indent && s.includes('\n') ? s.replaceAll('\n', `\n${indent}`) : s));
     return;
   }
   const inner = `${indent}  `;
@@ -70,32 +76,27 @@ function write(v: unknown, indent: string, out: Pieces): void {
     for (const [k, value] of Object.entries(v)) {
       // As JSON.stringify: properties that are undefined (or functions, symbols) are left out.
       if (value === undefined || typeof value === 'function' || typeof value === 'symbol') continue;
-      out.push(`${first ? '{' : ','}\n${inner}${JSON.stringify(k)}: `);
-      write(value, inner, out);
+      write(value, inner, out, `${first ? `${prefix}{` : ','}\n${inner}${JSON.stringify(k)}: `);
       first = false;
     }
-    out.push(first ? '{}' : `\n${indent}}`);
+    out.push(first ? `${prefix}{}` : `\n${indent}}`);
     return;
   }
   let first = true;
   for (const item of v instanceof Lazy ? v.items() : (v as unknown[])) {
-    out.push(`${first ? '[' : ','}\n${inner}`);
     // As JSON.stringify: an array item that cannot be written is `null`.
-    write(
-      item === undefined || typeof item === 'function' || typeof item === 'symbol' ? null : item,
-      inner,
-      out,
-    );
+    const value = item === undefined || typeof item === 'function' || typeof item === 'symbol' ? null : item;
+    write(value, inner, out, `${first ? `${prefix}[` : ','}\n${inner}`);
     first = false;
   }
-  out.push(first ? '[]' : `\n${indent}]`);
+  out.push(first ? `${prefix}[]` : `\n${indent}]`);
 }
 
 /** Two-space JSON of `doc` and a final newline, byte for byte `JSON.stringify(doc, null, 2) + '\n'`. */
 export function jsonBytes(doc: unknown): Buffer {
   const out = new Pieces();
-  write(doc, '', out);
+  write(doc, '', out, '');
   out.push('\n');
-  out.flush();
+  out.seal();
   return out.buffers.length === 1 ? out.buffers[0]! : Buffer.concat(out.buffers);
 }

@@ -142,6 +142,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       signal: o.signal,
       ...(o.parents ? { resolveBase: o.parents.resolveBase } : {}),
       ...(onAddedFile ? { onAddedFile, headBytes: foreign!.headBytes } : {}),
+      ...(o.attest?.sbom ? { fileDigests: true } : {}),
       ...(report
         ? {
             onPackProgress: (bytes: number, total: number) => {
