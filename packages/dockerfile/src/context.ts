@@ -234,7 +234,14 @@ export class BuildContext {
         else if (l.isSymbolicLink())
           found.push({ type: 'symlink', path: d, target: readlinkSync(abs), ...ids });
         else if (l.isFile())
-          found.push({ type: 'file', path: d, source: abs, mode: own.mode ?? l.mode & 0o7777, ...ids });
+          found.push({
+            type: 'file',
+            path: d,
+            source: abs,
+            listedSize: l.size,
+            mode: own.mode ?? l.mode & 0o7777,
+            ...ids,
+          });
         else
           warnings.push(
             `skipped ${rel}: ${specialKind(l)}; COPY takes regular files, directories and symlinks`,

@@ -1,5 +1,5 @@
 /** COPY and ADD: sources from the build context become one deterministic layer per instruction. */
-import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, posix } from 'node:path';
 import {
@@ -177,7 +177,6 @@ export async function copyInstruction(st: EvalState, ins: Instruction, ctx: Buil
       }
     }
     for (const n of notes) warn(st, ins, 'SKIPPED_SOURCE', n);
-    if (st.onAddedFile) reportFiles(st, byPath.values());
     let layer: Layer;
     try {
       layer = layerFromEntries([...byPath.values()], {
@@ -186,6 +185,7 @@ export async function copyInstruction(st: EvalState, ins: Instruction, ctx: Buil
         ...progressOf(st),
         signal: st.signal,
         ...(st.fileDigests ? { fileDigests: true } : {}),
+        ...onFileOf(st),
       });
       if (spool) {
         spool.close();
@@ -208,26 +208,14 @@ export async function copyInstruction(st: EvalState, ins: Instruction, ctx: Buil
 }
 
 /**
- * Tell `st.onAddedFile` about every regular file of the layer, with its first bytes. Synchronous reads: a few
- * bytes of each of many small files cost more as thread-pool round trips (open, read, close) than as calls.
+ * `st.onAddedFile` told about every regular file of the layer with its first bytes, as the layer is packed (its
+ * body is read then anyway: no open and read of each file only for its header).
  */
-function reportFiles(st: EvalState, entries: Iterable<LayerEntry>): void {
+function onFileOf(st: EvalState): { onFile?: (path: string, head: Buffer) => void } {
+  const told = st.onAddedFile;
+  if (!told) return {};
   const want = st.headBytes ?? 64;
-  for (const e of entries) {
-    if (e.type !== 'file') continue;
-    let head: Buffer;
-    if ('content' in e) head = Buffer.from(e.content).subarray(0, want);
-    else {
-      const fd = openSync(e.source, 'r');
-      try {
-        const buf = Buffer.alloc(e.size === undefined ? want : Math.min(want, e.size));
-        head = buf.subarray(0, readSync(fd, buf, 0, buf.length, e.offset ?? 0));
-      } finally {
-        closeSync(fd);
-      }
-    }
-    st.onAddedFile!(`/${cleanPath(e.path)}`, head);
-  }
+  return { onFile: (path, head) => told(`/${path}`, head.subarray(0, want)) };
 }
 
 /** The layer's progress (absolute, per layer) as increments of the image's (see EvaluateOptions.onPackProgress). */

@@ -55,8 +55,8 @@ export interface EvaluateOptions {
   signal?: AbortSignal | undefined;
   /**
    * Called for every regular file a COPY or ADD puts into the image (after later sources of the same
-   * instruction replaced earlier ones), with its image path (`/app/prog`) and its first `headBytes` bytes:
-   * e.g. to check that programs are built for the platform.
+   * instruction replaced earlier ones), with its image path (`/app/prog`) and its first `headBytes` bytes,
+   * as its layer is packed (when the layer is first read): e.g. to check that programs are built for the platform.
    */
   onAddedFile?: (path: string, head: Buffer) => void;
   /** How many bytes of each file `onAddedFile` gets (default 64: an ELF header). */

@@ -43,6 +43,12 @@ export interface LayerOptions {
    * (an SBOM's file entries), so that nothing reads the layer back. Default false (no hashing cost).
    */
   fileDigests?: boolean;
+  /**
+   * Told about each regular file the layer adds as its body is packed: its path and the body's first bytes (the
+   * whole body when it is read at once, else its first chunk; valid only during the call). Spares a caller an
+   * open and read of every file to look at its header (e.g. the ELF check of a build).
+   */
+  onFile?: (path: string, head: Buffer) => void;
 }
 
 interface Built {
@@ -105,11 +111,15 @@ async function feedTar(
   mtime: Date,
   bodies: Bodies,
   files: LayerFile[] | undefined,
+  onFile: LayerOptions['onFile'],
 ): Promise<void> {
   try {
     for (const r of records) {
       let body = r.type === 'file' ? bodies.open(r) : undefined;
-      if (body && files && isAddedFile(r.type, r.name)) body = hashed(r.name, body, files);
+      if (body && (files || onFile) && isAddedFile(r.type, r.name)) {
+        if (onFile) body = told(r.name, body, onFile);
+        if (files) body = hashed(r.name, body, files);
+      }
       await packEntry(pack, header(r, mtime, body?.size ?? 0), body);
     }
     pack.finalize();
@@ -119,6 +129,27 @@ async function feedTar(
   } finally {
     bodies.close();
   }
+}
+
+/** `body`, `onFile` told its path and first bytes before it is packed. */
+function told(path: string, body: Body, onFile: NonNullable<LayerOptions['onFile']>): Body {
+  if (body.buffer) {
+    onFile(path, body.buffer);
+    return body;
+  }
+  const chunks = body.chunks!;
+  return {
+    size: body.size,
+    chunks: (function* () {
+      let first = true;
+      for (const chunk of chunks) {
+        if (first) onFile(path, chunk);
+        first = false;
+        yield chunk;
+      }
+      if (first) onFile(path, Buffer.alloc(0));
+    })(),
+  };
 }
 
 /** `body` whose digests are listed in `files` (a whole body at once; a streamed one after its last chunk). */
@@ -172,7 +203,7 @@ export async function buildTarGz(records: TarRecord[], opts: LayerOptions = {}):
   throwIfAborted(signal, 'packing a layer');
   const stop = () => pack.destroy(new Stopped('aborted'));
   signal?.addEventListener('abort', stop, { once: true });
-  const feed = feedTar(pack, records, mtime, bodies, files);
+  const feed = feedTar(pack, records, mtime, bodies, files, opts.onFile);
   const gzipOptions: ParallelGzipOptions = { level };
   if (opts.gzipConcurrency !== undefined) gzipOptions.concurrency = opts.gzipConcurrency;
   const sides = [gzipSide(pack, gzipOptions, tarChunk, comp, spool)];

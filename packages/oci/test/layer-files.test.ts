@@ -73,6 +73,19 @@ describe('layerFiles of a layer packed with fileDigests', () => {
       // The same layer bytes as without hashing.
       expect((await packed.digest()).toString()).toBe((await layerFromEntries(entries).digest()).toString());
       expect(layerFromEntries(entries).files).toBeUndefined();
+      // onFile: each added file's path and first bytes, as it is packed (the whole body, or its first chunk).
+      const told: [string, string][] = [];
+      const watched = layerFromEntries(entries, {
+        onFile: (path, head) => told.push([path, head.subarray(0, 5).toString()]),
+      });
+      expect(told).toEqual([]); // nothing is read before the layer is packed
+      expect((await watched.digest()).toString()).toBe((await packed.digest()).toString());
+      expect(told).toEqual([
+        ['app/again', 'small'],
+        ['app/big', 'xyzxy'],
+        ['app/empty', ''],
+        ['etc/held', 'held '],
+      ]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
