@@ -12,7 +12,7 @@ import { secondsRange } from '../format.ts';
 import { ensureCliBundle, measure, peakMb } from '../peak.ts';
 import { REPO, tempDir } from '../repo.ts';
 import type { SectionContext, SectionResult } from '../section.ts';
-import { alternate, ratio, type Summary, summarize } from '../stats.ts';
+import { alternate, ratio, type Summary } from '../stats.ts';
 import type { Table, Target } from '../table.ts';
 import { prng } from '../tree.ts';
 
