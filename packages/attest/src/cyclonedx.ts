@@ -5,7 +5,7 @@
  * and imported tarballs are listed by digest. The serial number is a UUID derived from the manifest digest.
  */
 import { type ImageInputs, npmPurl, ociPurl, programPurl, serialize, subjectHex, uuidV5 } from './inputs.ts';
-import { lazy } from './json-stream.ts';
+import { lazy, q, type Rendered, rendered } from './json-stream.ts';
 import { muslCpe, muslPurl } from './os-packages.ts';
 
 export const CYCLONEDX_MEDIA_TYPE = 'application/vnd.cyclonedx+json';
@@ -13,6 +13,20 @@ export const CYCLONEDX_MEDIA_TYPE = 'application/vnd.cyclonedx+json';
 type Obj = Record<string, unknown>;
 const sha = (hex: string) => [{ alg: 'SHA-256', content: hex }];
 const prop = (name: string, value: string) => ({ name: `scratchpack:${name}`, value });
+
+/**
+ * An added file's component, `{ type: 'file', 'bom-ref', name, scope: 'required', hashes: [{ alg: 'SHA-1', content },
+ * { alg: 'SHA-256', content }], description: 'a file in the image' }`, rendered (json-stream.ts).
+ */
+export const cyclonedxFileComponent = (ref: string, name: string, sha1: string, sha256: string): Rendered =>
+  rendered(
+    (i) =>
+      `{\n${i}  "type": "file",\n${i}  "bom-ref": ${q(ref)},\n${i}  "name": ${q(name)},\n` +
+      `${i}  "scope": "required",\n${i}  "hashes": [\n` +
+      `${i}    {\n${i}      "alg": "SHA-1",\n${i}      "content": ${q(sha1)}\n${i}    },\n` +
+      `${i}    {\n${i}      "alg": "SHA-256",\n${i}      "content": ${q(sha256)}\n${i}    }\n` +
+      `${i}  ],\n${i}  "description": "a file in the image"\n${i}}`,
+  );
 
 /** The document as plain data (for callers that read it; `cyclonedxJson` writes the same document). */
 export const cyclonedxDocument = (i: ImageInputs): Obj => JSON.parse(JSON.stringify(cyclonedxLazy(i))) as Obj;
@@ -44,21 +58,9 @@ function cyclonedxLazy(i: ImageInputs): Obj {
   // One component per file the build adds: made as the document is written (json-stream.ts), never all at once.
   const componentCut = components.length;
   const fileRef = (n: number) => `file:${n}`;
-  function* addedFiles(): Generator<Obj> {
+  function* addedFiles(): Generator<Rendered> {
     let n = 0;
-    for (const f of i.files) {
-      yield {
-        type: 'file',
-        'bom-ref': fileRef(n++),
-        name: f.path,
-        scope: 'required',
-        hashes: [
-          { alg: 'SHA-1', content: f.sha1 },
-          { alg: 'SHA-256', content: f.sha256 },
-        ],
-        description: 'a file in the image',
-      };
-    }
+    for (const f of i.files) yield cyclonedxFileComponent(fileRef(n++), f.path, f.sha1, f.sha256);
   }
   i.programs.forEach((p, n) => {
     const prog = `program:${n}:${p.program.name}`;

@@ -15,7 +15,7 @@ import {
   serialize,
   subjectHex,
 } from './inputs.ts';
-import { lazy } from './json-stream.ts';
+import { lazy, q, type Rendered, rendered } from './json-stream.ts';
 import { muslCpe, muslPurl } from './os-packages.ts';
 
 export const SPDX_MEDIA_TYPE = 'application/spdx+json';
@@ -28,6 +28,27 @@ const purlRef = (purl: string) => ({
   referenceType: 'purl',
   referenceLocator: purl,
 });
+
+/**
+ * An added file's entry, `{ SPDXID, fileName, checksums: [{ algorithm: 'SHA1', checksumValue }, { algorithm:
+ * 'SHA256', checksumValue }], comment: 'in the image' }`, rendered (json-stream.ts).
+ */
+export const spdxFileEntry = (spdxId: string, fileName: string, sha1: string, sha256: string): Rendered =>
+  rendered(
+    (i) =>
+      `{\n${i}  "SPDXID": ${q(spdxId)},\n${i}  "fileName": ${q(fileName)},\n${i}  "checksums": [\n` +
+      `${i}    {\n${i}      "algorithm": "SHA1",\n${i}      "checksumValue": ${q(sha1)}\n${i}    },\n` +
+      `${i}    {\n${i}      "algorithm": "SHA256",\n${i}      "checksumValue": ${q(sha256)}\n${i}    }\n` +
+      `${i}  ],\n${i}  "comment": "in the image"\n${i}}`,
+  );
+
+/** A relationship `{ spdxElementId, relationshipType, relatedSpdxElement }`, rendered (json-stream.ts). */
+export const spdxRelationship = (a: string, type: string, b: string): Rendered =>
+  rendered(
+    (i) =>
+      `{\n${i}  "spdxElementId": ${q(a)},\n${i}  "relationshipType": ${q(type)},\n` +
+      `${i}  "relatedSpdxElement": ${q(b)}\n${i}}`,
+  );
 
 /** A licence expression of SPDX identifiers (apk records these); anything else goes in a comment. */
 const SPDX_EXPRESSION =
@@ -87,27 +108,16 @@ function spdxLazy(i: ImageInputs): Obj {
   const fileCut = files.length;
   const relCut = rel.length;
   const fileIds = (n: number) => id(`File-${n}`);
-  function* addedFiles(): Generator<Obj> {
+  function* addedFiles(): Generator<Rendered> {
     let n = 0;
-    for (const f of i.files) {
-      yield {
-        SPDXID: fileIds(n++),
-        fileName: `./${f.path}`,
-        checksums: [
-          { algorithm: 'SHA1', checksumValue: f.sha1 },
-          { algorithm: 'SHA256', checksumValue: f.sha256 },
-        ],
-        comment: 'in the image',
-      };
-    }
+    for (const f of i.files) yield spdxFileEntry(fileIds(n++), `./${f.path}`, f.sha1, f.sha256);
   }
-  function* addedFileRelationships(): Generator<Obj> {
+  function* addedFileRelationships(): Generator<Rendered> {
     let n = 0;
     for (const f of i.files) {
       const file = fileIds(n++);
-      yield { spdxElementId: image, relationshipType: 'CONTAINS', relatedSpdxElement: file };
-      for (const prog of programsBySha.get(f.sha256) ?? [])
-        yield { spdxElementId: prog, relationshipType: 'CONTAINS', relatedSpdxElement: file };
+      yield spdxRelationship(image, 'CONTAINS', file);
+      for (const prog of programsBySha.get(f.sha256) ?? []) yield spdxRelationship(prog, 'CONTAINS', file);
     }
   }
   i.programs.forEach((p, n) => {

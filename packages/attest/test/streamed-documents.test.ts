@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { cyclonedxFileComponent } from '../src/cyclonedx.ts';
 import type { ImageInputs } from '../src/index.ts';
 import { cyclonedxJson, provenanceJson, spdxJson } from '../src/index.ts';
-import { jsonBytes, lazy } from '../src/json-stream.ts';
+import { jsonBytes, lazy, type Rendered } from '../src/json-stream.ts';
+import { spdxFileEntry, spdxRelationship } from '../src/spdx.ts';
 import { sampleInputs, validators } from './helpers.ts';
 
 const { spdx, cyclonedx } = validators();
@@ -70,3 +72,50 @@ const GOLDEN = {
   cyclonedx: '43f50b3d1e3519901c5cbc72221706f5a43d6dbb1c3c06247f9685e593bb004f',
   provenance: '82751a3f7f3483082e06b67a30b8a5c778c169bba1bbfa70ee10a903cd7b982f',
 };
+
+describe('rendered entries (templates for the per-file entries)', () => {
+  it('each template writes what JSON.stringify writes of its object, at any depth, for any string', () => {
+    const odd = ['a', 'ünï "quoted" \\ back\tslash', '\u2028line\u0001', '😀/path with spaces'];
+    for (const s of odd) {
+      const cases: [Rendered, unknown][] = [
+        [
+          spdxFileEntry(`SPDXRef-${s}`, `./${s}`, `1${s}`, `2${s}`),
+          {
+            SPDXID: `SPDXRef-${s}`,
+            fileName: `./${s}`,
+            checksums: [
+              { algorithm: 'SHA1', checksumValue: `1${s}` },
+              { algorithm: 'SHA256', checksumValue: `2${s}` },
+            ],
+            comment: 'in the image',
+          },
+        ],
+        [
+          spdxRelationship(`a${s}`, 'CONTAINS', `b${s}`),
+          { spdxElementId: `a${s}`, relationshipType: 'CONTAINS', relatedSpdxElement: `b${s}` },
+        ],
+        [
+          cyclonedxFileComponent(`file:${s}`, s, `1${s}`, `2${s}`),
+          {
+            type: 'file',
+            'bom-ref': `file:${s}`,
+            name: s,
+            scope: 'required',
+            hashes: [
+              { alg: 'SHA-1', content: `1${s}` },
+              { alg: 'SHA-256', content: `2${s}` },
+            ],
+            description: 'a file in the image',
+          },
+        ],
+      ];
+      for (const [r, plain] of cases) {
+        expect(r.render('')).toBe(JSON.stringify(plain, null, 2));
+        expect(jsonBytes({ deep: { list: lazy(() => [r, r]) } }).toString()).toBe(
+          `${JSON.stringify({ deep: { list: [plain, plain] } }, null, 2)}\n`,
+        );
+        expect(r.toJSON()).toEqual(plain);
+      }
+    }
+  });
+});
