@@ -4,7 +4,16 @@
  * source files and the Dockerfile are build-time components (`scope: excluded`: not in the image); parents
  * and imported tarballs are listed by digest. The serial number is a UUID derived from the manifest digest.
  */
-import { type ImageInputs, npmPurl, ociPurl, programPurl, serialize, subjectHex, uuidV5 } from './inputs.ts';
+import {
+  type ImageInputs,
+  npmPurl,
+  ociPurl,
+  programPurl,
+  roomFor,
+  serialize,
+  subjectHex,
+  uuidV5,
+} from './inputs.ts';
 import { lazy, q, type Rendered, rendered } from './json-stream.ts';
 import { muslCpe, muslPurl } from './os-packages.ts';
 
@@ -215,4 +224,4 @@ function cyclonedxLazy(i: ImageInputs): Obj {
   };
 }
 
-export const cyclonedxJson = (i: ImageInputs): Buffer => serialize(cyclonedxLazy(i));
+export const cyclonedxJson = (i: ImageInputs): Buffer => serialize(cyclonedxLazy(i), roomFor(i));

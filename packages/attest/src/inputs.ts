@@ -128,4 +128,7 @@ export function uuidV5(name: string): string {
  * Serialise a document: two-space JSON and a final newline (stable key order is the builders' job), its `Lazy`
  * arrays written item by item (json-stream.ts).
  */
-export const serialize = (doc: unknown): Buffer => jsonBytes(doc);
+export const serialize = (doc: unknown, reserve?: number): Buffer => jsonBytes(doc, reserve);
+
+/** Room for a document with an entry per added file: 1 KiB per file (~600 bytes are used) and 64 KiB. */
+export const roomFor = (i: ImageInputs): number => 1024 * i.files.length + 65536;

@@ -34,14 +34,23 @@ export const rendered = (render: (indent: string) => string): Rendered => new Re
 /** A JSON string literal. */
 export const q = (s: string): string => JSON.stringify(s);
 
-/** Bytes are written into buffers of this size (few large buffers, never one huge string). */
+/** Bytes are written into buffers of at least this size (few large buffers, never one huge string). */
 const PIECE = 1 << 20;
 
-/** Text written as UTF-8 straight into buffers of `PIECE` bytes. */
+/**
+ * Text written as UTF-8 straight into buffers. The first one has the room the caller expects the document to
+ * need (`reserve`): pages never written are never touched, so a generous guess costs address space, not memory,
+ * and a document that fits is returned without being copied (copying ~50 MB into fresh pages costs as much as
+ * writing it). Past it, pieces of `PIECE` bytes follow and are joined at the end.
+ */
 class Pieces {
   readonly buffers: Buffer[] = [];
-  private buf = Buffer.allocUnsafe(PIECE);
+  private buf: Buffer;
   private at = 0;
+
+  constructor(reserve: number) {
+    this.buf = Buffer.allocUnsafeSlow(Math.max(PIECE, reserve));
+  }
 
   push(s: string): void {
     // A UTF-16 unit is at most 3 bytes of UTF-8: seal the buffer unless `s` surely fits.
@@ -113,9 +122,12 @@ function write(v: unknown, indent: string, out: Pieces, prefix: string): void {
   out.push(first ? `${prefix}[]` : `\n${indent}]`);
 }
 
-/** Two-space JSON of `doc` and a final newline, byte for byte `JSON.stringify(doc, null, 2) + '\n'`. */
-export function jsonBytes(doc: unknown): Buffer {
-  const out = new Pieces();
+/**
+ * Two-space JSON of `doc` and a final newline, byte for byte `JSON.stringify(doc, null, 2) + '\n'`. `reserve`:
+ * the bytes it is expected to take (see `Pieces`); any guess gives the same bytes.
+ */
+export function jsonBytes(doc: unknown, reserve = 0): Buffer {
+  const out = new Pieces(reserve);
   write(doc, '', out, '');
   out.push('\n');
   out.seal();

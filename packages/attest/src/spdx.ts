@@ -12,6 +12,7 @@ import {
   ociPurl,
   platformLabel,
   programPurl,
+  roomFor,
   serialize,
   subjectHex,
 } from './inputs.ts';
@@ -303,4 +304,4 @@ function spdxLazy(i: ImageInputs): Obj {
   };
 }
 
-export const spdxJson = (i: ImageInputs): Buffer => serialize(spdxLazy(i));
+export const spdxJson = (i: ImageInputs): Buffer => serialize(spdxLazy(i), roomFor(i));

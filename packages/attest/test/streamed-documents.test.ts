@@ -36,6 +36,10 @@ describe('documents written as they are made (json-stream)', () => {
       { toJSON: () => ({ replaced: true }) },
     ];
     for (const doc of docs) expect(jsonBytes(doc).toString()).toBe(`${JSON.stringify(doc, null, 2)}\n`);
+    // Whatever room is reserved (too little: pieces joined; plenty: one buffer), the same bytes.
+    const big = { list: lazy(() => Array.from({ length: 20_000 }, (_, n) => ({ n, s: `é${n}` }))) };
+    const want = `${JSON.stringify(big, null, 2)}\n`;
+    for (const reserve of [0, 100, 4 << 20]) expect(jsonBytes(big, reserve).toString()).toBe(want);
   });
 
   it('a document of many files is byte for byte the one the documents were before they were streamed', () => {
