@@ -4,7 +4,17 @@
  * source files and the Dockerfile are build-time components (`scope: excluded`: not in the image); parents
  * and imported tarballs are listed by digest. The serial number is a UUID derived from the manifest digest.
  */
-import { type ImageInputs, npmPurl, ociPurl, programPurl, serialize, subjectHex, uuidV5 } from './inputs.ts';
+import {
+  type ImageInputs,
+  npmPurl,
+  ociPurl,
+  programPurl,
+  roomFor,
+  serialize,
+  subjectHex,
+  uuidV5,
+} from './inputs.ts';
+import { lazy, q, type Rendered, rendered } from './json-stream.ts';
 import { muslCpe, muslPurl } from './os-packages.ts';
 
 export const CYCLONEDX_MEDIA_TYPE = 'application/vnd.cyclonedx+json';
@@ -13,7 +23,25 @@ type Obj = Record<string, unknown>;
 const sha = (hex: string) => [{ alg: 'SHA-256', content: hex }];
 const prop = (name: string, value: string) => ({ name: `scratchpack:${name}`, value });
 
-export function cyclonedxDocument(i: ImageInputs): Obj {
+/**
+ * An added file's component, `{ type: 'file', 'bom-ref', name, scope: 'required', hashes: [{ alg: 'SHA-1', content },
+ * { alg: 'SHA-256', content }], description: 'a file in the image' }`, rendered (json-stream.ts).
+ */
+export const cyclonedxFileComponent = (ref: string, name: string, sha1: string, sha256: string): Rendered =>
+  rendered(
+    (i) =>
+      `{\n${i}  "type": "file",\n${i}  "bom-ref": ${q(ref)},\n${i}  "name": ${q(name)},\n` +
+      `${i}  "scope": "required",\n${i}  "hashes": [\n` +
+      `${i}    {\n${i}      "alg": "SHA-1",\n${i}      "content": ${q(sha1)}\n${i}    },\n` +
+      `${i}    {\n${i}      "alg": "SHA-256",\n${i}      "content": ${q(sha256)}\n${i}    }\n` +
+      `${i}  ],\n${i}  "description": "a file in the image"\n${i}}`,
+  );
+
+/** The document as plain data (for callers that read it; `cyclonedxJson` writes the same document). */
+export const cyclonedxDocument = (i: ImageInputs): Obj => JSON.parse(JSON.stringify(cyclonedxLazy(i))) as Obj;
+
+/** The document with its `components` and the image's `dependsOn` `Lazy`: one entry per added file. */
+function cyclonedxLazy(i: ImageInputs): Obj {
   const components: Obj[] = [];
   const deps = new Map<string, string[]>();
   const image = `image:${i.subject.digest}`;
@@ -36,21 +64,13 @@ export function cyclonedxDocument(i: ImageInputs): Obj {
       description: 'the Dockerfile the image was built from',
     });
   }
-  i.files.forEach((f, n) => {
-    const ref = `file:${n}`;
-    dependOn(image, ref);
-    components.push({
-      type: 'file',
-      'bom-ref': ref,
-      name: f.path,
-      scope: 'required',
-      hashes: [
-        { alg: 'SHA-1', content: f.sha1 },
-        { alg: 'SHA-256', content: f.sha256 },
-      ],
-      description: 'a file in the image',
-    });
-  });
+  // One component per file the build adds: made as the document is written (json-stream.ts), never all at once.
+  const componentCut = components.length;
+  const fileRef = (n: number) => `file:${n}`;
+  function* addedFiles(): Generator<Rendered> {
+    let n = 0;
+    for (const f of i.files) yield cyclonedxFileComponent(fileRef(n++), f.path, f.sha1, f.sha256);
+  }
   i.programs.forEach((p, n) => {
     const prog = `program:${n}:${p.program.name}`;
     dependOn(image, prog);
@@ -185,9 +205,23 @@ export function cyclonedxDocument(i: ImageInputs): Obj {
         properties: [prop('platform', i.platform)],
       },
     },
-    components,
-    dependencies: [...deps].map(([ref, dependsOn]) => ({ ref, dependsOn })),
+    components: lazy(function* () {
+      yield* components.slice(0, componentCut);
+      yield* addedFiles();
+      yield* components.slice(componentCut);
+    }),
+    dependencies: [...deps].map(([ref, dependsOn]) =>
+      ref === image
+        ? {
+            ref,
+            dependsOn: lazy(function* () {
+              for (let n = 0; n < i.files.length; n++) yield fileRef(n);
+              yield* dependsOn;
+            }),
+          }
+        : { ref, dependsOn },
+    ),
   };
 }
 
-export const cyclonedxJson = (i: ImageInputs): Buffer => serialize(cyclonedxDocument(i));
+export const cyclonedxJson = (i: ImageInputs): Buffer => serialize(cyclonedxLazy(i), roomFor(i));

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { Descriptor } from '@scratchpack/oci';
 import type { BuildInfo } from './build-info.ts';
+import { jsonBytes } from './json-stream.ts';
 import type { OsPackages } from './os-packages.ts';
 
 export interface ImageInputs {
@@ -123,5 +124,11 @@ export function uuidV5(name: string): string {
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
 }
 
-/** Serialise a document: two-space JSON and a final newline (stable key order is the builders' job). */
-export const serialize = (doc: unknown): Buffer => Buffer.from(`${JSON.stringify(doc, null, 2)}\n`);
+/**
+ * Serialise a document: two-space JSON and a final newline (stable key order is the builders' job), its `Lazy`
+ * arrays written item by item (json-stream.ts).
+ */
+export const serialize = (doc: unknown, reserve?: number): Buffer => jsonBytes(doc, reserve);
+
+/** Room for a document with an entry per added file: 1 KiB per file (~600 bytes are used) and 64 KiB. */
+export const roomFor = (i: ImageInputs): number => 1024 * i.files.length + 65536;

@@ -12,9 +12,11 @@ import {
   ociPurl,
   platformLabel,
   programPurl,
+  roomFor,
   serialize,
   subjectHex,
 } from './inputs.ts';
+import { lazy, q, type Rendered, rendered } from './json-stream.ts';
 import { muslCpe, muslPurl } from './os-packages.ts';
 
 export const SPDX_MEDIA_TYPE = 'application/spdx+json';
@@ -28,11 +30,38 @@ const purlRef = (purl: string) => ({
   referenceLocator: purl,
 });
 
+/**
+ * An added file's entry, `{ SPDXID, fileName, checksums: [{ algorithm: 'SHA1', checksumValue }, { algorithm:
+ * 'SHA256', checksumValue }], comment: 'in the image' }`, rendered (json-stream.ts).
+ */
+export const spdxFileEntry = (spdxId: string, fileName: string, sha1: string, sha256: string): Rendered =>
+  rendered(
+    (i) =>
+      `{\n${i}  "SPDXID": ${q(spdxId)},\n${i}  "fileName": ${q(fileName)},\n${i}  "checksums": [\n` +
+      `${i}    {\n${i}      "algorithm": "SHA1",\n${i}      "checksumValue": ${q(sha1)}\n${i}    },\n` +
+      `${i}    {\n${i}      "algorithm": "SHA256",\n${i}      "checksumValue": ${q(sha256)}\n${i}    }\n` +
+      `${i}  ],\n${i}  "comment": "in the image"\n${i}}`,
+  );
+
+/** A relationship `{ spdxElementId, relationshipType, relatedSpdxElement }`, rendered (json-stream.ts). */
+export const spdxRelationship = (a: string, type: string, b: string): Rendered =>
+  rendered(
+    (i) =>
+      `{\n${i}  "spdxElementId": ${q(a)},\n${i}  "relationshipType": ${q(type)},\n` +
+      `${i}  "relatedSpdxElement": ${q(b)}\n${i}}`,
+  );
+
 /** A licence expression of SPDX identifiers (apk records these); anything else goes in a comment. */
 const SPDX_EXPRESSION =
   /^(\(?[A-Za-z0-9][A-Za-z0-9.-]*\+?\)?)( (AND|OR|WITH) \(?[A-Za-z0-9][A-Za-z0-9.-]*\+?\)?)*$/;
 
-export function spdxDocument(i: ImageInputs): Obj {
+/** The document as plain data (for callers that read it; `spdxJson` writes the same document). */
+export const spdxDocument = (i: ImageInputs): Obj => JSON.parse(JSON.stringify(spdxLazy(i))) as Obj;
+
+/**
+ * The document with its `files` and `relationships` `Lazy`: one entry per added file, made while it is written.
+ */
+function spdxLazy(i: ImageInputs): Obj {
   const packages: Obj[] = [];
   const files: Obj[] = [];
   const rel: Obj[] = [];
@@ -76,20 +105,22 @@ export function spdxDocument(i: ImageInputs): Obj {
     ids.push(id(`Program-${k}-${p.program.name}`));
     programsBySha.set(p.program.sha256, ids);
   });
-  i.files.forEach((f, n) => {
-    const file = id(`File-${n}`);
-    files.push({
-      SPDXID: file,
-      fileName: `./${f.path}`,
-      checksums: [
-        { algorithm: 'SHA1', checksumValue: f.sha1 },
-        { algorithm: 'SHA256', checksumValue: f.sha256 },
-      ],
-      comment: 'in the image',
-    });
-    relate(image, 'CONTAINS', file);
-    for (const prog of programsBySha.get(f.sha256) ?? []) relate(prog, 'CONTAINS', file);
-  });
+  // One entry per file the build adds: made as the document is written (json-stream.ts), never all at once.
+  const fileCut = files.length;
+  const relCut = rel.length;
+  const fileIds = (n: number) => id(`File-${n}`);
+  function* addedFiles(): Generator<Rendered> {
+    let n = 0;
+    for (const f of i.files) yield spdxFileEntry(fileIds(n++), `./${f.path}`, f.sha1, f.sha256);
+  }
+  function* addedFileRelationships(): Generator<Rendered> {
+    let n = 0;
+    for (const f of i.files) {
+      const file = fileIds(n++);
+      yield spdxRelationship(image, 'CONTAINS', file);
+      for (const prog of programsBySha.get(f.sha256) ?? []) yield spdxRelationship(prog, 'CONTAINS', file);
+    }
+  }
   i.programs.forEach((p, n) => {
     const prog = id(`Program-${n}-${p.program.name}`);
     packages.push({
@@ -260,9 +291,17 @@ export function spdxDocument(i: ImageInputs): Obj {
       creators: [`Tool: ${i.tool.name}-${i.tool.version}`],
     },
     packages,
-    files,
-    relationships: rel,
+    files: lazy(function* () {
+      yield* files.slice(0, fileCut);
+      yield* addedFiles();
+      yield* files.slice(fileCut);
+    }),
+    relationships: lazy(function* () {
+      yield* rel.slice(0, relCut);
+      yield* addedFileRelationships();
+      yield* rel.slice(relCut);
+    }),
   };
 }
 
-export const spdxJson = (i: ImageInputs): Buffer => serialize(spdxDocument(i));
+export const spdxJson = (i: ImageInputs): Buffer => serialize(spdxLazy(i), roomFor(i));

@@ -83,7 +83,8 @@ export async function imageAttestations(c: AttestContext, req: AttestRequest): P
       parentLayers.push(layer);
       continue;
     }
-    for (const f of await layerFiles(layer)) files.push({ path: f.path, sha256: f.sha256, sha1: f.sha1 });
+    // Only the SBOMs list files; a layer the build packed had them hashed then (no second read).
+    if (req.sbom) for (const f of await layerFiles(layer)) files.push(f);
   }
   const inputs: ImageInputs = {
     name: c.imageName ?? 'image',

@@ -122,8 +122,9 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   const cwd = o.cwd ?? process.cwd();
   const limit = o.concurrency ?? availableParallelism();
   const foreign = o.allowForeignBinaries ? undefined : new ForeignFiles();
-  // First every platform's Dockerfile is evaluated (layers are packed later, when first read), so that
-  // programs for the wrong platform are reported for all platforms at once, before anything is packed.
+  // Every platform's Dockerfile is evaluated, then every image packed (its files' headers are checked as they
+  // are packed: no read of each file only for that), so that programs for the wrong platform are reported for
+  // all platforms at once, before any SBOM is made or anything is written.
   const evaluatedAll = await mapLimit(o.platforms, limit, async (platform) => {
     throwIfAborted(o.signal, 'build');
     const context = resolve(cwd, expandTemplate(o.context, platform));
@@ -142,6 +143,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       signal: o.signal,
       ...(o.parents ? { resolveBase: o.parents.resolveBase } : {}),
       ...(onAddedFile ? { onAddedFile, headBytes: foreign!.headBytes } : {}),
+      ...(o.attest?.sbom ? { fileDigests: true } : {}),
       ...(report
         ? {
             onPackProgress: (bytes: number, total: number) => {
@@ -154,61 +156,73 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     });
     return { platform, context, file, text, evaluated };
   });
+  const packedAll = await mapLimit(
+    evaluatedAll,
+    limit,
+    async ({ platform, context, file, text, evaluated }) => {
+      throwIfAborted(o.signal, 'build');
+      for (const w of evaluated.warnings) o.onWarning?.(w);
+      let image = evaluated.image;
+      const parent = o.parents?.used.get(formatPlatform(platform));
+      if (o.labels && Object.keys(o.labels).length > 0) {
+        const current = (await image.configFile()).config?.Labels ?? {};
+        image = await withConfig(image, { Labels: { ...current, ...o.labels } });
+      }
+      if (family !== 'oci') image = await withMediaTypeFamily(image, family);
+      image = await withAnnotations(image, {
+        ...annotations,
+        ...(parent
+          ? {
+              'org.opencontainers.image.base.name': parent.name,
+              'org.opencontainers.image.base.digest': parent.digest,
+            }
+          : {}),
+      });
+      const built: BuiltImage = {
+        platform,
+        digest: (await image.digest()).toString(),
+        size: await sizeOf(image),
+        layers: (await image.layers()).length,
+      };
+      return { platform, context, file, text, image, built, parent };
+    },
+  );
   foreign?.check(o.platforms);
-  const images = await mapLimit(evaluatedAll, limit, async ({ platform, context, file, text, evaluated }) => {
-    throwIfAborted(o.signal, 'build');
-    for (const w of evaluated.warnings) o.onWarning?.(w);
-    let image = evaluated.image;
-    const parent = o.parents?.used.get(formatPlatform(platform));
-    if (o.labels && Object.keys(o.labels).length > 0) {
-      const current = (await image.configFile()).config?.Labels ?? {};
-      image = await withConfig(image, { Labels: { ...current, ...o.labels } });
-    }
-    if (family !== 'oci') image = await withMediaTypeFamily(image, family);
-    image = await withAnnotations(image, {
-      ...annotations,
-      ...(parent
-        ? {
-            'org.opencontainers.image.base.name': parent.name,
-            'org.opencontainers.image.base.digest': parent.digest,
-          }
-        : {}),
-    });
-    const built: BuiltImage = {
-      platform,
-      digest: (await image.digest()).toString(),
-      size: await sizeOf(image),
-      layers: (await image.layers()).length,
-    };
-    const referrers = o.attest
-      ? await imageAttestations(
-          {
-            image,
-            platform,
-            context,
-            file,
-            dockerfileText: text,
-            imageName: o.imageName,
-            sourceDateEpoch: o.sourceDateEpoch,
-            parent,
-            request: {
-              platforms: o.platforms.map(formatPlatform),
-              buildArgs: o.buildArgs ?? {},
-              labels: o.labels ?? {},
-              annotations: o.annotations ?? {},
-              tags: o.tags,
-              format: family,
-              ...shapingOptions(o),
+  const images = await mapLimit(
+    packedAll,
+    limit,
+    async ({ platform, context, file, text, image, built, parent }) => {
+      throwIfAborted(o.signal, 'build');
+      const referrers = o.attest
+        ? await imageAttestations(
+            {
+              image,
+              platform,
+              context,
+              file,
+              dockerfileText: text,
+              imageName: o.imageName,
+              sourceDateEpoch: o.sourceDateEpoch,
+              parent,
+              request: {
+                platforms: o.platforms.map(formatPlatform),
+                buildArgs: o.buildArgs ?? {},
+                labels: o.labels ?? {},
+                annotations: o.annotations ?? {},
+                tags: o.tags,
+                format: family,
+                ...shapingOptions(o),
+              },
+              tool: o.tool ?? TOOL,
+              cwd,
             },
-            tool: o.tool ?? TOOL,
-            cwd,
-          },
-          o.attest,
-        )
-      : [];
-    o.onImage?.(built);
-    return { image, built, referrers };
-  });
+            o.attest,
+          )
+        : [];
+      o.onImage?.(built);
+      return { image, built, referrers };
+    },
+  );
   const index = imageIndex(
     images.map(({ image }) => ({ image })),
     { family, annotations },

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readLayout, validateLayout } from '@scratchpack/oci';
+import { layerFiles, readLayerFiles, readLayout, validateLayout } from '@scratchpack/oci';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   archivePublisher,
@@ -49,6 +49,30 @@ describe('build', () => {
     expect(result.referrers).toHaveLength(3 * platforms.length);
     const { platform } = await pickImage(result.index, 'linux/arm64', 'the index');
     expect(platform.architecture).toBe('arm64');
+  });
+
+  it('lists in the SBOM the files hashed while the layer was packed, the same as reading the layer back', async () => {
+    const { image } = await pickImage(result.index, 'linux/amd64', 'the index');
+    const [layer] = await image.layers();
+    // Packed with its files hashed (so no second read of the layer), and those digests are the layer's.
+    expect(layer!.files).toBeTypeOf('function');
+    const read = await readLayerFiles(layer!);
+    expect(await layerFiles(layer!)).toEqual(read);
+    expect(read.map((f) => f.path)).toEqual(['prog']);
+    const digest = (await image.digest()).toString();
+    const spdx = result.referrers.find(
+      (r) => r.manifest.artifactType === 'application/spdx+json' && r.manifest.subject?.digest === digest,
+    );
+    const doc = JSON.parse(spdx!.blobs[1]!.bytes.toString());
+    expect(doc.files).toContainEqual(
+      expect.objectContaining({
+        fileName: './prog',
+        checksums: [
+          { algorithm: 'SHA1', checksumValue: read[0]!.sha1 },
+          { algorithm: 'SHA256', checksumValue: read[0]!.sha256 },
+        ],
+      }),
+    );
   });
 
   it('says which Dockerfile is missing, as an input error', async () => {

@@ -219,12 +219,13 @@ export class BuildContext {
     // behind zlib's work there) costs far more than the cached metadata it reads.
     const walk = (relDir: string, absDir: string, destDir: string): LayerEntry[] => {
       const found: LayerEntry[] = [];
+      const under = destDir.replace(/\/$/, '');
       for (const name of readdirSync(absDir).sort()) {
         const rel = relDir ? `${relDir}/${name}` : name;
         const ignored = this.isIgnored(rel);
         if (ignored && !this.ignore.mayIncludeBelow(rel)) continue;
         const abs = join(absDir, name);
-        const d = `${destDir.replace(/\/$/, '')}/${name}`;
+        const d = `${under}/${name}`;
         const l = lstatSync(abs);
         if (l.isDirectory()) {
           const below = walk(rel, abs, d);
@@ -234,7 +235,14 @@ export class BuildContext {
         else if (l.isSymbolicLink())
           found.push({ type: 'symlink', path: d, target: readlinkSync(abs), ...ids });
         else if (l.isFile())
-          found.push({ type: 'file', path: d, source: abs, mode: own.mode ?? l.mode & 0o7777, ...ids });
+          found.push({
+            type: 'file',
+            path: d,
+            source: abs,
+            listedSize: l.size,
+            mode: own.mode ?? l.mode & 0o7777,
+            ...ids,
+          });
         else
           warnings.push(
             `skipped ${rel}: ${specialKind(l)}; COPY takes regular files, directories and symlinks`,

@@ -1,6 +1,6 @@
 /** COPY and ADD: sources from the build context become one deterministic layer per instruction. */
 import { createReadStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { basename, posix } from 'node:path';
 import {
   ContentSpool,
@@ -177,7 +177,6 @@ export async function copyInstruction(st: EvalState, ins: Instruction, ctx: Buil
       }
     }
     for (const n of notes) warn(st, ins, 'SKIPPED_SOURCE', n);
-    if (st.onAddedFile) await reportFiles(st, byPath.values());
     let layer: Layer;
     try {
       layer = layerFromEntries([...byPath.values()], {
@@ -185,6 +184,8 @@ export async function copyInstruction(st: EvalState, ins: Instruction, ctx: Buil
         ...(st.compressionLevel !== undefined ? { compressionLevel: st.compressionLevel } : {}),
         ...progressOf(st),
         signal: st.signal,
+        ...(st.fileDigests ? { fileDigests: true } : {}),
+        ...onFileOf(st),
       });
       if (spool) {
         spool.close();
@@ -206,25 +207,15 @@ export async function copyInstruction(st: EvalState, ins: Instruction, ctx: Buil
   }
 }
 
-/** Tell `st.onAddedFile` about every regular file of the layer, with its first bytes. */
-async function reportFiles(st: EvalState, entries: Iterable<LayerEntry>): Promise<void> {
+/**
+ * `st.onAddedFile` told about every regular file of the layer with its first bytes, as the layer is packed (its
+ * body is read then anyway: no open and read of each file only for its header).
+ */
+function onFileOf(st: EvalState): { onFile?: (path: string, head: Buffer) => void } {
+  const told = st.onAddedFile;
+  if (!told) return {};
   const want = st.headBytes ?? 64;
-  for (const e of entries) {
-    if (e.type !== 'file') continue;
-    let head: Buffer;
-    if ('content' in e) head = Buffer.from(e.content).subarray(0, want);
-    else {
-      const fh = await open(e.source, 'r');
-      try {
-        const buf = Buffer.alloc(e.size === undefined ? want : Math.min(want, e.size));
-        const { bytesRead } = await fh.read(buf, 0, buf.length, e.offset ?? 0);
-        head = buf.subarray(0, bytesRead);
-      } finally {
-        await fh.close();
-      }
-    }
-    st.onAddedFile!(`/${cleanPath(e.path)}`, head);
-  }
+  return { onFile: (path, head) => told(`/${path}`, head.subarray(0, want)) };
 }
 
 /** The layer's progress (absolute, per layer) as increments of the image's (see EvaluateOptions.onPackProgress). */

@@ -55,12 +55,17 @@ export interface EvaluateOptions {
   signal?: AbortSignal | undefined;
   /**
    * Called for every regular file a COPY or ADD puts into the image (after later sources of the same
-   * instruction replaced earlier ones), with its image path (`/app/prog`) and its first `headBytes` bytes:
-   * e.g. to check that programs are built for the platform.
+   * instruction replaced earlier ones), with its image path (`/app/prog`) and its first `headBytes` bytes,
+   * as its layer is packed (when the layer is first read): e.g. to check that programs are built for the platform.
    */
   onAddedFile?: (path: string, head: Buffer) => void;
   /** How many bytes of each file `onAddedFile` gets (default 64: an ELF header). */
   headBytes?: number;
+  /**
+   * Hash each file COPY/ADD puts in (sha256, sha1) while its layer is packed, for an SBOM: oci's `layerFiles`
+   * then answers without reading the layer back. Default false.
+   */
+  fileDigests?: boolean;
 }
 
 export interface EvaluateResult {
@@ -222,6 +227,7 @@ export async function evaluateDockerfile(
     ...(opts.onPackProgress ? { onPackProgress: opts.onPackProgress } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.onAddedFile ? { onAddedFile: opts.onAddedFile, headBytes: opts.headBytes ?? 64 } : {}),
+    ...(opts.fileDigests ? { fileDigests: true } : {}),
   };
   // What is sure to fail is reported before FROM pulls a parent.
   refuseUnsupported(st, df);

@@ -128,6 +128,7 @@ export class IgnoreRules {
 
   /** True when `rel` (context-relative, `/`-separated) is excluded, by itself or through a parent. */
   isIgnored(rel: string): boolean {
+    if (this.rules.length === 0) return false;
     const parts = rel.split('/');
     let ignored = false;
     for (const { re, negate } of this.rules) {
@@ -144,6 +145,7 @@ export class IgnoreRules {
 
   /** True when an exception could match something strictly below directory `rel`: walk into it. */
   mayIncludeBelow(rel: string): boolean {
+    if (this.rules.length === 0) return false;
     const dir = rel.split('/');
     return this.rules.some(({ negate, parts }) => {
       if (!negate) return false;

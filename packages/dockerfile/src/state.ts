@@ -36,6 +36,8 @@ export interface EvalState {
   /** Told about every regular file COPY/ADD put in (see `EvaluateOptions.onAddedFile`). */
   onAddedFile?: (path: string, head: Buffer) => void;
   headBytes?: number;
+  /** Hash added files while packing (see `EvaluateOptions.fileDigests`). */
+  fileDigests?: boolean;
 }
 
 export function fail(

@@ -2,7 +2,7 @@
  * Digests. The ONE place sha256 is computed in scratchpack: `sha256(bytes)` for buffers and
  * `HashingStream` (a counting, hashing passthrough) for streams.
  */
-import { createHash, type Hash } from 'node:crypto';
+import { createHash, type Hash, hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { Transform, type TransformCallback } from 'node:stream';
 import { DigestMismatchError, InvalidDigestError, SizeMismatchError } from './errors.ts';
@@ -88,6 +88,39 @@ export class HashingStream extends Transform {
 
   digest(): Digest {
     return this.hasher.digest();
+  }
+}
+
+/** A file's sha256 and sha1 (hex) and size, as SBOMs list files (SPDX 2.3 requires SHA1). */
+export interface FileDigests {
+  size: number;
+  sha256: string;
+  sha1: string;
+}
+
+/** sha256 and sha1 of a file's bytes: at once for a whole body, or chunk by chunk (`update`, then `digest`). */
+export class FileHasher {
+  private sha256: Hash | undefined;
+  private sha1: Hash | undefined;
+  private size = 0;
+
+  /** Both digests of one whole buffer (one-shot hashing: no hash objects for a small file). */
+  static of(bytes: Uint8Array): FileDigests {
+    return { size: bytes.byteLength, sha256: hash('sha256', bytes, 'hex'), sha1: hash('sha1', bytes, 'hex') };
+  }
+
+  update(chunk: Uint8Array): void {
+    this.sha256 ??= createHash('sha256');
+    this.sha1 ??= createHash('sha1');
+    this.sha256.update(chunk);
+    this.sha1.update(chunk);
+    this.size += chunk.byteLength;
+  }
+
+  digest(): FileDigests {
+    this.sha256 ??= createHash('sha256');
+    this.sha1 ??= createHash('sha1');
+    return { size: this.size, sha256: this.sha256.digest('hex'), sha1: this.sha1.digest('hex') };
   }
 }
 

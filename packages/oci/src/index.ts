@@ -19,6 +19,8 @@ export { chunksOf } from './chunks.ts';
 export {
   Digest,
   digestStream,
+  type FileDigests,
+  FileHasher,
   Hasher,
   HashingStream,
   sha256,
@@ -61,7 +63,7 @@ export {
   OPAQUE_MARKER,
   WHITEOUT_PREFIX,
 } from './layer-entries.ts';
-export { type LayerFile, layerFiles } from './layer-files.ts';
+export { type LayerFile, layerFiles, readLayerFiles } from './layer-files.ts';
 export {
   CONTAINERD_NAME,
   isImageIndex,

@@ -22,7 +22,18 @@ export type LayerEntry =
    * Contents read from a file on disk when the layer is built, streamed (never held whole): the whole file, or
    * with `size` the `size` bytes at `offset` (a slice of a spool or an archive).
    */
-  | (Owned & { type: 'file'; mode?: number; source: string; offset?: number; size?: number })
+  | (Owned & {
+      type: 'file';
+      mode?: number;
+      source: string;
+      offset?: number;
+      size?: number;
+      /**
+       * The whole file's size when it was listed (a walk's lstat), for the progress total only: it spares a stat
+       * per file. The body and its size are still those read when the layer is packed.
+       */
+      listedSize?: number;
+    })
   | (Owned & { type: 'dir'; mode?: number })
   | (Owned & { type: 'symlink'; target: string })
   | (Owned & { type: 'hardlink'; target: string })
@@ -58,6 +69,8 @@ export interface TarRecord {
   /** With `source`: the contents are the `size` bytes at `offset` (default: the whole file). */
   offset?: number;
   size?: number;
+  /** With a whole file as `source`: its size when listed (progress totals only). */
+  listedSize?: number;
 }
 
 /**
@@ -206,11 +219,13 @@ function record(
     source: undefined,
     offset: undefined,
     size: undefined,
+    listedSize: undefined,
   };
 }
 
-function sourceOf(path: string, e: { source: string; offset?: number; size?: number }) {
-  if (e.size === undefined && e.offset === undefined) return { source: e.source };
+function sourceOf(path: string, e: { source: string; offset?: number; size?: number; listedSize?: number }) {
+  if (e.size === undefined && e.offset === undefined)
+    return e.listedSize === undefined ? { source: e.source } : { source: e.source, listedSize: e.listedSize };
   const ok = (v: number | undefined) => v !== undefined && Number.isSafeInteger(v) && v >= 0;
   if (!ok(e.offset ?? 0) || !ok(e.size))
     throw new InvalidEntryError(path, `a slice of ${e.source} needs a size and an offset ≥ 0`);

@@ -1,23 +1,31 @@
 /**
- * The regular files a layer adds, with their digests (sha256 from the one digest module, and sha1, which
- * SPDX requires for files), read from the layer's uncompressed tar. Whiteouts and non-files are skipped.
+ * The regular files a layer adds, with their digests (sha256 and sha1, which SPDX requires for files). A layer
+ * packed with `fileDigests` (tar-layer.ts) hashed each body as it was written into the tar and answers from
+ * that; any other layer is read back from its uncompressed tar. Whiteouts and non-files are skipped.
  */
-import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
-import { Hasher } from './digest.ts';
+import { type FileDigests, FileHasher } from './digest.ts';
 import { type Layer, uncompressed } from './layer.ts';
 import { WHITEOUT_PREFIX } from './layer-entries.ts';
 
-export interface LayerFile {
+export interface LayerFile extends FileDigests {
   /** Path inside the image, without a leading `./` or `/`. */
   path: string;
-  size: number;
-  sha256: string;
-  sha1: string;
 }
 
-export async function layerFiles(layer: Layer): Promise<LayerFile[]> {
+/** Whether a tar entry is a file the layer adds (a regular file that is not a whiteout), by its clean path. */
+export function isAddedFile(type: string, path: string): boolean {
+  return type === 'file' && !path.slice(path.lastIndexOf('/') + 1).startsWith(WHITEOUT_PREFIX);
+}
+
+/** The files `layer` adds, in tar order: hashed while packed when it was, else read back from the layer. */
+export function layerFiles(layer: Layer): Promise<LayerFile[]> {
+  return layer.files ? layer.files() : readLayerFiles(layer);
+}
+
+/** The files `layer` adds, read back from its uncompressed tar and hashed. */
+export async function readLayerFiles(layer: Layer): Promise<LayerFile[]> {
   const extract = tar.extract();
   const input: Readable = uncompressed(layer);
   input.on('error', (e) => extract.destroy(e));
@@ -26,18 +34,13 @@ export async function layerFiles(layer: Layer): Promise<LayerFile[]> {
   for await (const entry of extract) {
     const h = entry.header;
     const path = h.name.replace(/^(\.\/|\/)+/, '');
-    const base = path.slice(path.lastIndexOf('/') + 1);
-    if (h.type !== 'file' || base.startsWith(WHITEOUT_PREFIX)) {
+    if (!isAddedFile(h.type ?? '', path)) {
       entry.resume();
       continue;
     }
-    const sha256 = new Hasher();
-    const sha1 = createHash('sha1');
-    for await (const chunk of entry as AsyncIterable<Buffer>) {
-      sha256.update(chunk);
-      sha1.update(chunk);
-    }
-    out.push({ path, size: sha256.size, sha256: sha256.digest().hex, sha1: sha1.digest('hex') });
+    const hasher = new FileHasher();
+    for await (const chunk of entry as AsyncIterable<Buffer>) hasher.update(chunk);
+    out.push({ path, ...hasher.digest() });
   }
   return out;
 }

@@ -7,6 +7,7 @@ import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { Digest } from './digest.ts';
+import type { LayerFile } from './layer-files.ts';
 import { isUncompressedLayer } from './media-types.ts';
 
 export interface Layer {
@@ -21,6 +22,11 @@ export interface Layer {
   mediaType(): string;
   /** A fresh stream of the exact stored (compressed) bytes, each call. */
   compressed(): Readable;
+  /**
+   * The regular files it adds with their digests, when they were hashed as it was packed (`layerFromEntries`
+   * with `fileDigests`); use `layerFiles(layer)`, which reads the layer back when this is absent.
+   */
+  files?(): Promise<LayerFile[]>;
 }
 
 /** Describes a blob that already exists somewhere, with its digests known. */
@@ -75,6 +81,7 @@ export function withLayerMediaType(layer: Layer, mediaType: string): Layer {
     uncompressedSize: () => layer.uncompressedSize(),
     mediaType: () => mediaType,
     compressed: () => layer.compressed(),
+    ...(layer.files ? { files: () => layer.files!() } : {}),
   };
 }
 

@@ -34,11 +34,12 @@ function readError(r: TarRecord, what: string): InvalidEntryError {
 export class Bodies {
   private readonly shared = new Map<string, number>();
 
-  /** The body's size without reading it (stat for whole files). */
+  /** The body's size without reading it (its listed size, else a stat, for whole files). */
   sizeOf(r: TarRecord): number {
     if (r.source === undefined)
       return typeof r.content === 'string' ? Buffer.byteLength(r.content) : (r.content?.byteLength ?? 0);
     if (r.size !== undefined) return r.size;
+    if (r.listedSize !== undefined) return r.listedSize;
     try {
       return statSync(r.source).size;
     } catch (cause) {

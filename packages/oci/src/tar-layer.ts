@@ -9,9 +9,10 @@
 import { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { asAborted, throwIfAborted } from './abort.ts';
-import { type Digest, Hasher } from './digest.ts';
+import { type Digest, FileHasher, Hasher } from './digest.ts';
 import type { Layer } from './layer.ts';
 import { type LayerEntry, normalizeEntries, type TarRecord } from './layer-entries.ts';
+import { isAddedFile, type LayerFile } from './layer-files.ts';
 import { MediaTypes } from './media-types.ts';
 import {
   checkGzipLevel,
@@ -20,7 +21,7 @@ import {
   parallelGzip,
 } from './parallel-gzip.ts';
 import { Spool } from './spool.ts';
-import { Bodies, packEntry } from './tar-body.ts';
+import { Bodies, type Body, packEntry } from './tar-body.ts';
 
 export interface LayerOptions {
   /** Seconds since the epoch for every entry's mtime (SOURCE_DATE_EPOCH). Default 0. */
@@ -37,6 +38,17 @@ export interface LayerOptions {
   onProgress?: (bytes: number, total: number) => void;
   /** Stop packing (when the layer is built): the tar, gzip and spool stop and the build rejects with `AbortedError`. */
   signal?: AbortSignal | undefined;
+  /**
+   * Hash every regular file's body (sha256 and sha1) as it is written into the tar, for the layer's `files()`
+   * (an SBOM's file entries), so that nothing reads the layer back. Default false (no hashing cost).
+   */
+  fileDigests?: boolean;
+  /**
+   * Told about each regular file the layer adds as its body is packed: its path and the body's first bytes (the
+   * whole body when it is read at once, else its first chunk; valid only during the call). Spares a caller an
+   * open and read of every file to look at its header (e.g. the ELF check of a build).
+   */
+  onFile?: (path: string, head: Buffer) => void;
 }
 
 interface Built {
@@ -45,6 +57,8 @@ interface Built {
   size: number;
   uncompressedSize: number;
   spool: Spool;
+  /** With `fileDigests`: the regular files in tar order, with their digests. */
+  files: LayerFile[] | undefined;
 }
 
 /** The entry's own time clamped to `[0, epoch]` (`import --normalize`), or the layer's time. */
@@ -87,11 +101,25 @@ function tarSizeOf(records: TarRecord[], bodies: Bodies): number {
   return n;
 }
 
-/** Write `records` into the tar `pack` in order, then finalize it; bodies are read one at a time, large ones streamed. */
-async function feedTar(pack: tar.Pack, records: TarRecord[], mtime: Date, bodies: Bodies): Promise<void> {
+/**
+ * Write `records` into the tar `pack` in order, then finalize it; bodies are read one at a time, large ones
+ * streamed. With `files`, each added file's body is hashed on its way into the tar and listed there.
+ */
+async function feedTar(
+  pack: tar.Pack,
+  records: TarRecord[],
+  mtime: Date,
+  bodies: Bodies,
+  files: LayerFile[] | undefined,
+  onFile: LayerOptions['onFile'],
+): Promise<void> {
   try {
     for (const r of records) {
-      const body = r.type === 'file' ? bodies.open(r) : undefined;
+      let body = r.type === 'file' ? bodies.open(r) : undefined;
+      if (body && (files || onFile) && isAddedFile(r.type, r.name)) {
+        if (onFile) body = told(r.name, body, onFile);
+        if (files) body = hashed(r.name, body, files);
+      }
       await packEntry(pack, header(r, mtime, body?.size ?? 0), body);
     }
     pack.finalize();
@@ -101,6 +129,49 @@ async function feedTar(pack: tar.Pack, records: TarRecord[], mtime: Date, bodies
   } finally {
     bodies.close();
   }
+}
+
+/** `body`, `onFile` told its path and first bytes before it is packed. */
+function told(path: string, body: Body, onFile: NonNullable<LayerOptions['onFile']>): Body {
+  if (body.buffer) {
+    onFile(path, body.buffer);
+    return body;
+  }
+  const chunks = body.chunks!;
+  return {
+    size: body.size,
+    chunks: (function* () {
+      let first = true;
+      for (const chunk of chunks) {
+        if (first) onFile(path, chunk);
+        first = false;
+        yield chunk;
+      }
+      if (first) onFile(path, Buffer.alloc(0));
+    })(),
+  };
+}
+
+/** `body` whose digests are listed in `files` (a whole body at once; a streamed one after its last chunk). */
+function hashed(path: string, body: Body, files: LayerFile[]): Body {
+  if (body.buffer) {
+    files.push({ path, ...FileHasher.of(body.buffer) });
+    return body;
+  }
+  const chunks = body.chunks!;
+  const file: LayerFile = { path, size: body.size, sha256: '', sha1: '' };
+  files.push(file);
+  return {
+    size: body.size,
+    chunks: (function* () {
+      const hasher = new FileHasher();
+      for (const chunk of chunks) {
+        hasher.update(chunk);
+        yield chunk;
+      }
+      Object.assign(file, hasher.digest());
+    })(),
+  };
 }
 
 /** Stream `records` as a tar through gzip, hashing both sides once, keeping the compressed bytes. */
@@ -118,6 +189,7 @@ export async function buildTarGz(records: TarRecord[], opts: LayerOptions = {}):
   const comp = new Hasher();
   const spool = new Spool(opts.spoolThreshold);
   const bodies = new Bodies();
+  const files: LayerFile[] | undefined = opts.fileDigests ? [] : undefined;
   const report = opts.onProgress;
   const total = report ? tarSizeOf(records, bodies) : 0;
   const tarChunk = report
@@ -131,7 +203,7 @@ export async function buildTarGz(records: TarRecord[], opts: LayerOptions = {}):
   throwIfAborted(signal, 'packing a layer');
   const stop = () => pack.destroy(new Stopped('aborted'));
   signal?.addEventListener('abort', stop, { once: true });
-  const feed = feedTar(pack, records, mtime, bodies);
+  const feed = feedTar(pack, records, mtime, bodies, files, opts.onFile);
   const gzipOptions: ParallelGzipOptions = { level };
   if (opts.gzipConcurrency !== undefined) gzipOptions.concurrency = opts.gzipConcurrency;
   const sides = [gzipSide(pack, gzipOptions, tarChunk, comp, spool)];
@@ -150,6 +222,7 @@ export async function buildTarGz(records: TarRecord[], opts: LayerOptions = {}):
     size: comp.size,
     uncompressedSize: diff.size,
     spool,
+    files,
   };
 }
 
@@ -202,6 +275,7 @@ export function layerFromRecords(records: TarRecord[], opts: LayerOptions = {}):
         })(),
         { objectMode: false },
       ),
+    ...(opts.fileDigests ? { files: async () => (await get()).files! } : {}),
   };
 }
 

@@ -1,0 +1,135 @@
+/**
+ * Documents with one entry per file (100,000 files: ~50 MB of JSON) are written as they are made, not assembled
+ * as one object graph and one string first. A document is a plain value in which the long arrays are `Lazy`:
+ * a function giving their items one by one. `jsonBytes` writes exactly what `JSON.stringify(doc, null, 2)` + a
+ * newline writes (each item is stringified on its own and indented to its depth; JSON strings never hold a raw
+ * newline), so the bytes and digests do not depend on which way a document was made. `JSON.stringify` of a
+ * document with `Lazy` arrays gives the same text (`toJSON`), so either way gives one result.
+ */
+
+/** An array given item by item (each call of `items` starts over). */
+export class Lazy<T = unknown> {
+  constructor(readonly items: () => Iterable<T>) {}
+  toJSON(): T[] {
+    return [...this.items()];
+  }
+}
+
+export const lazy = <T>(items: () => Iterable<T>): Lazy<T> => new Lazy(items);
+
+/**
+ * A value that writes itself: `render(indent)` gives exactly what `JSON.stringify(value, null, 2)` gives, its lines
+ * after the first indented by `indent`. For the entries there is one of per file (a template is several times
+ * faster than stringifying an object); tests hold each to what JSON.stringify makes of the same value.
+ */
+export class Rendered {
+  constructor(readonly render: (indent: string) => string) {}
+  toJSON(): unknown {
+    return JSON.parse(this.render(''));
+  }
+}
+
+export const rendered = (render: (indent: string) => string): Rendered => new Rendered(render);
+
+/** A JSON string literal. */
+export const q = (s: string): string => JSON.stringify(s);
+
+/** Bytes are written into buffers of at least this size (few large buffers, never one huge string). */
+const PIECE = 1 << 20;
+
+/**
+ * Text written as UTF-8 straight into buffers. The first one has the room the caller expects the document to
+ * need (`reserve`): pages never written are never touched, so a generous guess costs address space, not memory,
+ * and a document that fits is returned without being copied (copying ~50 MB into fresh pages costs as much as
+ * writing it). Past it, pieces of `PIECE` bytes follow and are joined at the end.
+ */
+class Pieces {
+  readonly buffers: Buffer[] = [];
+  private buf: Buffer;
+  private at = 0;
+
+  constructor(reserve: number) {
+    this.buf = Buffer.allocUnsafeSlow(Math.max(PIECE, reserve));
+  }
+
+  push(s: string): void {
+    // A UTF-16 unit is at most 3 bytes of UTF-8: seal the buffer unless `s` surely fits.
+    if (this.at + 3 * s.length > this.buf.length) {
+      this.seal();
+      if (3 * s.length > PIECE) {
+        this.buffers.push(Buffer.from(s, 'utf8'));
+        return;
+      }
+    }
+    this.at += this.buf.write(s, this.at, 'utf8');
+  }
+
+  seal(): void {
+    if (this.at > 0) this.buffers.push(this.buf.subarray(0, this.at));
+    this.buf = Buffer.allocUnsafe(PIECE);
+    this.at = 0;
+  }
+}
+
+/** An object written key by key (not an array, not one with its own `toJSON`, as `Lazy` and `Digest`). */
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    !Array.isArray(v) &&
+    typeof (v as { toJSON?: unknown }).toJSON !== 'function'
+  );
+}
+
+/** Whether `v` (or something inside it) is `Lazy`: only those are written piece by piece. */
+function holdsLazy(v: unknown): boolean {
+  if (v instanceof Lazy) return true;
+  if (Array.isArray(v)) return v.some(holdsLazy);
+  if (isPlainObject(v)) return Object.values(v).some(holdsLazy);
+  return false;
+}
+
+/** `v` as JSON.stringify(v, null, 2) writes it, indented to `indent`, after `prefix`. */
+function write(v: unknown, indent: string, out: Pieces, prefix: string): void {
+  if (v instanceof Rendered) {
+    out.push(prefix + v.render(indent));
+    return;
+  }
+  if (!holdsLazy(v)) {
+    const s = JSON.stringify(v, null, 2);
+    out.push(prefix + (indent && s.includes('\n') ? s.replaceAll('\n', `\n${indent}`) : s));
+    return;
+  }
+  const inner = `${indent}  `;
+  if (isPlainObject(v)) {
+    let first = true;
+    for (const [k, value] of Object.entries(v)) {
+      // As JSON.stringify: properties that are undefined (or functions, symbols) are left out.
+      if (value === undefined || typeof value === 'function' || typeof value === 'symbol') continue;
+      write(value, inner, out, `${first ? `${prefix}{` : ','}\n${inner}${JSON.stringify(k)}: `);
+      first = false;
+    }
+    out.push(first ? `${prefix}{}` : `\n${indent}}`);
+    return;
+  }
+  let first = true;
+  for (const item of v instanceof Lazy ? v.items() : (v as unknown[])) {
+    // As JSON.stringify: an array item that cannot be written is `null`.
+    const value = item === undefined || typeof item === 'function' || typeof item === 'symbol' ? null : item;
+    write(value, inner, out, `${first ? `${prefix}[` : ','}\n${inner}`);
+    first = false;
+  }
+  out.push(first ? `${prefix}[]` : `\n${indent}]`);
+}
+
+/**
+ * Two-space JSON of `doc` and a final newline, byte for byte `JSON.stringify(doc, null, 2) + '\n'`. `reserve`:
+ * the bytes it is expected to take (see `Pieces`); any guess gives the same bytes.
+ */
+export function jsonBytes(doc: unknown, reserve = 0): Buffer {
+  const out = new Pieces(reserve);
+  write(doc, '', out, '');
+  out.push('\n');
+  out.seal();
+  return out.buffers.length === 1 ? out.buffers[0]! : Buffer.concat(out.buffers);
+}

@@ -1,0 +1,125 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { cyclonedxFileComponent } from '../src/cyclonedx.ts';
+import type { ImageInputs } from '../src/index.ts';
+import { cyclonedxJson, provenanceJson, spdxJson } from '../src/index.ts';
+import { jsonBytes, lazy, type Rendered } from '../src/json-stream.ts';
+import { spdxFileEntry, spdxRelationship } from '../src/spdx.ts';
+import { sampleInputs, validators } from './helpers.ts';
+
+const { spdx, cyclonedx } = validators();
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const hex = (n: number, len: number) => createHash('sha256').update(String(n)).digest('hex').slice(0, len);
+
+/** The sample image with `count` added files (one of them the program, so it is CONTAINed twice). */
+function manyFiles(count: number): ImageInputs {
+  const files = Array.from({ length: count }, (_, n) => ({
+    path: `files/d${n % 7}/f${n}.txt`,
+    sha256: hex(n, 64),
+    sha1: hex(n + 1e6, 40),
+  }));
+  files.push({ path: 'hello', sha256: 'e'.repeat(64), sha1: '3'.repeat(40) });
+  return sampleInputs({ files });
+}
+
+describe('documents written as they are made (json-stream)', () => {
+  it('jsonBytes writes what JSON.stringify(doc, null, 2) writes, Lazy arrays included', () => {
+    const docs: unknown[] = [
+      {},
+      [],
+      { a: lazy(() => []), b: [], c: {}, d: undefined, e: 'ünï\n"code"', f: [undefined, 1, null] },
+      { list: lazy(() => [1, { x: lazy(() => ['y', 'z']), w: { v: [] } }, [2, 3], 'é']) },
+      lazy(function* () {
+        yield { deep: { er: lazy(() => [{ k: 1 }]) } };
+        yield 'two';
+      }),
+      { toJSON: () => ({ replaced: true }) },
+    ];
+    for (const doc of docs) expect(jsonBytes(doc).toString()).toBe(`${JSON.stringify(doc, null, 2)}\n`);
+    // Whatever room is reserved (too little: pieces joined; plenty: one buffer), the same bytes.
+    const big = { list: lazy(() => Array.from({ length: 20_000 }, (_, n) => ({ n, s: `é${n}` }))) };
+    const want = `${JSON.stringify(big, null, 2)}\n`;
+    for (const reserve of [0, 100, 4 << 20]) expect(jsonBytes(big, reserve).toString()).toBe(want);
+  });
+
+  it('a document of many files is byte for byte the one the documents were before they were streamed', () => {
+    // The digests below are those of spdxJson / cyclonedxJson / provenanceJson of the same inputs before
+    // the per-file entries were streamed (one object graph, JSON.stringify): the change kept every byte.
+    const i = manyFiles(3000);
+    expect(sha(spdxJson(i))).toBe(GOLDEN.spdx);
+    expect(sha(cyclonedxJson(i))).toBe(GOLDEN.cyclonedx);
+    expect(sha(provenanceJson(i))).toBe(GOLDEN.provenance);
+  });
+
+  it('the streamed documents validate and list every file once, in order', () => {
+    const i = manyFiles(3000);
+    const s = JSON.parse(spdxJson(i).toString());
+    expect(spdx(s)).toEqual([]);
+    const names = s.files.map((f: { fileName: string }) => f.fileName);
+    expect(names.slice(1, 3001)).toEqual(i.files.slice(0, 3000).map((f) => `./${f.path}`));
+    expect(names[0]).toBe('./Dockerfile');
+    expect(names.at(-1)).toBe('./src/hello.c');
+    const c = JSON.parse(cyclonedxJson(i).toString());
+    expect(cyclonedx(c)).toEqual([]);
+    const files = c.components.filter(
+      (x: { description?: string }) => x.description === 'a file in the image',
+    );
+    expect(files).toHaveLength(3001);
+    expect(c.dependencies[0].dependsOn.slice(0, 3001)).toEqual(
+      files.map((f: { 'bom-ref': string }) => f['bom-ref']),
+    );
+  });
+});
+
+const GOLDEN = {
+  spdx: '095cb4cf64f9c632e13de002a85a739e71174db0612cc467aafab5282c79aaed',
+  cyclonedx: '43f50b3d1e3519901c5cbc72221706f5a43d6dbb1c3c06247f9685e593bb004f',
+  provenance: '82751a3f7f3483082e06b67a30b8a5c778c169bba1bbfa70ee10a903cd7b982f',
+};
+
+describe('rendered entries (templates for the per-file entries)', () => {
+  it('each template writes what JSON.stringify writes of its object, at any depth, for any string', () => {
+    const odd = ['a', 'ünï "quoted" \\ back\tslash', '\u2028line\u0001', '😀/path with spaces'];
+    for (const s of odd) {
+      const cases: [Rendered, unknown][] = [
+        [
+          spdxFileEntry(`SPDXRef-${s}`, `./${s}`, `1${s}`, `2${s}`),
+          {
+            SPDXID: `SPDXRef-${s}`,
+            fileName: `./${s}`,
+            checksums: [
+              { algorithm: 'SHA1', checksumValue: `1${s}` },
+              { algorithm: 'SHA256', checksumValue: `2${s}` },
+            ],
+            comment: 'in the image',
+          },
+        ],
+        [
+          spdxRelationship(`a${s}`, 'CONTAINS', `b${s}`),
+          { spdxElementId: `a${s}`, relationshipType: 'CONTAINS', relatedSpdxElement: `b${s}` },
+        ],
+        [
+          cyclonedxFileComponent(`file:${s}`, s, `1${s}`, `2${s}`),
+          {
+            type: 'file',
+            'bom-ref': `file:${s}`,
+            name: s,
+            scope: 'required',
+            hashes: [
+              { alg: 'SHA-1', content: `1${s}` },
+              { alg: 'SHA-256', content: `2${s}` },
+            ],
+            description: 'a file in the image',
+          },
+        ],
+      ];
+      for (const [r, plain] of cases) {
+        expect(r.render('')).toBe(JSON.stringify(plain, null, 2));
+        expect(jsonBytes({ deep: { list: lazy(() => [r, r]) } }).toString()).toBe(
+          `${JSON.stringify({ deep: { list: [plain, plain] } }, null, 2)}\n`,
+        );
+        expect(r.toJSON()).toEqual(plain);
+      }
+    }
+  });
+});
