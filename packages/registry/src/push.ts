@@ -79,6 +79,8 @@ export interface PushResult {
   bytesUploaded: number;
   /** Requests or upload sessions retried after a temporary failure. */
   retries: number;
+  /** HTTP requests this push sent (its client's while it ran: ping, token, tag list, HEADs, uploads, manifests, tags). */
+  requests: number;
   blobs: BlobResult[];
 }
 
@@ -108,6 +110,7 @@ export async function push(
     retries++;
     emit(event);
   });
+  const sentBefore = client.transport.requests;
 
   try {
     const images = isImageIndex(source) ? (await source.images()).map((c) => c.image) : [source];
@@ -240,6 +243,7 @@ export async function push(
       mounted: count('mounted'),
       bytesUploaded: results.filter((r) => r.outcome === 'uploaded').reduce((n, r) => n + r.size, 0),
       retries,
+      requests: client.transport.requests - sentBefore,
       blobs: results,
     };
   } finally {

@@ -95,6 +95,8 @@ export class Transport {
   onWait: ((event: WaitEvent) => void) | undefined;
   /** Cancels every request sent while it is set; settable like `onWait`. */
   signal: AbortSignal | undefined;
+  /** HTTP requests sent so far (every attempt: pings, tokens, retries). */
+  requests = 0;
 
   constructor(host: string, options: TransportOptions = {}) {
     this.baseUrl = registryBaseUrl(host, options.insecure);
@@ -128,6 +130,7 @@ export class Transport {
    * `AbortedError` — also for a response body read later.
    */
   async send(req: HttpRequest): Promise<Response> {
+    this.requests++;
     const cancel = req.signal ?? this.signal;
     // Named only when it is needed: redacting a URL for every request was a tenth of a push's CPU time.
     const what = () => `${req.method} ${redactUrl(req.url)}`;

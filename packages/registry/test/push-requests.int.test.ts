@@ -57,6 +57,7 @@ describeWithTools(['docker-registry'], 'the requests of a push', () => {
     expect(proxy.count('PUT', '/manifests/')).toBe(manifests);
     // ping + tag list + HEAD of the index + the large blob's HEAD + POST and PUT per blob + the manifests.
     expect(proxy.requests).toHaveLength(1 + 1 + 1 + 1 + 2 * blobs + manifests);
+    expect(result.requests).toBe(proxy.requests.length);
     const client = await RegistryClient.create(registry.host, { credential: null });
     try {
       for (const { image } of await index.images()) {
@@ -77,6 +78,7 @@ describeWithTools(['docker-registry'], 'the requests of a push', () => {
     expect(proxy.count('HEAD', '/manifests/')).toBe(0);
     expect(proxy.count('GET', '/manifests/sha256-')).toBe(subjects(referrers));
     expect(proxy.count('PUT', '/manifests/sha256-')).toBe(0);
+    expect(again.requests).toBe(proxy.requests.length);
   });
 
   it('fallback tags keep the referrers another client put there; one not in the tag list is not read', async () => {
