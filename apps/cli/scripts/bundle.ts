@@ -11,8 +11,9 @@ import { build } from 'esbuild';
 // @ts-expect-error: plain JS shared with the bin
 import { BUNDLE, BUNDLE_INPUTS, BUNDLE_STAMP, inputsHash, inputsStamp } from '../bin/inputs.js';
 
-const before = inputsHash() as string;
+// The stamp first: a source changed after it no longer matches it, so the stamp never vouches for newer bytes.
 const stamp = inputsStamp() as string;
+const before = inputsHash() as string;
 await mkdir(dirname(BUNDLE), { recursive: true });
 await writeThroughTemp(BUNDLE, async (tmp) => {
   await build({
