@@ -52,6 +52,7 @@ export async function planBlobs(images: Image[], referrers: readonly Artifact[])
         size: config.size,
         kind: 'config',
         open: () => Readable.from([raw]),
+        bytes: raw,
       });
     }
   }
@@ -64,6 +65,7 @@ export async function planBlobs(images: Image[], referrers: readonly Artifact[])
         size: descriptor.size,
         kind,
         open: () => Readable.from([bytes]),
+        bytes,
       });
     }
   }

@@ -62,7 +62,12 @@ function artifactBlobSteps(
   return [...blobs].map(([digest, { size, bytes }]) =>
     work.task(lane, [], async () => {
       if (await blobExists(client, repository, digest, scopes)) return;
-      await uploadBlob(client, repository, { digest, size, open: () => Readable.from([bytes]) }, scopes);
+      await uploadBlob(
+        client,
+        repository,
+        { digest, size, open: () => Readable.from([bytes]), bytes },
+        scopes,
+      );
     }),
   );
 }
