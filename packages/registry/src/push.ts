@@ -122,13 +122,16 @@ export async function push(
         'push to a tag, or to the digest of the image being pushed',
       );
     }
+    // The registry is asked while the push is planned (local reads).
+    const asked = repositoryState(client, ref.repository, topDigest, scopes);
+    asked.catch(() => {});
     const referrers = options.referrers ?? [];
     const planned = await planImages(images);
     const blobs = await planBlobs(images, referrers);
     const raw = await source.rawManifest();
     const concurrency = options.concurrency ?? 4;
     const requests = Math.max(concurrency, options.requestConcurrency ?? DEFAULT_REQUEST_CONCURRENCY);
-    const state = await repositoryState(client, ref.repository, topDigest, scopes);
+    const state = await asked;
 
     const work = new Work();
     const small = work.lane(requests);
