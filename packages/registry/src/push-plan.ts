@@ -34,9 +34,26 @@ export async function planImages(images: Image[]): Promise<PlannedImage[]> {
   );
 }
 
-/** Layers and configs of all images, then the referrers' blobs; each digest once, in first-seen order. */
+/**
+ * Every blob once, in first-seen order: each image's layers and config, then the blobs of the referrers of that
+ * image, then those of the other referrers (of the index, of other referrers). So an image, its referrers and its
+ * fallback tag can be done while the next image's blobs still go, instead of all of them waiting for the last blob.
+ */
 export async function planBlobs(images: Image[], referrers: readonly Artifact[]): Promise<PlannedBlob[]> {
   const seen = new Map<string, PlannedBlob>();
+  const artifactBlobs = (a: Artifact) => {
+    for (const { descriptor, bytes } of a.blobs) {
+      if (seen.has(descriptor.digest)) continue;
+      const kind = descriptor.digest === a.manifest.config.digest ? 'config' : 'layer';
+      seen.set(descriptor.digest, {
+        digest: descriptor.digest,
+        size: descriptor.size,
+        kind,
+        open: () => Readable.from([bytes]),
+        bytes,
+      });
+    }
+  };
   for (const image of images) {
     for (const layer of await image.layers()) {
       const digest = (await layer.digest()).toString();
@@ -55,19 +72,9 @@ export async function planBlobs(images: Image[], referrers: readonly Artifact[])
         bytes: raw,
       });
     }
+    const digest = (await image.digest()).toString();
+    for (const a of referrers) if (a.manifest.subject?.digest === digest) artifactBlobs(a);
   }
-  for (const a of referrers) {
-    for (const { descriptor, bytes } of a.blobs) {
-      if (seen.has(descriptor.digest)) continue;
-      const kind = descriptor.digest === a.manifest.config.digest ? 'config' : 'layer';
-      seen.set(descriptor.digest, {
-        digest: descriptor.digest,
-        size: descriptor.size,
-        kind,
-        open: () => Readable.from([bytes]),
-        bytes,
-      });
-    }
-  }
+  for (const a of referrers) artifactBlobs(a);
   return [...seen.values()];
 }

@@ -169,7 +169,7 @@ describeWithTools(['docker-registry', 'skopeo'], 'push and pull against docker-r
     expect(proxy.count('HEAD', '/blobs/')).toBe(await blobCount(index));
   });
 
-  it('pushes referrers with the image: their blobs in the blob phase, manifests after subjects, fallback tags, tags last; a repeat uploads nothing', async () => {
+  it('pushes referrers with the image: each after its blobs and its subject, fallback tags after them, tags last; a repeat uploads nothing', async () => {
     const index = await testIndex({ salt: 'supply-chain' });
     const all = await supplyChain(index);
     const signature = all.at(-1)!;
@@ -182,8 +182,20 @@ describeWithTools(['docker-registry', 'skopeo'], 'push and pull against docker-r
     const paths = proxy.requests.map((r) => `${r.method} ${r.path}`);
     const at = (needle: string) => paths.indexOf(`PUT /v2/demo/supply/manifests/${needle}`);
     const lastBlob = proxy.requests.findLastIndex((r) => r.path.includes('/blobs/'));
-    const indexDigest = (await index.digest()).toString();
-    expect(lastBlob).toBeLessThan(at(indexDigest));
+    expect(lastBlob).toBeLessThan(at('latest'));
+    // Each referrer starts once the uploads of its blobs ended.
+    const blobEnd = (digest: string) =>
+      Math.max(
+        ...proxy.requests
+          .filter((r) => r.method === 'PUT' && r.path.includes(`digest=${encodeURIComponent(digest)}`))
+          .map((r) => r.end!),
+      );
+    for (const a of all) {
+      const put = proxy.requests.find(
+        (r) => r.method === 'PUT' && r.path.endsWith(`/manifests/${a.descriptor.digest}`),
+      )!;
+      for (const b of a.blobs) expect(put.start).toBeGreaterThanOrEqual(blobEnd(b.descriptor.digest));
+    }
     for (const a of all) {
       // After its subject (beside the other platforms' manifests, not behind the index); the subject's fallback
       // tag (docker-registry has no referrers API) after it.
