@@ -2,7 +2,7 @@
 // package.json files. `scratchpack.js` runs the prebuilt bundle only while the hash of these equals the one
 // recorded when the bundle was made (`scripts/bundle.ts`); otherwise it runs the sources through tsx.
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -23,6 +23,12 @@ export const PACKAGE_DIRS = [
 ];
 export const BUNDLE = join(cli, 'dist', 'scratchpack.mjs');
 export const BUNDLE_INPUTS = join(cli, 'dist', 'scratchpack.inputs');
+/**
+ * `<stamp> <hash>`: the inputs with this stamp (path, size and mtime of each) had this hash when the bundle was
+ * made. While the stamp still holds, the bin trusts the hash without reading every source again (as make trusts
+ * mtimes); any other stamp (an edit, a checkout, a touch) sends it back to the full hash.
+ */
+export const BUNDLE_STAMP = join(cli, 'dist', 'scratchpack.stamp');
 
 function walk(dir, out) {
   let entries;
@@ -38,14 +44,53 @@ function walk(dir, out) {
   }
 }
 
-/** sha256 over the relative path and bytes of every input, in sorted order. */
-export function inputsHash() {
+function inputFiles() {
   const files = [];
   for (const d of PACKAGE_DIRS) {
     walk(join(d, 'src'), files);
     files.push(join(d, 'package.json'));
   }
-  files.sort();
+  return files.sort();
+}
+
+/** sha256 over the relative path, size and mtime of every input (stat only: a few ms where the hash takes tens). */
+export function inputsStamp() {
+  const h = createHash('sha256');
+  for (const f of inputFiles()) {
+    let st;
+    try {
+      st = statSync(f);
+    } catch {
+      continue;
+    }
+    h.update(`${f.slice(repo.length)}\0${st.size}\0${st.mtimeMs}\0`);
+  }
+  return h.digest('hex');
+}
+
+/**
+ * Whether the bundle was made from the current sources: by the stamp when it still holds, else by the hash.
+ * (`files` for tests: other places for the two records.)
+ */
+export function bundleIsCurrent(files = { inputs: BUNDLE_INPUTS, stamp: BUNDLE_STAMP }) {
+  let recorded;
+  try {
+    recorded = readFileSync(files.inputs, 'utf8').trim();
+  } catch {
+    return false;
+  }
+  try {
+    const [stamp, hash] = readFileSync(files.stamp, 'utf8').trim().split(' ');
+    if (hash === recorded && stamp === inputsStamp()) return true;
+  } catch {
+    // no stamp: the hash decides
+  }
+  return recorded === inputsHash();
+}
+
+/** sha256 over the relative path and bytes of every input, in sorted order. */
+export function inputsHash() {
+  const files = inputFiles();
   const h = createHash('sha256');
   for (const f of files) {
     h.update(f.slice(repo.length));

@@ -1,15 +1,18 @@
 /**
  * Bundle the CLI and the workspace packages it uses into dist/scratchpack.mjs (esbuild), and record the
- * hash of the sources it was made from in dist/scratchpack.inputs. Both are written to temporary names and
- * renamed, the hash last, so the bin never runs a half-written or stale bundle.
+ * hash of the sources it was made from in dist/scratchpack.inputs (and, in dist/scratchpack.stamp, their stat
+ * stamp with that hash: the bin's quick check). All are written to temporary names and renamed, the bundle first,
+ * so the bin never runs a half-written or stale bundle.
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { writeFileAtomic, writeThroughTemp } from '@scratchpack/oci';
 import { build } from 'esbuild';
 // @ts-expect-error: plain JS shared with the bin
-import { BUNDLE, BUNDLE_INPUTS, inputsHash } from '../bin/inputs.js';
+import { BUNDLE, BUNDLE_INPUTS, BUNDLE_STAMP, inputsHash, inputsStamp } from '../bin/inputs.js';
 
+// The stamp first: a source changed after it no longer matches it, so the stamp never vouches for newer bytes.
+const stamp = inputsStamp() as string;
 const before = inputsHash() as string;
 await mkdir(dirname(BUNDLE), { recursive: true });
 await writeThroughTemp(BUNDLE, async (tmp) => {
@@ -31,6 +34,8 @@ await writeThroughTemp(BUNDLE, async (tmp) => {
     logLevel: 'warning',
   });
 });
-if (inputsHash() !== before) throw new Error('sources changed while bundling; run the build again');
+if (inputsHash() !== before || inputsStamp() !== stamp)
+  throw new Error('sources changed while bundling; run the build again');
 await writeFileAtomic(BUNDLE_INPUTS, `${before}\n`);
+await writeFileAtomic(BUNDLE_STAMP, `${stamp} ${before}\n`);
 console.log(`bundled ${BUNDLE}`);

@@ -128,11 +128,22 @@ export function referrersIndex(descriptors: Descriptor[]): IndexManifest {
 
 /** The subject digest of each artifact entry of `index.json`, read from its manifest. */
 async function subjectsOf(store: BlobStore, entries: Descriptor[]): Promise<Map<string, string>> {
+  // Read 32 at a time (small files: one after another, the 45 referrers of the hello took tens of ms; all at
+  // once, a store with thousands would run out of file descriptors), kept in entry order.
+  const artifacts = entries.filter((e) => e.artifactType);
+  const manifests: Manifest[] = [];
+  for (let i = 0; i < artifacts.length; i += 32) {
+    const batch = artifacts.slice(i, i + 32);
+    manifests.push(
+      ...(await Promise.all(
+        batch.map(async (e) => JSON.parse((await store.read(e.digest)).toString('utf8')) as Manifest),
+      )),
+    );
+  }
   const out = new Map<string, string>();
-  for (const e of entries) {
-    if (!e.artifactType) continue;
-    const m = JSON.parse((await store.read(e.digest)).toString('utf8')) as Manifest;
-    if (m.subject) out.set(e.digest, m.subject.digest);
+  for (const [i, e] of artifacts.entries()) {
+    const subject = manifests[i]!.subject;
+    if (subject) out.set(e.digest, subject.digest);
   }
   return out;
 }

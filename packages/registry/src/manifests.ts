@@ -77,14 +77,38 @@ export async function getManifest(
   reference: string,
   scopes: readonly string[],
 ): Promise<FetchedManifest> {
+  return (await fetchManifest(client, repository, reference, scopes, [200]))!;
+}
+
+/** {@link getManifest}, but undefined on 404 (one request where HEAD then GET would be two). */
+export async function findManifest(
+  client: RegistryClient,
+  repository: string,
+  reference: string,
+  scopes: readonly string[],
+): Promise<FetchedManifest | undefined> {
+  return fetchManifest(client, repository, reference, scopes, [200, 404]);
+}
+
+async function fetchManifest(
+  client: RegistryClient,
+  repository: string,
+  reference: string,
+  scopes: readonly string[],
+  expect: readonly number[],
+): Promise<FetchedManifest | undefined> {
   const url = client.url(repository, `manifests/${reference}`);
   const res = await client.request({
     method: 'GET',
     url,
     headers: { accept: MANIFEST_ACCEPT.join(', ') },
-    expect: [200],
+    expect,
     scopes,
   });
+  if (res.status === 404) {
+    await discard(res);
+    return undefined;
+  }
   const bytes = await readBounded(res, MAX_MANIFEST_BYTES, {
     tooLarge: (got) =>
       new ProtocolError(

@@ -1,14 +1,15 @@
-import { Readable } from 'node:stream';
 import { type Artifact, formatPlatform, type Image, type ImageIndex, isImageIndex } from '@scratchpack/oci';
 import { pushScopes } from './auth.ts';
 import { blobExists, mountBlob, type UploadSession } from './blobs.ts';
 import { type ClientOptions, clientFor, type RegistryClient, type RetryEvent } from './client.ts';
 import { ImageError, InvalidReferenceError } from './errors.ts';
-import { mapLimit } from './limit.ts';
+import { Work } from './limit.ts';
 import { putManifest } from './manifests.ts';
+import { type PlannedBlob, planBlobs, planImages } from './push-plan.ts';
 import { formatReference, isValidTag, parseReference, type Reference } from './reference.ts';
-import { pushReferrers } from './referrers.ts';
-import { type PushBlob, uploadBlob } from './upload.ts';
+import { referrerSteps } from './referrers.ts';
+import { repositoryState } from './repository.ts';
+import { uploadBlob } from './upload.ts';
 import type { WaitEvent } from './watchdog.ts';
 
 export interface PushOptions extends ClientOptions {
@@ -78,20 +79,21 @@ export interface PushResult {
   bytesUploaded: number;
   /** Requests or upload sessions retried after a temporary failure. */
   retries: number;
+  /** HTTP requests this push sent (its client's while it ran: ping, token, tag list, HEADs, uploads, manifests, tags). */
+  requests: number;
   blobs: BlobResult[];
 }
 
-interface PlannedBlob extends PushBlob {
-  kind: 'layer' | 'config';
-}
-
 /**
- * Push an image or an index to `target`, in an order that never publishes something incomplete:
- * 1. every blob (layers + configs, the referrers' too, deduplicated, `concurrency` at a time): HEAD → skip, else
- *    mount from `from`, else upload;
- * 2. each image manifest BY DIGEST (`concurrency` at a time);
- * 3. the index BY DIGEST; then the referrers' manifests and fallback-tag indexes (`concurrency` at a time);
- * 4. each tag, last. A push that fails anywhere before leaves no tag pointing at missing content.
+ * Push an image or an index to `target`, in an order that never publishes something incomplete, as one graph of
+ * bounded steps (a step starts as soon as what it names is there, not when a whole phase has ended):
+ * 0. the tag list (one request): a repository the registry does not know gets no HEAD for its small blobs and no
+ *    read of its fallback tags (there is nothing to find);
+ * 1. every blob (layers + configs, the referrers' too, each digest once): HEAD → skip, else mount from `from`,
+ *    else upload; large ones `concurrency` at a time, the rest `requestConcurrency` at a time;
+ * 2. each image manifest BY DIGEST once its blobs are there; the index BY DIGEST once every image manifest is;
+ * 3. each referrer once its blobs and its subject are there; each subject's fallback tag once all its referrers are;
+ * 4. each tag, last, once everything else succeeded. A failure anywhere stops new steps and leaves no tag.
  */
 export async function push(
   source: ImageIndex | Image,
@@ -108,6 +110,7 @@ export async function push(
     retries++;
     emit(event);
   });
+  const sentBefore = client.transport.requests;
 
   try {
     const images = isImageIndex(source) ? (await source.images()).map((c) => c.image) : [source];
@@ -119,32 +122,40 @@ export async function push(
         'push to a tag, or to the digest of the image being pushed',
       );
     }
-    const blobs = await planBlobs(images, options.referrers ?? []);
+    // The registry is asked while the push is planned (local reads).
+    const asked = repositoryState(client, ref.repository, topDigest, scopes);
+    asked.catch(() => {});
+    const referrers = options.referrers ?? [];
+    const planned = await planImages(images);
+    const blobs = await planBlobs(images, referrers);
+    const raw = await source.rawManifest();
     const concurrency = options.concurrency ?? 4;
     const requests = Math.max(concurrency, options.requestConcurrency ?? DEFAULT_REQUEST_CONCURRENCY);
+    const state = await asked;
+
+    const work = new Work();
+    const small = work.lane(requests);
+    const large = work.lane(concurrency);
 
     // 1. Blobs: large ones `concurrency` at a time, small ones `requests` at a time beside them.
-    const isLarge = (b: PlannedBlob) => b.size > SMALL_BLOB;
-    const settled = await Promise.allSettled([
-      mapLimit(blobs.filter(isLarge), concurrency, pushBlob),
-      mapLimit(
-        blobs.filter((b) => !isLarge(b)),
-        requests,
-        pushBlob,
-      ),
-    ]);
-    for (const s of settled) if (s.status === 'rejected') throw s.reason;
-    const byDigest = new Map(
-      settled.flatMap((s) => (s.status === 'fulfilled' ? s.value : [])).map((r) => [r.digest, r]),
-    );
-    const results = blobs.map((b) => byDigest.get(b.digest)!);
+    const blobSteps = new Map<string, Promise<BlobResult>>();
+    for (const b of blobs) {
+      blobSteps.set(
+        b.digest,
+        work.task(b.size > SMALL_BLOB ? large : small, [], () => pushBlob(b)),
+      );
+    }
+    const blobsOf = (digests: readonly string[]) => digests.map((d) => blobSteps.get(d)!);
     async function pushBlob(blob: PlannedBlob): Promise<BlobResult> {
       emit({ type: 'blob-start', digest: blob.digest, size: blob.size, kind: blob.kind });
       const done = (outcome: BlobOutcome, attempts: number): BlobResult => {
         emit({ type: 'blob-done', digest: blob.digest, size: blob.size, outcome, attempts });
         return { digest: blob.digest, size: blob.size, kind: blob.kind, outcome, attempts };
       };
-      if (await blobExists(client, ref.repository, blob.digest, scopes)) return done('skipped', 0);
+      // A new repository holds no blob: asking costs a round trip per blob. A large blob is still asked for
+      // (its upload costs more than a round trip, and a push that stopped early may have left it there).
+      const ask = !state.fresh || blob.size > SMALL_BLOB;
+      if (ask && (await blobExists(client, ref.repository, blob.digest, scopes))) return done('skipped', 0);
       let session: UploadSession | undefined;
       if (from) {
         const mount = await mountBlob(client, ref.repository, blob.digest, from, scopes);
@@ -162,37 +173,58 @@ export async function push(
       return done('uploaded', attempts);
     }
 
-    // 2. Image manifests, by digest.
-    const manifests = await mapLimit(images, requests, async (image) => {
-      const digest = await putManifest(
-        client,
-        ref.repository,
-        (await image.digest()).toString(),
-        await image.rawManifest(),
-        image.mediaType(),
-        scopes,
+    // 2. Image manifests by digest, each once its blobs are there; the index once every image manifest is.
+    const manifestSteps = new Map<string, Promise<unknown>>();
+    for (const { image, digest, raw, blobs: digests } of planned) {
+      const step = work.task(
+        small,
+        blobsOf(digests),
+        async () => {
+          await putManifest(client, ref.repository, digest, raw, image.mediaType(), scopes);
+          const config = await image.configFile();
+          const platform = config.os && config.architecture ? formatPlatform(config) : undefined;
+          emit({
+            type: 'manifest-done',
+            digest,
+            mediaType: image.mediaType(),
+            ...(platform && { platform }),
+          });
+        },
+        true,
       );
-      const config = await image.configFile();
-      const platform = config.os && config.architecture ? formatPlatform(config) : undefined;
-      emit({ type: 'manifest-done', digest, mediaType: image.mediaType(), ...(platform && { platform }) });
-      return digest;
-    });
-
-    // 3. The index, by digest.
-    const raw = await source.rawManifest();
+      manifestSteps.set(digest, step);
+    }
     if (isImageIndex(source)) {
-      await putManifest(client, ref.repository, topDigest, raw, source.mediaType(), scopes);
-      emit({ type: 'index-done', digest: topDigest, mediaType: source.mediaType() });
+      const step = work.task(
+        small,
+        [...manifestSteps.values()],
+        async () => {
+          await putManifest(client, ref.repository, topDigest, raw, source.mediaType(), scopes);
+          emit({ type: 'index-done', digest: topDigest, mediaType: source.mediaType() });
+        },
+        true,
+      );
+      manifestSteps.set(topDigest, step);
     }
 
-    // 3b. Referrers, after their subjects; the tags still move last.
-    if (options.referrers?.length) {
-      const r = await pushReferrers(client, ref.repository, options.referrers, scopes, {
-        concurrency: requests,
-        blobsPushed: true,
+    // 3. Referrers, each after its blobs and its subject; fallback tags after their subject's referrers.
+    if (referrers.length) {
+      const pushed = referrerSteps(work, small, client, ref.repository, referrers, scopes, {
+        ready: (a) => {
+          const subject = manifestSteps.get(a.manifest.subject?.digest ?? '');
+          return Promise.all([
+            ...blobsOf(a.blobs.map((b) => b.descriptor.digest)),
+            ...(subject ? [subject] : []),
+          ]);
+        },
+        tagExists: (tag) => state.tags?.has(tag),
       });
-      emit({ type: 'referrers-done', count: r.pushed.length, fallbackTags: r.fallbackTags });
+      pushed.then(
+        (r) => emit({ type: 'referrers-done', count: r.pushed.length, fallbackTags: r.fallbackTags }),
+        () => {},
+      );
     }
+    await work.settle();
 
     // 4. Tags, last.
     for (const tag of tags) {
@@ -200,60 +232,26 @@ export async function push(
       emit({ type: 'tag-done', tag, digest: topDigest });
     }
 
+    const results = await Promise.all(blobs.map((b) => blobSteps.get(b.digest)!));
     const count = (o: BlobOutcome) => results.filter((r) => r.outcome === o).length;
     return {
       reference: formatReference({ registry: ref.registry, repository: ref.repository, digest: topDigest }),
       digest: topDigest,
       mediaType: source.mediaType(),
       indexDigest: isImageIndex(source) ? topDigest : undefined,
-      manifests,
+      manifests: planned.map((p) => p.digest),
       tags,
       uploaded: count('uploaded'),
       skipped: count('skipped'),
       mounted: count('mounted'),
       bytesUploaded: results.filter((r) => r.outcome === 'uploaded').reduce((n, r) => n + r.size, 0),
       retries,
+      requests: client.transport.requests - sentBefore,
       blobs: results,
     };
   } finally {
     if (!options.client) await client.close();
   }
-}
-
-/** Layers and configs of all images, then the referrers' blobs; each digest once, in first-seen order. */
-async function planBlobs(images: Image[], referrers: readonly Artifact[]): Promise<PlannedBlob[]> {
-  const seen = new Map<string, PlannedBlob>();
-  for (const image of images) {
-    for (const layer of await image.layers()) {
-      const digest = (await layer.digest()).toString();
-      if (!seen.has(digest)) {
-        seen.set(digest, { digest, size: await layer.size(), kind: 'layer', open: () => layer.compressed() });
-      }
-    }
-    const config = await image.configDescriptor();
-    if (!seen.has(config.digest)) {
-      const raw = await image.rawConfig();
-      seen.set(config.digest, {
-        digest: config.digest,
-        size: config.size,
-        kind: 'config',
-        open: () => Readable.from([raw]),
-      });
-    }
-  }
-  for (const a of referrers) {
-    for (const { descriptor, bytes } of a.blobs) {
-      if (seen.has(descriptor.digest)) continue;
-      const kind = descriptor.digest === a.manifest.config.digest ? 'config' : 'layer';
-      seen.set(descriptor.digest, {
-        digest: descriptor.digest,
-        size: descriptor.size,
-        kind,
-        open: () => Readable.from([bytes]),
-      });
-    }
-  }
-  return [...seen.values()];
 }
 
 function tagsFor(ref: Reference, extra: string[] | undefined): string[] {

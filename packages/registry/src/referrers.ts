@@ -20,8 +20,8 @@ import {
 import { blobExists, fetchBlob } from './blobs.ts';
 import type { RegistryClient } from './client.ts';
 import { ProtocolError } from './errors.ts';
-import { mapLimit } from './limit.ts';
-import { getManifest, headManifest, putManifest } from './manifests.ts';
+import { type Lane, Work } from './limit.ts';
+import { findManifest, getManifest, putManifest } from './manifests.ts';
 import { discard } from './transport.ts';
 import { uploadBlob } from './upload.ts';
 
@@ -39,25 +39,37 @@ export async function pushArtifact(
   a: Artifact,
   scopes: readonly string[],
 ): Promise<boolean> {
-  await pushArtifactBlobs(client, repository, [a], scopes, 1);
-  return putArtifactManifest(client, repository, a, scopes);
+  const work = new Work();
+  const lane = work.lane(1);
+  const blobs = artifactBlobSteps(work, lane, client, repository, [a], scopes);
+  const said = work.task(lane, blobs, () => putArtifactManifest(client, repository, a, scopes));
+  await work.settle();
+  return said;
 }
 
-/** The blobs of `artifacts` (each digest once: they share the empty config), `concurrency` at a time. */
-async function pushArtifactBlobs(
+/** Steps putting the blobs of `artifacts` not there yet, each digest once (they share the empty config). */
+function artifactBlobSteps(
+  work: Work,
+  lane: Lane,
   client: RegistryClient,
   repository: string,
   artifacts: readonly Artifact[],
   scopes: readonly string[],
-  concurrency: number,
-): Promise<void> {
+): Promise<void>[] {
   const blobs = new Map<string, { size: number; bytes: Buffer }>();
   for (const a of artifacts)
     for (const b of a.blobs) blobs.set(b.descriptor.digest, { size: b.descriptor.size, bytes: b.bytes });
-  await mapLimit([...blobs], concurrency, async ([digest, { size, bytes }]) => {
-    if (await blobExists(client, repository, digest, scopes)) return;
-    await uploadBlob(client, repository, { digest, size, open: () => Readable.from([bytes]) }, scopes);
-  });
+  return [...blobs].map(([digest, { size, bytes }]) =>
+    work.task(lane, [], async () => {
+      if (await blobExists(client, repository, digest, scopes)) return;
+      await uploadBlob(
+        client,
+        repository,
+        { digest, size, open: () => Readable.from([bytes]), bytes },
+        scopes,
+      );
+    }),
+  );
 }
 
 /** PUT an artifact's manifest by digest (its blobs are there). True when the registry said `OCI-Subject`. */
@@ -88,28 +100,33 @@ async function putArtifactManifest(
   return res.headers.get('oci-subject') !== null;
 }
 
-/** The referrers index at the fallback tag of `subject`, or undefined when the tag does not exist. */
+/** The referrers index at the fallback tag of `subject` (one GET), or undefined when the tag does not exist. */
 async function fallbackIndex(
   client: RegistryClient,
   repository: string,
   subject: string,
   scopes: readonly string[],
 ): Promise<IndexManifest | undefined> {
-  const tag = referrersTag(subject);
-  if (!(await headManifest(client, repository, tag, scopes))) return undefined;
-  const m = await getManifest(client, repository, tag, scopes);
-  return JSON.parse(m.bytes.toString('utf8')) as IndexManifest;
+  const m = await findManifest(client, repository, referrersTag(subject), scopes);
+  return m && (JSON.parse(m.bytes.toString('utf8')) as IndexManifest);
 }
 
-/** Add `descriptors` to the fallback tag of `subject` (created when missing; unchanged when all are listed). */
+/**
+ * Add `descriptors` to the fallback tag of `subject` (created when missing; unchanged when all are listed).
+ * `exists: false` says the tag is known to be absent (a new repository, or not in its tag list): it is written
+ * without being read first.
+ */
 export async function updateFallbackTag(
   client: RegistryClient,
   repository: string,
   subject: string,
   descriptors: Descriptor[],
   scopes: readonly string[],
+  exists?: boolean,
 ): Promise<boolean> {
-  const current = (await fallbackIndex(client, repository, subject, scopes)) ?? referrersIndex([]);
+  const current =
+    (exists === false ? undefined : await fallbackIndex(client, repository, subject, scopes)) ??
+    referrersIndex([]);
   const missing = descriptors.filter((d) => !current.manifests.some((m) => m.digest === d.digest));
   if (missing.length === 0) return false;
   const next = referrersIndex([...current.manifests, ...missing]);
@@ -118,10 +135,79 @@ export async function updateFallbackTag(
   return true;
 }
 
+export interface ReferrerSteps {
+  /** Settles once what `a` needs from outside the batch is there: its blobs, its subject when pushed alongside. */
+  ready: (a: Artifact) => Promise<unknown>;
+  /** Whether a fallback tag exists: false when known absent (then it is not read), undefined when unknown. */
+  tagExists?: (tag: string) => boolean | undefined;
+}
+
+/**
+ * The steps pushing `artifacts` within `work`: each manifest once `ready` says so and once any artifact of the
+ * batch it refers to is there; then for each subject, once all its artifacts are, its fallback tag (only for
+ * those the registry did not index itself: no `OCI-Subject`), written once with all of them.
+ */
+export function referrerSteps(
+  work: Work,
+  lane: Lane,
+  client: RegistryClient,
+  repository: string,
+  artifacts: readonly Artifact[],
+  scopes: readonly string[],
+  steps: ReferrerSteps,
+): Promise<ReferrersPushResult> {
+  const byDigest = new Map(artifacts.map((a) => [a.descriptor.digest, a]));
+  const puts = new Map<string, Promise<boolean>>();
+  const putOf = (a: Artifact, path: Set<string>): Promise<boolean> => {
+    const known = puts.get(a.descriptor.digest);
+    if (known) return known;
+    // A subject in the batch goes first. (Digests make a cycle impossible; were there one, it is not waited on.)
+    const parent = byDigest.get(a.manifest.subject?.digest ?? '');
+    const inner = new Set(path).add(a.descriptor.digest);
+    const after = parent && !inner.has(parent.descriptor.digest) ? [putOf(parent, inner)] : [];
+    const p = work.task(
+      lane,
+      [steps.ready(a), ...after],
+      () => putArtifactManifest(client, repository, a, scopes),
+      true,
+    );
+    puts.set(a.descriptor.digest, p);
+    return p;
+  };
+  const bySubject = new Map<string, Artifact[]>();
+  for (const a of artifacts) {
+    putOf(a, new Set());
+    const subject = a.manifest.subject?.digest;
+    if (subject) bySubject.set(subject, [...(bySubject.get(subject) ?? []), a]);
+  }
+  const tags = [...bySubject].map(([subject, list]) =>
+    work.track(
+      (async () => {
+        const said = await Promise.all(list.map((a) => puts.get(a.descriptor.digest)!));
+        const pending = list.filter((_, i) => !said[i]).map((a) => a.descriptor);
+        if (pending.length === 0) return undefined;
+        const tag = referrersTag(subject);
+        const exists = steps.tagExists?.(tag);
+        await lane.run(() => updateFallbackTag(client, repository, subject, pending, scopes, exists), true);
+        return tag;
+      })(),
+    ),
+  );
+  return work.track(
+    (async () => {
+      await Promise.all(puts.values());
+      return {
+        pushed: artifacts.map((a) => a.descriptor.digest),
+        fallbackTags: (await Promise.all(tags)).filter((t): t is string => t !== undefined),
+      };
+    })(),
+  );
+}
+
 export interface PushReferrersOptions {
-  /** Requests in flight at once (default 4): blobs, then manifests, then fallback tags. */
+  /** Requests in flight at once (default 4): blobs, manifests, fallback tags. */
   concurrency?: number;
-  /** The artifacts' blobs are in the repository already (`push` uploads them with the image's). */
+  /** The artifacts' blobs are in the repository already. */
   blobsPushed?: boolean;
 }
 
@@ -137,32 +223,15 @@ export async function pushReferrers(
   scopes: readonly string[],
   options: PushReferrersOptions = {},
 ): Promise<ReferrersPushResult> {
-  const concurrency = Math.max(1, options.concurrency ?? 4);
-  if (!options.blobsPushed) await pushArtifactBlobs(client, repository, artifacts, scopes, concurrency);
-  const indexed = new Map<string, boolean>();
-  let waiting = [...artifacts];
-  while (waiting.length > 0) {
-    const later = new Set(waiting.map((a) => a.descriptor.digest));
-    const ready = waiting.filter((a) => !later.has(a.manifest.subject?.digest ?? ''));
-    // A batch in which every artifact refers to another of it cannot be ordered (nor made: digests).
-    const wave = ready.length > 0 ? ready : waiting;
-    const said = await mapLimit(wave, concurrency, (a) => putArtifactManifest(client, repository, a, scopes));
-    for (const [i, a] of wave.entries()) indexed.set(a.descriptor.digest, said[i]!);
-    waiting = waiting.filter((a) => !wave.includes(a));
-  }
-  const pending = new Map<string, Descriptor[]>();
-  for (const a of artifacts) {
-    const subject = a.manifest.subject?.digest;
-    if (!indexed.get(a.descriptor.digest) && subject)
-      pending.set(subject, [...(pending.get(subject) ?? []), a.descriptor]);
-  }
-  await mapLimit([...pending], concurrency, ([subject, descriptors]) =>
-    updateFallbackTag(client, repository, subject, descriptors, scopes),
-  );
-  return {
-    pushed: artifacts.map((a) => a.descriptor.digest),
-    fallbackTags: [...pending.keys()].map((subject) => referrersTag(subject)),
-  };
+  const work = new Work();
+  const lane = work.lane(options.concurrency ?? 4);
+  const blobs = options.blobsPushed
+    ? []
+    : artifactBlobSteps(work, lane, client, repository, artifacts, scopes);
+  const all = work.track(Promise.all(blobs));
+  const result = referrerSteps(work, lane, client, repository, artifacts, scopes, { ready: () => all });
+  await work.settle();
+  return result;
 }
 
 /**

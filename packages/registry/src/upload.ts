@@ -17,6 +17,11 @@ export interface PushBlob {
   digest: string;
   size: number;
   open(): Readable | AsyncIterable<Uint8Array>;
+  /**
+   * The whole blob, when it is in memory already (configs, SBOMs, signatures: checked against their digests when
+   * they were read): sent as it is in one PUT, without a stream.
+   */
+  bytes?: Uint8Array;
 }
 
 export interface UploadOptions {
@@ -128,6 +133,12 @@ async function streamWhole(
   scopes: readonly string[],
   options: UploadOptions,
 ): Promise<void> {
+  if (blob.bytes) {
+    checkSize(blob, blob.bytes.byteLength);
+    await completeUpload(client, session, blob.digest, blob.bytes, scopes);
+    options.onProgress?.(blob.size);
+    return;
+  }
   let sizeError: ProtocolError | undefined;
   const body: StreamBody = {
     length: blob.size,

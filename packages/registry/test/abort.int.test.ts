@@ -120,6 +120,10 @@ describeWithTools(['docker-registry'], 'cancelling push and pull', () => {
 
   it('a push aborted while it waits out a Retry-After stops waiting and never retries', async () => {
     const index = await testIndex({ salt: 'abort-backoff' });
+    // A repository with a tag already: the push asks for each blob (a new one it would not).
+    await push(await testIndex({ salt: 'abort-seed' }), `${registry.host}/abort/backoff:seed`, {
+      credential: null,
+    });
     proxy.setRules([
       { method: 'HEAD', path: '/blobs/', action: { status: 503, headers: { 'retry-after': '30' } } },
     ]);

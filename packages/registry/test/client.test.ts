@@ -262,6 +262,34 @@ describe('uploads against a fake registry', () => {
     await client.close();
   });
 
+  it('sends a blob held in memory as it is, in one PUT, without opening a stream', async () => {
+    const seen: { method: string; length: string | undefined }[] = [];
+    const fake = await fakeRegistry({
+      handler: (req) => {
+        seen.push({ method: req.method!, length: req.headers['content-length'] });
+        return false;
+      },
+    });
+    const client = new RegistryClient(fake.host, undefined, fastRetry());
+    const bytes = Buffer.from('{"sbom":1}');
+    const blob = {
+      digest: sha256(bytes).toString(),
+      size: bytes.length,
+      open: (): Readable => {
+        throw new Error('opened a stream for a blob in memory');
+      },
+      bytes,
+    };
+    await uploadBlob(client, 'x', blob, SCOPES);
+    expect(fake.blobs.get(blob.digest)?.equals(bytes)).toBe(true);
+    expect(seen.find((r) => r.method === 'PUT')).toEqual({ method: 'PUT', length: String(bytes.length) });
+    // Bytes that are not the size the descriptor says are refused before they are sent.
+    await expect(
+      uploadBlob(client, 'x', { ...blob, bytes: Buffer.from('{}') }, SCOPES),
+    ).rejects.toMatchObject({ code: 'SIZE_MISMATCH' });
+    await client.close();
+  });
+
   it('uploads in chunks when a chunk size is given, even without a threshold', async () => {
     const fake = await fakeRegistry();
     const client = new RegistryClient(fake.host, undefined, fastRetry());

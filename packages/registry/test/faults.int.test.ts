@@ -77,6 +77,8 @@ describeWithTools(['docker-registry', 'skopeo'], 'push through injected faults',
   });
 
   it('500 on a blob HEAD and 429 + Retry-After on a manifest PUT are retried (Retry-After honoured)', async () => {
+    // A repository with a tag already: the push asks for each blob (a new one it would not).
+    await push(await testIndex({ salt: 'status-seed' }), `${registry.host}/faults/status:seed`, options());
     const { result } = await pushWith('faults/status', 'status', [
       { method: 'HEAD', path: '/blobs/', nth: 1, action: { status: 500 } },
       {

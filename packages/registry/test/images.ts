@@ -2,7 +2,9 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import {
+  type Artifact,
   appendLayers,
+  artifact,
   emptyImage,
   type Image,
   type ImageIndex,
@@ -40,6 +42,44 @@ export async function testIndex(
     entries.push({ image });
   }
   return imageIndex(entries);
+}
+
+/**
+ * The supply chain of `index`: per image an SPDX and a CycloneDX SBOM and a provenance, and a signature of the
+ * first SBOM (a referrer's referrer), last.
+ */
+export async function supplyChain(index: ImageIndex): Promise<Artifact[]> {
+  const referrers: Artifact[] = [];
+  for (const { image } of await index.images()) {
+    const subject = {
+      mediaType: image.mediaType(),
+      digest: (await image.digest()).toString(),
+      size: await image.size(),
+    };
+    for (const type of [
+      'application/spdx+json',
+      'application/vnd.cyclonedx+json',
+      'application/vnd.in-toto+json',
+    ])
+      referrers.push(
+        artifact({
+          artifactType: type,
+          subject,
+          layers: [{ mediaType: type, bytes: Buffer.from(`${type} of ${subject.digest}\n`) }],
+        }),
+      );
+  }
+  const signed = referrers[0]!;
+  const type = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+  const subject = {
+    mediaType: signed.descriptor.mediaType,
+    digest: signed.descriptor.digest,
+    size: signed.descriptor.size,
+  };
+  return [
+    ...referrers,
+    artifact({ artifactType: type, subject, layers: [{ mediaType: type, bytes: Buffer.from('{"sig":1}') }] }),
+  ];
 }
 
 /** Distinct blobs (layers + configs) of an index. */

@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Artifact, artifact, readLayout, sha256, validateLayout } from '@scratchpack/oci';
+import { readLayout, sha256, validateLayout } from '@scratchpack/oci';
 import {
   describeWithTools,
   type FaultProxy,
@@ -20,7 +20,7 @@ import {
   push,
   RegistryClient,
 } from '../src/index.ts';
-import { blobCount, skopeo, testIndex } from './images.ts';
+import { blobCount, skopeo, supplyChain, testIndex } from './images.ts';
 
 describeWithTools(['docker-registry', 'skopeo'], 'push and pull against docker-registry', () => {
   let registry: RunningRegistry;
@@ -60,13 +60,29 @@ describeWithTools(['docker-registry', 'skopeo'], 'push and pull against docker-r
       retries: 0,
     });
     expect(result.manifests).toHaveLength(3);
-    // Order on the wire: every blob before any manifest, children before the index, the index before tags.
+    // Order on the wire: each child after the blobs it names (it starts once they ended), every child before the
+    // index, the index before the tags.
     const puts = proxy.requests
       .filter((r) => r.method === 'PUT' && r.path.includes('/manifests/'))
       .map((r) => r.path);
+    const blobEnd = (digest: string) =>
+      Math.max(
+        ...proxy.requests
+          .filter((r) => r.method === 'PUT' && r.path.includes('/blobs/uploads/') && r.path.includes(digest))
+          .map((r) => r.end!),
+      );
+    for (const { image } of await index.images()) {
+      const m = await image.manifest();
+      const digest = (await image.digest()).toString();
+      const put = proxy.requests.find((r) => r.method === 'PUT' && r.path.endsWith(`/manifests/${digest}`))!;
+      for (const d of [m.config.digest, ...m.layers.map((l) => l.digest)])
+        expect(put.start).toBeGreaterThanOrEqual(blobEnd(encodeURIComponent(d)));
+    }
     const lastBlob = proxy.requests.findLastIndex((r) => r.path.includes('/blobs/'));
-    const firstManifest = proxy.requests.findIndex((r) => r.path.includes('/manifests/'));
-    expect(lastBlob).toBeLessThan(firstManifest);
+    const indexPut = proxy.requests.findIndex(
+      (r) => r.method === 'PUT' && r.path.endsWith(`/manifests/${indexDigest}`),
+    );
+    expect(lastBlob).toBeLessThan(indexPut);
     expect(puts.slice(0, 3).every((p) => result.manifests.some((d) => p.endsWith(d)))).toBe(true);
     expect(puts.slice(3)).toEqual([
       `/v2/demo/hello/manifests/${indexDigest}`,
@@ -153,42 +169,11 @@ describeWithTools(['docker-registry', 'skopeo'], 'push and pull against docker-r
     expect(proxy.count('HEAD', '/blobs/')).toBe(await blobCount(index));
   });
 
-  it('pushes referrers with the image: their blobs in the blob phase, manifests after subjects, fallback tags, tags last; a repeat uploads nothing', async () => {
+  it('pushes referrers with the image: each after its blobs and its subject, fallback tags after them, tags last; a repeat uploads nothing', async () => {
     const index = await testIndex({ salt: 'supply-chain' });
-    // Per image an SPDX and a CycloneDX SBOM and a provenance; a signature of the first SBOM (a referrer's referrer).
-    const referrers: Artifact[] = [];
-    for (const { image } of await index.images()) {
-      const subject = {
-        mediaType: image.mediaType(),
-        digest: (await image.digest()).toString(),
-        size: await image.size(),
-      };
-      for (const type of [
-        'application/spdx+json',
-        'application/vnd.cyclonedx+json',
-        'application/vnd.in-toto+json',
-      ])
-        referrers.push(
-          artifact({
-            artifactType: type,
-            subject,
-            layers: [{ mediaType: type, bytes: Buffer.from(`${type} of ${subject.digest}\n`) }],
-          }),
-        );
-    }
-    const signed = referrers[0]!;
-    const signature = artifact({
-      artifactType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
-      subject: {
-        mediaType: signed.descriptor.mediaType,
-        digest: signed.descriptor.digest,
-        size: signed.descriptor.size,
-      },
-      layers: [
-        { mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json', bytes: Buffer.from('{"sig":1}') },
-      ],
-    });
-    const all = [...referrers, signature];
+    const all = await supplyChain(index);
+    const signature = all.at(-1)!;
+    const signed = all[0]!;
     const artifactBlobs = new Set(all.flatMap((a) => a.blobs.map((b) => b.descriptor.digest))).size;
     proxy.reset();
     const repo = `${proxy.host}/demo/supply`;
@@ -197,12 +182,24 @@ describeWithTools(['docker-registry', 'skopeo'], 'push and pull against docker-r
     const paths = proxy.requests.map((r) => `${r.method} ${r.path}`);
     const at = (needle: string) => paths.indexOf(`PUT /v2/demo/supply/manifests/${needle}`);
     const lastBlob = proxy.requests.findLastIndex((r) => r.path.includes('/blobs/'));
-    const indexDigest = (await index.digest()).toString();
-    expect(lastBlob).toBeLessThan(at(indexDigest));
+    expect(lastBlob).toBeLessThan(at('latest'));
+    // Each referrer starts once the uploads of its blobs ended.
+    const blobEnd = (digest: string) =>
+      Math.max(
+        ...proxy.requests
+          .filter((r) => r.method === 'PUT' && r.path.includes(`digest=${encodeURIComponent(digest)}`))
+          .map((r) => r.end!),
+      );
     for (const a of all) {
-      // After its subject; the subject's fallback tag (docker-registry has no referrers API) after it.
+      const put = proxy.requests.find(
+        (r) => r.method === 'PUT' && r.path.endsWith(`/manifests/${a.descriptor.digest}`),
+      )!;
+      for (const b of a.blobs) expect(put.start).toBeGreaterThanOrEqual(blobEnd(b.descriptor.digest));
+    }
+    for (const a of all) {
+      // After its subject (beside the other platforms' manifests, not behind the index); the subject's fallback
+      // tag (docker-registry has no referrers API) after it.
       expect(at(a.descriptor.digest)).toBeGreaterThan(at(a.manifest.subject!.digest));
-      expect(at(a.descriptor.digest)).toBeGreaterThan(at(indexDigest));
       expect(at(`sha256-${a.manifest.subject!.digest.slice(7)}`)).toBeGreaterThan(at(a.descriptor.digest));
       expect(at('latest')).toBeGreaterThan(at(`sha256-${a.manifest.subject!.digest.slice(7)}`));
     }

@@ -23,6 +23,7 @@ import {
 import {
   type ClientOptions,
   formatReference,
+  mapLimit,
   type PushEvent,
   type PushResult,
   push,
@@ -71,9 +72,8 @@ export async function sourceReferrers(
   subject: Image | ImageIndex = src.subject,
 ): Promise<Artifact[]> {
   const found = await src.referrersOf(await subjectDigests(subject));
-  const out: Artifact[] = [];
-  for (const f of found) out.push(await src.artifact(f.descriptor));
-  return out;
+  // Each is a few small reads (a layout) or requests (a registry): many at once, in the order found.
+  return mapLimit(found, 16, (f) => src.artifact(f.descriptor));
 }
 
 async function putLayout(
