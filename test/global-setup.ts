@@ -6,24 +6,15 @@
  * give the same output.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 // @ts-expect-error: plain JS shared with the bin
-import { BUNDLE_INPUTS, inputsHash } from '../apps/cli/bin/inputs.js';
+import { bundleIsCurrent } from '../apps/cli/bin/inputs.js';
 
 const cliDir = join(import.meta.dirname, '..', 'apps', 'cli');
 
-function current(): boolean {
-  try {
-    return readFileSync(BUNDLE_INPUTS, 'utf8').trim() === inputsHash();
-  } catch {
-    return false;
-  }
-}
-
 export default function setup(): void {
-  if (current()) return;
+  if (bundleIsCurrent()) return;
   const tsx = createRequire(join(cliDir, 'package.json')).resolve('tsx/cli');
   execFileSync(process.execPath, [tsx, 'scripts/bundle.ts'], { cwd: cliDir, stdio: 'pipe' });
 }
