@@ -38,7 +38,8 @@ export async function keepTarLayer(input: Readable, opts: ImportTarOptions = {})
   if (signal) addAbortSignal(signal, input);
   const spool = new Spool(opts.spoolThreshold);
   try {
-    const { tar, gzip } = await openTarInput(counted(input, opts.onRead), where);
+    const raw = { hash: new Hasher(), gzip: false };
+    const { tar, gzip } = await openTarInput(counted(input, raw, opts.onRead), where);
     // The checker reads its own copy of the tar; a full copy waits for it (back-pressure), a failed one stops all.
     const copy = new PassThrough({ highWaterMark: 1024 * 1024 });
     const checked = checkTarEntries(copy, { ...opts, file: undefined, source: where });
@@ -80,28 +81,46 @@ export async function keepTarLayer(input: Readable, opts: ImportTarOptions = {})
       await spool.write(piece);
     }
     await spool.close();
-    const entries = await checked;
+    const { entries, files } = await checked;
     throwIfAborted(signal, what);
     if (opts.requireEndMarker && !gzip && !tail.equals(Buffer.alloc(1024)))
       throw new InvalidTarError(
         `${where} ends without the end-of-archive marker (two zero blocks): it is truncated`,
       );
-    return { layer: keptLayer(comp.digest(), diff.digest(), comp.size, diff.size, spool, opts), entries };
+    return {
+      layer: keptLayer(comp.digest(), diff.digest(), comp.size, diff.size, spool, opts),
+      entries,
+      // A plain tar is its own input: its sha256 is the diff_id, not computed twice.
+      input: gzip ? raw.hash.digest() : diff.digest(),
+      files,
+    };
   } catch (err) {
     await spool.close().catch(() => {});
     throw asAborted(err, signal, what);
   }
 }
 
-/** `input` with `onRead` told the bytes read so far. */
-function counted(input: Readable, onRead?: (bytes: number) => void): Readable {
-  if (!onRead) return input;
+/**
+ * `input` with `onRead` told the bytes read so far, hashed into `raw.hash` when it is gzip (magic `1f 8b`; a plain
+ * tar is hashed once, as the layer's tar).
+ */
+function counted(
+  input: Readable,
+  raw: { hash: Hasher; gzip: boolean },
+  onRead?: (bytes: number) => void,
+): Readable {
   let n = 0;
+  let head = Buffer.alloc(0);
   return Readable.from(
     (async function* () {
       for await (const chunk of input as AsyncIterable<Buffer>) {
+        if (n < 2) {
+          head = Buffer.concat([head, chunk.subarray(0, 2)]);
+          raw.gzip = head[0] === 0x1f && (head.byteLength < 2 || head[1] === 0x8b);
+        }
+        if (raw.gzip) raw.hash.update(chunk);
         n += chunk.byteLength;
-        onRead(n);
+        onRead?.(n);
         yield chunk;
       }
     })(),

@@ -9,7 +9,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { pipeline, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { attestations, isPackageDbPath, osPackages } from '@scratchpack/attest';
 import { matrixPlatform } from '@scratchpack/builder';
 import { applyConfigInstructions } from '@scratchpack/dockerfile';
@@ -17,7 +17,6 @@ import {
   appendLayers,
   emptyImage,
   formatPlatform,
-  HashingStream,
   hostPlatform,
   type ImportedTar,
   type ImportTarOptions,
@@ -27,7 +26,6 @@ import {
   keepTarLayer,
   parseImageName,
   parseSourceDateEpoch,
-  readRootfsFiles,
   rfc3339,
   withAnnotations,
   writeLayout,
@@ -85,6 +83,8 @@ async function importWithProgress(
       ...(source === '-' ? {} : { file: source }),
       whiteouts: 'refuse',
       requireEndMarker: true,
+      // The package databases the SBOM lists, held while the tar is read (it is not read again).
+      keepFiles: isPackageDbPath,
       signal: runSignal(),
       onRead: (n) => bars.update('read', n, Math.max(size ?? n, n)),
       onProgress: (n, total) => bars.update('pack', n, total),
@@ -153,11 +153,9 @@ export function importCommand(program: Command): void {
         await applyConfigInstructions(base, opts.change);
 
         const name = source === '-' ? '-' : basename(source);
-        const hashing = new HashingStream(); // the tarball's sha256, for the SBOM
-        const input = pipeline(await openInput(source), hashing, () => {});
         const normalize = opts.normalize === true;
-        const { layer, entries } = await importWithProgress(
-          input,
+        const { layer, entries, files, input } = await importWithProgress(
+          await openInput(source),
           source,
           name,
           {
@@ -210,12 +208,10 @@ export function importCommand(program: Command): void {
               },
             },
             parents: [],
-            imports: [{ name, sha256: hashing.digest().hex }],
+            imports: [{ name, sha256: input.hex }],
             files: [], // the tarball's digest and its packages stand for its (possibly many) files
             programs: [],
-            osPackages: await osPackages(
-              await readRootfsFiles([layer], isPackageDbPath, { signal: runSignal() }),
-            ),
+            osPackages: await osPackages(files),
           },
           { sbom: opts.sbom, provenance: opts.provenance },
         );
