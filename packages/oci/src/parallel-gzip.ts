@@ -58,11 +58,7 @@ function gzipTrailer(crc: number, length: number): Buffer {
   return out;
 }
 
-/** Deflate one block (with the previous block's tail as its dictionary) as `parallelGzip` does, in this thread. */
-function deflateBlockSync(block: Buffer, dictionary: Buffer | undefined, level: number, last: boolean): Buffer {
-  return deflateRawSync(block, blockOptions(dictionary, level, last));
-}
-
+/** zlib's options for one block: its dictionary (the previous block's tail), the level, and how it ends. */
 function blockOptions(dictionary: Buffer | undefined, level: number, last: boolean): ZlibOptions {
   return {
     level,
@@ -107,7 +103,7 @@ export async function* parallelGzip(
     let out: Promise<Buffer>;
     if (inThread) {
       try {
-        out = Promise.resolve(deflateBlockSync(block, dictionary, level, last));
+        out = Promise.resolve(deflateRawSync(block, blockOptions(dictionary, level, last)));
       } catch (err) {
         out = Promise.reject(err);
       }
