@@ -178,6 +178,7 @@ async function gzipSide(
     await spool.close();
   } catch (err) {
     pack.destroy(err as Error);
+    await spool.close().catch(() => {});
     throw err;
   }
 }
