@@ -21,6 +21,11 @@ export interface Layer {
   mediaType(): string;
   /** A fresh stream of the exact stored (compressed) bytes, each call. */
   compressed(): Readable;
+  /**
+   * The path of a file this process wrote holding exactly the compressed bytes, hashed as they were written
+   * (a built layer's spool), if there is one: a blob writer copies it (in the kernel) instead of streaming it.
+   */
+  compressedFile?(): string | undefined;
 }
 
 /** Describes a blob that already exists somewhere, with its digests known. */
@@ -75,6 +80,7 @@ export function withLayerMediaType(layer: Layer, mediaType: string): Layer {
     uncompressedSize: () => layer.uncompressedSize(),
     mediaType: () => mediaType,
     compressed: () => layer.compressed(),
+    compressedFile: () => layer.compressedFile?.(),
   };
 }
 

@@ -63,6 +63,11 @@ export class Spool {
     return this.length;
   }
 
+  /** The temp file holding the bytes once closed (undefined while they are held in memory). */
+  get path(): string | undefined {
+    return this.closed ? this.file?.path : undefined;
+  }
+
   /** A fresh stream of the kept bytes. Only valid after `close()`. */
   open(): Readable {
     // 1 MiB reads: the blob is copied into a layout or store once, hashed on the way; 64 KiB is 16 times the trips.

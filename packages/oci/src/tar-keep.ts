@@ -158,5 +158,6 @@ function keptLayer(
     uncompressedSize: async () => uncompressedSize,
     mediaType: () => opts.mediaType ?? MediaTypes.ociLayerGzip,
     compressed: () => spool.open(),
+    compressedFile: () => spool.path,
   };
 }

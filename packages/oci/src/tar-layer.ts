@@ -186,8 +186,12 @@ async function gzipSide(
 /** A layer from records already normalised (see `normalizeEntries`). Built lazily, once. */
 export function layerFromRecords(records: TarRecord[], opts: LayerOptions = {}): Layer {
   let built: Promise<Built> | undefined;
+  let done: Built | undefined;
   const get = () => {
-    built ??= buildTarGz(records, opts);
+    built ??= buildTarGz(records, opts).then((b) => {
+      done = b;
+      return b;
+    });
     return built;
   };
   return {
@@ -203,6 +207,7 @@ export function layerFromRecords(records: TarRecord[], opts: LayerOptions = {}):
         })(),
         { objectMode: false },
       ),
+    compressedFile: () => done?.spool.path,
   };
 }
 
