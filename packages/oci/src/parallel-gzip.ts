@@ -37,9 +37,9 @@ export interface ParallelGzipOptions {
   /** gzip level 0–9 (default 6). */
   level?: number;
   /**
-   * Blocks compressed at once (default: twice the number of CPUs, so a thread never waits while this one tars,
-   * hashes and stores); with 1, or on one CPU, blocks are deflated one at a time in this thread. Never changes
-   * the output.
+   * Blocks in flight (default: four per CPU, so the pool's threads keep compressing while this one tars, hashes
+   * and stores, or waits for a CPU on a busy machine; the pool's size bounds how many run at once); with 1, or on
+   * one CPU, blocks are deflated one at a time in this thread. Never changes the output.
    */
   concurrency?: number;
 }
@@ -97,7 +97,7 @@ export async function* parallelGzip(
   const level = options.level ?? DEFAULT_GZIP_LEVEL;
   checkGzipLevel(level);
   const cpus = availableParallelism();
-  const concurrency = Math.max(1, options.concurrency ?? 2 * cpus);
+  const concurrency = Math.max(1, options.concurrency ?? 4 * cpus);
   const inThread = Math.min(concurrency, cpus) <= 1;
   const inFlight: Started[] = [];
   const free: Buffer[] = [];

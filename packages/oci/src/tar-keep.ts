@@ -10,6 +10,7 @@
  * unknown entry types, a truncated archive) naming the entry. Memory does not grow with the input.
  */
 import { once } from 'node:events';
+import { availableParallelism } from 'node:os';
 import { addAbortSignal, PassThrough, Readable } from 'node:stream';
 import { asAborted, throwIfAborted } from './abort.ts';
 import { type Digest, Hasher } from './digest.ts';
@@ -76,7 +77,7 @@ export async function keepTarLayer(input: Readable, opts: ImportTarOptions = {})
       }
     })();
     const comp = new Hasher();
-    for await (const piece of parallelGzip(teed, { level, ...gzipConcurrency(opts) })) {
+    for await (const piece of parallelGzip(teed, { level, ...gzipConcurrency(opts, gzip) })) {
       comp.update(piece);
       await spool.write(piece);
     }
@@ -139,8 +140,13 @@ function ignoreGone(err: unknown): void {
   if (!(err instanceof CheckerGone)) throw err;
 }
 
-function gzipConcurrency(opts: ImportTarOptions): { concurrency?: number } {
-  return opts.gzipConcurrency === undefined ? {} : { concurrency: opts.gzipConcurrency };
+/**
+ * Blocks in flight: as told, else parallelGzip's default; a gzip input's decompression takes turns with the
+ * blocks in the thread pool, so fewer wait ahead of it (two per CPU).
+ */
+function gzipConcurrency(opts: ImportTarOptions, gzip: boolean): { concurrency?: number } {
+  if (opts.gzipConcurrency !== undefined) return { concurrency: opts.gzipConcurrency };
+  return gzip ? { concurrency: 2 * availableParallelism() } : {};
 }
 
 function keptLayer(

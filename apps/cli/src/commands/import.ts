@@ -6,10 +6,10 @@
  * nodes, modes, ids and xattrs are kept. Unsafe or broken archives are refused naming the entry (in both modes),
  * and nothing is written unless the whole image was built.
  */
-import { createReadStream } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { attestations, isPackageDbPath, osPackages } from '@scratchpack/attest';
 import { matrixPlatform } from '@scratchpack/builder';
 import { applyConfigInstructions } from '@scratchpack/dockerfile';
@@ -62,8 +62,26 @@ async function openInput(source: string): Promise<Readable> {
       `cannot read ${source}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
     );
   }
-  // 1 MiB reads: a 64 KiB default costs thousands more trips through the parser and both hashes.
-  return createReadStream(source, { highWaterMark: 1024 * 1024 });
+  return Readable.from(fileChunks(source), { objectMode: false });
+}
+
+/**
+ * The file in 1 MiB pieces (a 64 KiB stream costs thousands more trips through the parser and the hash), read
+ * synchronously: a read from the page cache takes microseconds, and an asynchronous one waits for a thread of
+ * the pool, which is busy compressing.
+ */
+function* fileChunks(path: string): Generator<Buffer> {
+  const fd = openSync(path, 'r');
+  try {
+    for (;;) {
+      const chunk = Buffer.allocUnsafeSlow(1024 * 1024);
+      const n = readSync(fd, chunk, 0, chunk.byteLength, null);
+      if (n === 0) return;
+      yield n === chunk.byteLength ? chunk : chunk.subarray(0, n);
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Read and pack the tarball with a bar per phase on a TTY: reading (spooling contents), then packing. */
