@@ -21,12 +21,6 @@ export const GZIP_BLOCK_SIZE = 128 * 1024;
 /** Bytes of the previous input given as each block's dictionary: deflate's whole window. */
 const DICTIONARY_SIZE = 32 * 1024;
 
-/**
- * zlib's output buffer per block: a block that compresses to half or less (most layer content) comes back in one
- * trip through the pool; zlib's default 16 KiB took three or four.
- */
-const OUTPUT_CHUNK = 64 * 1024;
-
 /** The gzip OS byte we always write (3 = Unix), whatever zlib's build default is (OCI-NOTES #13). */
 export const GZIP_OS_UNIX = 3;
 
@@ -70,7 +64,8 @@ function blockOptions(dictionary: Buffer | undefined, level: number, last: boole
     level,
     ...(dictionary ? { dictionary } : {}),
     finishFlush: last ? constants.Z_FINISH : constants.Z_SYNC_FLUSH,
-    chunkSize: OUTPUT_CHUNK, // the bytes do not depend on it
+    // zlib's default output buffer (16 KiB) is part of the format: when a sync flush fills it exactly, zlib adds
+    // another empty block on the next call, so another size gives other bytes (rarely).
   };
 }
 
