@@ -2,8 +2,8 @@
  * Content-addressed blobs under `<root>/blobs/sha256/<hex>`. `writeBlob` is the ONE function that
  * writes blobs: skip when present with the right size, else temp file → verify size and digest → rename.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { constants, createReadStream, createWriteStream } from 'node:fs';
+import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
@@ -12,7 +12,11 @@ import { writeThroughTemp } from './atomic-file.ts';
 import { Digest, HashingStream } from './digest.ts';
 import { BlobNotFoundError, DigestMismatchError, SizeMismatchError } from './errors.ts';
 
-export type BlobSource = Buffer | (() => Readable);
+/**
+ * The bytes of a blob: held, a stream (hashed as it is written, and checked), or a file this process wrote and
+ * hashed itself (`Layer.compressedFile`): copied by the kernel, its size checked.
+ */
+export type BlobSource = Buffer | (() => Readable) | { file: string };
 
 export interface WriteBlobOptions {
   /** Abort the write: the pipeline stops, the temp file is removed, and the call rejects with `AbortedError`. */
@@ -73,7 +77,8 @@ export class BlobStore {
 
 /**
  * Write one blob: skip if `path` exists with `size` bytes; otherwise stream `source` into a temp file,
- * verify size and digest, then rename into place. A failure leaves no partial blob behind.
+ * verify size and digest (a `{ file }` source: copy it, verify its size), then rename into place. A failure
+ * leaves no partial blob behind.
  */
 export async function writeBlob(
   path: string,
@@ -95,6 +100,13 @@ export async function writeBlob(
   throwIfAborted(signal, what);
   try {
     await writeThroughTemp(path, async (tmp) => {
+      if (!Buffer.isBuffer(source) && typeof source !== 'function') {
+        await copyFile(source.file, tmp, constants.COPYFILE_EXCL);
+        throwIfAborted(signal, what);
+        const copied = (await stat(tmp)).size;
+        if (copied !== size) throw new SizeMismatchError(`blob ${digest}`, size, copied);
+        return;
+      }
       const hashing = new HashingStream();
       const input = Buffer.isBuffer(source) ? Readable.from([source]) : source();
       const out = createWriteStream(tmp, { flags: 'wx' });

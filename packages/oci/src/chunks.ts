@@ -1,4 +1,4 @@
-/** Re-cutting a byte stream into fixed-size pieces: gzip blocks (parallel-gzip.ts), upload chunks (registry). */
+/** Re-cutting a byte stream into fixed-size pieces: the registry's upload chunks. */
 import type { Readable } from 'node:stream';
 
 /** Re-cut a byte stream into chunks of exactly `size` bytes (the last one may be shorter). */

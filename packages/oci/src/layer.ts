@@ -27,6 +27,11 @@ export interface Layer {
    * with `fileDigests`); use `layerFiles(layer)`, which reads the layer back when this is absent.
    */
   files?(): Promise<LayerFile[]>;
+  /**
+   * The path of a file this process wrote holding exactly the compressed bytes, hashed as they were written
+   * (a built layer's spool), if there is one: a blob writer copies it (in the kernel) instead of streaming it.
+   */
+  compressedFile?(): string | undefined;
 }
 
 /** Describes a blob that already exists somewhere, with its digests known. */
@@ -82,6 +87,7 @@ export function withLayerMediaType(layer: Layer, mediaType: string): Layer {
     mediaType: () => mediaType,
     compressed: () => layer.compressed(),
     ...(layer.files ? { files: () => layer.files!() } : {}),
+    compressedFile: () => layer.compressedFile?.(),
   };
 }
 

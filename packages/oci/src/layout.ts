@@ -84,7 +84,9 @@ async function writeImageBlobs(
   const tally = (written: boolean) => (written ? count.w++ : count.s++);
   const o = { signal };
   for (const layer of await img.layers()) {
-    tally(await store.write(await layer.digest(), await layer.size(), () => layer.compressed(), o));
+    const file = layer.compressedFile?.();
+    const bytes = file === undefined ? () => layer.compressed() : { file };
+    tally(await store.write(await layer.digest(), await layer.size(), bytes, o));
   }
   const cd = await img.configDescriptor();
   tally(await store.write(cd.digest, cd.size, await img.rawConfig(), o));

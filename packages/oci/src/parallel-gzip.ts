@@ -12,8 +12,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
-import { constants, crc32, deflateRaw, type ZlibOptions } from 'node:zlib';
-import { chunksOf } from './chunks.ts';
+import { constants, crc32, deflateRaw, deflateRawSync, type ZlibOptions } from 'node:zlib';
 
 const deflateRawAsync = promisify<Buffer, ZlibOptions, Buffer>(deflateRaw);
 
@@ -32,8 +31,9 @@ export interface ParallelGzipOptions {
   /** gzip level 0–9 (default 6). */
   level?: number;
   /**
-   * Blocks compressed at once (default: twice the number of CPUs, so a thread never waits while this one tars,
-   * hashes and stores). Never changes the output.
+   * Blocks in flight (default: four per CPU, so the pool's threads keep compressing while this one tars, hashes
+   * and stores, or waits for a CPU on a busy machine; the pool's size bounds how many run at once); with 1, or on
+   * one CPU, blocks are deflated one at a time in this thread. Never changes the output.
    */
   concurrency?: number;
 }
@@ -58,9 +58,32 @@ function gzipTrailer(crc: number, length: number): Buffer {
   return out;
 }
 
+/** zlib's options for one block: its dictionary (the previous block's tail), the level, and how it ends. */
+function blockOptions(dictionary: Buffer | undefined, level: number, last: boolean): ZlibOptions {
+  return {
+    level,
+    ...(dictionary ? { dictionary } : {}),
+    finishFlush: last ? constants.Z_FINISH : constants.Z_SYNC_FLUSH,
+    // zlib's default output buffer (16 KiB) is part of the format: when a sync flush fills it exactly, zlib adds
+    // another empty block on the next call, so another size gives other bytes (rarely).
+  };
+}
+
+/** A block handed to zlib: its buffer is free again once it is compressed and the next block has started. */
+interface Started {
+  out: Promise<Buffer>;
+  block: Buffer;
+  compressed: boolean;
+  dictionaryTaken: boolean;
+}
+
 /**
  * Compress `source` into one gzip member, `concurrency` blocks at a time, yielded in order (header first,
  * trailer last). An empty input gives the same 20 bytes as `gzip -n </dev/null`, with OS Unix.
+ *
+ * With one CPU (or `concurrency` 1) each block is deflated in this thread as it is cut: the same bytes, without
+ * a trip through the thread pool per block. Block buffers are reused once their block is compressed (zlib copies
+ * a dictionary when a block starts), so the input is not copied into fresh memory block after block.
  */
 export async function* parallelGzip(
   source: AsyncIterable<Uint8Array>,
@@ -68,45 +91,79 @@ export async function* parallelGzip(
 ): AsyncGenerator<Buffer> {
   const level = options.level ?? DEFAULT_GZIP_LEVEL;
   checkGzipLevel(level);
-  const concurrency = Math.max(1, options.concurrency ?? 2 * availableParallelism());
-  const inFlight: Promise<Buffer>[] = [];
+  const cpus = availableParallelism();
+  const concurrency = Math.max(1, options.concurrency ?? 4 * cpus);
+  const inThread = Math.min(concurrency, cpus) <= 1;
+  const inFlight: Started[] = [];
+  const free: Buffer[] = [];
+  // The block whose tail is the next block's dictionary: its buffer is reused only once that block has started.
+  let previous: Started | undefined;
+  const reuse = (b: Started) => {
+    if (b.compressed && b.dictionaryTaken) free.push(b.block);
+  };
   const start = (block: Buffer, dictionary: Buffer | undefined, last: boolean) => {
-    const p = deflateRawAsync(block, {
-      level,
-      ...(dictionary ? { dictionary } : {}),
-      finishFlush: last ? constants.Z_FINISH : constants.Z_SYNC_FLUSH,
-    });
+    let out: Promise<Buffer>;
+    if (inThread) {
+      try {
+        out = Promise.resolve(deflateRawSync(block, blockOptions(dictionary, level, last)));
+      } catch (err) {
+        out = Promise.reject(err);
+      }
+    } else out = deflateRawAsync(block, blockOptions(dictionary, level, last));
     // Avoid an unhandled rejection while earlier blocks are still awaited; the error surfaces in order.
-    p.catch(() => {});
-    inFlight.push(p);
+    out.catch(() => {});
+    const started: Started = { out, block, compressed: false, dictionaryTaken: false };
+    inFlight.push(started);
+    // zlib copied the dictionary when the block started.
+    if (previous) {
+      previous.dictionaryTaken = true;
+      reuse(previous);
+    }
+    previous = started;
   };
   let crc = 0;
   let length = 0;
-  // A block is started once the next one has arrived (or the input ended): only then is it known to be the last.
+  // A full block is started once more input has arrived (or the input ended): only then is it known to be the last.
   let pending: Buffer | undefined;
   let dictionary: Buffer | undefined;
+  let block: Buffer = Buffer.allocUnsafe(GZIP_BLOCK_SIZE);
+  let filled = 0;
   // The header goes out with the first block, so the source is read from the first call on (a source that has
   // already failed is then seen failing, not left with its error unobserved).
   let header: Buffer | undefined = gzipHeader(level);
   const next = async () => {
-    const block = await inFlight.shift()!;
-    if (!header) return block;
-    const first = Buffer.concat([header, block]);
+    const done = inFlight.shift()!;
+    const out = await done.out;
+    done.compressed = true;
+    reuse(done);
+    if (!header) return out;
+    const first = Buffer.concat([header, out]);
     header = undefined;
     return first;
   };
   try {
-    for await (const block of chunksOf(source, GZIP_BLOCK_SIZE)) {
-      crc = crc32(block, crc);
-      length += block.byteLength;
-      if (pending) {
-        start(pending, dictionary, false);
-        dictionary = pending.subarray(pending.byteLength - DICTIONARY_SIZE);
+    for await (const part of source) {
+      crc = crc32(part, crc);
+      length += part.byteLength;
+      for (let offset = 0; offset < part.byteLength; ) {
+        if (pending) {
+          start(pending, dictionary, false);
+          dictionary = pending.subarray(GZIP_BLOCK_SIZE - DICTIONARY_SIZE);
+          pending = undefined;
+          while (inFlight.length >= concurrency) yield await next();
+        }
+        const n = Math.min(GZIP_BLOCK_SIZE - filled, part.byteLength - offset);
+        block.set(part.subarray(offset, offset + n), filled);
+        filled += n;
+        offset += n;
+        if (filled === GZIP_BLOCK_SIZE) {
+          pending = block;
+          block = free.pop() ?? Buffer.allocUnsafe(GZIP_BLOCK_SIZE);
+          filled = 0;
+        }
       }
-      pending = block;
-      while (inFlight.length >= concurrency) yield await next();
     }
-    start(pending ?? Buffer.alloc(0), dictionary, true);
+    start(pending ?? block.subarray(0, filled), dictionary, true);
     while (inFlight.length > 0) yield await next();
     yield gzipTrailer(crc, length);
   } finally {

@@ -3,7 +3,7 @@
  * once larger than `threshold`. `open()` returns a fresh stream of the kept bytes every call.
  */
 import { closeSync, createReadStream, mkdtempSync, openSync, writeSync } from 'node:fs';
-import { type FileHandle, open as openFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -23,10 +23,14 @@ async function spoolDir(): Promise<string> {
 
 export const DEFAULT_SPOOL_THRESHOLD = 4 * 1024 * 1024;
 
+/**
+ * The file is written synchronously, a compressed block at a time: a write to the page cache takes microseconds,
+ * and an asynchronous one would wait for a thread of the pool that is busy compressing the next blocks.
+ */
 export class Spool {
   private chunks: Buffer[] = [];
   private length = 0;
-  private file: { path: string; handle: FileHandle } | undefined;
+  private file: { path: string; fd: number } | undefined;
   private closed = false;
 
   constructor(private readonly threshold = DEFAULT_SPOOL_THRESHOLD) {}
@@ -35,7 +39,7 @@ export class Spool {
     if (this.closed) throw new Error('Spool.write after close');
     this.length += chunk.byteLength;
     if (this.file) {
-      await this.file.handle.write(chunk);
+      writeAll(this.file.fd, chunk);
       return;
     }
     // A small chunk may be a slice of a much larger buffer (zlib's output buffer): keep a copy, not the buffer.
@@ -43,27 +47,37 @@ export class Spool {
     if (this.length > this.threshold) {
       const dir = await spoolDir();
       const path = join(dir, 'blob');
-      const handle = await openFile(path, 'w');
-      this.file = { path, handle };
-      for (const c of this.chunks) await handle.write(c);
+      this.file = { path, fd: openSync(path, 'w', 0o600) };
+      for (const c of this.chunks) writeAll(this.file.fd, c);
       this.chunks = [];
     }
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
-    if (this.file) await this.file.handle.close();
+    if (this.file) closeSync(this.file.fd);
   }
 
   get size(): number {
     return this.length;
   }
 
+  /** The temp file holding the bytes once closed (undefined while they are held in memory). */
+  get path(): string | undefined {
+    return this.closed ? this.file?.path : undefined;
+  }
+
   /** A fresh stream of the kept bytes. Only valid after `close()`. */
   open(): Readable {
-    if (this.file) return createReadStream(this.file.path);
+    // 1 MiB reads: the blob is copied into a layout or store once, hashed on the way; 64 KiB is 16 times the trips.
+    if (this.file) return createReadStream(this.file.path, { highWaterMark: 1024 * 1024 });
     return Readable.from(this.chunks, { objectMode: false });
   }
+}
+
+function writeAll(fd: number, chunk: Uint8Array): void {
+  for (let done = 0; done < chunk.byteLength; ) done += writeSync(fd, chunk, done, chunk.byteLength - done);
 }
 
 /** Bytes gathered before one write to a `ContentSpool`'s file. */
@@ -111,8 +125,7 @@ export class ContentSpool {
   }
 
   private flush(): void {
-    let done = 0;
-    while (done < this.filled) done += writeSync(this.fd!, this.buf, done, this.filled - done);
+    writeAll(this.fd!, this.buf.subarray(0, this.filled));
     this.written += this.filled;
     this.filled = 0;
   }

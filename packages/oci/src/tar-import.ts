@@ -11,6 +11,7 @@ import { addAbortSignal, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
 import { abortable, asAborted, throwIfAborted } from './abort.ts';
+import { type Digest, Hasher } from './digest.ts';
 import { HardlinkTargetError, InvalidTarError, OciError, UnsafePathError } from './errors.ts';
 import type { Layer } from './layer.ts';
 import { cleanPath, type LayerEntry, OPAQUE_MARKER, WHITEOUT_PREFIX } from './layer-entries.ts';
@@ -33,7 +34,16 @@ export interface ReadTarOptions {
    * by default times are dropped and every entry gets `sourceDateEpoch`.
    */
   keepTimes?: boolean;
+  /**
+   * Regular files to hold while the tar is read (e.g. the package databases an SBOM needs), by their path without
+   * `./`: they come back in `files` as the archive leaves them (a later entry at the same path wins). Files larger
+   * than 64 MiB are not held. Saves reading the layer again for a few small files.
+   */
+  keepFiles?: (path: string) => boolean;
 }
+
+/** Files larger than this are not held for `keepFiles`. */
+const KEEP_FILE_MAX = 64 * 1024 * 1024;
 
 /** Read the first bytes of a stream and return them with a stream that still yields everything. */
 async function peek(input: Readable, n: number): Promise<{ head: Buffer; stream: Readable }> {
@@ -133,25 +143,44 @@ export async function openTarInput(
   if (kind && kind !== 'gzip')
     throw new InvalidTarError(`${where} is ${kind}-compressed; only plain and gzip tars are supported`);
   if (kind !== 'gzip') return { tar: stream, gzip: false };
-  const gunzip = createGunzip();
+  // 1 MiB of output per trip through the thread pool (16 KiB by default), where it waits behind gzip blocks.
+  const gunzip = createGunzip({ chunkSize: 1024 * 1024 });
   stream.on('error', (e) => gunzip.destroy(e));
   return { tar: stream.pipe(gunzip), gzip: true };
 }
 
 /**
  * Check a tar (plain or gzip) as `readTarEntries` does — the same refusals, naming the entry — without keeping
- * any contents; returns how many entries it has (later duplicates replacing earlier ones).
+ * any contents but the `keepFiles`; returns how many entries it has (later duplicates replacing earlier ones)
+ * and the files held.
  */
-export async function checkTarEntries(input: Readable, opts: ReadTarOptions = {}): Promise<number> {
+export async function checkTarEntries(
+  input: Readable,
+  opts: ReadTarOptions = {},
+): Promise<{ entries: number; files: Map<string, Buffer> }> {
   const drained: BodyReader = async (body) => {
     let size = 0;
     for await (const chunk of body) size += chunk.byteLength;
     return { source: '', offset: 0, size };
   };
-  return (await parseTar(input, opts, drained)).length;
+  const files = new Map<string, Buffer>();
+  return { entries: (await parseTar(input, opts, drained, files)).length, files };
 }
 
-async function parseTar(input: Readable, opts: ReadTarOptions, readBody: BodyReader): Promise<LayerEntry[]> {
+/** `body` with a copy of each chunk pushed to `into`. */
+async function* copiedTo(body: AsyncIterable<Buffer>, into: Buffer[]): AsyncGenerator<Buffer> {
+  for await (const chunk of body) {
+    into.push(Buffer.from(chunk));
+    yield chunk;
+  }
+}
+
+async function parseTar(
+  input: Readable,
+  opts: ReadTarOptions,
+  readBody: BodyReader,
+  files?: Map<string, Buffer>,
+): Promise<LayerEntry[]> {
   const where = opts.source ?? 'tar input';
   const { tar: source, gzip } = await openTarInput(input, where);
   if (opts.file !== undefined && !gzip) readBody = inPlace(opts.file, readBody);
@@ -173,10 +202,15 @@ async function parseTar(input: Readable, opts: ReadTarOptions, readBody: BodyRea
       const uid = h.uid ?? 0;
       const gid = h.gid ?? 0;
       const isFile = h.type === 'file' || h.type === 'contiguous-file';
+      const held =
+        files && isFile && (h.size ?? 0) <= KEEP_FILE_MAX && opts.keepFiles?.(path) ? [] : undefined;
+      if (files && !held) files.delete(path);
+      const stream = entry as unknown as AsyncIterable<Buffer>;
       const body =
         isFile && !base.startsWith(WHITEOUT_PREFIX)
-          ? await readBody(entry as unknown as AsyncIterable<Buffer>, h)
+          ? await readBody(held ? copiedTo(stream, held) : stream, h)
           : undefined;
+      if (held) files!.set(path, Buffer.concat(held));
       if (!body) entry.resume();
       if (base.startsWith(WHITEOUT_PREFIX)) {
         if (opts.whiteouts === 'refuse')
@@ -281,6 +315,10 @@ export interface ImportedTar {
   layer: Layer;
   /** Entries of the archive (after later duplicates replaced earlier ones; the root directory not counted). */
   entries: number;
+  /** sha256 of the input as given (the gzip's, for a gzip input): what the tarball file hashes to. */
+  input: Digest;
+  /** The files `keepFiles` selected (empty without it). */
+  files: Map<string, Buffer>;
 }
 
 /**
@@ -291,21 +329,28 @@ export function spoolTarEntries(
   input: Readable,
   spool: ContentSpool,
   opts: ReadTarOptions = {},
+  files?: Map<string, Buffer>,
 ): Promise<LayerEntry[]> {
-  return parseTar(input, opts, async (body) => {
-    const offset = spool.size;
-    for await (const chunk of body) spool.append(chunk);
-    return { source: spool.path, offset, size: spool.size - offset };
-  });
+  return parseTar(
+    input,
+    opts,
+    async (body) => {
+      const offset = spool.size;
+      for await (const chunk of body) spool.append(chunk);
+      return { source: spool.path, offset, size: spool.size - offset };
+    },
+    files,
+  );
 }
 
-/** Counts the input's bytes and keeps its last 1024 and first 2 (a tar's end marker, gzip's magic). */
+/** Counts and hashes the input's bytes and keeps its last 1024 and first 2 (a tar's end marker, gzip's magic). */
 async function* watched(
   input: AsyncIterable<Buffer>,
-  ends: { head: Buffer; tail: Buffer; bytes: number },
+  ends: { head: Buffer; tail: Buffer; bytes: number; hash: Hasher },
   onRead?: (n: number) => void,
 ) {
   for await (const chunk of input) {
+    ends.hash.update(chunk);
     if (ends.head.byteLength < 2) ends.head = Buffer.concat([ends.head, chunk.subarray(0, 2)]).subarray(0, 2);
     ends.tail =
       chunk.byteLength >= 1024
@@ -331,11 +376,12 @@ export async function importTarLayer(input: Readable, opts: ImportTarOptions = {
   const spool = await ContentSpool.create();
   const before = opts.file === undefined ? undefined : await fileState(opts.file);
   try {
-    const ends = { head: Buffer.alloc(0), tail: Buffer.alloc(0), bytes: 0 };
+    const ends = { head: Buffer.alloc(0), tail: Buffer.alloc(0), bytes: 0, hash: new Hasher() };
     // The input itself is destroyed on abort: that ends the read wherever it waits.
     if (signal) addAbortSignal(signal, input);
     const source = Readable.from(watched(input, ends, opts.onRead), { objectMode: false });
-    let entries: LayerEntry[] | undefined = await spoolTarEntries(source, spool, opts);
+    const files = new Map<string, Buffer>();
+    let entries: LayerEntry[] | undefined = await spoolTarEntries(source, spool, opts, files);
     throwIfAborted(signal, what);
     spool.close();
     const gzip = ends.head[0] === 0x1f && ends.head[1] === 0x8b;
@@ -352,7 +398,7 @@ export async function importTarLayer(input: Readable, opts: ImportTarOptions = {
       throw new InvalidTarError(
         `${opts.source ?? opts.file} changed while it was imported; import it again once nothing writes to it`,
       );
-    return { layer, entries: count };
+    return { layer, entries: count, input: ends.hash.digest(), files };
   } catch (err) {
     throw asAborted(err, signal, what);
   } finally {

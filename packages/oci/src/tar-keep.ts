@@ -10,6 +10,7 @@
  * unknown entry types, a truncated archive) naming the entry. Memory does not grow with the input.
  */
 import { once } from 'node:events';
+import { availableParallelism } from 'node:os';
 import { addAbortSignal, PassThrough, Readable } from 'node:stream';
 import { asAborted, throwIfAborted } from './abort.ts';
 import { type Digest, Hasher } from './digest.ts';
@@ -38,7 +39,8 @@ export async function keepTarLayer(input: Readable, opts: ImportTarOptions = {})
   if (signal) addAbortSignal(signal, input);
   const spool = new Spool(opts.spoolThreshold);
   try {
-    const { tar, gzip } = await openTarInput(counted(input, opts.onRead), where);
+    const raw = { hash: new Hasher(), gzip: false };
+    const { tar, gzip } = await openTarInput(counted(input, raw, opts.onRead), where);
     // The checker reads its own copy of the tar; a full copy waits for it (back-pressure), a failed one stops all.
     const copy = new PassThrough({ highWaterMark: 1024 * 1024 });
     const checked = checkTarEntries(copy, { ...opts, file: undefined, source: where });
@@ -75,33 +77,51 @@ export async function keepTarLayer(input: Readable, opts: ImportTarOptions = {})
       }
     })();
     const comp = new Hasher();
-    for await (const piece of parallelGzip(teed, { level, ...gzipConcurrency(opts) })) {
+    for await (const piece of parallelGzip(teed, { level, ...gzipConcurrency(opts, gzip) })) {
       comp.update(piece);
       await spool.write(piece);
     }
     await spool.close();
-    const entries = await checked;
+    const { entries, files } = await checked;
     throwIfAborted(signal, what);
     if (opts.requireEndMarker && !gzip && !tail.equals(Buffer.alloc(1024)))
       throw new InvalidTarError(
         `${where} ends without the end-of-archive marker (two zero blocks): it is truncated`,
       );
-    return { layer: keptLayer(comp.digest(), diff.digest(), comp.size, diff.size, spool, opts), entries };
+    return {
+      layer: keptLayer(comp.digest(), diff.digest(), comp.size, diff.size, spool, opts),
+      entries,
+      // A plain tar is its own input: its sha256 is the diff_id, not computed twice.
+      input: gzip ? raw.hash.digest() : diff.digest(),
+      files,
+    };
   } catch (err) {
     await spool.close().catch(() => {});
     throw asAborted(err, signal, what);
   }
 }
 
-/** `input` with `onRead` told the bytes read so far. */
-function counted(input: Readable, onRead?: (bytes: number) => void): Readable {
-  if (!onRead) return input;
+/**
+ * `input` with `onRead` told the bytes read so far, hashed into `raw.hash` when it is gzip (magic `1f 8b`; a plain
+ * tar is hashed once, as the layer's tar).
+ */
+function counted(
+  input: Readable,
+  raw: { hash: Hasher; gzip: boolean },
+  onRead?: (bytes: number) => void,
+): Readable {
   let n = 0;
+  let head = Buffer.alloc(0);
   return Readable.from(
     (async function* () {
       for await (const chunk of input as AsyncIterable<Buffer>) {
+        if (n < 2) {
+          head = Buffer.concat([head, chunk.subarray(0, 2)]);
+          raw.gzip = head[0] === 0x1f && (head.byteLength < 2 || head[1] === 0x8b);
+        }
+        if (raw.gzip) raw.hash.update(chunk);
         n += chunk.byteLength;
-        onRead(n);
+        onRead?.(n);
         yield chunk;
       }
     })(),
@@ -120,8 +140,13 @@ function ignoreGone(err: unknown): void {
   if (!(err instanceof CheckerGone)) throw err;
 }
 
-function gzipConcurrency(opts: ImportTarOptions): { concurrency?: number } {
-  return opts.gzipConcurrency === undefined ? {} : { concurrency: opts.gzipConcurrency };
+/**
+ * Blocks in flight: as told, else parallelGzip's default; a gzip input's decompression takes turns with the
+ * blocks in the thread pool, so fewer wait ahead of it (two per CPU).
+ */
+function gzipConcurrency(opts: ImportTarOptions, gzip: boolean): { concurrency?: number } {
+  if (opts.gzipConcurrency !== undefined) return { concurrency: opts.gzipConcurrency };
+  return gzip ? { concurrency: 2 * availableParallelism() } : {};
 }
 
 function keptLayer(
@@ -139,5 +164,6 @@ function keptLayer(
     uncompressedSize: async () => uncompressedSize,
     mediaType: () => opts.mediaType ?? MediaTypes.ociLayerGzip,
     compressed: () => spool.open(),
+    compressedFile: () => spool.path,
   };
 }

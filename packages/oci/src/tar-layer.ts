@@ -251,6 +251,7 @@ async function gzipSide(
     await spool.close();
   } catch (err) {
     pack.destroy(err as Error);
+    await spool.close().catch(() => {});
     throw err;
   }
 }
@@ -258,8 +259,12 @@ async function gzipSide(
 /** A layer from records already normalised (see `normalizeEntries`). Built lazily, once. */
 export function layerFromRecords(records: TarRecord[], opts: LayerOptions = {}): Layer {
   let built: Promise<Built> | undefined;
+  let done: Built | undefined;
   const get = () => {
-    built ??= buildTarGz(records, opts);
+    built ??= buildTarGz(records, opts).then((b) => {
+      done = b;
+      return b;
+    });
     return built;
   };
   return {
@@ -276,6 +281,7 @@ export function layerFromRecords(records: TarRecord[], opts: LayerOptions = {}):
         { objectMode: false },
       ),
     ...(opts.fileDigests ? { files: async () => (await get()).files! } : {}),
+    compressedFile: () => done?.spool.path,
   };
 }
 

@@ -178,6 +178,26 @@ describe('writeLayout / readLayout', () => {
     await expect(store.read(sha256('missing'))).rejects.toMatchObject({ code: 'OCI_BLOB_NOT_FOUND' });
   });
 
+  it('a layer kept in its spool file is copied from it: the same blob as streamed; a file of another size is refused', async () => {
+    const big = Buffer.from(Array.from({ length: 40_000 }, (_, i) => `line ${i * 7919}\n`).join(''));
+    const entries = [{ type: 'file' as const, path: 'big', content: big }];
+    const spooled = layerFromEntries(entries, { spoolThreshold: 1024 });
+    const held = layerFromEntries(entries);
+    await spooled.digest();
+    const file = spooled.compressedFile?.();
+    expect(file).toBeDefined();
+    expect((await readFile(file!)).byteLength).toBe(await spooled.size());
+    expect(held.compressedFile?.()).toBeUndefined();
+    await writeLayout(dir, await image('linux/amd64', 'x', spooled), { tags: ['a'] });
+    const blob = await readFile(new BlobStore(dir).path(await spooled.digest()));
+    expect(sha256(blob).toString()).toBe((await held.digest()).toString());
+    const other = new BlobStore(join(dir, 'other'));
+    await expect(other.write(await spooled.digest(), 5, { file: file! })).rejects.toMatchObject({
+      code: 'OCI_SIZE_MISMATCH',
+    });
+    await validateLayout(dir);
+  });
+
   it('readLayout explains a missing layout', async () => {
     await expect(readLayout(join(dir, 'nope'))).rejects.toMatchObject({ code: 'OCI_LAYOUT_NOT_FOUND' });
   });

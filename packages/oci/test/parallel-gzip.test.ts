@@ -41,6 +41,8 @@ describe('parallelGzip (pigz-style: one member, 128 KiB blocks primed with the p
     const whole = await gz(input, input.length, { level: 6 });
     expect(one.equals(many)).toBe(true);
     expect(one.equals(whole)).toBe(true);
+    // Block buffers are reused: a dictionary overwritten too early would still give a stream, of other bytes.
+    expect(gunzipSync(many).equals(input)).toBe(true);
   });
 
   it('primes each block with the previous 32 KiB: about the size of one stream, far below independent blocks', async () => {

@@ -57,6 +57,34 @@ describe('keepTarLayer (the tar kept as it is)', () => {
     expect((await layerBytes(a.layer)).gz.equals((await layerBytes(b.layer)).gz)).toBe(true);
   });
 
+  it('reports the input sha256 and holds the keepFiles, as the archive leaves them (both importers)', async () => {
+    const input = await makeTar([
+      { header: { name: './etc/', type: 'directory' } },
+      { header: { name: './etc/os-release', type: 'file' }, body: 'ID=old' },
+      { header: { name: './var/lib/dpkg/status', type: 'file' }, body: 'Package: a\n' },
+      { header: { name: './etc/os-release', type: 'file' }, body: 'ID=debian' },
+      { header: { name: './etc/gone', type: 'file' }, body: 'x' },
+      { header: { name: './etc/gone', type: 'symlink', linkname: 'os-release' } },
+      { header: { name: './etc/other', type: 'file' }, body: 'not wanted' },
+    ]);
+    const want = (p: string) => p.startsWith('etc/') || p === 'var/lib/dpkg/status';
+    const gz = gzipSync(input, { level: 1 });
+    for (const f of [keepTarLayer, importTarLayer])
+      for (const [given, name] of [
+        [input, 'plain'],
+        [gz, 'gzip'],
+      ] as const) {
+        const got = await f(trickle(given), { keepFiles: want });
+        expect(got.input.toString(), `${f.name} ${name}`).toBe(sha256(given).toString());
+        expect(Object.fromEntries([...got.files].map(([k, v]) => [k, v.toString()]))).toEqual({
+          'etc/os-release': 'ID=debian',
+          'var/lib/dpkg/status': 'Package: a\n',
+          'etc/other': 'not wanted',
+        });
+        expect((await f(from(given))).files.size).toBe(0);
+      }
+  });
+
   it('refuses what importTarLayer refuses, naming the entry', async () => {
     const traversal = await makeTar([
       { header: { name: 'ok', type: 'file' }, body: 'x'.repeat(5000) },

@@ -6,10 +6,10 @@
  * nodes, modes, ids and xattrs are kept. Unsafe or broken archives are refused naming the entry (in both modes),
  * and nothing is written unless the whole image was built.
  */
-import { createReadStream } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { pipeline, type Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { attestations, isPackageDbPath, osPackages } from '@scratchpack/attest';
 import { matrixPlatform } from '@scratchpack/builder';
 import { applyConfigInstructions } from '@scratchpack/dockerfile';
@@ -17,7 +17,6 @@ import {
   appendLayers,
   emptyImage,
   formatPlatform,
-  HashingStream,
   hostPlatform,
   type ImportedTar,
   type ImportTarOptions,
@@ -27,7 +26,6 @@ import {
   keepTarLayer,
   parseImageName,
   parseSourceDateEpoch,
-  readRootfsFiles,
   rfc3339,
   withAnnotations,
   writeLayout,
@@ -64,8 +62,26 @@ async function openInput(source: string): Promise<Readable> {
       `cannot read ${source}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
     );
   }
-  // 1 MiB reads: a 64 KiB default costs thousands more trips through the parser and both hashes.
-  return createReadStream(source, { highWaterMark: 1024 * 1024 });
+  return Readable.from(fileChunks(source), { objectMode: false });
+}
+
+/**
+ * The file in 1 MiB pieces (a 64 KiB stream costs thousands more trips through the parser and the hash), read
+ * synchronously: a read from the page cache takes microseconds, and an asynchronous one waits for a thread of
+ * the pool, which is busy compressing.
+ */
+function* fileChunks(path: string): Generator<Buffer> {
+  const fd = openSync(path, 'r');
+  try {
+    for (;;) {
+      const chunk = Buffer.allocUnsafeSlow(1024 * 1024);
+      const n = readSync(fd, chunk, 0, chunk.byteLength, null);
+      if (n === 0) return;
+      yield n === chunk.byteLength ? chunk : chunk.subarray(0, n);
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Read and pack the tarball with a bar per phase on a TTY: reading (spooling contents), then packing. */
@@ -85,6 +101,8 @@ async function importWithProgress(
       ...(source === '-' ? {} : { file: source }),
       whiteouts: 'refuse',
       requireEndMarker: true,
+      // The package databases the SBOM lists, held while the tar is read (it is not read again).
+      keepFiles: isPackageDbPath,
       signal: runSignal(),
       onRead: (n) => bars.update('read', n, Math.max(size ?? n, n)),
       onProgress: (n, total) => bars.update('pack', n, total),
@@ -153,11 +171,9 @@ export function importCommand(program: Command): void {
         await applyConfigInstructions(base, opts.change);
 
         const name = source === '-' ? '-' : basename(source);
-        const hashing = new HashingStream(); // the tarball's sha256, for the SBOM
-        const input = pipeline(await openInput(source), hashing, () => {});
         const normalize = opts.normalize === true;
-        const { layer, entries } = await importWithProgress(
-          input,
+        const { layer, entries, files, input } = await importWithProgress(
+          await openInput(source),
           source,
           name,
           {
@@ -210,12 +226,10 @@ export function importCommand(program: Command): void {
               },
             },
             parents: [],
-            imports: [{ name, sha256: hashing.digest().hex }],
+            imports: [{ name, sha256: input.hex }],
             files: [], // the tarball's digest and its packages stand for its (possibly many) files
             programs: [],
-            osPackages: await osPackages(
-              await readRootfsFiles([layer], isPackageDbPath, { signal: runSignal() }),
-            ),
+            osPackages: await osPackages(files),
           },
           { sbom: opts.sbom, provenance: opts.provenance },
         );
