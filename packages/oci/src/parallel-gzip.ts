@@ -143,6 +143,9 @@ export async function* parallelGzip(
   };
   try {
     for await (const part of source) {
+      // Node's crc32 of a view on a zero-length ArrayBuffer (an empty file's body, tar-stream's empty padding)
+      // returns 0, not the running value: zlib sees a null pointer, which asks for the initial CRC.
+      if (part.byteLength === 0) continue;
       crc = crc32(part, crc);
       length += part.byteLength;
       for (let offset = 0; offset < part.byteLength; ) {
