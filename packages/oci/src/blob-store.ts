@@ -2,8 +2,8 @@
  * Content-addressed blobs under `<root>/blobs/sha256/<hex>`. `writeBlob` is the ONE function that
  * writes blobs: skip when present with the right size, else temp file → verify size and digest → rename.
  */
-import { constants, createReadStream, createWriteStream } from 'node:fs';
-import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { chmod, copyFile, mkdir, open, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
@@ -101,7 +101,12 @@ export async function writeBlob(
   try {
     await writeThroughTemp(path, async (tmp) => {
       if (!Buffer.isBuffer(source) && typeof source !== 'function') {
-        await copyFile(source.file, tmp, constants.COPYFILE_EXCL);
+        // The blob gets the mode any new file gets here (0666 less the umask), not the spool's private 0600:
+        // the kernel's copy takes the source's mode, and other users must be able to read a shared layout.
+        await (await open(tmp, 'wx')).close();
+        const { mode } = await stat(tmp);
+        await copyFile(source.file, tmp);
+        await chmod(tmp, mode & 0o7777);
         throwIfAborted(signal, what);
         const copied = (await stat(tmp)).size;
         if (copied !== size) throw new SizeMismatchError(`blob ${digest}`, size, copied);

@@ -191,6 +191,13 @@ describe('writeLayout / readLayout', () => {
     await writeLayout(dir, await image('linux/amd64', 'x', spooled), { tags: ['a'] });
     const blob = await readFile(new BlobStore(dir).path(await spooled.digest()));
     expect(sha256(blob).toString()).toBe((await held.digest()).toString());
+    // The spool is private (0600); the blob gets the mode of any other blob written here (readable by others
+    // under the usual umask), so another user can read a layout root made.
+    expect((await stat(file!)).mode & 0o777).toBe(0o600);
+    const plain = new BlobStore(join(dir, 'plain'));
+    await plain.write(sha256(big), big.byteLength, big);
+    const usual = (await stat(plain.path(sha256(big)))).mode & 0o7777;
+    expect((await stat(new BlobStore(dir).path(await spooled.digest()))).mode & 0o7777).toBe(usual);
     const other = new BlobStore(join(dir, 'other'));
     await expect(other.write(await spooled.digest(), 5, { file: file! })).rejects.toMatchObject({
       code: 'OCI_SIZE_MISMATCH',
