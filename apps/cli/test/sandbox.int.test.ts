@@ -6,7 +6,7 @@
  * with what to enable and never runs the program on the host.
  */
 import type { ChildProcess } from 'node:child_process';
-import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeWithTools, tempDir } from '@scratchpack/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -200,6 +200,29 @@ describeWithTools(
         expect((await readdir(join(closed, 'tmp'))).filter((f) => f.startsWith('scratchpack-run-'))).toEqual(
           [],
         );
+      },
+    );
+
+    it.runIf(canSwitchUser)(
+      'as nobody, a layer blob only root may read: the error is EACCES naming the blob, not a bad tar',
+      async () => {
+        const blobs = join(image.slice(0, image.lastIndexOf(':')), 'blobs', 'sha256');
+        const sizes = await Promise.all(
+          (await readdir(blobs)).map(async (n) => ({ n, size: (await stat(join(blobs, n))).size })),
+        );
+        const layer = join(blobs, sizes.sort((a, b) => b.size - a.size)[0]!.n); // the busybox layer
+        await chmod(layer, 0o600);
+        try {
+          const r = await cliAs(['run', '--rm', image, 'true'], {
+            as: 'nobody',
+            dirs: await userDirs('nobody'),
+          });
+          expect(r.status).toBe(1);
+          expect(r.stderr).toContain(`error [EACCES]: open ${layer}: permission denied`);
+          expect(r.stderr).not.toMatch(/INVALID_TAR|truncated/);
+        } finally {
+          await chmod(layer, 0o644);
+        }
       },
     );
 

@@ -289,9 +289,14 @@ async function applyLayer(
     src.destroy();
     if (stopped) throw stopped;
     if (err instanceof OciError) throw err;
+    // A blob this user may not read, a full or read-only disk: said as what it is, not as a bad tar.
+    if (MACHINE_ERRORS.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
     throw new InvalidTarError(`${where}: ${(err as Error).message}`, current, err);
   }
 }
+
+/** System errors about the machine (permissions, space, the disk), never about the archive being unpacked. */
+const MACHINE_ERRORS = new Set(['EACCES', 'ENOSPC', 'EDQUOT', 'EROFS', 'EIO']);
 
 /**
  * Extract `image`'s layers into `dir`: created if needed, refused (`RootfsNotEmptyError`) if it already
