@@ -7,7 +7,7 @@ import { createReadStream, lstatSync, readdirSync, readlinkSync, type Stats } fr
 import { lstat, open, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { type LayerEntry, ScratchpackError } from '@scratchpack/oci';
+import { isGzipMagic, type LayerEntry, ScratchpackError } from '@scratchpack/oci';
 import { IgnorePatternError, IgnoreRules } from './ignore.ts';
 
 /** A problem with a source; the evaluator adds the position. */
@@ -272,7 +272,7 @@ export async function archiveKind(path: string): Promise<'tar' | 'tar.gz' | 'oth
     const b = head.subarray(0, bytesRead);
     const isTar = (x: Buffer) => x.length >= 262 && x.subarray(257, 262).toString('latin1') === 'ustar';
     if (isTar(b)) return 'tar';
-    if (b[0] === 0x1f && b[1] === 0x8b) {
+    if (isGzipMagic(b)) {
       const chunks: Buffer[] = [];
       let n = 0;
       for await (const c of createReadStream(path, { end: 64 * 1024 })) {

@@ -103,6 +103,7 @@ export {
 export {
   DEFAULT_GZIP_LEVEL,
   GZIP_BLOCK_SIZE,
+  isGzipMagic,
   type ParallelGzipOptions,
   parallelGzip,
 } from './parallel-gzip.ts';

@@ -50,6 +50,11 @@ export function gzipHeader(level: number): Buffer {
   return Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, GZIP_OS_UNIX]);
 }
 
+/** Whether `head` starts with gzip's magic bytes (1f 8b). */
+export function isGzipMagic(head: Uint8Array): boolean {
+  return head[0] === 0x1f && head[1] === 0x8b;
+}
+
 /** The 8-byte gzip trailer: CRC-32 and the input length modulo 2^32, little-endian. */
 function gzipTrailer(crc: number, length: number): Buffer {
   const out = Buffer.alloc(8);

@@ -18,6 +18,7 @@ import { Digest } from './digest.ts';
 import { isImageName, parseImageName } from './image-name.ts';
 import { type Layout, loadDescriptor, readLayout } from './layout.ts';
 import { CONTAINERD_NAME, REF_NAME } from './layout-update.ts';
+import { isGzipMagic } from './parallel-gzip.ts';
 import { loadArtifact, writeReferrers } from './referrers.ts';
 import type { ImageStore } from './store.ts';
 import { InvalidArchiveError } from './store-errors.ts';
@@ -49,7 +50,7 @@ async function maybeGunzip(input: Readable): Promise<Readable> {
       }
     })(),
   );
-  if (head[0] !== 0x1f || head[1] !== 0x8b) return all;
+  if (!isGzipMagic(head)) return all;
   return pipeline(all, createGunzip(), () => {});
 }
 

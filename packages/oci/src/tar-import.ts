@@ -15,6 +15,7 @@ import { type Digest, Hasher } from './digest.ts';
 import { HardlinkTargetError, InvalidTarError, OciError, UnsafePathError } from './errors.ts';
 import type { Layer } from './layer.ts';
 import { cleanPath, type LayerEntry, OPAQUE_MARKER, WHITEOUT_PREFIX } from './layer-entries.ts';
+import { isGzipMagic } from './parallel-gzip.ts';
 import { ContentSpool } from './spool.ts';
 import { type LayerOptions, layerFromEntries } from './tar-layer.ts';
 
@@ -74,7 +75,7 @@ async function peek(input: Readable, n: number): Promise<{ head: Buffer; stream:
 }
 
 function compressionOf(head: Buffer): 'gzip' | 'zstd' | 'bzip2' | 'xz' | undefined {
-  if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (isGzipMagic(head)) return 'gzip';
   if (head.subarray(0, 4).equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]))) return 'zstd';
   if (head.subarray(0, 3).toString('latin1') === 'BZh') return 'bzip2';
   if (head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return 'xz';
@@ -384,7 +385,7 @@ export async function importTarLayer(input: Readable, opts: ImportTarOptions = {
     let entries: LayerEntry[] | undefined = await spoolTarEntries(source, spool, opts, files);
     throwIfAborted(signal, what);
     spool.close();
-    const gzip = ends.head[0] === 0x1f && ends.head[1] === 0x8b;
+    const gzip = isGzipMagic(ends.head);
     if (opts.requireEndMarker && !gzip && !ends.tail.equals(Buffer.alloc(1024))) {
       throw new InvalidTarError(
         `${opts.source ?? 'tar input'} ends without the end-of-archive marker (two zero blocks): it is truncated`,

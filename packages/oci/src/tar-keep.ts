@@ -17,7 +17,7 @@ import { type Digest, Hasher } from './digest.ts';
 import { InvalidTarError } from './errors.ts';
 import type { Layer } from './layer.ts';
 import { MediaTypes } from './media-types.ts';
-import { checkGzipLevel, DEFAULT_GZIP_LEVEL, parallelGzip } from './parallel-gzip.ts';
+import { checkGzipLevel, DEFAULT_GZIP_LEVEL, isGzipMagic, parallelGzip } from './parallel-gzip.ts';
 import { Spool } from './spool.ts';
 import { checkTarEntries, type ImportedTar, type ImportTarOptions, openTarInput } from './tar-import.ts';
 
@@ -117,7 +117,8 @@ function counted(
       for await (const chunk of input as AsyncIterable<Buffer>) {
         if (n < 2) {
           head = Buffer.concat([head, chunk.subarray(0, 2)]);
-          raw.gzip = head[0] === 0x1f && (head.byteLength < 2 || head[1] === 0x8b);
+          // Until its second byte is in, an input starting with 1f may be gzip: hashed, to be sure.
+          raw.gzip = head.byteLength < 2 ? head[0] === 0x1f : isGzipMagic(head);
         }
         if (raw.gzip) raw.hash.update(chunk);
         n += chunk.byteLength;
