@@ -137,19 +137,13 @@ function told(path: string, body: Body, onFile: NonNullable<LayerOptions['onFile
     onFile(path, body.buffer);
     return body;
   }
-  const chunks = body.chunks!;
-  return {
-    size: body.size,
-    chunks: (function* () {
-      let first = true;
-      for (const chunk of chunks) {
-        if (first) onFile(path, chunk);
-        first = false;
-        yield chunk;
-      }
-      if (first) onFile(path, Buffer.alloc(0));
-    })(),
-  };
+  return tapped(
+    body,
+    (chunk, first) => first && onFile(path, chunk),
+    (chunks) => {
+      if (chunks === 0) onFile(path, Buffer.alloc(0));
+    },
+  );
 }
 
 /** `body` whose digests are listed in `files` (a whole body at once; a streamed one after its last chunk). */
@@ -158,18 +152,32 @@ function hashed(path: string, body: Body, files: LayerFile[]): Body {
     files.push({ path, ...FileHasher.of(body.buffer) });
     return body;
   }
-  const chunks = body.chunks!;
   const file: LayerFile = { path, size: body.size, sha256: '', sha1: '' };
   files.push(file);
+  const hasher = new FileHasher();
+  return tapped(
+    body,
+    (chunk) => hasher.update(chunk),
+    () => Object.assign(file, hasher.digest()),
+  );
+}
+
+/** A streamed `body` whose chunks `each` sees as they are packed, and `end` once after the last (with their count). */
+function tapped(
+  body: Body,
+  each: (chunk: Buffer, first: boolean) => void,
+  end: (chunks: number) => void,
+): Body {
+  const chunks = body.chunks!;
   return {
     size: body.size,
     chunks: (function* () {
-      const hasher = new FileHasher();
+      let n = 0;
       for (const chunk of chunks) {
-        hasher.update(chunk);
+        each(chunk, n++ === 0);
         yield chunk;
       }
-      Object.assign(file, hasher.digest());
+      end(n);
     })(),
   };
 }
