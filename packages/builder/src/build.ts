@@ -16,6 +16,7 @@ import {
   type Image,
   type ImageIndex,
   imageIndex,
+  mapLimit,
   type Platform,
   rfc3339,
   throwIfAborted,
@@ -23,7 +24,6 @@ import {
   withConfig,
   withMediaTypeFamily,
 } from '@scratchpack/oci';
-import { mapLimit } from '@scratchpack/registry';
 import { type AttestRequest, imageAttestations, TOOL, type Tool } from './attest.ts';
 import { BuildInputError } from './errors.ts';
 import { ForeignFiles } from './foreign.ts';

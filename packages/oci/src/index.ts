@@ -87,6 +87,7 @@ export {
   updateLayoutIndex,
   withManifests,
 } from './layout-update.ts';
+export { mapLimit } from './limit.ts';
 export { LOCK_FILE, type LockOptions, withLayoutLock } from './lock.ts';
 export * from './media-types.ts';
 export {

@@ -3,6 +3,7 @@ import { sha256 } from './digest.ts';
 import { DigestMismatchError, InvalidJsonError, SizeMismatchError } from './errors.ts';
 import { REF_NAME, readLayout } from './layout.ts';
 import { updateLayoutIndex } from './layout-update.ts';
+import { mapLimit } from './limit.ts';
 import { isIndex, MediaTypes } from './media-types.ts';
 import {
   type Annotations,
@@ -128,18 +129,14 @@ export function referrersIndex(descriptors: Descriptor[]): IndexManifest {
 
 /** The subject digest of each artifact entry of `index.json`, read from its manifest. */
 async function subjectsOf(store: BlobStore, entries: Descriptor[]): Promise<Map<string, string>> {
-  // Read 32 at a time (small files: one after another, the 45 referrers of the hello took tens of ms; all at
-  // once, a store with thousands would run out of file descriptors), kept in entry order.
+  // 32 at a time (one after another, the 45 referrers of the hello took tens of ms; all at once, a store with
+  // thousands would run out of file descriptors), in entry order.
   const artifacts = entries.filter((e) => e.artifactType);
-  const manifests: Manifest[] = [];
-  for (let i = 0; i < artifacts.length; i += 32) {
-    const batch = artifacts.slice(i, i + 32);
-    manifests.push(
-      ...(await Promise.all(
-        batch.map(async (e) => JSON.parse((await store.read(e.digest)).toString('utf8')) as Manifest),
-      )),
-    );
-  }
+  const manifests = await mapLimit(
+    artifacts,
+    32,
+    async (e) => JSON.parse((await store.read(e.digest)).toString('utf8')) as Manifest,
+  );
   const out = new Map<string, string>();
   for (const [i, e] of artifacts.entries()) {
     const subject = manifests[i]!.subject;

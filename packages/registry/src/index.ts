@@ -58,7 +58,6 @@ export {
   type RegistryErrorCode,
   type RegistryErrorEntry,
 } from './errors.ts';
-export { mapLimit } from './limit.ts';
 export {
   type FetchedManifest,
   getManifest,

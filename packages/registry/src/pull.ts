@@ -9,6 +9,7 @@ import {
   loadDescriptor,
   MAX_MANIFEST_BYTES,
   type Manifest,
+  mapLimit,
   OciError,
   type Platform,
   platformMatches,
@@ -18,7 +19,6 @@ import { pullScopes } from './auth.ts';
 import { fetchBlob } from './blobs.ts';
 import { type ClientOptions, clientFor, type RegistryClient, type RetryEvent } from './client.ts';
 import { ConnectionError, ImageError, ProtocolError, RegistryClientError } from './errors.ts';
-import { mapLimit } from './limit.ts';
 import { type FetchedManifest, getManifest } from './manifests.ts';
 import { formatReference, manifestReference, parseReference, type Reference } from './reference.ts';
 import { withRetry } from './retry.ts';

@@ -14,6 +14,7 @@ import {
   type ImageIndex,
   type ImageStore,
   isImageIndex,
+  mapLimit,
   parseImageName,
   pickPlatform,
   writeArchive,
@@ -23,7 +24,6 @@ import {
 import {
   type ClientOptions,
   formatReference,
-  mapLimit,
   type PushEvent,
   type PushResult,
   push,
