@@ -14,11 +14,10 @@ import { describeWithTools, type RunningRegistry, startRegistry, tempDir } from 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { debianRootfs } from './debian-rootfs.ts';
 import { cliBin } from './helpers.ts';
-import { type As, canSwitchUser, cliAs, NOBODY, removeUserDirs, userDirs } from './sandbox-helpers.ts';
+import { cliAs, NOBODY, removeUserDirs, userDirs, users } from './sandbox-helpers.ts';
 import { Tmux } from './tmux.ts';
 
 const fromTar = (tar: string, path: string) => execFileSync('tar', ['-xOf', tar, path], { encoding: 'utf8' });
-const users: As[] = canSwitchUser ? ['root', 'nobody'] : ['root'];
 
 describeWithTools(
   ['mmdebstrap', 'bwrap', 'setpriv', 'tar', 'tmux', 'perl'],

@@ -9,9 +9,7 @@ import { sandboxedBinfmtSupported } from '@scratchpack/runtime';
 import { describeWithTools, tempDir } from '@scratchpack/test-utils';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { debianRootfs } from './debian-rootfs.ts';
-import { type As, canSwitchUser, cliAs, removeUserDirs, userDirs } from './sandbox-helpers.ts';
-
-const users: As[] = canSwitchUser ? ['root', 'nobody'] : ['root'];
+import { cliAs, removeUserDirs, userDirs, users } from './sandbox-helpers.ts';
 
 describeWithTools(
   ['mmdebstrap', 'bwrap', 'setpriv', 'qemu-s390x-static'],

@@ -10,15 +10,7 @@ import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promis
 import { join } from 'node:path';
 import { describeWithTools, tempDir } from '@scratchpack/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type As,
-  busyboxImage,
-  canSwitchUser,
-  cliAs,
-  NOBODY,
-  removeUserDirs,
-  userDirs,
-} from './sandbox-helpers.ts';
+import { busyboxImage, cliAs, NOBODY, removeUserDirs, userDirs, users } from './sandbox-helpers.ts';
 
 const CAP_SYS_ADMIN = 21n;
 
@@ -39,7 +31,6 @@ describeWithTools(['bwrap', 'busybox', 'setpriv'], 'scratchpack run: hardened as
     await removeUserDirs();
   });
 
-  const users: As[] = canSwitchUser ? ['root', 'nobody'] : ['root'];
   describe.each(users)('as %s', (as) => {
     let dirs: { home: string; tmp: string };
     const run = (args: string[], o: Parameters<typeof cliAs>[1] = {}) =>

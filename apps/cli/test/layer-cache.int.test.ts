@@ -20,7 +20,7 @@ import {
 import { isOpaque, isWhiteout } from '@scratchpack/runtime';
 import { describeWithTools, tempDir } from '@scratchpack/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type As, busyboxImage, canSwitchUser, cliAs, removeUserDirs, userDirs } from './sandbox-helpers.ts';
+import { busyboxImage, cliAs, removeUserDirs, userDirs, users } from './sandbox-helpers.ts';
 import { type TarSpec, tarOf } from './tar-fixtures.ts';
 
 /** The busybox image at `ref` (layout:tag) with `layers` on top, written to the same layout as `tag`. */
@@ -77,7 +77,6 @@ describeWithTools(['bwrap', 'busybox', 'setpriv'], 'scratchpack run: the layer c
     await removeUserDirs();
   });
 
-  const users: As[] = canSwitchUser ? ['root', 'nobody'] : ['root'];
   describe.each(users)('as %s', (as) => {
     let dirs: { home: string; tmp: string };
     let env: NodeJS.ProcessEnv;

@@ -19,15 +19,7 @@ import {
 } from '@scratchpack/oci';
 import { describeWithTools, tempDir } from '@scratchpack/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type As,
-  busyboxImage,
-  canSwitchUser,
-  cliAs,
-  NOBODY,
-  removeUserDirs,
-  userDirs,
-} from './sandbox-helpers.ts';
+import { busyboxImage, cliAs, NOBODY, removeUserDirs, userDirs, users } from './sandbox-helpers.ts';
 import { tarHeader } from './tar-fixtures.ts';
 
 const GiB = 2 ** 30;
@@ -90,7 +82,6 @@ describeWithTools(['bwrap', 'busybox', 'setpriv'], 'scratchpack run: bounds and 
     await removeUserDirs();
   });
 
-  const users: As[] = canSwitchUser ? ['root', 'nobody'] : ['root'];
   describe.each(users)('as %s', (as) => {
     let dirs: { home: string; tmp: string };
     beforeAll(async () => {

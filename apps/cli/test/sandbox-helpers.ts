@@ -14,6 +14,9 @@ export const NOBODY = 65534;
 /** Only root can switch to another user; everyone else runs as themselves. */
 export const canSwitchUser = process.getuid?.() === 0;
 
+/** The users a test runs the CLI as: root, and the unprivileged uid 65534 when this process can switch to it. */
+export const users: readonly As[] = canSwitchUser ? ['root', 'nobody'] : ['root'];
+
 const made: string[] = [];
 
 /** A home and TMPDIR the unprivileged user can write (tsx's cache and the private rootfs go there). */

@@ -10,7 +10,7 @@ import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promis
 import { join } from 'node:path';
 import { describeWithTools, tempDir } from '@scratchpack/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type As, busyboxImage, canSwitchUser, cliAs, removeUserDirs, userDirs } from './sandbox-helpers.ts';
+import { busyboxImage, canSwitchUser, cliAs, removeUserDirs, userDirs, users } from './sandbox-helpers.ts';
 
 describeWithTools(
   ['bwrap', 'busybox', 'setpriv', 'unshare'],
@@ -36,7 +36,6 @@ describeWithTools(
       await removeUserDirs();
     });
 
-    const users: As[] = canSwitchUser ? ['root', 'nobody'] : ['root'];
     describe.each(users)('as %s', (as) => {
       let dirs: { home: string; tmp: string };
       const run = (args: string[], o: Parameters<typeof cliAs>[1] = {}) =>
