@@ -63,18 +63,41 @@ function gzipTrailer(crc: number, length: number): Buffer {
   return out;
 }
 
+/**
+ * zlib's output buffer for one block: larger than any block's output (deflate's bound for 128 KiB is about 128.05 KiB),
+ * so a block comes back from the thread pool in one trip instead of one trip per 16 KiB.
+ */
+const BLOCK_OUT_SIZE = 192 * 1024;
+/** zlib's default output buffer, which fixed the format (below). */
+const FORMAT_OUT_SIZE = 16 * 1024;
+
 /** zlib's options for one block: its dictionary (the previous block's tail), the level, and how it ends. */
-function blockOptions(dictionary: Buffer | undefined, level: number, last: boolean): ZlibOptions {
+function blockOptions(
+  dictionary: Buffer | undefined,
+  level: number,
+  last: boolean,
+  chunkSize = BLOCK_OUT_SIZE,
+): ZlibOptions {
   return {
     level,
     ...(dictionary ? { dictionary } : {}),
     finishFlush: last ? constants.Z_FINISH : constants.Z_SYNC_FLUSH,
-    // zlib's default output buffer (16 KiB) is part of the format: when a sync flush fills it exactly, zlib adds
-    // another empty block on the next call, so another size gives other bytes (rarely).
+    chunkSize,
   };
 }
 
-/** A block handed to zlib: its buffer is free again once it is compressed and the next block has started. */
+/**
+ * Whether a block compressed with the large buffer may differ from the format's bytes. The format is what zlib
+ * writes with its default 16 KiB output buffer: when a sync flush's last bytes (its empty stored block, 5 or 6
+ * bytes) reach the end of a 16 KiB buffer, zlib is called again and writes one more empty stored block. So a
+ * non-final block whose output ends within 16 bytes past a multiple of 16 KiB (about one block in a thousand) is
+ * compressed again as the format does it; every other block's bytes are the same with either buffer (tested).
+ */
+function nearBufferEnd(out: Buffer, last: boolean): boolean {
+  return !last && out.byteLength % FORMAT_OUT_SIZE < 16;
+}
+
+/** A block handed to zlib: its buffer is free again once it and the next block (its tail is that one's dictionary) are compressed. */
 interface Started {
   out: Promise<Buffer>;
   block: Buffer;
@@ -87,8 +110,9 @@ interface Started {
  * trailer last). An empty input gives the same 20 bytes as `gzip -n </dev/null`, with OS Unix.
  *
  * With one CPU (or `concurrency` 1) each block is deflated in this thread as it is cut: the same bytes, without
- * a trip through the thread pool per block. Block buffers are reused once their block is compressed (zlib copies
- * a dictionary when a block starts), so the input is not copied into fresh memory block after block.
+ * a trip through the thread pool per block. Block buffers are reused once they are no longer read (their block
+ * and the next, whose dictionary they hold, are compressed), so the input is not copied into fresh memory block
+ * after block.
  */
 export async function* parallelGzip(
   source: AsyncIterable<Uint8Array>,
@@ -110,20 +134,35 @@ export async function* parallelGzip(
     let out: Promise<Buffer>;
     if (inThread) {
       try {
-        out = Promise.resolve(deflateRawSync(block, blockOptions(dictionary, level, last)));
+        let bytes = deflateRawSync(block, blockOptions(dictionary, level, last));
+        if (nearBufferEnd(bytes, last))
+          bytes = deflateRawSync(block, blockOptions(dictionary, level, last, FORMAT_OUT_SIZE));
+        out = Promise.resolve(bytes);
       } catch (err) {
         out = Promise.reject(err);
       }
-    } else out = deflateRawAsync(block, blockOptions(dictionary, level, last));
+    } else {
+      out = deflateRawAsync(block, blockOptions(dictionary, level, last)).then((bytes) =>
+        nearBufferEnd(bytes, last)
+          ? deflateRawAsync(block, blockOptions(dictionary, level, last, FORMAT_OUT_SIZE))
+          : bytes,
+      );
+    }
     // Avoid an unhandled rejection while earlier blocks are still awaited; the error surfaces in order.
     out.catch(() => {});
     const started: Started = { out, block, compressed: false, dictionaryTaken: false };
     inFlight.push(started);
-    // zlib copied the dictionary when the block started.
-    if (previous) {
-      previous.dictionaryTaken = true;
-      reuse(previous);
-    }
+    // The dictionary (the previous block's tail) is free once this block is compressed: a block compressed
+    // again (nearBufferEnd) reads it again.
+    const owner = previous;
+    if (owner)
+      out.then(
+        () => {
+          owner.dictionaryTaken = true;
+          reuse(owner);
+        },
+        () => {},
+      );
     previous = started;
   };
   let crc = 0;

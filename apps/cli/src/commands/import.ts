@@ -68,9 +68,10 @@ async function openInput(source: string): Promise<Readable> {
 /**
  * The file in 1 MiB pieces (a 64 KiB stream costs thousands more trips through the parser and the hash), read
  * synchronously: a read from the page cache takes microseconds, and an asynchronous one waits for a thread of
- * the pool, which is busy compressing.
+ * the pool, which is busy compressing. An async generator on purpose: \`Readable.from\` pulls a sync one again
+ * inside each \`read()\`, so every read would join two pieces into a fresh 2 MiB copy.
  */
-function* fileChunks(path: string): Generator<Buffer> {
+async function* fileChunks(path: string): AsyncGenerator<Buffer> {
   const fd = openSync(path, 'r');
   try {
     for (;;) {
