@@ -1,6 +1,6 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readLayout, sha256, validateLayout } from '@scratchpack/oci';
+import { readLayout, sha256, validateLayout, writeLayout } from '@scratchpack/oci';
 import {
   describeWithTools,
   type FaultProxy,
@@ -12,6 +12,7 @@ import {
 } from '@scratchpack/test-utils';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
+  blobExists,
   ConnectionError,
   headManifest,
   InvalidReferenceError,
@@ -291,6 +292,29 @@ describeWithTools(['docker-registry', 'skopeo'], 'push and pull against docker-r
     expect(
       await headManifest(client, 'demo/single', 'nope', ['repository:demo/single:pull']),
     ).toBeUndefined();
+    await client.close();
+  });
+
+  it('a layout layer changed on disk fails the push before its last byte is sent: no blob, no tag', async () => {
+    const index = await testIndex({ salt: 'changed', bigLayerBytes: 3_000_000 });
+    const dir = join(tmp.path, 'changed');
+    await writeLayout(dir, index, { tags: ['latest'] });
+    // The largest layer (three 1 MiB chunks and more), one byte changed near its end: same size, other digest.
+    const big = (await index.images())[0]!.image;
+    const layer = (await big.manifest()).layers.sort((a, b) => b.size - a.size)[0]!;
+    const file = join(dir, 'blobs', 'sha256', layer.digest.slice('sha256:'.length));
+    const bytes = await readFile(file);
+    bytes[bytes.length - 10] = (bytes[bytes.length - 10]! + 1) % 256;
+    await writeFile(file, bytes);
+
+    const subject = await (await readLayout(dir)).resolve('latest');
+    await expect(push(subject, `${registry.host}/demo/changed:latest`)).rejects.toMatchObject({
+      code: 'OCI_DIGEST_MISMATCH',
+    });
+    const client = await RegistryClient.create(registry.host, { credential: null });
+    const scopes = ['repository:demo/changed:pull'];
+    expect(await blobExists(client, 'demo/changed', layer.digest, scopes)).toBe(false);
+    expect(await headManifest(client, 'demo/changed', 'latest', scopes)).toBeUndefined();
     await client.close();
   });
 
