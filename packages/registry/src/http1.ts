@@ -22,12 +22,48 @@ export interface StreamBody {
   ring?: number;
 }
 
-export interface Http1Answer {
-  status: number;
-  /** Name/value pairs as they came (names in their original case). */
-  rawHeaders: string[];
-  /** The answer's body, up to `maxBytes`. */
-  body: Buffer;
+/** Header names in lower case, as Node gives them; repeated ones joined with `, ` (as fetch's `Headers.get`). */
+class AnswerHeaders {
+  constructor(private readonly all: http.IncomingHttpHeaders) {}
+
+  get(name: string): string | null {
+    const v = this.all[name.toLowerCase()];
+    return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+  }
+}
+
+/** An answer read whole: the parts of a fetch `Response` the client reads, without web streams unless asked. */
+export class Answer {
+  readonly headers: AnswerHeaders;
+
+  constructor(
+    readonly status: number,
+    readonly statusText: string,
+    headers: http.IncomingHttpHeaders,
+    /** The body (up to the request's `maxBytes`). */
+    readonly bytes: Buffer,
+  ) {
+    this.headers = new AnswerHeaders(headers);
+  }
+
+  get body(): ReadableStream<Uint8Array> | null {
+    if (this.bytes.byteLength === 0) return null;
+    const bytes = this.bytes;
+    return new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new Uint8Array(bytes));
+        controller.close();
+      },
+    });
+  }
+
+  async arrayBuffer(): Promise<ArrayBuffer> {
+    return new Uint8Array(this.bytes).buffer;
+  }
+
+  async text(): Promise<string> {
+    return this.bytes.toString('utf8');
+  }
 }
 
 export interface Http1Request {
@@ -43,6 +79,8 @@ export interface Http1Request {
   maxBytes: number;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /** One keep-alive agent per scheme, `connections` sockets per origin. */
 export class Http1Agents {
   private readonly http: http.Agent;
@@ -54,7 +92,7 @@ export class Http1Agents {
     this.https = new https.Agent(o);
   }
 
-  send(req: Http1Request): Promise<Http1Answer> {
+  send(req: Http1Request): Promise<Answer> {
     const secure = req.url.protocol === 'https:';
     const headers: Record<string, string> = { ...req.headers };
     const stream = streamBody(req.body);
@@ -62,7 +100,7 @@ export class Http1Agents {
     if (stream) headers['content-length'] = String(stream.length);
     else if (bytes || ['POST', 'PUT', 'PATCH'].includes(req.method))
       headers['content-length'] = String(bytes?.byteLength ?? 0);
-    return new Promise<Http1Answer>((resolve, reject) => {
+    return new Promise<Answer>((resolve, reject) => {
       let settled = false;
       const fail = (err: unknown) => {
         if (settled) return;
@@ -84,7 +122,12 @@ export class Http1Agents {
         const done = () => {
           if (settled) return;
           settled = true;
-          resolve({ status: res.statusCode ?? 0, rawHeaders: res.rawHeaders, body: Buffer.concat(chunks) });
+          const status = res.statusCode ?? 0;
+          // A HEAD and these statuses have no body, whatever a server sends.
+          const none = req.method === 'HEAD' || [101, 204, 205, 304].includes(status);
+          resolve(
+            new Answer(status, res.statusMessage ?? '', res.headers, none ? EMPTY : Buffer.concat(chunks)),
+          );
           // An answer that came before the whole body went out (an early 4xx): the connection cannot be reused.
           if (!bodySent || size > req.maxBytes) r.destroy();
         };

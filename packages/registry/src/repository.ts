@@ -32,6 +32,7 @@ export async function listTags(
   const res = await client.request({
     method: 'GET',
     url: client.url(repository, 'tags/list'),
+    answerLimit: MAX_TAG_LIST_BYTES,
     expect: [200, 401, 403, 404],
     scopes,
   });

@@ -1,13 +1,32 @@
 import { AbortedError, allowManyAbortListeners, throwIfAborted } from '@scratchpack/oci';
-import { Agent, type Dispatcher, fetch, Headers, Response } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import { ConnectionError, malformedResponseError, RegistryError, type RegistryErrorEntry } from './errors.ts';
-import { Http1Agents, type StreamBody } from './http1.ts';
+import { Answer, Http1Agents, type StreamBody } from './http1.ts';
 import { redactUrl } from './redact.ts';
 import { isLoopbackHost } from './reference.ts';
 import { parseRetryAfter } from './retry.ts';
 import { DEFAULT_TIMEOUT_MS, Deadline, type TimeoutError, type WaitEvent, watchBody } from './watchdog.ts';
 
-export type { Response } from 'undici';
+/**
+ * What a request answers: the parts of a fetch `Response` the client reads. GETs answer with undici's fetch
+ * `Response`; every other request with an {@link Answer} (its small body already read).
+ */
+export interface Response {
+  readonly status: number;
+  readonly statusText: string;
+  readonly headers: { get(name: string): string | null };
+  readonly body: ReadableStream<Uint8Array> | null;
+  arrayBuffer(): Promise<ArrayBuffer>;
+  text(): Promise<string>;
+}
+
+/**
+ * undici, loaded on the first GET: a push sends its few GETs (ping, tag list) through `http1.ts` too and never
+ * loads it (half of the CLI bundle's bytes, tens of ms of start-up).
+ */
+let undici: ReturnType<typeof importUndici> | undefined;
+const importUndici = () => import('undici');
+const loadUndici = () => (undici ??= importUndici());
 
 export interface TransportOptions {
   /** Talk plain HTTP to a non-loopback registry. Loopback hosts (`localhost`, `127.0.0.0/8`, `[::1]`) always do. */
@@ -50,6 +69,11 @@ export interface HttpRequest {
   body?: Uint8Array | StreamBody | undefined;
   /** Cancels this request (default the transport's `signal`). */
   signal?: AbortSignal | undefined;
+  /**
+   * A GET whose answer is known to be small (the ping, a tag list): read whole, up to this many bytes, through the
+   * small-answer path (a longer body is cut there; the caller sees the first `answerLimit` bytes).
+   */
+  answerLimit?: number;
 }
 
 function isStreamBody(body: HttpRequest['body']): body is StreamBody {
@@ -58,17 +82,17 @@ function isStreamBody(body: HttpRequest['body']): body is StreamBody {
 
 /**
  * Whether the answer to `req` is at most a small document (an error, an empty 201/202): a streamed upload, a HEAD,
- * a PUT, PATCH or DELETE, a POST without a body (an upload session). Not a GET (blobs, manifests, tag lists are
- * read as they come) nor a POST with a body (a token request, whose answer may be larger).
+ * a PUT, PATCH or DELETE, a POST without a body (an upload session), a GET with an `answerLimit`. Not another GET
+ * (blobs, manifests are read as they come) nor a POST with a body (a token request, whose answer may be larger).
  */
 function answerIsSmall(req: HttpRequest): boolean {
-  if (isStreamBody(req.body)) return true;
+  if (isStreamBody(req.body) || req.answerLimit !== undefined) return true;
   return ['HEAD', 'PUT', 'PATCH', 'DELETE'].includes(req.method) || (req.method === 'POST' && !req.body);
 }
 
 export const USER_AGENT = 'scratchpack-registry/0.1';
 /** Error bodies and answers to uploads are read up to this much (the rest is not worth holding). */
-const MAX_ANSWER_BYTES = 64 * 1024;
+export const MAX_ANSWER_BYTES = 64 * 1024;
 
 /** `http://` for loopback hosts or when `insecure`, else `https://` (verified TLS). */
 export function registryBaseUrl(host: string, insecure = false): string {
@@ -82,8 +106,9 @@ export function registryBaseUrl(host: string, insecure = false): string {
  */
 export class Transport {
   readonly baseUrl: string;
-  private readonly dispatcher: Dispatcher;
-  private readonly ownsDispatcher: boolean;
+  private readonly given: Dispatcher | undefined;
+  private agent: Promise<Agent> | undefined;
+  private readonly connections: number;
   private readonly agents: Http1Agents;
   private readonly userAgent: string;
   readonly timeoutMs: number;
@@ -103,17 +128,9 @@ export class Transport {
     this.onWait = options.onWait;
     this.signal = options.signal;
     allowManyAbortListeners(this.signal);
-    this.ownsDispatcher = options.dispatcher === undefined;
-    this.agents = new Http1Agents(options.connections ?? 16);
-    // The Agent's own timers are a backstop only: the deadlines below are what bounds a request.
-    this.dispatcher =
-      options.dispatcher ??
-      new Agent({
-        connections: options.connections ?? 16,
-        keepAliveTimeout: 10_000,
-        headersTimeout: this.answerTimeoutMs + 1000,
-        connect: { timeout: Math.min(10_000, this.timeoutMs) },
-      });
+    this.given = options.dispatcher;
+    this.connections = options.connections ?? 16;
+    this.agents = new Http1Agents(this.connections);
   }
 
   /** Resolve `path` (e.g. `/v2/`) or a `Location` (absolute or relative) against `base` (default the registry). */
@@ -147,12 +164,13 @@ export class Transport {
     });
     try {
       if (answerIsSmall(req)) return await this.sendAnswered(req, headers, abort.signal, deadline);
+      const { fetch, Response } = await loadUndici();
       const res = await fetch(req.url, {
         method: req.method,
         headers,
         body: req.body as Uint8Array | undefined,
         redirect: 'manual',
-        dispatcher: this.dispatcher,
+        dispatcher: await this.dispatcher(),
         signal: abort.signal,
       });
       deadline.stop();
@@ -192,7 +210,7 @@ export class Transport {
     signal: AbortSignal,
     deadline: Deadline,
   ): Promise<Response> {
-    const answer = await this.agents.send({
+    return this.agents.send({
       method: req.method,
       url: typeof req.url === 'string' ? new URL(req.url) : req.url,
       headers,
@@ -200,18 +218,29 @@ export class Transport {
       signal,
       deadline,
       answerMs: this.answerTimeoutMs,
-      maxBytes: MAX_ANSWER_BYTES,
+      maxBytes: req.answerLimit ?? MAX_ANSWER_BYTES,
     });
-    const out = new Headers();
-    const raw = answer.rawHeaders;
-    for (let i = 0; i + 1 < raw.length; i += 2) out.append(raw[i]!, raw[i + 1]!);
-    const noBody = [101, 204, 205, 304].includes(answer.status) || answer.body.byteLength === 0;
-    return new Response(noBody ? null : answer.body, { status: answer.status, headers: out });
+  }
+
+  /** The dispatcher of GETs: the given one, or the transport's own keep-alive undici `Agent` (made on first use). */
+  private dispatcher(): Promise<Dispatcher> {
+    if (this.given) return Promise.resolve(this.given);
+    // The Agent's own timers are a backstop only: the deadlines are what bounds a request.
+    this.agent ??= loadUndici().then(
+      ({ Agent }) =>
+        new Agent({
+          connections: this.connections,
+          keepAliveTimeout: 10_000,
+          headersTimeout: this.answerTimeoutMs + 1000,
+          connect: { timeout: Math.min(10_000, this.timeoutMs) },
+        }),
+    );
+    return this.agent;
   }
 
   async close(): Promise<void> {
     this.agents.close();
-    if (this.ownsDispatcher) await this.dispatcher.close();
+    if (this.agent) await (await this.agent).close();
   }
 }
 
@@ -299,6 +328,7 @@ const DRAIN_BYTES = 64 * 1024;
  * small blobs then opened a new connection for nearly every request. A larger body is cancelled.
  */
 export async function discard(res: Response): Promise<void> {
+  if (res instanceof Answer) return;
   const body = res.body;
   if (!body) return;
   const length = Number(res.headers.get('content-length') ?? Number.NaN);
@@ -337,6 +367,11 @@ export async function readBounded(
 ): Promise<Buffer> {
   const fail = (got: number) =>
     options.tooLarge?.(got) ?? new RangeError(`response body larger than ${limit} bytes (${got})`);
+  if (res instanceof Answer) {
+    if (res.bytes.byteLength <= limit) return res.bytes;
+    if (options.truncate) return res.bytes.subarray(0, limit);
+    throw fail(res.bytes.byteLength);
+  }
   const declared = Number(res.headers.get('content-length') ?? Number.NaN);
   if (!options.truncate && Number.isFinite(declared) && declared > limit) {
     await discard(res);
