@@ -86,7 +86,11 @@ export class Http1Agents {
   private readonly http: http.Agent;
   private readonly https: https.Agent;
 
-  constructor(connections: number) {
+  /** `connectTimeoutMs`: a new connection not made in this long fails as `ETIMEDOUT` (CONNECTION_TIMEOUT). */
+  constructor(
+    connections: number,
+    private readonly connectTimeoutMs: number,
+  ) {
     const o = { keepAlive: true, maxSockets: connections, scheduling: 'lifo' as const };
     this.http = new http.Agent(o);
     this.https = new https.Agent(o);
@@ -116,6 +120,16 @@ export class Http1Agents {
       });
       let bodySent = !stream;
       r.on('error', fail);
+      r.on('socket', (socket) => {
+        if (!socket.connecting) return;
+        const timer = setTimeout(() => {
+          const err = new Error(`no connection to ${req.url.host} after ${this.connectTimeoutMs} ms`);
+          r.destroy(Object.assign(err, { code: 'ETIMEDOUT' }));
+        }, this.connectTimeoutMs);
+        const clear = () => clearTimeout(timer);
+        socket.once('connect', clear);
+        socket.once('close', clear);
+      });
       r.on('response', (res) => {
         const chunks: Buffer[] = [];
         let size = 0;

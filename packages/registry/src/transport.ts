@@ -130,7 +130,7 @@ export class Transport {
     allowManyAbortListeners(this.signal);
     this.given = options.dispatcher;
     this.connections = options.connections ?? 16;
-    this.agents = new Http1Agents(this.connections);
+    this.agents = new Http1Agents(this.connections, Math.min(10_000, this.timeoutMs));
   }
 
   /** Resolve `path` (e.g. `/v2/`) or a `Location` (absolute or relative) against `base` (default the registry). */
