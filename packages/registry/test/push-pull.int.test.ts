@@ -167,7 +167,10 @@ describeWithTools(['docker-registry', 'skopeo'], 'push and pull against docker-r
     const again = await push(index, `${proxy.host}/demo/hello:latest`);
     expect(again).toMatchObject({ uploaded: 0, skipped: await blobCount(index), bytesUploaded: 0 });
     expect(uploads()).toBe(0);
-    expect(proxy.count('HEAD', '/blobs/')).toBe(await blobCount(index));
+    // The index and its images are there: no blob is asked for, only the tag is put again.
+    expect(proxy.count('HEAD', '/manifests/')).toBe(1 + (await index.images()).length);
+    expect(proxy.count('HEAD', '/blobs/')).toBe(0);
+    expect(proxy.count('PUT', '/manifests/')).toBe(1);
   });
 
   it('pushes referrers with the image: each after its blobs and its subject, fallback tags after them, tags last; a repeat uploads nothing', async () => {
