@@ -7,7 +7,8 @@
  * {@link StreamBody.ring}).
  */
 import http from 'node:http';
-import https from 'node:https';
+import type https from 'node:https';
+import { createRequire } from 'node:module';
 import type { Deadline } from './watchdog.ts';
 
 /** A body streamed in one request, with its exact length (sent as `Content-Length`). */
@@ -81,19 +82,29 @@ export interface Http1Request {
 
 const EMPTY = Buffer.alloc(0);
 
-/** One keep-alive agent per scheme, `connections` sockets per origin. */
+const require = createRequire(import.meta.url);
+
+/** One keep-alive agent per scheme, `connections` sockets per origin; `https` (and TLS) loaded on first use. */
 export class Http1Agents {
   private readonly http: http.Agent;
-  private readonly https: https.Agent;
+  private tls: { module: typeof https; agent: https.Agent } | undefined;
+  private readonly options: http.AgentOptions;
 
   /** `connectTimeoutMs`: a new connection not made in this long fails as `ETIMEDOUT` (CONNECTION_TIMEOUT). */
   constructor(
     connections: number,
     private readonly connectTimeoutMs: number,
   ) {
-    const o = { keepAlive: true, maxSockets: connections, scheduling: 'lifo' as const };
-    this.http = new http.Agent(o);
-    this.https = new https.Agent(o);
+    this.options = { keepAlive: true, maxSockets: connections, scheduling: 'lifo' };
+    this.http = new http.Agent(this.options);
+  }
+
+  private secure(): { module: typeof https; agent: https.Agent } {
+    if (!this.tls) {
+      const module = require('node:https') as typeof https;
+      this.tls = { module, agent: new module.Agent(this.options) };
+    }
+    return this.tls;
   }
 
   send(req: Http1Request): Promise<Answer> {
@@ -112,10 +123,11 @@ export class Http1Agents {
         r.destroy();
         reject(err);
       };
-      const r = (secure ? https : http).request(req.url, {
+      const tls = secure ? this.secure() : undefined;
+      const r = (tls?.module ?? http).request(req.url, {
         method: req.method,
         headers,
-        agent: secure ? this.https : this.http,
+        agent: tls?.agent ?? this.http,
         signal: req.signal,
       });
       let bodySent = !stream;
@@ -170,7 +182,7 @@ export class Http1Agents {
 
   close(): void {
     this.http.destroy();
-    this.https.destroy();
+    this.tls?.agent.destroy();
   }
 }
 
