@@ -3,8 +3,9 @@
  * (distribution-spec "Listing Tags"): the repository's tags, and whether it is new. A new repository holds no
  * blob worth asking about and no fallback tag to merge with, so a first push skips those round trips.
  */
-import type { RegistryClient } from './client.ts';
+
 import { mapLimit } from '@scratchpack/oci';
+import type { RegistryClient } from './client.ts';
 import { headManifest } from './manifests.ts';
 import { discard, readBounded } from './transport.ts';
 
