@@ -298,6 +298,17 @@ describeWithTools(['docker-registry', 'skopeo'], 'push and pull against docker-r
     await client.close();
   });
 
+  it('a layout layer larger than the reused buffers goes out intact (the registry checks its digest)', async () => {
+    // 6 MB of random bytes: more chunks than the four 1 MiB buffers they are read into in turn.
+    const index = await testIndex({ salt: 'ring', bigLayerBytes: 6_000_000 });
+    const dir = join(tmp.path, 'ring');
+    await writeLayout(dir, index, { tags: ['latest'] });
+    const subject = await (await readLayout(dir)).resolve('latest');
+    const result = await push(subject, `${registry.host}/demo/ring:latest`);
+    expect(result).toMatchObject({ uploaded: await blobCount(index), skipped: 0 });
+    expect(Math.max(...result.blobs.map((b) => b.size))).toBeGreaterThan(5 * 1024 * 1024);
+  });
+
   it('a layout layer changed on disk fails the push before its last byte is sent: no blob, no tag', async () => {
     const index = await testIndex({ salt: 'changed', bigLayerBytes: 3_000_000 });
     const dir = join(tmp.path, 'changed');
