@@ -28,8 +28,10 @@ await writeThroughTemp(BUNDLE, async (tmp) => {
       js: "import { createRequire as __scratchpackRequire } from 'node:module';\nconst require = __scratchpackRequire(import.meta.url);",
     },
     // Loaded from node_modules at run time, never bundled: native addons (the pty of `run -t`, the xattrs of the
-    // layer cache), and sql.js (rpm's database), whose emscripten glue finds its .wasm beside itself.
-    external: ['@lydell/node-pty', '@napi-rs/xattr', 'sql.js'],
+    // layer cache), sql.js (rpm's database), whose emscripten glue finds its .wasm beside itself, and undici (the
+    // registry client's GETs), loaded only when a command first needs it: it was half of the bundle's bytes, parsed
+    // and run at every start (a push never needs it).
+    external: ['@lydell/node-pty', '@napi-rs/xattr', 'sql.js', 'undici'],
     legalComments: 'none',
     logLevel: 'warning',
   });

@@ -14,6 +14,7 @@ export {
   ScratchpackError,
   type ScratchpackErrorOptions,
 } from './base-error.ts';
+export { type CheckedChunksOptions, checkedFileChunks } from './blob-file.ts';
 export { type BlobSource, BlobStore, type WriteBlobOptions, writeBlob } from './blob-store.ts';
 export { chunksOf } from './chunks.ts';
 export {

@@ -32,6 +32,12 @@ export interface Layer {
    * (a built layer's spool), if there is one: a blob writer copies it (in the kernel) instead of streaming it.
    */
   compressedFile?(): string | undefined;
+  /**
+   * The path of the stored blob `compressed()` reads (a layout's `blobs/sha256/<hex>`), NOT checked: a reader
+   * that uses it checks the bytes against `digest()` and `size()` itself (`checkedFileChunks`), as `compressed()`
+   * does.
+   */
+  storedFile?(): string;
 }
 
 /** Describes a blob that already exists somewhere, with its digests known. */
@@ -88,6 +94,7 @@ export function withLayerMediaType(layer: Layer, mediaType: string): Layer {
     compressed: () => layer.compressed(),
     ...(layer.files ? { files: () => layer.files!() } : {}),
     compressedFile: () => layer.compressedFile?.(),
+    ...(layer.storedFile ? { storedFile: () => layer.storedFile!() } : {}),
   };
 }
 

@@ -205,9 +205,10 @@ export async function loadDescriptor(store: BlobStore, descriptor: Descriptor): 
     // Every read of the layer is checked against the manifest's descriptor: a swapped or truncated blob
     // fails the read (an unpack, a push, a copy) before anyone can use what it gave.
     const path = store.path(d.digest);
-    return layerFromBlob({ digest: d.digest, diffId, size: d.size, mediaType: d.mediaType }, () =>
+    const layer = layerFromBlob({ digest: d.digest, diffId, size: d.size, mediaType: d.mediaType }, () =>
       verifiedStream(createReadStream(path), d.digest, d.size, `layer ${d.digest} in ${store.root}`),
     );
+    return { ...layer, storedFile: () => path };
   });
 }
 

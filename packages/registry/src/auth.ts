@@ -210,6 +210,7 @@ export class Authenticator {
         url,
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: new TextEncoder().encode(form.toString()),
+        answerLimit: MAX_TOKEN_RESPONSE_BYTES + 1,
       });
     } else {
       if (service) url.searchParams.set('service', service);
@@ -217,7 +218,7 @@ export class Authenticator {
       const headers: Record<string, string> = {};
       if (c?.username !== undefined && c.password !== undefined)
         headers.authorization = basic(c.username, c.password);
-      res = await this.transport.send({ method, url, headers });
+      res = await this.transport.send({ method, url, headers, answerLimit: MAX_TOKEN_RESPONSE_BYTES + 1 });
     }
     if (res.status !== 200) {
       const err = await responseError(method, url, res, this.secrets());

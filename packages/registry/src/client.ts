@@ -7,6 +7,7 @@ import { type RetryInfo, type RetryPolicy, retryPolicy, withRetry } from './retr
 import {
   discard,
   type HttpRequest,
+  MAX_ANSWER_BYTES,
   type Response,
   responseError,
   Transport,
@@ -94,7 +95,7 @@ export class RegistryClient {
 
   private async pingOnce(): Promise<void> {
     const url = this.transport.url('/v2/');
-    const res = await this.transport.send({ method: 'GET', url });
+    const res = await this.transport.send({ method: 'GET', url, answerLimit: MAX_ANSWER_BYTES });
     if (res.status === 200 || (res.status === 401 && this.auth.learn(res.headers.get('www-authenticate')))) {
       await discard(res);
       return;
@@ -144,6 +145,7 @@ export class RegistryClient {
       url: req.url,
       headers,
       body: req.body,
+      ...(req.answerLimit !== undefined && { answerLimit: req.answerLimit }),
       ...(req.signal && { signal: req.signal }),
     });
   }

@@ -58,7 +58,14 @@ export async function planBlobs(images: Image[], referrers: readonly Artifact[])
     for (const layer of await image.layers()) {
       const digest = (await layer.digest()).toString();
       if (!seen.has(digest)) {
-        seen.set(digest, { digest, size: await layer.size(), kind: 'layer', open: () => layer.compressed() });
+        const file = layer.storedFile?.();
+        seen.set(digest, {
+          digest,
+          size: await layer.size(),
+          kind: 'layer',
+          open: () => layer.compressed(),
+          ...(file !== undefined && { file }),
+        });
       }
     }
     const config = await image.configDescriptor();

@@ -8,7 +8,7 @@ import { putManifest } from './manifests.ts';
 import { type PlannedBlob, planBlobs, planImages } from './push-plan.ts';
 import { formatReference, isValidTag, parseReference, type Reference } from './reference.ts';
 import { referrerSteps } from './referrers.ts';
-import { repositoryState } from './repository.ts';
+import { presentManifests, repositoryState } from './repository.ts';
 import { uploadBlob } from './upload.ts';
 import type { WaitEvent } from './watchdog.ts';
 
@@ -136,13 +136,30 @@ export async function push(
     const work = new Work();
     const small = work.lane(requests);
     const large = work.lane(concurrency);
+    // A repeated push: the manifests already there, each proving the blobs it names are (no HEAD each).
+    const present = work.track(
+      presentManifests(
+        client,
+        ref.repository,
+        state,
+        topDigest,
+        [...planned.map((p) => p.digest), ...referrers.map((a) => a.descriptor.digest)],
+        scopes,
+        requests,
+      ),
+    );
+    const namedBy = new Map<string, string[]>();
+    const names = (blob: string, manifest: string) =>
+      namedBy.set(blob, [...(namedBy.get(blob) ?? []), manifest]);
+    for (const p of planned) for (const b of p.blobs) names(b, p.digest);
+    for (const a of referrers) for (const b of a.blobs) names(b.descriptor.digest, a.descriptor.digest);
 
     // 1. Blobs: large ones `concurrency` at a time, small ones `requests` at a time beside them.
     const blobSteps = new Map<string, Promise<BlobResult>>();
     for (const b of blobs) {
       blobSteps.set(
         b.digest,
-        work.task(b.size > SMALL_BLOB ? large : small, [], () => pushBlob(b)),
+        work.task(b.size > SMALL_BLOB ? large : small, [present], () => pushBlob(b)),
       );
     }
     const blobsOf = (digests: readonly string[]) => digests.map((d) => blobSteps.get(d)!);
@@ -152,6 +169,8 @@ export async function push(
         emit({ type: 'blob-done', digest: blob.digest, size: blob.size, outcome, attempts });
         return { digest: blob.digest, size: blob.size, kind: blob.kind, outcome, attempts };
       };
+      const there = await present;
+      if (namedBy.get(blob.digest)?.some((m) => there.has(m))) return done('skipped', 0);
       // A new repository holds no blob: asking costs a round trip per blob. A large blob is still asked for
       // (its upload costs more than a round trip, and a push that stopped early may have left it there).
       const ask = !state.fresh || blob.size > SMALL_BLOB;
@@ -180,7 +199,8 @@ export async function push(
         small,
         blobsOf(digests),
         async () => {
-          await putManifest(client, ref.repository, digest, raw, image.mediaType(), scopes);
+          if (!(await present).has(digest))
+            await putManifest(client, ref.repository, digest, raw, image.mediaType(), scopes);
           const config = await image.configFile();
           const platform = config.os && config.architecture ? formatPlatform(config) : undefined;
           emit({
@@ -199,7 +219,8 @@ export async function push(
         small,
         [...manifestSteps.values()],
         async () => {
-          await putManifest(client, ref.repository, topDigest, raw, source.mediaType(), scopes);
+          if (!(await present).has(topDigest))
+            await putManifest(client, ref.repository, topDigest, raw, source.mediaType(), scopes);
           emit({ type: 'index-done', digest: topDigest, mediaType: source.mediaType() });
         },
         true,
@@ -218,6 +239,7 @@ export async function push(
           ]);
         },
         tagExists: (tag) => state.tags?.has(tag),
+        there: async (a) => (await present).has(a.descriptor.digest),
       });
       pushed.then(
         (r) => emit({ type: 'referrers-done', count: r.pushed.length, fallbackTags: r.fallbackTags }),

@@ -140,6 +140,8 @@ export interface ReferrerSteps {
   ready: (a: Artifact) => Promise<unknown>;
   /** Whether a fallback tag exists: false when known absent (then it is not read), undefined when unknown. */
   tagExists?: (tag: string) => boolean | undefined;
+  /** Whether the registry holds `a`'s manifest already (then it is not put again). */
+  there?: (a: Artifact) => Promise<boolean>;
 }
 
 /**
@@ -157,8 +159,9 @@ export function referrerSteps(
   steps: ReferrerSteps,
 ): Promise<ReferrersPushResult> {
   const byDigest = new Map(artifacts.map((a) => [a.descriptor.digest, a]));
-  const puts = new Map<string, Promise<boolean>>();
-  const putOf = (a: Artifact, path: Set<string>): Promise<boolean> => {
+  // Per artifact: whether the registry said `OCI-Subject` to its PUT, or 'there' (not put: it had it).
+  const puts = new Map<string, Promise<boolean | 'there'>>();
+  const putOf = (a: Artifact, path: Set<string>): Promise<boolean | 'there'> => {
     const known = puts.get(a.descriptor.digest);
     if (known) return known;
     // A subject in the batch goes first. (Digests make a cycle impossible; were there one, it is not waited on.)
@@ -168,7 +171,8 @@ export function referrerSteps(
     const p = work.task(
       lane,
       [steps.ready(a), ...after],
-      () => putArtifactManifest(client, repository, a, scopes),
+      async () =>
+        (await steps.there?.(a)) ? ('there' as const) : putArtifactManifest(client, repository, a, scopes),
       true,
     );
     puts.set(a.descriptor.digest, p);
@@ -184,10 +188,12 @@ export function referrerSteps(
     work.track(
       (async () => {
         const said = await Promise.all(list.map((a) => puts.get(a.descriptor.digest)!));
-        const pending = list.filter((_, i) => !said[i]).map((a) => a.descriptor);
+        const pending = list.filter((_, i) => said[i] !== true).map((a) => a.descriptor);
         if (pending.length === 0) return undefined;
         const tag = referrersTag(subject);
         const exists = steps.tagExists?.(tag);
+        // All of them there before, and no fallback tag: the registry indexed them itself when they were put.
+        if (exists === false && said.every((s) => s === 'there')) return undefined;
         await lane.run(() => updateFallbackTag(client, repository, subject, pending, scopes, exists), true);
         return tag;
       })(),

@@ -3,6 +3,8 @@
  * (distribution-spec "Listing Tags"): the repository's tags, and whether it is new. A new repository holds no
  * blob worth asking about and no fallback tag to merge with, so a first push skips those round trips.
  */
+
+import { mapLimit } from '@scratchpack/oci';
 import type { RegistryClient } from './client.ts';
 import { headManifest } from './manifests.ts';
 import { discard, readBounded } from './transport.ts';
@@ -18,6 +20,8 @@ export interface RepositoryState {
   fresh: boolean;
   /** Every tag of the repository, when one complete answer listed them; undefined when not known. */
   tags: ReadonlySet<string> | undefined;
+  /** Whether the manifest being pushed is there, when that was asked (a name the registry does not know). */
+  manifestThere?: boolean;
 }
 
 /**
@@ -32,6 +36,7 @@ export async function listTags(
   const res = await client.request({
     method: 'GET',
     url: client.url(repository, 'tags/list'),
+    answerLimit: MAX_TAG_LIST_BYTES,
     expect: [200, 401, 403, 404],
     scopes,
   });
@@ -70,5 +75,32 @@ export async function repositoryState(
   const tags = await listTags(client, repository, scopes);
   if (tags !== 'unknown-name') return { fresh: false, tags };
   const there = await headManifest(client, repository, manifestDigest, scopes);
-  return there ? { fresh: false, tags: undefined } : { fresh: true, tags: new Set() };
+  return there
+    ? { fresh: false, tags: undefined, manifestThere: true }
+    : { fresh: true, tags: new Set(), manifestThere: false };
+}
+
+/**
+ * The manifests of a push the repository holds already, when its top manifest is there (a repeated push): then
+ * each of `manifests` is asked for with a HEAD (`concurrency` at a time), and a manifest that is there proves its
+ * blobs are (a registry takes a manifest only once what it names is there), so those need no HEAD each and the
+ * manifest no PUT. Empty without a HEAD in a new repository, and after one HEAD when the top manifest is missing
+ * (a new version: most of it is new).
+ */
+export async function presentManifests(
+  client: RegistryClient,
+  repository: string,
+  state: RepositoryState,
+  top: string,
+  manifests: readonly string[],
+  scopes: readonly string[],
+  concurrency: number,
+): Promise<Set<string>> {
+  if (state.fresh) return new Set();
+  if (!(state.manifestThere ?? (await headManifest(client, repository, top, scopes)))) return new Set();
+  const rest = manifests.filter((d) => d !== top);
+  const there = await mapLimit(rest, concurrency, async (d) =>
+    (await headManifest(client, repository, d, scopes)) ? d : undefined,
+  );
+  return new Set([top, ...there.filter((d): d is string => d !== undefined)]);
 }

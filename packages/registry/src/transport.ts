@@ -1,18 +1,40 @@
-import { Readable } from 'node:stream';
 import { AbortedError, allowManyAbortListeners, throwIfAborted } from '@scratchpack/oci';
-import { Agent, type Dispatcher, fetch, Headers, Response, request } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import { ConnectionError, malformedResponseError, RegistryError, type RegistryErrorEntry } from './errors.ts';
+import { Answer, Http1Agents, type StreamBody } from './http1.ts';
 import { redactUrl } from './redact.ts';
 import { isLoopbackHost } from './reference.ts';
 import { parseRetryAfter } from './retry.ts';
 import { DEFAULT_TIMEOUT_MS, Deadline, type TimeoutError, type WaitEvent, watchBody } from './watchdog.ts';
 
-export type { Response } from 'undici';
+/**
+ * What a request answers: the parts of a fetch `Response` the client reads. GETs answer with undici's fetch
+ * `Response`; every other request with an {@link Answer} (its small body already read).
+ */
+export interface Response {
+  readonly status: number;
+  readonly statusText: string;
+  readonly headers: { get(name: string): string | null };
+  readonly body: ReadableStream<Uint8Array> | null;
+  arrayBuffer(): Promise<ArrayBuffer>;
+  text(): Promise<string>;
+}
+
+/**
+ * undici, loaded on the first GET: a push sends its few GETs (ping, tag list) through `http1.ts` too and never
+ * loads it (half of the CLI bundle's bytes, tens of ms of start-up).
+ */
+let undici: ReturnType<typeof importUndici> | undefined;
+const importUndici = () => import('undici');
+const loadUndici = () => (undici ??= importUndici());
 
 export interface TransportOptions {
   /** Talk plain HTTP to a non-loopback registry. Loopback hosts (`localhost`, `127.0.0.0/8`, `[::1]`) always do. */
   insecure?: boolean;
-  /** An undici dispatcher to use instead of the transport's own keep-alive `Agent` (not closed by `close()`). */
+  /**
+   * An undici dispatcher for GETs and token requests instead of the transport's own keep-alive `Agent` (not closed
+   * by `close()`); every other request goes through Node's `http` (`http1.ts`).
+   */
   dispatcher?: Dispatcher;
   /** Connections per origin for the transport's own `Agent` (default 16: a push runs 16 small requests at once). */
   connections?: number;
@@ -37,14 +59,7 @@ export interface TransportOptions {
   signal?: AbortSignal | undefined;
 }
 
-/**
- * A request body that can be sent again: bytes, or a stream opened afresh for each send (a 401 re-sent with
- * fresh credentials, a retried request) with its exact length, so it goes out with `Content-Length`, unbuffered.
- */
-export interface StreamBody {
-  open(): AsyncIterable<Uint8Array>;
-  length: number;
-}
+export type { StreamBody } from './http1.ts';
 
 /** One HTTP exchange. `body` is bytes or a {@link StreamBody}, so that it can be replayed on retry. */
 export interface HttpRequest {
@@ -54,6 +69,11 @@ export interface HttpRequest {
   body?: Uint8Array | StreamBody | undefined;
   /** Cancels this request (default the transport's `signal`). */
   signal?: AbortSignal | undefined;
+  /**
+   * A GET whose answer is known to be small (the ping, a tag list): read whole, up to this many bytes, through the
+   * small-answer path (a longer body is cut there; the caller sees the first `answerLimit` bytes).
+   */
+  answerLimit?: number;
 }
 
 function isStreamBody(body: HttpRequest['body']): body is StreamBody {
@@ -62,17 +82,17 @@ function isStreamBody(body: HttpRequest['body']): body is StreamBody {
 
 /**
  * Whether the answer to `req` is at most a small document (an error, an empty 201/202): a streamed upload, a HEAD,
- * a PUT, PATCH or DELETE, a POST without a body (an upload session). Not a GET (blobs, manifests, tag lists are
- * read as they come) nor a POST with a body (a token request, whose answer may be larger).
+ * a PUT, PATCH or DELETE, a POST without a body (an upload session), a GET with an `answerLimit`. Not another GET
+ * (blobs, manifests are read as they come) nor a POST with a body (a token request, whose answer may be larger).
  */
 function answerIsSmall(req: HttpRequest): boolean {
-  if (isStreamBody(req.body)) return true;
+  if (isStreamBody(req.body) || req.answerLimit !== undefined) return true;
   return ['HEAD', 'PUT', 'PATCH', 'DELETE'].includes(req.method) || (req.method === 'POST' && !req.body);
 }
 
 export const USER_AGENT = 'scratchpack-registry/0.1';
 /** Error bodies and answers to uploads are read up to this much (the rest is not worth holding). */
-const MAX_ANSWER_BYTES = 64 * 1024;
+export const MAX_ANSWER_BYTES = 64 * 1024;
 
 /** `http://` for loopback hosts or when `insecure`, else `https://` (verified TLS). */
 export function registryBaseUrl(host: string, insecure = false): string {
@@ -86,8 +106,10 @@ export function registryBaseUrl(host: string, insecure = false): string {
  */
 export class Transport {
   readonly baseUrl: string;
-  private readonly dispatcher: Dispatcher;
-  private readonly ownsDispatcher: boolean;
+  private readonly given: Dispatcher | undefined;
+  private agent: Promise<Agent> | undefined;
+  private readonly connections: number;
+  private readonly agents: Http1Agents;
   private readonly userAgent: string;
   readonly timeoutMs: number;
   private readonly answerTimeoutMs: number;
@@ -106,16 +128,9 @@ export class Transport {
     this.onWait = options.onWait;
     this.signal = options.signal;
     allowManyAbortListeners(this.signal);
-    this.ownsDispatcher = options.dispatcher === undefined;
-    // The Agent's own timers are a backstop only: the deadlines below are what bounds a request.
-    this.dispatcher =
-      options.dispatcher ??
-      new Agent({
-        connections: options.connections ?? 16,
-        keepAliveTimeout: 10_000,
-        headersTimeout: this.answerTimeoutMs + 1000,
-        connect: { timeout: Math.min(10_000, this.timeoutMs) },
-      });
+    this.given = options.dispatcher;
+    this.connections = options.connections ?? 16;
+    this.agents = new Http1Agents(this.connections, Math.min(10_000, this.timeoutMs));
   }
 
   /** Resolve `path` (e.g. `/v2/`) or a `Location` (absolute or relative) against `base` (default the registry). */
@@ -149,12 +164,13 @@ export class Transport {
     });
     try {
       if (answerIsSmall(req)) return await this.sendAnswered(req, headers, abort.signal, deadline);
+      const { fetch, Response } = await loadUndici();
       const res = await fetch(req.url, {
         method: req.method,
         headers,
         body: req.body as Uint8Array | undefined,
         redirect: 'manual',
-        dispatcher: this.dispatcher,
+        dispatcher: await this.dispatcher(),
         signal: abort.signal,
       });
       deadline.stop();
@@ -183,11 +199,10 @@ export class Transport {
   }
 
   /**
-   * A request whose answer is at most an error document (see {@link answerIsSmall}) goes through undici's
-   * `request`: a streamed body is written to the socket as it comes (`fetch` would first wrap it in a web
-   * ReadableStream and costs about a quarter more time per byte), and a small request costs a third of what
-   * `fetch` does (no web streams, no Request object). The answer is turned into a fetch `Response` (its small body
-   * read first) so that callers see one kind of response.
+   * A request whose answer is at most an error document (see {@link answerIsSmall}) goes through Node's own HTTP
+   * client (`http1.ts`): half the CPU of undici's per request in a short-lived process, and a streamed body written
+   * to the socket as it comes. The answer is turned into a fetch `Response` (its small body read first) so that
+   * callers see one kind of response.
    */
   private async sendAnswered(
     req: HttpRequest,
@@ -195,46 +210,37 @@ export class Transport {
     signal: AbortSignal,
     deadline: Deadline,
   ): Promise<Response> {
-    const answerMs = this.answerTimeoutMs;
-    const stream = isStreamBody(req.body) ? req.body : undefined;
-    async function* watched(body: StreamBody): AsyncGenerator<Uint8Array> {
-      for await (const chunk of body.open()) {
-        deadline.progress();
-        yield chunk;
-      }
-      deadline.rearm(answerMs);
-    }
-    const res = await request(req.url, {
-      method: req.method as Dispatcher.HttpMethod,
-      headers: stream ? { ...headers, 'content-length': String(stream.length) } : headers,
-      body: stream
-        ? Readable.from(watched(stream), { objectMode: false })
-        : (req.body as Uint8Array | undefined),
-      dispatcher: this.dispatcher,
+    return this.agents.send({
+      method: req.method,
+      url: typeof req.url === 'string' ? new URL(req.url) : req.url,
+      headers,
+      body: req.body,
       signal,
+      deadline,
+      answerMs: this.answerTimeoutMs,
+      maxBytes: req.answerLimit ?? MAX_ANSWER_BYTES,
     });
-    const out = new Headers();
-    for (const [k, v] of Object.entries(res.headers)) {
-      for (const one of Array.isArray(v) ? v : v === undefined ? [] : [v]) out.append(k, one);
-    }
-    // The answer to an upload is a few bytes; the deadline still runs while it is read.
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const c of res.body) {
-      size += (c as Buffer).length;
-      if (size > MAX_ANSWER_BYTES) {
-        res.body.destroy();
-        break;
-      }
-      chunks.push(c as Buffer);
-    }
-    const text = Buffer.concat(chunks);
-    const noBody = [101, 204, 205, 304].includes(res.statusCode) || text.byteLength === 0;
-    return new Response(noBody ? null : text, { status: res.statusCode, headers: out });
+  }
+
+  /** The dispatcher of GETs: the given one, or the transport's own keep-alive undici `Agent` (made on first use). */
+  private dispatcher(): Promise<Dispatcher> {
+    if (this.given) return Promise.resolve(this.given);
+    // The Agent's own timers are a backstop only: the deadlines are what bounds a request.
+    this.agent ??= loadUndici().then(
+      ({ Agent }) =>
+        new Agent({
+          connections: this.connections,
+          keepAliveTimeout: 10_000,
+          headersTimeout: this.answerTimeoutMs + 1000,
+          connect: { timeout: Math.min(10_000, this.timeoutMs) },
+        }),
+    );
+    return this.agent;
   }
 
   async close(): Promise<void> {
-    if (this.ownsDispatcher) await this.dispatcher.close();
+    this.agents.close();
+    if (this.agent) await (await this.agent).close();
   }
 }
 
@@ -322,6 +328,7 @@ const DRAIN_BYTES = 64 * 1024;
  * small blobs then opened a new connection for nearly every request. A larger body is cancelled.
  */
 export async function discard(res: Response): Promise<void> {
+  if (res instanceof Answer) return;
   const body = res.body;
   if (!body) return;
   const length = Number(res.headers.get('content-length') ?? Number.NaN);
@@ -360,6 +367,11 @@ export async function readBounded(
 ): Promise<Buffer> {
   const fail = (got: number) =>
     options.tooLarge?.(got) ?? new RangeError(`response body larger than ${limit} bytes (${got})`);
+  if (res instanceof Answer) {
+    if (res.bytes.byteLength <= limit) return res.bytes;
+    if (options.truncate) return res.bytes.subarray(0, limit);
+    throw fail(res.bytes.byteLength);
+  }
   const declared = Number(res.headers.get('content-length') ?? Number.NaN);
   if (!options.truncate && Number.isFinite(declared) && declared > limit) {
     await discard(res);

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { chunksOf } from '@scratchpack/oci';
+import { checkedFileChunks, chunksOf } from '@scratchpack/oci';
 import { cancelUpload, completeUpload, startUpload, type UploadSession, uploadChunk } from './blobs.ts';
 import type { RegistryClient } from './client.ts';
 import { ProtocolError, RegistryClientError } from './errors.ts';
@@ -22,6 +22,12 @@ export interface PushBlob {
    * they were read): sent as it is in one PUT, without a stream.
    */
   bytes?: Uint8Array;
+  /**
+   * A file holding the blob (a layout's stored blob), not checked yet: a whole-blob upload reads it into a few
+   * reused buffers and checks size and digest as it sends, failing before the last chunk goes out
+   * (`checkedFileChunks`) — no fresh buffer per chunk, no second pass over the bytes.
+   */
+  file?: string;
 }
 
 export interface UploadOptions {
@@ -44,6 +50,19 @@ export const DEFAULT_CHUNK_SIZE = 16 * 1024 * 1024;
 export const DEFAULT_MONOLITHIC_THRESHOLD = Number.POSITIVE_INFINITY;
 /** Progress events of a streamed PUT come at most once per this many bytes. */
 const PROGRESS_STEP = 1024 * 1024;
+/** Buffers a blob read from a file cycles through while the socket takes them. */
+const FILE_RING = 4;
+
+/** `chunks`, failing with SIZE_MISMATCH as soon as they are more than `blob.size` bytes, or fewer at their end. */
+async function* sized(blob: PushBlob, chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  let sent = 0;
+  for await (const chunk of chunks) {
+    sent += chunk.byteLength;
+    if (sent > blob.size) throw sizeMismatch(blob, `more than ${blob.size}`);
+    yield chunk;
+  }
+  if (sent !== blob.size) throw sizeMismatch(blob, String(sent));
+}
 
 /**
  * Upload `blob` to `repository`: open a session (or use `session` from a refused mount), stream the bytes as one
@@ -123,8 +142,10 @@ function sizeMismatch(blob: PushBlob, actual: string): ProtocolError {
 }
 
 /**
- * The whole blob in one PUT, streamed from `open()` with `Content-Length: size`: no copy of the blob in memory,
- * one request. A stream that turns out longer or shorter than `size` fails with SIZE_MISMATCH (not retried).
+ * The whole blob in one PUT, streamed with `Content-Length: size`: no copy of the blob in memory, one request.
+ * From `file` when there is one (read into reused buffers, checked as it is read: a wrong blob fails before its
+ * last chunk is sent), else from `open()`. A stream that turns out longer or shorter than `size` fails with
+ * SIZE_MISMATCH, a file that is not the blob with its size or digest mismatch (not retried).
  */
 async function streamWhole(
   client: RegistryClient,
@@ -139,35 +160,39 @@ async function streamWhole(
     options.onProgress?.(blob.size);
     return;
   }
-  let sizeError: ProtocolError | undefined;
+  // An error of the body itself (a size or digest mismatch) is the one to report, not the broken request it causes.
+  let bodyError: unknown;
+  const file = blob.file;
+  const chunks = () =>
+    file
+      ? checkedFileChunks(file, blob.digest, blob.size, `blob ${blob.digest} (${file})`, { ring: FILE_RING })
+      : sized(blob, blob.open() as AsyncIterable<Uint8Array>);
   const body: StreamBody = {
     length: blob.size,
+    ...(file && { ring: FILE_RING }),
     open: () =>
       (async function* () {
         let sent = 0;
         let reported = 0;
-        for await (const part of blob.open() as AsyncIterable<Uint8Array>) {
-          sent += part.length;
-          if (sent > blob.size) {
-            sizeError = sizeMismatch(blob, `more than ${blob.size}`);
-            throw sizeError;
+        try {
+          for await (const chunk of chunks()) {
+            sent += chunk.byteLength;
+            yield chunk;
+            if (sent - reported >= PROGRESS_STEP) {
+              reported = sent;
+              options.onProgress?.(sent);
+            }
           }
-          yield part;
-          if (sent - reported >= PROGRESS_STEP) {
-            reported = sent;
-            options.onProgress?.(sent);
-          }
-        }
-        if (sent !== blob.size) {
-          sizeError = sizeMismatch(blob, String(sent));
-          throw sizeError;
+        } catch (err) {
+          bodyError = err;
+          throw err;
         }
       })(),
   };
   try {
     await completeUpload(client, session, blob.digest, body, scopes);
   } catch (err) {
-    throw sizeError ?? err;
+    throw bodyError ?? err;
   }
   options.onProgress?.(blob.size);
 }

@@ -1,6 +1,6 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readLayout, sha256, validateLayout } from '@scratchpack/oci';
+import { readLayout, sha256, validateLayout, writeLayout } from '@scratchpack/oci';
 import {
   describeWithTools,
   type FaultProxy,
@@ -12,6 +12,7 @@ import {
 } from '@scratchpack/test-utils';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
+  blobExists,
   ConnectionError,
   headManifest,
   InvalidReferenceError,
@@ -166,7 +167,10 @@ describeWithTools(['docker-registry', 'skopeo'], 'push and pull against docker-r
     const again = await push(index, `${proxy.host}/demo/hello:latest`);
     expect(again).toMatchObject({ uploaded: 0, skipped: await blobCount(index), bytesUploaded: 0 });
     expect(uploads()).toBe(0);
-    expect(proxy.count('HEAD', '/blobs/')).toBe(await blobCount(index));
+    // The index and its images are there: no blob is asked for, only the tag is put again.
+    expect(proxy.count('HEAD', '/manifests/')).toBe(1 + (await index.images()).length);
+    expect(proxy.count('HEAD', '/blobs/')).toBe(0);
+    expect(proxy.count('PUT', '/manifests/')).toBe(1);
   });
 
   it('pushes referrers with the image: each after its blobs and its subject, fallback tags after them, tags last; a repeat uploads nothing', async () => {
@@ -291,6 +295,40 @@ describeWithTools(['docker-registry', 'skopeo'], 'push and pull against docker-r
     expect(
       await headManifest(client, 'demo/single', 'nope', ['repository:demo/single:pull']),
     ).toBeUndefined();
+    await client.close();
+  });
+
+  it('a layout layer larger than the reused buffers goes out intact (the registry checks its digest)', async () => {
+    // 6 MB of random bytes: more chunks than the four 1 MiB buffers they are read into in turn.
+    const index = await testIndex({ salt: 'ring', bigLayerBytes: 6_000_000 });
+    const dir = join(tmp.path, 'ring');
+    await writeLayout(dir, index, { tags: ['latest'] });
+    const subject = await (await readLayout(dir)).resolve('latest');
+    const result = await push(subject, `${registry.host}/demo/ring:latest`);
+    expect(result).toMatchObject({ uploaded: await blobCount(index), skipped: 0 });
+    expect(Math.max(...result.blobs.map((b) => b.size))).toBeGreaterThan(5 * 1024 * 1024);
+  });
+
+  it('a layout layer changed on disk fails the push before its last byte is sent: no blob, no tag', async () => {
+    const index = await testIndex({ salt: 'changed', bigLayerBytes: 3_000_000 });
+    const dir = join(tmp.path, 'changed');
+    await writeLayout(dir, index, { tags: ['latest'] });
+    // The largest layer (three 1 MiB chunks and more), one byte changed near its end: same size, other digest.
+    const big = (await index.images())[0]!.image;
+    const layer = (await big.manifest()).layers.sort((a, b) => b.size - a.size)[0]!;
+    const file = join(dir, 'blobs', 'sha256', layer.digest.slice('sha256:'.length));
+    const bytes = await readFile(file);
+    bytes[bytes.length - 10] = (bytes[bytes.length - 10]! + 1) % 256;
+    await writeFile(file, bytes);
+
+    const subject = await (await readLayout(dir)).resolve('latest');
+    await expect(push(subject, `${registry.host}/demo/changed:latest`)).rejects.toMatchObject({
+      code: 'OCI_DIGEST_MISMATCH',
+    });
+    const client = await RegistryClient.create(registry.host, { credential: null });
+    const scopes = ['repository:demo/changed:pull'];
+    expect(await blobExists(client, 'demo/changed', layer.digest, scopes)).toBe(false);
+    expect(await headManifest(client, 'demo/changed', 'latest', scopes)).toBeUndefined();
     await client.close();
   });
 

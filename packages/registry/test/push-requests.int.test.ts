@@ -74,8 +74,12 @@ describeWithTools(['docker-registry'], 'the requests of a push', () => {
     const again = await push(index, `${proxy.host}/requests/first:latest`, { ...options, referrers });
     expect(again).toMatchObject({ uploaded: 0, skipped: blobs });
     expect(uploads()).toBe(0);
+    // The index is there: each manifest is asked for once (HEAD), and one that is there proves its blobs are: no
+    // blob is asked for, no manifest put again but the tag.
+    expect(proxy.count('HEAD', '/manifests/')).toBe(1 + (await imageCount(index)) + referrers.length);
+    expect(proxy.count('HEAD', '/blobs/')).toBe(0);
+    expect(proxy.count('PUT', '/manifests/')).toBe(1);
     // The tag list names the fallback tags: each is read once, by GET, and is not written again.
-    expect(proxy.count('HEAD', '/manifests/')).toBe(0);
     expect(proxy.count('GET', '/manifests/sha256-')).toBe(subjects(referrers));
     expect(proxy.count('PUT', '/manifests/sha256-')).toBe(0);
     expect(again.requests).toBe(proxy.requests.length);
@@ -104,7 +108,13 @@ describeWithTools(['docker-registry'], 'the requests of a push', () => {
       await push(index, `${proxy.host}/${repo}:latest`, { ...options, referrers });
       // Only the first image's fallback tag existed (the tag list said so): only it was read.
       expect(proxy.count('GET', '/manifests/sha256-')).toBe(1);
-      expect(proxy.count('HEAD', '/manifests/')).toBe(0);
+      // The index was there: its images (there: their blobs are not asked for) and the referrers (new: their blobs
+      // are) were asked for.
+      expect(proxy.count('HEAD', '/manifests/')).toBe(1 + (await imageCount(index)) + referrers.length);
+      expect(proxy.count('HEAD', '/blobs/')).toBe(
+        new Set(referrers.flatMap((a) => a.blobs.map((b) => b.descriptor.digest))).size,
+      );
+      expect(proxy.count('PUT', '/manifests/')).toBe(referrers.length + subjects(referrers) + 1);
       const listed = await listReferrers(client, repo, first!.descriptor.digest, [`repository:${repo}:pull`]);
       expect(listed.descriptors.map((d) => d.digest).sort()).toEqual(
         [
