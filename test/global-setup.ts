@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 // @ts-expect-error: plain JS shared with the bin
-import { bundleIsCurrent } from '../apps/cli/bin/inputs.js';
+import { bundleIsCurrent } from '../apps/cli/bin/inputs.mjs';
 
 const cliDir = join(import.meta.dirname, '..', 'apps', 'cli');
 

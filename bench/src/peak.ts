@@ -82,7 +82,7 @@ export function peakMb(bytes: number): string {
  * run rather than of the sources through tsx (which adds about 40 MB and 0.3 s of start-up).
  */
 export async function ensureCliBundle(log: (line: string) => void): Promise<void> {
-  const inputs = join(REPO, 'apps', 'cli', 'bin', 'inputs.js');
+  const inputs = join(REPO, 'apps', 'cli', 'bin', 'inputs.mjs');
   const { BUNDLE_INPUTS, inputsHash } = (await import(inputs)) as {
     BUNDLE_INPUTS: string;
     inputsHash: () => string;

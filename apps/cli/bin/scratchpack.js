@@ -2,13 +2,24 @@
 // The scratchpack CLI. Workspace packages ship TypeScript sources. When `pnpm build:images` (turbo's
 // `build` task) has made a bundle of exactly the current sources, run it: it starts without a TypeScript
 // loader. Otherwise run the sources through tsx. SCRATCHPACK_FROM_SOURCE=1 always uses the sources.
-import { pathToFileURL } from 'node:url';
-import { BUNDLE, bundleIsCurrent } from './inputs.js';
+//
+// CommonJS on purpose (bin/package.json): libuv sizes its thread pool, where every gzip block of a layer is
+// deflated, from UV_THREADPOOL_SIZE when the pool first starts, and Node reads an ES module entry through that
+// pool, so an ES module here would come too late. Set now, the pool gets a thread per core (at least libuv's 4),
+// as pigz uses every core.
+'use strict';
+const { availableParallelism } = require('node:os');
+const { pathToFileURL } = require('node:url');
 
-if (process.env.SCRATCHPACK_FROM_SOURCE !== '1' && bundleIsCurrent()) {
-  await import(pathToFileURL(BUNDLE).href);
-} else {
-  const { register } = await import('tsx/esm/api');
-  register();
-  await import('../src/main.ts');
-}
+process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, availableParallelism()));
+
+(async () => {
+  const { BUNDLE, bundleIsCurrent } = await import('./inputs.mjs');
+  if (process.env.SCRATCHPACK_FROM_SOURCE !== '1' && bundleIsCurrent()) {
+    await import(pathToFileURL(BUNDLE).href);
+  } else {
+    const { register } = await import('tsx/esm/api');
+    register();
+    await import('../src/main.ts');
+  }
+})();

@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import { writeFileAtomic, writeThroughTemp } from '@scratchpack/oci';
 import { build } from 'esbuild';
 // @ts-expect-error: plain JS shared with the bin
-import { BUNDLE, BUNDLE_INPUTS, BUNDLE_STAMP, inputsHash, inputsStamp } from '../bin/inputs.js';
+import { BUNDLE, BUNDLE_INPUTS, BUNDLE_STAMP, inputsHash, inputsStamp } from '../bin/inputs.mjs';
 
 // The stamp first: a source changed after it no longer matches it, so the stamp never vouches for newer bytes.
 const stamp = inputsStamp() as string;

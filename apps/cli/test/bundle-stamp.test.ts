@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { tempDir } from '@scratchpack/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: plain JS shared with the bin
-import { bundleIsCurrent, inputsHash, inputsStamp } from '../bin/inputs.js';
+import { bundleIsCurrent, inputsHash, inputsStamp } from '../bin/inputs.mjs';
 import { repoRoot } from './helpers.ts';
 
 describe('the bundle check', () => {

@@ -10,7 +10,7 @@ import { describeWithTools, tempDir } from '@scratchpack/test-utils';
 import { findPlatform } from '@scratchpack/toolchain';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 // @ts-expect-error: plain JS shared with the bin
-import { BUNDLE, BUNDLE_INPUTS, inputsHash } from '../bin/inputs.js';
+import { BUNDLE, BUNDLE_INPUTS, inputsHash } from '../bin/inputs.mjs';
 import { copyHelloBinaries } from './hello-fixture.ts';
 import { cliBin, repoRoot } from './helpers.ts';
 
