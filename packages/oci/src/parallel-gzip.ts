@@ -134,10 +134,8 @@ export async function* parallelGzip(
     let out: Promise<Buffer>;
     if (inThread) {
       try {
-        let bytes = deflateRawSync(block, blockOptions(dictionary, level, last));
-        if (nearBufferEnd(bytes, last))
-          bytes = deflateRawSync(block, blockOptions(dictionary, level, last, FORMAT_OUT_SIZE));
-        out = Promise.resolve(bytes);
+        // In this thread the small buffer costs no trips: the format's own way, in one go.
+        out = Promise.resolve(deflateRawSync(block, blockOptions(dictionary, level, last, FORMAT_OUT_SIZE)));
       } catch (err) {
         out = Promise.reject(err);
       }
