@@ -67,7 +67,7 @@ function gzipTrailer(crc: number, length: number): Buffer {
  * zlib's output buffer for one block: larger than any block's output (deflate's bound for 128 KiB is about 128.05 KiB),
  * so a block comes back from the thread pool in one trip instead of one trip per 16 KiB.
  */
-const BLOCK_OUT_SIZE = 192 * 1024;
+const BLOCK_OUT_SIZE = 144 * 1024;
 /** zlib's default output buffer, which fixed the format (below). */
 const FORMAT_OUT_SIZE = 16 * 1024;
 
