@@ -91,7 +91,7 @@ interface Started {
  * a dictionary when a block starts), so the input is not copied into fresh memory block after block.
  */
 export async function* parallelGzip(
-  source: AsyncIterable<Uint8Array>,
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   options: ParallelGzipOptions = {},
 ): AsyncGenerator<Buffer> {
   const level = options.level ?? DEFAULT_GZIP_LEVEL;
