@@ -31,11 +31,40 @@ export class Rendered {
 
 export const rendered = (render: (indent: string) => string): Rendered => new Rendered(render);
 
+/**
+ * A `Rendered` maker from a fixed layout, written as a tagged template of the value as `JSON.stringify(v, null, 2)`
+ * lays it out at depth 0, with `${n}` (any placeholder) where each argument goes, already as JSON (`q`). The
+ * layout is indented once per depth, not once per entry: an entry is its values joined with constant text.
+ */
+export function jsonTemplate(
+  strings: TemplateStringsArray,
+  ..._places: unknown[]
+): (...values: string[]) => Rendered {
+  const byIndent = new Map<string, string[]>();
+  const layout = (indent: string): string[] => {
+    let parts = byIndent.get(indent);
+    if (!parts) {
+      parts = strings.map((s) => s.replaceAll('\n', `\n${indent}`));
+      byIndent.set(indent, parts);
+    }
+    return parts;
+  };
+  return (...values) =>
+    rendered((indent) => {
+      const parts = layout(indent);
+      let out = parts[0]!;
+      for (let k = 0; k < values.length; k++) out += values[k]! + parts[k + 1]!;
+      return out;
+    });
+}
+
 /** A JSON string literal. */
 export const q = (s: string): string => JSON.stringify(s);
 
 /** Bytes are written into buffers of at least this size (few large buffers, never one huge string). */
 const PIECE = 1 << 20;
+/** UTF-16 units of text joined before they are written (one write per many entries, not one per entry). */
+const TEXT = 1 << 16;
 
 /**
  * Text written as UTF-8 straight into buffers. The first one has the room the caller expects the document to
@@ -47,12 +76,21 @@ class Pieces {
   readonly buffers: Buffer[] = [];
   private buf: Buffer;
   private at = 0;
+  /** Text not yet written: small strings are joined first, so that a write to the buffer takes many entries. */
+  private text = '';
 
   constructor(reserve: number) {
     this.buf = Buffer.allocUnsafeSlow(Math.max(PIECE, reserve));
   }
 
   push(s: string): void {
+    this.text += s;
+    if (this.text.length >= TEXT) this.flush();
+  }
+
+  private flush(): void {
+    const s = this.text;
+    this.text = '';
     // A UTF-16 unit is at most 3 bytes of UTF-8: seal the buffer unless `s` surely fits.
     if (this.at + 3 * s.length > this.buf.length) {
       this.seal();
@@ -65,6 +103,7 @@ class Pieces {
   }
 
   seal(): void {
+    if (this.text) this.flush();
     if (this.at > 0) this.buffers.push(this.buf.subarray(0, this.at));
     this.buf = Buffer.allocUnsafe(PIECE);
     this.at = 0;

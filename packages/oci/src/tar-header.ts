@@ -32,19 +32,33 @@ const TYPEFLAG: Record<TarHeaderFields['type'] | 'pax-header', number> = {
   fifo: 6,
   'pax-header': 72,
 };
-const ZEROS = '0000000000000000000';
-const SEVENS = '7777777777777777777';
 const ZERO = 0x30;
 const USTAR = Buffer.from('ustar\x0000', 'latin1');
 const ASCII = /^[\x00-\x7f]*$/;
 
-function octal(value: number, n: number): string {
-  const s = value.toString(8);
-  return s.length > n ? `${SEVENS.slice(0, n)} ` : `${ZEROS.slice(0, n - s.length)}${s} `;
+/**
+ * `value` as `n` octal digits and a space at `out[at]` (tar-stream's `encodeOct`: zero-padded, or all sevens when
+ * it needs more than `n` digits). Digits are stored one by one: no string per field.
+ */
+function putOctal(out: Buffer, at: number, value: number, n: number): void {
+  if (!(value >= 0 && Number.isInteger(value))) {
+    // What tar-stream writes for anything else (a negative time past 2038 from its `| 0`): its string, as is.
+    const s = value.toString(8);
+    out.write(s.length > n ? `${'7'.repeat(n)} ` : `${'0'.repeat(n - s.length)}${s} `, at, 'latin1');
+    return;
+  }
+  let v = value;
+  for (let i = n - 1; i >= 0; i--) {
+    out[at + i] = ZERO + (v % 8);
+    v = Math.floor(v / 8);
+  }
+  if (v > 0) out.fill(0x37, at, at + n);
+  out[at + n] = 0x20;
 }
 
 /** The ustar name and prefix for `name`, or undefined when it needs a PAX record (tar-stream's rule). */
 function split(name: string, linkname: string): { name: string; prefix: string } | undefined {
+  if (name.length <= 100 && !linkname && ASCII.test(name)) return { name, prefix: '' };
   if (!ASCII.test(name)) return undefined;
   let prefix = '';
   while (name.length > 100) {
@@ -76,10 +90,10 @@ interface Ustar {
 function writeUstar(out: Buffer, at: number, h: Ustar): void {
   out.fill(0, at, at + 512);
   out.write(h.name, at, 'latin1');
-  out.write(octal(h.mode & 0o7777, 6), at + 100, 'latin1');
-  out.write(octal(h.uid, 6), at + 108, 'latin1');
-  out.write(octal(h.gid, 6), at + 116, 'latin1');
-  if (h.size.toString(8).length > 11) {
+  putOctal(out, at + 100, h.mode & 0o7777, 6);
+  putOctal(out, at + 108, h.uid, 6);
+  putOctal(out, at + 116, h.gid, 6);
+  if (h.size >= 8 ** 11) {
     // base-256, as tar-stream and GNU tar write sizes of 8 GiB and more
     out[at + 124] = 0x80;
     let num = h.size;
@@ -87,18 +101,18 @@ function writeUstar(out: Buffer, at: number, h: Ustar): void {
       out[at + 124 + i] = num & 0xff;
       num = Math.floor(num / 0x100);
     }
-  } else out.write(octal(h.size, 11), at + 124, 'latin1');
-  out.write(octal(h.mtime, 11), at + 136, 'latin1');
+  } else putOctal(out, at + 124, h.size, 11);
+  putOctal(out, at + 136, h.mtime, 11);
   out[at + 156] = ZERO + h.typeflag;
   if (h.linkname) out.write(h.linkname, at + 157, 100, 'utf8');
   USTAR.copy(out, at + 257);
-  out.write(octal(h.devmajor, 6), at + 329, 'latin1');
-  out.write(octal(h.devminor, 6), at + 337, 'latin1');
+  putOctal(out, at + 329, h.devmajor, 6);
+  putOctal(out, at + 337, h.devminor, 6);
   if (h.prefix) out.write(h.prefix, at + 345, 'latin1');
   let sum = 8 * 32;
   for (let i = at; i < at + 148; i++) sum += out[i]!;
   for (let i = at + 156; i < at + 512; i++) sum += out[i]!;
-  out.write(octal(sum, 6), at + 148, 'latin1');
+  putOctal(out, at + 148, sum, 6);
 }
 
 /** A PAX record: its length (counting itself) and ` key=value\n`, as tar-stream computes it. */
@@ -123,19 +137,22 @@ function normalised(h: TarHeaderFields): TarHeaderFields {
  */
 export function writeTarHeader(out: Buffer, at: number, fields: TarHeaderFields): 512 | Buffer {
   const h = normalised(fields);
-  const base = {
+  const ustar = h.pax ? undefined : split(h.name, h.linkname);
+  const base: Ustar = {
+    name: ustar?.name ?? 'PaxHeader',
+    prefix: ustar?.prefix ?? '',
     typeflag: TYPEFLAG[h.type],
     mode: h.mode,
     uid: h.uid || 0,
     gid: h.gid || 0,
     size: h.size,
     mtime: h.mtime,
+    linkname: ustar ? h.linkname : h.linkname ? 'PaxHeader' : '',
     devmajor: h.devmajor || 0,
     devminor: h.devminor || 0,
   };
-  const ustar = h.pax ? undefined : split(h.name, h.linkname);
   if (ustar) {
-    writeUstar(out, at, { ...base, ...ustar, linkname: h.linkname });
+    writeUstar(out, at, base);
     return 512;
   }
   let text = h.name ? paxRecord(` path=${h.name}\n`) : '';
@@ -144,9 +161,8 @@ export function writeTarHeader(out: Buffer, at: number, fields: TarHeaderFields)
   const records = Buffer.from(text, 'utf8');
   const padded = Math.ceil(records.byteLength / 512) * 512;
   const bytes = Buffer.alloc(512 + padded + 512);
-  const common = { ...base, name: 'PaxHeader', prefix: '', linkname: h.linkname ? 'PaxHeader' : '' };
-  writeUstar(bytes, 0, { ...common, typeflag: TYPEFLAG['pax-header'], size: records.byteLength });
+  writeUstar(bytes, 0, { ...base, typeflag: TYPEFLAG['pax-header'], size: records.byteLength });
   records.copy(bytes, 512);
-  writeUstar(bytes, 512 + padded, common);
+  writeUstar(bytes, 512 + padded, base);
   return bytes;
 }

@@ -17,7 +17,7 @@ function fields(r: TarRecord, size: number): TarHeaderFields {
     uid: r.uid,
     gid: r.gid,
     size,
-    mtime: r.mtime ?? MTIME,
+    mtime: (r.mtime ?? MTIME) | 0, // as the layer writer has it (tar-stream's `| 0`)
     linkname: r.linkname ?? '',
     devmajor: r.devmajor ?? 0,
     devminor: r.devminor ?? 0,
@@ -36,7 +36,7 @@ async function viaTarStream(records: TarRecord[], bodies: Buffer[]): Promise<Buf
   for (const r of records) {
     const f = fields(r, 0);
     const { pax, ...rest } = f;
-    const h: tar.Headers = {
+    const h: tar.Header = {
       ...rest,
       mtime: new Date(f.mtime * 1000),
       uname: '',
@@ -82,6 +82,7 @@ describe('the layer tar writer', () => {
       { ...base, name: 'dev/sda', type: 'block-device', mode: 0o660, devmajor: 8, devminor: 0 },
       { ...base, name: 'fifo', type: 'fifo', uid: 0o7777777, gid: 65534 },
       { ...base, name: 'old', type: 'file', mtime: 12345, content: Buffer.from('old') },
+      { ...base, name: 'after-2038', type: 'file', mtime: 2 ** 31 + 5, content: Buffer.from('new') },
       {
         ...base,
         name: 'with-xattrs',
