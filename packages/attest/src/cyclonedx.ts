@@ -5,6 +5,7 @@
  * and imported tarballs are listed by digest. The serial number is a UUID derived from the manifest digest.
  */
 import {
+  documentBlob,
   type ImageInputs,
   npmPurl,
   ociPurl,
@@ -236,3 +237,6 @@ function cyclonedxLazy(i: ImageInputs): Obj {
 }
 
 export const cyclonedxJson = (i: ImageInputs): Buffer => serialize(cyclonedxLazy(i), roomFor(i));
+
+/** The document as an artifact layer takes it: held, or written to a temp file when large (`documentBlob`). */
+export const cyclonedxBlob = (i: ImageInputs) => documentBlob(cyclonedxLazy(i), i);

@@ -6,6 +6,7 @@
  * newline), so the bytes and digests do not depend on which way a document was made. `JSON.stringify` of a
  * document with `Lazy` arrays gives the same text (`toJSON`), so either way gives one result.
  */
+import { ContentSpool, Hasher } from '@scratchpack/oci';
 
 /** An array given item by item (each call of `items` starts over). */
 export class Lazy<T = unknown> {
@@ -79,8 +80,12 @@ class Pieces {
   /** Text not yet written: small strings are joined first, so that a write to the buffer takes many entries. */
   private text = '';
 
-  constructor(reserve: number) {
-    this.buf = Buffer.allocUnsafeSlow(Math.max(PIECE, reserve));
+  /** With `sink`, each full buffer goes there and the buffer is reused: nothing is held. */
+  constructor(
+    reserve: number,
+    private readonly sink?: (piece: Buffer) => void,
+  ) {
+    this.buf = Buffer.allocUnsafeSlow(Math.max(PIECE, sink ? 0 : reserve));
   }
 
   push(s: string): void {
@@ -95,17 +100,22 @@ class Pieces {
     if (this.at + 3 * s.length > this.buf.length) {
       this.seal();
       if (3 * s.length > PIECE) {
-        this.buffers.push(Buffer.from(s, 'utf8'));
+        this.emit(Buffer.from(s, 'utf8'));
         return;
       }
     }
     this.at += this.buf.write(s, this.at, 'utf8');
   }
 
+  private emit(piece: Buffer): void {
+    if (this.sink) this.sink(piece);
+    else this.buffers.push(piece);
+  }
+
   seal(): void {
     if (this.text) this.flush();
-    if (this.at > 0) this.buffers.push(this.buf.subarray(0, this.at));
-    this.buf = Buffer.allocUnsafe(PIECE);
+    if (this.at > 0) this.emit(this.buf.subarray(0, this.at));
+    if (!this.sink) this.buf = Buffer.allocUnsafe(PIECE);
     this.at = 0;
   }
 }
@@ -171,4 +181,34 @@ export function jsonBytes(doc: unknown, reserve = 0): Buffer {
   out.push('\n');
   out.seal();
   return out.buffers.length === 1 ? out.buffers[0]! : Buffer.concat(out.buffers);
+}
+
+/** A document written to a temp file as it is made (never held whole): the file, its digest and size. */
+export interface SpooledJson {
+  file: string;
+  digest: string;
+  size: number;
+}
+
+/**
+ * `jsonBytes(doc)`'s bytes, written to a temp file of this process (removed at exit) as they are made and hashed
+ * on the way: memory does not grow with the document.
+ */
+export async function jsonSpooled(doc: unknown): Promise<SpooledJson> {
+  const spool = await ContentSpool.create();
+  const hasher = new Hasher();
+  try {
+    const out = new Pieces(0, (piece) => {
+      hasher.update(piece);
+      spool.append(piece);
+    });
+    write(doc, '', out, '');
+    out.push('\n');
+    out.seal();
+    spool.close();
+  } catch (err) {
+    await spool.remove();
+    throw err;
+  }
+  return { file: spool.path, digest: hasher.digest().toString(), size: hasher.size };
 }

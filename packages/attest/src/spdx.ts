@@ -7,6 +7,7 @@
  */
 import { NOASSERTION } from './build-info.ts';
 import {
+  documentBlob,
   type ImageInputs,
   npmPurl,
   ociPurl,
@@ -317,3 +318,6 @@ function spdxLazy(i: ImageInputs): Obj {
 }
 
 export const spdxJson = (i: ImageInputs): Buffer => serialize(spdxLazy(i), roomFor(i));
+
+/** The document as an artifact layer takes it: held, or written to a temp file when large (`documentBlob`). */
+export const spdxBlob = (i: ImageInputs) => documentBlob(spdxLazy(i), i);

@@ -1,8 +1,12 @@
 import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Artifact, BlobStore, writeReferrers } from '@scratchpack/oci';
 import { describe, expect, it } from 'vitest';
 import { cyclonedxFileComponent } from '../src/cyclonedx.ts';
 import type { ImageInputs } from '../src/index.ts';
-import { cyclonedxJson, provenanceJson, spdxJson } from '../src/index.ts';
+import { attestations, cyclonedxJson, provenanceJson, spdxJson } from '../src/index.ts';
 import { jsonBytes, lazy, type Rendered } from '../src/json-stream.ts';
 import { spdxFileEntry, spdxRelationship } from '../src/spdx.ts';
 import { sampleInputs, validators } from './helpers.ts';
@@ -49,6 +53,35 @@ describe('documents written as they are made (json-stream)', () => {
     expect(sha(spdxJson(i))).toBe(GOLDEN.spdx);
     expect(sha(cyclonedxJson(i))).toBe(GOLDEN.cyclonedx);
     expect(sha(provenanceJson(i))).toBe(GOLDEN.provenance);
+  });
+
+  it('SBOMs of thousands of files are file-backed blobs with the same bytes; small ones are held', async () => {
+    const i = manyFiles(6000);
+    const [spdxDoc, cdxDoc, provenance] = await attestations(i);
+    const blob = (a: Artifact) => a.blobs[1]!;
+    for (const [a, bytes] of [
+      [spdxDoc!, spdxJson(i)],
+      [cdxDoc!, cyclonedxJson(i)],
+    ] as const) {
+      const b = blob(a);
+      expect(b.file).toBeTypeOf('string');
+      expect((await readFile(b.file!)).equals(bytes)).toBe(true);
+      expect(b.descriptor.digest).toBe(`sha256:${sha(bytes)}`);
+      expect(b.descriptor.size).toBe(bytes.byteLength);
+      expect(b.bytes.equals(bytes)).toBe(true);
+    }
+    expect(blob(provenance!).file).toBeUndefined();
+    // Written into a layout, the blobs are the documents' bytes (copied from the files).
+    const dir = await mkdtemp(join(tmpdir(), 'attest-spooled-'));
+    try {
+      await writeReferrers(dir, [spdxDoc!]);
+      const stored = await new BlobStore(dir).read(blob(spdxDoc!).descriptor.digest);
+      expect(stored.equals(spdxJson(i))).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    const small = await attestations(manyFiles(10));
+    expect(small.map((a) => blob(a).file)).toEqual([undefined, undefined, undefined]);
   });
 
   it('the streamed documents validate and list every file once, in order', () => {
