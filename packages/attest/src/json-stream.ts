@@ -59,8 +59,11 @@ export function jsonTemplate(
     });
 }
 
-/** A JSON string literal. */
-export const q = (s: string): string => JSON.stringify(s);
+/** Strings JSON.stringify writes as they are, between quotes: no `"`, `\\`, control character or surrogate. */
+const PLAIN = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
+
+/** A JSON string literal (`JSON.stringify(s)`; a plain string, the common case, is quoted without it). */
+export const q = (s: string): string => (PLAIN.test(s) ? `"${s}"` : JSON.stringify(s));
 
 /** Bytes are written into buffers of at least this size (few large buffers, never one huge string). */
 const PIECE = 1 << 20;

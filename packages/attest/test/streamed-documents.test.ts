@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { cyclonedxFileComponent } from '../src/cyclonedx.ts';
 import type { ImageInputs } from '../src/index.ts';
 import { attestations, cyclonedxJson, provenanceJson, spdxJson } from '../src/index.ts';
-import { jsonBytes, lazy, type Rendered } from '../src/json-stream.ts';
+import { jsonBytes, lazy, q, type Rendered } from '../src/json-stream.ts';
 import { spdxFileEntry, spdxRelationship } from '../src/spdx.ts';
 import { sampleInputs, validators } from './helpers.ts';
 
@@ -44,6 +44,24 @@ describe('documents written as they are made (json-stream)', () => {
     const big = { list: lazy(() => Array.from({ length: 20_000 }, (_, n) => ({ n, s: `é${n}` }))) };
     const want = `${JSON.stringify(big, null, 2)}\n`;
     for (const reserve of [0, 100, 4 << 20]) expect(jsonBytes(big, reserve).toString()).toBe(want);
+  });
+
+  it('q quotes a string exactly as JSON.stringify does', () => {
+    const strings = [
+      '',
+      'files/d1/f2.txt',
+      'a"b',
+      'back\\slash',
+      'tab\there',
+      '\u0000\u001f\u007f',
+      'ünï ✓',
+      '\u2028\u2029',
+      '😀 pair',
+      'lone \ud800 high',
+      'lone \udfff low',
+      `${'x'.repeat(200)}"`,
+    ];
+    for (const s of strings) expect(q(s)).toBe(JSON.stringify(s));
   });
 
   it('a document of many files is byte for byte the one the documents were before they were streamed', () => {
