@@ -116,7 +116,8 @@ function watcher(
       if (first) onFile?.(r.name, piece);
       if (!files) return;
       if (first && last) {
-        files.push({ path: r.name, ...FileHasher.of(piece) });
+        const d = FileHasher.of(piece);
+        files.push({ path: r.name, size: d.size, sha256: d.sha256, sha1: d.sha1 });
         return;
       }
       if (first) {
