@@ -5,6 +5,7 @@
  * and imported tarballs are listed by digest. The serial number is a UUID derived from the manifest digest.
  */
 import {
+  documentBlob,
   type ImageInputs,
   npmPurl,
   ociPurl,
@@ -14,7 +15,7 @@ import {
   subjectHex,
   uuidV5,
 } from './inputs.ts';
-import { lazy, q, type Rendered, rendered } from './json-stream.ts';
+import { jsonTemplate, lazy, q, type Rendered } from './json-stream.ts';
 import { muslCpe, muslPurl } from './os-packages.ts';
 
 export const CYCLONEDX_MEDIA_TYPE = 'application/vnd.cyclonedx+json';
@@ -27,15 +28,26 @@ const prop = (name: string, value: string) => ({ name: `scratchpack:${name}`, va
  * An added file's component, `{ type: 'file', 'bom-ref', name, scope: 'required', hashes: [{ alg: 'SHA-1', content },
  * { alg: 'SHA-256', content }], description: 'a file in the image' }`, rendered (json-stream.ts).
  */
+const FILE_COMPONENT = jsonTemplate`{
+  "type": "file",
+  "bom-ref": ${0},
+  "name": ${1},
+  "scope": "required",
+  "hashes": [
+    {
+      "alg": "SHA-1",
+      "content": ${2}
+    },
+    {
+      "alg": "SHA-256",
+      "content": ${3}
+    }
+  ],
+  "description": "a file in the image"
+}`;
+
 export const cyclonedxFileComponent = (ref: string, name: string, sha1: string, sha256: string): Rendered =>
-  rendered(
-    (i) =>
-      `{\n${i}  "type": "file",\n${i}  "bom-ref": ${q(ref)},\n${i}  "name": ${q(name)},\n` +
-      `${i}  "scope": "required",\n${i}  "hashes": [\n` +
-      `${i}    {\n${i}      "alg": "SHA-1",\n${i}      "content": ${q(sha1)}\n${i}    },\n` +
-      `${i}    {\n${i}      "alg": "SHA-256",\n${i}      "content": ${q(sha256)}\n${i}    }\n` +
-      `${i}  ],\n${i}  "description": "a file in the image"\n${i}}`,
-  );
+  FILE_COMPONENT(q(ref), q(name), q(sha1), q(sha256));
 
 /** The document as plain data (for callers that read it; `cyclonedxJson` writes the same document). */
 export const cyclonedxDocument = (i: ImageInputs): Obj => JSON.parse(JSON.stringify(cyclonedxLazy(i))) as Obj;
@@ -225,3 +237,6 @@ function cyclonedxLazy(i: ImageInputs): Obj {
 }
 
 export const cyclonedxJson = (i: ImageInputs): Buffer => serialize(cyclonedxLazy(i), roomFor(i));
+
+/** The document as an artifact layer takes it: held, or written to a temp file when large (`documentBlob`). */
+export const cyclonedxBlob = (i: ImageInputs) => documentBlob(cyclonedxLazy(i), i);

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { Descriptor } from '@scratchpack/oci';
 import type { BuildInfo } from './build-info.ts';
-import { jsonBytes } from './json-stream.ts';
+import { jsonBytes, jsonSpooled, type SpooledJson } from './json-stream.ts';
 import type { OsPackages } from './os-packages.ts';
 
 export interface ImageInputs {
@@ -132,3 +132,14 @@ export const serialize = (doc: unknown, reserve?: number): Buffer => jsonBytes(d
 
 /** Room for a document with an entry per added file: 1 KiB per file (~600 bytes are used) and 64 KiB. */
 export const roomFor = (i: ImageInputs): number => 1024 * i.files.length + 65536;
+
+/**
+ * A document expected to be larger than this (`roomFor`: ~4,000 added files) is written to a temp file as it is
+ * made instead of being held until it is stored (as a layer is spooled past 4 MiB): with SBOMs, a build's memory
+ * does not grow with its file count. Either way the bytes are the same.
+ */
+export const SPOOL_DOCUMENT_BYTES = 4 * 1024 * 1024;
+
+/** A document's bytes as an artifact layer takes them: held when small, else in a temp file (see above). */
+export const documentBlob = async (doc: unknown, i: ImageInputs): Promise<{ bytes: Buffer } | SpooledJson> =>
+  roomFor(i) > SPOOL_DOCUMENT_BYTES ? jsonSpooled(doc) : { bytes: serialize(doc, roomFor(i)) };

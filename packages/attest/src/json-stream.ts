@@ -6,6 +6,7 @@
  * newline), so the bytes and digests do not depend on which way a document was made. `JSON.stringify` of a
  * document with `Lazy` arrays gives the same text (`toJSON`), so either way gives one result.
  */
+import { ContentSpool, Hasher } from '@scratchpack/oci';
 
 /** An array given item by item (each call of `items` starts over). */
 export class Lazy<T = unknown> {
@@ -31,11 +32,43 @@ export class Rendered {
 
 export const rendered = (render: (indent: string) => string): Rendered => new Rendered(render);
 
-/** A JSON string literal. */
-export const q = (s: string): string => JSON.stringify(s);
+/**
+ * A `Rendered` maker from a fixed layout, written as a tagged template of the value as `JSON.stringify(v, null, 2)`
+ * lays it out at depth 0, with `${n}` (any placeholder) where each argument goes, already as JSON (`q`). The
+ * layout is indented once per depth, not once per entry: an entry is its values joined with constant text.
+ */
+export function jsonTemplate(
+  strings: TemplateStringsArray,
+  ..._places: unknown[]
+): (...values: string[]) => Rendered {
+  const byIndent = new Map<string, string[]>();
+  const layout = (indent: string): string[] => {
+    let parts = byIndent.get(indent);
+    if (!parts) {
+      parts = strings.map((s) => s.replaceAll('\n', `\n${indent}`));
+      byIndent.set(indent, parts);
+    }
+    return parts;
+  };
+  return (...values) =>
+    rendered((indent) => {
+      const parts = layout(indent);
+      let out = parts[0]!;
+      for (let k = 0; k < values.length; k++) out += values[k]! + parts[k + 1]!;
+      return out;
+    });
+}
+
+/** Strings JSON.stringify writes as they are, between quotes: no `"`, `\\`, control character or surrogate. */
+const PLAIN = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
+
+/** A JSON string literal (`JSON.stringify(s)`; a plain string, the common case, is quoted without it). */
+export const q = (s: string): string => (PLAIN.test(s) ? `"${s}"` : JSON.stringify(s));
 
 /** Bytes are written into buffers of at least this size (few large buffers, never one huge string). */
 const PIECE = 1 << 20;
+/** UTF-16 units of text joined before they are written (one write per many entries, not one per entry). */
+const TEXT = 1 << 16;
 
 /**
  * Text written as UTF-8 straight into buffers. The first one has the room the caller expects the document to
@@ -47,26 +80,45 @@ class Pieces {
   readonly buffers: Buffer[] = [];
   private buf: Buffer;
   private at = 0;
+  /** Text not yet written: small strings are joined first, so that a write to the buffer takes many entries. */
+  private text = '';
 
-  constructor(reserve: number) {
-    this.buf = Buffer.allocUnsafeSlow(Math.max(PIECE, reserve));
+  /** With `sink`, each full buffer goes there and the buffer is reused: nothing is held. */
+  constructor(
+    reserve: number,
+    private readonly sink?: (piece: Buffer) => void,
+  ) {
+    this.buf = Buffer.allocUnsafeSlow(Math.max(PIECE, sink ? 0 : reserve));
   }
 
   push(s: string): void {
+    this.text += s;
+    if (this.text.length >= TEXT) this.flush();
+  }
+
+  private flush(): void {
+    const s = this.text;
+    this.text = '';
     // A UTF-16 unit is at most 3 bytes of UTF-8: seal the buffer unless `s` surely fits.
     if (this.at + 3 * s.length > this.buf.length) {
       this.seal();
       if (3 * s.length > PIECE) {
-        this.buffers.push(Buffer.from(s, 'utf8'));
+        this.emit(Buffer.from(s, 'utf8'));
         return;
       }
     }
     this.at += this.buf.write(s, this.at, 'utf8');
   }
 
+  private emit(piece: Buffer): void {
+    if (this.sink) this.sink(piece);
+    else this.buffers.push(piece);
+  }
+
   seal(): void {
-    if (this.at > 0) this.buffers.push(this.buf.subarray(0, this.at));
-    this.buf = Buffer.allocUnsafe(PIECE);
+    if (this.text) this.flush();
+    if (this.at > 0) this.emit(this.buf.subarray(0, this.at));
+    if (!this.sink) this.buf = Buffer.allocUnsafe(PIECE);
     this.at = 0;
   }
 }
@@ -132,4 +184,34 @@ export function jsonBytes(doc: unknown, reserve = 0): Buffer {
   out.push('\n');
   out.seal();
   return out.buffers.length === 1 ? out.buffers[0]! : Buffer.concat(out.buffers);
+}
+
+/** A document written to a temp file as it is made (never held whole): the file, its digest and size. */
+export interface SpooledJson {
+  file: string;
+  digest: string;
+  size: number;
+}
+
+/**
+ * `jsonBytes(doc)`'s bytes, written to a temp file of this process (removed at exit) as they are made and hashed
+ * on the way: memory does not grow with the document.
+ */
+export async function jsonSpooled(doc: unknown): Promise<SpooledJson> {
+  const spool = await ContentSpool.create();
+  const hasher = new Hasher();
+  try {
+    const out = new Pieces(0, (piece) => {
+      hasher.update(piece);
+      spool.append(piece);
+    });
+    write(doc, '', out, '');
+    out.push('\n');
+    out.seal();
+    spool.close();
+  } catch (err) {
+    await spool.remove();
+    throw err;
+  }
+  return { file: spool.path, digest: hasher.digest().toString(), size: hasher.size };
 }

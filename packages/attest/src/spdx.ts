@@ -7,6 +7,7 @@
  */
 import { NOASSERTION } from './build-info.ts';
 import {
+  documentBlob,
   type ImageInputs,
   npmPurl,
   ociPurl,
@@ -16,7 +17,7 @@ import {
   serialize,
   subjectHex,
 } from './inputs.ts';
-import { lazy, q, type Rendered, rendered } from './json-stream.ts';
+import { jsonTemplate, lazy, q, type Rendered } from './json-stream.ts';
 import { muslCpe, muslPurl } from './os-packages.ts';
 
 export const SPDX_MEDIA_TYPE = 'application/spdx+json';
@@ -34,22 +35,34 @@ const purlRef = (purl: string) => ({
  * An added file's entry, `{ SPDXID, fileName, checksums: [{ algorithm: 'SHA1', checksumValue }, { algorithm:
  * 'SHA256', checksumValue }], comment: 'in the image' }`, rendered (json-stream.ts).
  */
+const FILE_ENTRY = jsonTemplate`{
+  "SPDXID": ${0},
+  "fileName": ${1},
+  "checksums": [
+    {
+      "algorithm": "SHA1",
+      "checksumValue": ${2}
+    },
+    {
+      "algorithm": "SHA256",
+      "checksumValue": ${3}
+    }
+  ],
+  "comment": "in the image"
+}`;
+
 export const spdxFileEntry = (spdxId: string, fileName: string, sha1: string, sha256: string): Rendered =>
-  rendered(
-    (i) =>
-      `{\n${i}  "SPDXID": ${q(spdxId)},\n${i}  "fileName": ${q(fileName)},\n${i}  "checksums": [\n` +
-      `${i}    {\n${i}      "algorithm": "SHA1",\n${i}      "checksumValue": ${q(sha1)}\n${i}    },\n` +
-      `${i}    {\n${i}      "algorithm": "SHA256",\n${i}      "checksumValue": ${q(sha256)}\n${i}    }\n` +
-      `${i}  ],\n${i}  "comment": "in the image"\n${i}}`,
-  );
+  FILE_ENTRY(q(spdxId), q(fileName), q(sha1), q(sha256));
+
+const RELATIONSHIP = jsonTemplate`{
+  "spdxElementId": ${0},
+  "relationshipType": ${1},
+  "relatedSpdxElement": ${2}
+}`;
 
 /** A relationship `{ spdxElementId, relationshipType, relatedSpdxElement }`, rendered (json-stream.ts). */
 export const spdxRelationship = (a: string, type: string, b: string): Rendered =>
-  rendered(
-    (i) =>
-      `{\n${i}  "spdxElementId": ${q(a)},\n${i}  "relationshipType": ${q(type)},\n` +
-      `${i}  "relatedSpdxElement": ${q(b)}\n${i}}`,
-  );
+  RELATIONSHIP(q(a), q(type), q(b));
 
 /** A licence expression of SPDX identifiers (apk records these); anything else goes in a comment. */
 const SPDX_EXPRESSION =
@@ -305,3 +318,6 @@ function spdxLazy(i: ImageInputs): Obj {
 }
 
 export const spdxJson = (i: ImageInputs): Buffer => serialize(spdxLazy(i), roomFor(i));
+
+/** The document as an artifact layer takes it: held, or written to a temp file when large (`documentBlob`). */
+export const spdxBlob = (i: ImageInputs) => documentBlob(spdxLazy(i), i);

@@ -1,9 +1,13 @@
 import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Artifact, BlobStore, writeReferrers } from '@scratchpack/oci';
 import { describe, expect, it } from 'vitest';
 import { cyclonedxFileComponent } from '../src/cyclonedx.ts';
 import type { ImageInputs } from '../src/index.ts';
-import { cyclonedxJson, provenanceJson, spdxJson } from '../src/index.ts';
-import { jsonBytes, lazy, type Rendered } from '../src/json-stream.ts';
+import { attestations, cyclonedxJson, provenanceJson, spdxJson } from '../src/index.ts';
+import { jsonBytes, lazy, q, type Rendered } from '../src/json-stream.ts';
 import { spdxFileEntry, spdxRelationship } from '../src/spdx.ts';
 import { sampleInputs, validators } from './helpers.ts';
 
@@ -42,6 +46,24 @@ describe('documents written as they are made (json-stream)', () => {
     for (const reserve of [0, 100, 4 << 20]) expect(jsonBytes(big, reserve).toString()).toBe(want);
   });
 
+  it('q quotes a string exactly as JSON.stringify does', () => {
+    const strings = [
+      '',
+      'files/d1/f2.txt',
+      'a"b',
+      'back\\slash',
+      'tab\there',
+      '\u0000\u001f\u007f',
+      'ünï ✓',
+      '\u2028\u2029',
+      '😀 pair',
+      'lone \ud800 high',
+      'lone \udfff low',
+      `${'x'.repeat(200)}"`,
+    ];
+    for (const s of strings) expect(q(s)).toBe(JSON.stringify(s));
+  });
+
   it('a document of many files is byte for byte the one the documents were before they were streamed', () => {
     // The digests below are those of spdxJson / cyclonedxJson / provenanceJson of the same inputs before
     // the per-file entries were streamed (one object graph, JSON.stringify): the change kept every byte.
@@ -49,6 +71,35 @@ describe('documents written as they are made (json-stream)', () => {
     expect(sha(spdxJson(i))).toBe(GOLDEN.spdx);
     expect(sha(cyclonedxJson(i))).toBe(GOLDEN.cyclonedx);
     expect(sha(provenanceJson(i))).toBe(GOLDEN.provenance);
+  });
+
+  it('SBOMs of thousands of files are file-backed blobs with the same bytes; small ones are held', async () => {
+    const i = manyFiles(6000);
+    const [spdxDoc, cdxDoc, provenance] = await attestations(i);
+    const blob = (a: Artifact) => a.blobs[1]!;
+    for (const [a, bytes] of [
+      [spdxDoc!, spdxJson(i)],
+      [cdxDoc!, cyclonedxJson(i)],
+    ] as const) {
+      const b = blob(a);
+      expect(b.file).toBeTypeOf('string');
+      expect((await readFile(b.file!)).equals(bytes)).toBe(true);
+      expect(b.descriptor.digest).toBe(`sha256:${sha(bytes)}`);
+      expect(b.descriptor.size).toBe(bytes.byteLength);
+      expect(b.bytes.equals(bytes)).toBe(true);
+    }
+    expect(blob(provenance!).file).toBeUndefined();
+    // Written into a layout, the blobs are the documents' bytes (copied from the files).
+    const dir = await mkdtemp(join(tmpdir(), 'attest-spooled-'));
+    try {
+      await writeReferrers(dir, [spdxDoc!]);
+      const stored = await new BlobStore(dir).read(blob(spdxDoc!).descriptor.digest);
+      expect(stored.equals(spdxJson(i))).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    const small = await attestations(manyFiles(10));
+    expect(small.map((a) => blob(a).file)).toEqual([undefined, undefined, undefined]);
   });
 
   it('the streamed documents validate and list every file once, in order', () => {

@@ -38,7 +38,7 @@ export async function baseAttestations(base: StaticBase, o: BaseAttestOptions): 
       programs: [],
       packages: base.packages.map(({ name, version, purl, licenses }) => ({ name, version, purl, licenses })),
     };
-    out.push(...attestations(inputs, { sbom: o.sbom !== false, provenance: o.provenance !== false }));
+    out.push(...(await attestations(inputs, { sbom: o.sbom !== false, provenance: o.provenance !== false })));
   }
   return out;
 }

@@ -224,7 +224,8 @@ export class BuildContext {
         const rel = relDir ? `${relDir}/${name}` : name;
         const ignored = this.isIgnored(rel);
         if (ignored && !this.ignore.mayIncludeBelow(rel)) continue;
-        const abs = join(absDir, name);
+        // absDir is a clean absolute path and name one component: no join (normalising) per file
+        const abs = absDir === '/' ? `/${name}` : `${absDir}/${name}`;
         const d = `${under}/${name}`;
         const l = lstatSync(abs);
         if (l.isDirectory()) {

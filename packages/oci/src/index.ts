@@ -114,6 +114,7 @@ export * from './platform.ts';
 export { platformTag, writePlatformTags } from './platform-tags.ts';
 export {
   type Artifact,
+  type ArtifactBlob,
   type ArtifactLayer,
   artifact,
   artifactFromRaw,

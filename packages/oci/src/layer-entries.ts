@@ -73,11 +73,17 @@ export interface TarRecord {
   listedSize?: number;
 }
 
+/** Anything `cleanPath` would change or refuse: `\`, NUL, an empty, `.` or `..` component, a leading or trailing `/`. */
+const NOT_CLEAN = /[\\\0]|\/\/|^\/|\/$|(?:^|\/)\.{1,2}(?:\/|$)/;
+
 /**
  * Clean an image path: drop leading `/` and `./`, collapse `//` and `.`; refuse `..` and NUL.
  * Returns '' for the root.
  */
 export function cleanPath(p: string, where?: string): string {
+  // Most paths are clean already but for one leading `/` (a walk's `/dest/dir/file`): no split and join.
+  const rest = p.charCodeAt(0) === 0x2f ? p.slice(1) : p;
+  if (!NOT_CLEAN.test(rest)) return rest;
   if (p.includes('\0')) throw new UnsafePathError(p, 'contains a NUL byte', where);
   const parts: string[] = [];
   for (const seg of p.replace(/\\/g, '/').split('/')) {

@@ -115,7 +115,7 @@ interface Started {
  * after block.
  */
 export async function* parallelGzip(
-  source: AsyncIterable<Uint8Array>,
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   options: ParallelGzipOptions = {},
 ): AsyncGenerator<Buffer> {
   const level = options.level ?? DEFAULT_GZIP_LEVEL;

@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { BlobStore } from './blob-store.ts';
-import { sha256 } from './digest.ts';
+import { Digest, sha256 } from './digest.ts';
 import { DigestMismatchError, InvalidJsonError, SizeMismatchError } from './errors.ts';
 import { REF_NAME, readLayout } from './layout.ts';
 import { updateLayoutIndex } from './layout-update.ts';
@@ -21,10 +22,20 @@ export const EMPTY_DESCRIPTOR: Readonly<Descriptor> = Object.freeze({
   size: 2,
 });
 
-export interface ArtifactLayer {
+/** A layer of an artifact: its bytes, or a file this process wrote and hashed (a large document, not held). */
+export type ArtifactLayer = {
   mediaType: string;
-  bytes: Buffer;
   annotations?: Annotations;
+} & ({ bytes: Buffer } | { file: string; digest: string; size: number });
+
+/**
+ * A blob of an artifact. A file-backed one (`file`) is copied into a layout by the kernel, and read only when
+ * something asks for its `bytes` (a push, a check).
+ */
+export interface ArtifactBlob {
+  descriptor: Descriptor;
+  readonly bytes: Buffer;
+  file?: string;
 }
 
 /** An artifact manifest with its exact bytes and every blob it names. */
@@ -35,7 +46,7 @@ export interface Artifact {
   /** How a referrers index lists it: media type, digest, size, artifactType, annotations. */
   descriptor: Descriptor;
   /** The config (empty) and each layer, with bytes. */
-  blobs: { descriptor: Descriptor; bytes: Buffer }[];
+  blobs: ArtifactBlob[];
 }
 
 /** The descriptor of a subject: media type, digest and size only. */
@@ -57,14 +68,21 @@ export function artifact(o: {
   layers: ArtifactLayer[];
   annotations?: Annotations;
 }): Artifact {
-  const layers = o.layers.map((l) => {
-    const d: Descriptor = {
-      mediaType: l.mediaType,
-      digest: sha256(l.bytes).toString(),
-      size: l.bytes.length,
-    };
+  const layers = o.layers.map((l): ArtifactBlob => {
+    const d: Descriptor =
+      'file' in l
+        ? { mediaType: l.mediaType, digest: Digest.parse(l.digest).toString(), size: l.size }
+        : { mediaType: l.mediaType, digest: sha256(l.bytes).toString(), size: l.bytes.length };
     if (l.annotations && Object.keys(l.annotations).length) d.annotations = { ...l.annotations };
-    return { descriptor: d, bytes: l.bytes };
+    if (!('file' in l)) return { descriptor: d, bytes: l.bytes };
+    const file = l.file;
+    return {
+      descriptor: d,
+      file,
+      get bytes() {
+        return readFileSync(file);
+      },
+    };
   });
   const manifest: Manifest = {
     schemaVersion: 2,
@@ -200,7 +218,8 @@ export async function writeReferrers(
   const store = new BlobStore(dir);
   const writeBlobs = async () => {
     for (const a of artifacts) {
-      for (const b of a.blobs) await store.write(b.descriptor.digest, b.descriptor.size, b.bytes);
+      for (const b of a.blobs)
+        await store.write(b.descriptor.digest, b.descriptor.size, b.file ? { file: b.file } : b.bytes);
       await store.write(a.descriptor.digest, a.descriptor.size, a.raw);
     }
   };

@@ -1,13 +1,14 @@
 /**
- * `layerFromEntries`: a deterministic tar (tar-stream) compressed with gzip (Node zlib), with both
+ * `layerFromEntries`: a deterministic tar compressed with gzip (Node zlib), with both
  * digests computed while streaming ONCE; the compressed bytes are kept so they are never recompressed.
  * gzip is pigz-style: 128 KiB blocks compressed on several threads into one member (parallel-gzip.ts); the bytes
  * depend only on the entries and the level, never on the number of cores.
- * File bodies are read as the tar is written, large ones streamed (tar-body.ts): memory does not grow with them.
+ * The tar is written into a reused buffer, headers and bodies read straight into it (tar-body.ts, tar-header.ts:
+ * the bytes tar-stream writes): memory does not grow with the files, and a small file costs an open, a read and a
+ * close.
  */
 
 import { Readable } from 'node:stream';
-import tar from 'tar-stream';
 import { asAborted, throwIfAborted } from './abort.ts';
 import { type Digest, FileHasher, Hasher } from './digest.ts';
 import type { Layer } from './layer.ts';
@@ -21,7 +22,8 @@ import {
   parallelGzip,
 } from './parallel-gzip.ts';
 import { Spool } from './spool.ts';
-import { Bodies, type Body, packEntry } from './tar-body.ts';
+import { Bodies, type BodyWatcher, tarChunks } from './tar-body.ts';
+import type { TarHeaderFields } from './tar-header.ts';
 
 export interface LayerOptions {
   /** Seconds since the epoch for every entry's mtime (SOURCE_DATE_EPOCH). Default 0. */
@@ -61,37 +63,33 @@ interface Built {
   files: LayerFile[] | undefined;
 }
 
-/** The entry's own time clamped to `[0, epoch]` (`import --normalize`), or the layer's time. */
-function mtimeOf(r: TarRecord, epoch: Date): Date {
-  if (r.mtime === undefined) return epoch;
+/** The entry's own time clamped to `[0, epoch]` (`import --normalize`), or the layer's time; in seconds. */
+function mtimeOf(r: TarRecord, epoch: Date): number {
+  if (r.mtime === undefined) return (epoch.getTime() / 1000) | 0;
   const clamped = Math.max(0, Math.min(r.mtime * 1000, epoch.getTime()));
-  return clamped === epoch.getTime() ? epoch : new Date(clamped);
+  return (clamped / 1000) | 0;
 }
 
-function header(r: TarRecord, epoch: Date, size: number): tar.Header {
-  const mtime = mtimeOf(r, epoch);
-  const h: tar.Header = {
+function header(r: TarRecord, epoch: Date, size: number): TarHeaderFields {
+  return {
     name: r.name,
     type: r.type,
     mode: r.mode,
     uid: r.uid,
     gid: r.gid,
-    uname: '',
-    gname: '',
-    mtime,
+    mtime: mtimeOf(r, epoch),
     size,
     linkname: r.linkname ?? '',
     devmajor: r.devmajor ?? 0,
     devminor: r.devminor ?? 0,
+    pax: r.xattrs
+      ? Object.fromEntries(
+          Object.keys(r.xattrs)
+            .sort()
+            .map((k) => [`SCHILY.xattr.${k}`, r.xattrs![k]!]),
+        )
+      : undefined,
   };
-  if (r.xattrs) {
-    h.pax = Object.fromEntries(
-      Object.keys(r.xattrs)
-        .sort()
-        .map((k) => [`SCHILY.xattr.${k}`, r.xattrs![k]!]),
-    );
-  }
-  return h;
 }
 
 /** The tar's size: headers, bodies padded to 512 bytes, the end marker (PAX records not counted). */
@@ -102,83 +100,34 @@ function tarSizeOf(records: TarRecord[], bodies: Bodies): number {
 }
 
 /**
- * Write `records` into the tar `pack` in order, then finalize it; bodies are read one at a time, large ones
- * streamed. With `files`, each added file's body is hashed on its way into the tar and listed there.
+ * A watcher for each body the layer adds (a regular file, not a whiteout): `onFile` told its path and first
+ * piece, and with `files` its digests listed, in tar order (a whole body hashed at once, a large one piece by piece).
  */
-async function feedTar(
-  pack: tar.Pack,
-  records: TarRecord[],
-  mtime: Date,
-  bodies: Bodies,
+function watcher(
   files: LayerFile[] | undefined,
   onFile: LayerOptions['onFile'],
-): Promise<void> {
-  try {
-    for (const r of records) {
-      let body = r.type === 'file' ? bodies.open(r) : undefined;
-      if (body && (files || onFile) && isAddedFile(r.type, r.name)) {
-        if (onFile) body = told(r.name, body, onFile);
-        if (files) body = hashed(r.name, body, files);
+): ((r: TarRecord) => BodyWatcher | undefined) | undefined {
+  if (!files && !onFile) return undefined;
+  return (r) => {
+    if (!isAddedFile(r.type, r.name)) return undefined;
+    let hasher: FileHasher | undefined;
+    let file: LayerFile | undefined;
+    return (piece, first, last) => {
+      if (first) onFile?.(r.name, piece);
+      if (!files) return;
+      if (first && last) {
+        const d = FileHasher.of(piece);
+        files.push({ path: r.name, size: d.size, sha256: d.sha256, sha1: d.sha1 });
+        return;
       }
-      await packEntry(pack, header(r, mtime, body?.size ?? 0), body);
-    }
-    pack.finalize();
-  } catch (err) {
-    pack.destroy(err as Error);
-    throw err;
-  } finally {
-    bodies.close();
-  }
-}
-
-/** `body`, `onFile` told its path and first bytes before it is packed. */
-function told(path: string, body: Body, onFile: NonNullable<LayerOptions['onFile']>): Body {
-  if (body.buffer) {
-    onFile(path, body.buffer);
-    return body;
-  }
-  return tapped(
-    body,
-    (chunk, first) => first && onFile(path, chunk),
-    (chunks) => {
-      if (chunks === 0) onFile(path, Buffer.alloc(0));
-    },
-  );
-}
-
-/** `body` whose digests are listed in `files` (a whole body at once; a streamed one after its last chunk). */
-function hashed(path: string, body: Body, files: LayerFile[]): Body {
-  if (body.buffer) {
-    files.push({ path, ...FileHasher.of(body.buffer) });
-    return body;
-  }
-  const file: LayerFile = { path, size: body.size, sha256: '', sha1: '' };
-  files.push(file);
-  const hasher = new FileHasher();
-  return tapped(
-    body,
-    (chunk) => hasher.update(chunk),
-    () => Object.assign(file, hasher.digest()),
-  );
-}
-
-/** A streamed `body` whose chunks `each` sees as they are packed, and `end` once after the last (with their count). */
-function tapped(
-  body: Body,
-  each: (chunk: Buffer, first: boolean) => void,
-  end: (chunks: number) => void,
-): Body {
-  const chunks = body.chunks!;
-  return {
-    size: body.size,
-    chunks: (function* () {
-      let n = 0;
-      for (const chunk of chunks) {
-        each(chunk, n++ === 0);
-        yield chunk;
+      if (first) {
+        hasher = new FileHasher();
+        file = { path: r.name, size: 0, sha256: '', sha1: '' };
+        files.push(file);
       }
-      end(n);
-    })(),
+      hasher!.update(piece);
+      if (last) Object.assign(file!, hasher!.digest());
+    };
   };
 }
 
@@ -190,39 +139,42 @@ export async function buildTarGz(records: TarRecord[], opts: LayerOptions = {}):
   const mtime = new Date(epoch * 1000);
   const level = opts.compressionLevel ?? DEFAULT_GZIP_LEVEL;
   checkGzipLevel(level);
-  const pack = tar.pack();
-  // Failures reach the caller through `feed` and the gzip side; a destroyed pack must not also throw 'error'.
-  pack.on('error', () => {});
   const diff = new Hasher();
   const comp = new Hasher();
   const spool = new Spool(opts.spoolThreshold);
   const bodies = new Bodies();
   const files: LayerFile[] | undefined = opts.fileDigests ? [] : undefined;
   const report = opts.onProgress;
-  const total = report ? tarSizeOf(records, bodies) : 0;
-  const tarChunk = report
-    ? (chunk: Buffer) => {
-        diff.update(chunk);
-        report(diff.size, Math.max(total, diff.size));
-      }
-    : (chunk: Buffer) => diff.update(chunk);
-
   const signal = opts.signal;
   throwIfAborted(signal, 'packing a layer');
-  const stop = () => pack.destroy(new Stopped('aborted'));
-  signal?.addEventListener('abort', stop, { once: true });
-  const feed = feedTar(pack, records, mtime, bodies, files, opts.onFile);
+  const total = report ? tarSizeOf(records, bodies) : 0;
+  const chunks = tarChunks(
+    records,
+    bodies,
+    (r, size) => header(r, mtime, size),
+    watcher(files, opts.onFile),
+    signal ? () => throwIfAborted(signal, 'packing a layer') : undefined,
+  );
+  const tar = (function* () {
+    for (const chunk of chunks) {
+      diff.update(chunk);
+      report?.(diff.size, Math.max(total, diff.size));
+      yield chunk;
+    }
+  })();
   const gzipOptions: ParallelGzipOptions = { level };
   if (opts.gzipConcurrency !== undefined) gzipOptions.concurrency = opts.gzipConcurrency;
-  const sides = [gzipSide(pack, gzipOptions, tarChunk, comp, spool)];
-  // Whichever part fails first stops the others (a blocked writer would otherwise wait for room forever).
-  for (const p of [feed, ...sides]) p.catch((err: Error) => pack.destroy(err));
-  const results = await Promise.allSettled([feed, ...sides]);
-  signal?.removeEventListener('abort', stop);
-  const reasons = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
-  if (reasons.length) {
+  try {
+    for await (const piece of parallelGzip(tar, gzipOptions)) {
+      comp.update(piece);
+      await spool.write(piece);
+      throwIfAborted(signal, 'packing a layer');
+    }
+    await spool.close();
+  } catch (err) {
+    chunks.return();
     await spool.close().catch(() => {});
-    throw asAborted(reasons.find((r) => !(r instanceof Stopped)) ?? reasons[0], signal, 'packing a layer');
+    throw asAborted(err, signal, 'packing a layer');
   }
   return {
     digest: comp.digest(),
@@ -232,36 +184,6 @@ export async function buildTarGz(records: TarRecord[], opts: LayerOptions = {}):
     spool,
     files,
   };
-}
-
-/** A part stopped because another failed: the other's error is the one to report. */
-class Stopped extends Error {}
-
-/** The tar through `parallelGzip` (pigz-style blocks on several threads, one gzip member), hashed and kept. */
-async function gzipSide(
-  pack: tar.Pack,
-  options: ParallelGzipOptions,
-  tarChunk: (chunk: Buffer) => void,
-  comp: Hasher,
-  spool: Spool,
-): Promise<void> {
-  const tarChunks = (async function* () {
-    for await (const chunk of pack as AsyncIterable<Buffer>) {
-      tarChunk(chunk);
-      yield chunk;
-    }
-  })();
-  try {
-    for await (const piece of parallelGzip(tarChunks, options)) {
-      comp.update(piece);
-      await spool.write(piece);
-    }
-    await spool.close();
-  } catch (err) {
-    pack.destroy(err as Error);
-    await spool.close().catch(() => {});
-    throw err;
-  }
 }
 
 /** A layer from records already normalised (see `normalizeEntries`). Built lazily, once. */

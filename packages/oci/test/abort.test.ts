@@ -250,11 +250,11 @@ describe('aborting writes', () => {
     await expect(again.digest()).rejects.toBeInstanceOf(AbortedError);
   });
 
-  it.each([1, 2, 7, 50, 400])(
+  it.each([1, 2, 4, 7])(
     'layerFromEntries: aborted at progress call %i among small in-memory entries, rejects, nothing unhandled',
     async (at) => {
-      // Buffered bodies and directories: the tar entries an abort destroys with the pack must not throw 'error'
-      // (Ctrl-C during import crashed with an unhandled 'error' event from a tar-stream sink).
+      // Buffered bodies and directories (~3.6 MB of tar: progress is told per 512 KiB chunk of it): an abort must
+      // reject, and leave nothing unhandled (Ctrl-C during import once crashed with an unhandled 'error' event).
       const entries = Array.from({ length: 3000 }, (_, i) =>
         i % 10 === 0
           ? { type: 'dir' as const, path: `d${i}` }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type LayerEntry, layerFiles, layerFromEntries, readLayerFiles, sha256 } from '../src/index.ts';
-import { SYNC_READ_LIMIT } from '../src/tar-body.ts';
+import { TAR_CHUNK } from '../src/tar-body.ts';
 
 describe('layerFiles', () => {
   it('lists the regular files a layer adds with their sha256 and sha1; directories, links and whiteouts are not files', async () => {
@@ -37,9 +37,9 @@ describe('layerFiles of a layer packed with fileDigests', () => {
   it('hashes each file as it is packed: the same list as reading the layer back, the digests of the files', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'layer-files-'));
     try {
-      // A small file (read whole), one above the sync-read limit (streamed in chunks), an empty one.
+      // A small file (read whole), one larger than a chunk of the tar (read in pieces), an empty one.
       const small = Buffer.from('small file\n');
-      const big = Buffer.alloc(SYNC_READ_LIMIT * 2 + 123, 'xyz');
+      const big = Buffer.alloc(TAR_CHUNK * 2 + 123, 'xyz');
       await writeFile(join(dir, 'small'), small);
       await writeFile(join(dir, 'big'), big);
       await writeFile(join(dir, 'empty'), '');

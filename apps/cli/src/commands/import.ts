@@ -203,7 +203,7 @@ export function importCommand(program: Command): void {
             ...(opts.imageName ? { imageName: opts.imageName } : {}),
             signal: runSignal(),
           });
-        const referrers = attestations(
+        const referrers = await attestations(
           {
             name: opts.imageName ?? 'image',
             platform: formatPlatform(platform),

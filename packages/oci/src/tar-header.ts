@@ -1,0 +1,168 @@
+/**
+ * Tar headers written straight into the layer's output buffer: the bytes tar-stream's `pack()` writes for the
+ * same entry (ustar, a name over 100 bytes split into prefix/name, PAX `path`/`linkpath`/extra records when that
+ * does not fit or a name is not ASCII), without a stream, a sink and a promise per entry. Byte-for-byte equality
+ * with tar-stream is tested (test/tar-header.test.ts), since every layer digest depends on it.
+ */
+
+/** One entry's header, as the layer writer has it. */
+export interface TarHeaderFields {
+  name: string;
+  type: 'file' | 'directory' | 'symlink' | 'link' | 'character-device' | 'block-device' | 'fifo';
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  /** Seconds since the epoch. */
+  mtime: number;
+  linkname: string;
+  devmajor: number;
+  devminor: number;
+  /** Extra PAX records (written in this order). */
+  pax?: Record<string, string> | undefined;
+}
+
+const TYPEFLAG: Record<TarHeaderFields['type'] | 'pax-header', number> = {
+  file: 0,
+  link: 1,
+  symlink: 2,
+  'character-device': 3,
+  'block-device': 4,
+  directory: 5,
+  fifo: 6,
+  'pax-header': 72,
+};
+const ZERO = 0x30;
+const USTAR = Buffer.from('ustar\x0000', 'latin1');
+const ASCII = /^[\x00-\x7f]*$/;
+
+/**
+ * `value` as `n` octal digits and a space at `out[at]` (tar-stream's `encodeOct`: zero-padded, or all sevens when
+ * it needs more than `n` digits). Digits are stored one by one: no string per field.
+ */
+function putOctal(out: Buffer, at: number, value: number, n: number): void {
+  if (!(value >= 0 && Number.isInteger(value))) {
+    // What tar-stream writes for anything else (a negative time past 2038 from its `| 0`): its string, as is.
+    const s = value.toString(8);
+    out.write(s.length > n ? `${'7'.repeat(n)} ` : `${'0'.repeat(n - s.length)}${s} `, at, 'latin1');
+    return;
+  }
+  let v = value;
+  for (let i = n - 1; i >= 0; i--) {
+    out[at + i] = ZERO + (v % 8);
+    v = Math.floor(v / 8);
+  }
+  if (v > 0) out.fill(0x37, at, at + n);
+  out[at + n] = 0x20;
+}
+
+/** The ustar name and prefix for `name`, or undefined when it needs a PAX record (tar-stream's rule). */
+function split(name: string, linkname: string): { name: string; prefix: string } | undefined {
+  if (name.length <= 100 && !linkname && ASCII.test(name)) return { name, prefix: '' };
+  if (!ASCII.test(name)) return undefined;
+  let prefix = '';
+  while (name.length > 100) {
+    const i = name.indexOf('/');
+    if (i === -1) return undefined;
+    prefix += prefix ? `/${name.slice(0, i)}` : name.slice(0, i);
+    name = name.slice(i + 1);
+  }
+  if (name.length > 100 || prefix.length > 155) return undefined;
+  if (linkname && Buffer.byteLength(linkname) > 100) return undefined;
+  return { name, prefix };
+}
+
+interface Ustar {
+  name: string;
+  prefix: string;
+  typeflag: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  mtime: number;
+  linkname: string;
+  devmajor: number;
+  devminor: number;
+}
+
+/** One 512-byte ustar header at `out[at]`. */
+function writeUstar(out: Buffer, at: number, h: Ustar): void {
+  out.fill(0, at, at + 512);
+  out.write(h.name, at, 'latin1');
+  putOctal(out, at + 100, h.mode & 0o7777, 6);
+  putOctal(out, at + 108, h.uid, 6);
+  putOctal(out, at + 116, h.gid, 6);
+  if (h.size >= 8 ** 11) {
+    // base-256, as tar-stream and GNU tar write sizes of 8 GiB and more
+    out[at + 124] = 0x80;
+    let num = h.size;
+    for (let i = 11; i > 0; i--) {
+      out[at + 124 + i] = num & 0xff;
+      num = Math.floor(num / 0x100);
+    }
+  } else putOctal(out, at + 124, h.size, 11);
+  putOctal(out, at + 136, h.mtime, 11);
+  out[at + 156] = ZERO + h.typeflag;
+  if (h.linkname) out.write(h.linkname, at + 157, 100, 'utf8');
+  USTAR.copy(out, at + 257);
+  putOctal(out, at + 329, h.devmajor, 6);
+  putOctal(out, at + 337, h.devminor, 6);
+  if (h.prefix) out.write(h.prefix, at + 345, 'latin1');
+  let sum = 8 * 32;
+  for (let i = at; i < at + 148; i++) sum += out[i]!;
+  for (let i = at + 156; i < at + 512; i++) sum += out[i]!;
+  putOctal(out, at + 148, sum, 6);
+}
+
+/** A PAX record: its length (counting itself) and ` key=value\n`, as tar-stream computes it. */
+function paxRecord(str: string): string {
+  const len = Buffer.byteLength(str);
+  let digits = Math.floor(Math.log(len) / Math.log(10)) + 1;
+  if (len + digits >= 10 ** digits) digits++;
+  return `${len + digits}${str}`;
+}
+
+/** tar-stream's defaults for a header: mode 0 becomes 0755 (directories) or 0644, a symlink has no size. */
+function normalised(h: TarHeaderFields): TarHeaderFields {
+  const size = !h.size || h.type === 'symlink' ? 0 : h.size;
+  const mode = h.mode || (h.type === 'directory' ? 0o755 : 0o644);
+  return size === h.size && mode === h.mode ? h : { ...h, size, mode };
+}
+
+/**
+ * The header of one entry: the common case (a ustar header) is written into `out` at `at`, which must have 512
+ * bytes of room, and 512 is returned; a PAX entry's headers (the PAX header, its records padded to 512 and the
+ * entry's own header) come back in a buffer of their own.
+ */
+export function writeTarHeader(out: Buffer, at: number, fields: TarHeaderFields): 512 | Buffer {
+  const h = normalised(fields);
+  const ustar = h.pax ? undefined : split(h.name, h.linkname);
+  const base: Ustar = {
+    name: ustar?.name ?? 'PaxHeader',
+    prefix: ustar?.prefix ?? '',
+    typeflag: TYPEFLAG[h.type],
+    mode: h.mode,
+    uid: h.uid || 0,
+    gid: h.gid || 0,
+    size: h.size,
+    mtime: h.mtime,
+    linkname: ustar ? h.linkname : h.linkname ? 'PaxHeader' : '',
+    devmajor: h.devmajor || 0,
+    devminor: h.devminor || 0,
+  };
+  if (ustar) {
+    writeUstar(out, at, base);
+    return 512;
+  }
+  let text = h.name ? paxRecord(` path=${h.name}\n`) : '';
+  if (h.linkname) text += paxRecord(` linkpath=${h.linkname}\n`);
+  for (const key in h.pax ?? {}) text += paxRecord(` ${key}=${h.pax![key]}\n`);
+  const records = Buffer.from(text, 'utf8');
+  const padded = Math.ceil(records.byteLength / 512) * 512;
+  const bytes = Buffer.alloc(512 + padded + 512);
+  writeUstar(bytes, 0, { ...base, typeflag: TYPEFLAG['pax-header'], size: records.byteLength });
+  records.copy(bytes, 512);
+  writeUstar(bytes, 512 + padded, base);
+  return bytes;
+}
