@@ -65,7 +65,7 @@ describe('parallelGzip (pigz-style: one member, 128 KiB blocks primed with the p
     expect(gunzipSync(many).equals(input)).toBe(true);
   });
 
-  it('gives the format\'s bytes: each block as zlib deflates it with its default 16 KiB output buffer', async () => {
+  it("gives the format's bytes: each block as zlib deflates it with its default 16 KiB output buffer", async () => {
     // The format: block i is raw deflate of input[i], primed with the 32 KiB before it, ending in a sync flush
     // (the last: finished), each with zlib's default output buffer. Where a sync flush ends right at the end of
     // a 16 KiB buffer, zlib writes one more empty stored block; ours uses a large buffer and must match anyway.
@@ -90,7 +90,11 @@ describe('parallelGzip (pigz-style: one member, 128 KiB blocks primed with the p
     };
     // First blocks whose output (Node 20's zlib) ends a few bytes past 4 × 16 KiB: some get the extra empty block.
     const sync = (b: Buffer, chunkSize?: number) =>
-      deflateRawSync(b, { level: 6, finishFlush: constants.Z_SYNC_FLUSH, ...(chunkSize ? { chunkSize } : {}) });
+      deflateRawSync(b, {
+        level: 6,
+        finishFlush: constants.Z_SYNC_FLUSH,
+        ...(chunkSize ? { chunkSize } : {}),
+      });
     let extras = 0;
     for (let n = 65180; n <= 65230; n++) {
       const block = blockOf(n);
