@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.ts';
@@ -20,10 +21,12 @@ export interface LocalRegistryOptions {
   auth?: (dir: string) => Promise<string>;
   /** Run by `stop()` after the registry is gone, and when it never came up (e.g. stop a token server). */
   onStop?: () => Promise<void>;
+  /** Serve HTTPS with this certificate and key (PEM files); `url` is then `https://127.0.0.1:<port>`. */
+  tls?: { certificate: string; key: string };
 }
 
 export interface LocalRegistry {
-  /** `http://127.0.0.1:<port>` */
+  /** `http://127.0.0.1:<port>` (`https://` with `tls`) */
   url: string;
   /** `127.0.0.1:<port>`, what goes in an image reference. */
   host: string;
@@ -54,6 +57,7 @@ export function registryConfig(o: {
   logLevel?: LocalRegistryOptions['logLevel'];
   auth?: string;
   secret?: string;
+  tls?: LocalRegistryOptions['tls'];
 }): string {
   return [
     'version: 0.1',
@@ -72,6 +76,7 @@ export function registryConfig(o: {
     'http:',
     `  addr: 127.0.0.1:${o.port}`,
     `  secret: ${o.secret ?? randomBytes(16).toString('hex')}`,
+    ...(o.tls ? ['  tls:', `    certificate: ${o.tls.certificate}`, `    key: ${o.tls.key}`] : []),
     o.auth ?? '',
   ].join('\n');
 }
@@ -90,6 +95,7 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
       port,
       auth,
       ...(options.logLevel && { logLevel: options.logLevel }),
+      ...(options.tls && { tls: options.tls }),
     });
     await writeFile(join(dir, 'config.yml'), config);
     // The registry logs to a file, not a pipe: a caller that blocks its event loop (spawnSync of the CLI)
@@ -110,8 +116,8 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
       }
     };
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    const url = `http://127.0.0.1:${port}`;
-    const ready = await waitReady(url, exited);
+    const url = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+    const ready = await waitReady(url, exited, options.tls && readFileSync(options.tls.certificate));
     if (ready) {
       const stop = async () => {
         if (child.exitCode === null && child.signalCode === null) {
@@ -135,7 +141,24 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
   throw lastError;
 }
 
-async function waitReady(url: string, exited: Promise<number | null>): Promise<boolean> {
+/** The status of `GET <url>/v2/`, trusting `ca` for an https URL. */
+async function probe(url: string, ca: Buffer | undefined): Promise<number> {
+  if (!ca) {
+    const res = await fetch(`${url}/v2/`);
+    await res.body?.cancel();
+    return res.status;
+  }
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(`${url}/v2/`, { ca }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function waitReady(url: string, exited: Promise<number | null>, ca?: Buffer): Promise<boolean> {
   let gone = false;
   void exited.then(() => {
     gone = true;
@@ -143,9 +166,8 @@ async function waitReady(url: string, exited: Promise<number | null>): Promise<b
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline && !gone) {
     try {
-      const res = await fetch(`${url}/v2/`);
-      await res.body?.cancel();
-      if (res.status === 200 || res.status === 401) return true;
+      const status = await probe(url, ca);
+      if (status === 200 || status === 401) return true;
     } catch {
       // not listening yet
     }

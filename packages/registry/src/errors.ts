@@ -166,7 +166,7 @@ export class ConnectionError extends RegistryClientError {
         'the connection dropped; retry (a proxy or load balancer may be cutting long uploads)',
       CONNECTION_TIMEOUT: `no answer from ${origin}: check the network, proxy settings and firewall`,
       HOST_NOT_FOUND: `cannot resolve ${origin}: check the registry host name`,
-      TLS_ERROR: `TLS failed for ${origin}: for a plain-HTTP registry use --insecure; otherwise check its certificate`,
+      TLS_ERROR: `TLS failed for ${origin}: for a plain-HTTP registry use --insecure; otherwise check its certificate (one from a private CA: NODE_EXTRA_CA_CERTS=/path/to/ca.pem)`,
       CONNECTION_FAILED: `cannot reach ${origin}: check the registry address and the network`,
     };
     const temporary = code !== 'TLS_ERROR' && code !== 'HOST_NOT_FOUND';

@@ -21,6 +21,8 @@ export interface StartRegistryOptions {
   tokenField?: TokenServerOptions['field'];
   /** Log level of the registry (default `warn`). */
   logLevel?: 'error' | 'warn' | 'info' | 'debug';
+  /** Serve HTTPS with this certificate and key (PEM files). */
+  tls?: { certificate: string; key: string };
 }
 
 export interface RunningRegistry extends LocalRegistry {
@@ -71,6 +73,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
       await tokenServer?.stop();
     },
     ...(options.logLevel && { logLevel: options.logLevel }),
+    ...(options.tls && { tls: options.tls }),
   });
   return { ...registry, users, tokenServer };
 }
