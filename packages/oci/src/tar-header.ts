@@ -72,19 +72,8 @@ function split(name: string, linkname: string): { name: string; prefix: string }
   return { name, prefix };
 }
 
-interface Ustar {
-  name: string;
-  prefix: string;
-  typeflag: number;
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  mtime: number;
-  linkname: string;
-  devmajor: number;
-  devminor: number;
-}
+/** What one ustar header block holds: the entry's fields, its name split into prefix and name, the typeflag. */
+type Ustar = Omit<TarHeaderFields, 'type' | 'pax'> & { prefix: string; typeflag: number };
 
 /** One 512-byte ustar header at `out[at]`. */
 function writeUstar(out: Buffer, at: number, h: Ustar): void {

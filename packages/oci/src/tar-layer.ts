@@ -70,7 +70,8 @@ function mtimeOf(r: TarRecord, epoch: Date): number {
   return (clamped / 1000) | 0;
 }
 
-function header(r: TarRecord, epoch: Date, size: number): TarHeaderFields {
+/** The tar header fields of record `r` in a layer of time `epoch` (exported for the tar writer's test). */
+export function tarHeaderOf(r: TarRecord, epoch: Date, size: number): TarHeaderFields {
   return {
     name: r.name,
     type: r.type,
@@ -151,7 +152,7 @@ export async function buildTarGz(records: TarRecord[], opts: LayerOptions = {}):
   const chunks = tarChunks(
     records,
     bodies,
-    (r, size) => header(r, mtime, size),
+    (r, size) => tarHeaderOf(r, mtime, size),
     watcher(files, opts.onFile),
     signal ? () => throwIfAborted(signal, 'packing a layer') : undefined,
   );

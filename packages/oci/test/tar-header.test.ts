@@ -5,25 +5,13 @@ import tar from 'tar-stream';
 import { describe, expect, it } from 'vitest';
 import type { TarRecord } from '../src/layer-entries.ts';
 import { Bodies, TAR_CHUNK, tarChunks } from '../src/tar-body.ts';
+import { tarHeaderOf } from '../src/tar-layer.ts';
 import type { TarHeaderFields } from '../src/tar-header.ts';
 
-const MTIME = 1_700_000_000;
-
-function fields(r: TarRecord, size: number): TarHeaderFields {
-  return {
-    name: r.name,
-    type: r.type,
-    mode: r.mode,
-    uid: r.uid,
-    gid: r.gid,
-    size,
-    mtime: (r.mtime ?? MTIME) | 0, // as the layer writer has it (tar-stream's `| 0`)
-    linkname: r.linkname ?? '',
-    devmajor: r.devmajor ?? 0,
-    devminor: r.devminor ?? 0,
-    pax: r.xattrs,
-  };
-}
+// The layer's time: after every record's own time (2100), so the real mapping below keeps those as they are.
+const EPOCH = new Date(4_102_444_800 * 1000);
+/** A record's header fields exactly as the layer writer makes them. */
+const fields = (r: TarRecord, size: number): TarHeaderFields => tarHeaderOf(r, EPOCH, size);
 
 /** The same records written by tar-stream's pack (the reference every existing layer digest was made with). */
 async function viaTarStream(records: TarRecord[], bodies: Buffer[]): Promise<Buffer> {
