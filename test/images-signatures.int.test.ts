@@ -1,6 +1,6 @@
 /**
  * `pnpm build:images` on a turbo cache hit keeps what `sign` added: turbo restores `dist/oci/index.json` as the
- * images task wrote it, and scripts/build-images.ts puts the signatures back. Real turbo and the real CLI, on a
+ * images task wrote it, and scripts/build-images.mjs (through build-images.ts) puts the signatures back. Real turbo and the real CLI, on a
  * one-package (npm) workspace whose `images` task builds a tiny layout into `$TURBO_ROOT$/dist/oci` (as hello's does).
  */
 import { spawnSync } from 'node:child_process';
@@ -10,7 +10,6 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '@scratchpack/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildImages } from '../scripts/build-images.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cliBin = join(root, 'apps', 'cli', 'bin', 'scratchpack.js');
@@ -25,6 +24,13 @@ describe('build:images after sign (turbo cache hit)', () => {
     (JSON.parse(await readFile(join(ws, 'dist', 'oci', 'index.json'), 'utf8')) as { manifests: unknown[] })
       .manifests.length;
   const turboEnv = () => ({ TURBO_TELEMETRY_DISABLED: '1', TURBO_CACHE_DIR: join(work.path, 'turbo-cache') });
+  // What `pnpm build:images` runs, in the workspace (its layouts are those of the directory it runs in).
+  const buildImages = () =>
+    spawnSync(process.execPath, [join(root, 'scripts', 'build-images.mjs')], {
+      cwd: ws,
+      env: { ...process.env, ...turboEnv() },
+      encoding: 'utf8',
+    });
 
   beforeAll(async () => {
     work = await tempDir('images-signatures-');
@@ -60,7 +66,7 @@ describe('build:images after sign (turbo cache hit)', () => {
     const env = turboEnv();
     Object.assign(process.env, env);
     try {
-      expect(await buildImages([], ws)).toBe(0); // a cache miss: the images task runs
+      expect(buildImages().status).toBe(0); // a cache miss: the images task runs
       expect(await entries()).toBe(1);
       const sign = () =>
         expect(cli(['sign', 'dist/oci:latest', '--key', join(work.path, 'k.pem')]).status).toBe(0);
@@ -81,7 +87,10 @@ describe('build:images after sign (turbo cache hit)', () => {
 
       // build:images: the same cache hit, and the signatures are put back.
       sign();
-      expect(await buildImages([], ws)).toBe(0);
+      const again = buildImages();
+      expect(again.status).toBe(0);
+      expect(again.stdout).toMatch(/FULL TURBO/);
+      expect(again.stdout).toContain('kept 2 referrer(s) added to dist/oci');
       expect(await entries()).toBe(3);
       const v = verify();
       expect(v.stderr).toBe('');
