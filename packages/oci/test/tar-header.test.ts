@@ -5,8 +5,8 @@ import tar from 'tar-stream';
 import { describe, expect, it } from 'vitest';
 import type { TarRecord } from '../src/layer-entries.ts';
 import { Bodies, TAR_CHUNK, tarChunks } from '../src/tar-body.ts';
-import { tarHeaderOf } from '../src/tar-layer.ts';
 import type { TarHeaderFields } from '../src/tar-header.ts';
+import { tarHeaderOf } from '../src/tar-layer.ts';
 
 // The layer's time: after every record's own time (2100), so the real mapping below keeps those as they are.
 const EPOCH = new Date(4_102_444_800 * 1000);
