@@ -4,7 +4,7 @@
  */
 import { Readable } from 'node:stream';
 import type { Artifact, Image } from '@scratchpack/oci';
-import type { PushBlob } from './upload.ts';
+import { artifactPushBlob, type PushBlob } from './upload.ts';
 
 export interface PlannedBlob extends PushBlob {
   kind: 'layer' | 'config';
@@ -42,16 +42,10 @@ export async function planImages(images: Image[]): Promise<PlannedImage[]> {
 export async function planBlobs(images: Image[], referrers: readonly Artifact[]): Promise<PlannedBlob[]> {
   const seen = new Map<string, PlannedBlob>();
   const artifactBlobs = (a: Artifact) => {
-    for (const { descriptor, bytes } of a.blobs) {
-      if (seen.has(descriptor.digest)) continue;
-      const kind = descriptor.digest === a.manifest.config.digest ? 'config' : 'layer';
-      seen.set(descriptor.digest, {
-        digest: descriptor.digest,
-        size: descriptor.size,
-        kind,
-        open: () => Readable.from([bytes]),
-        bytes,
-      });
+    for (const b of a.blobs) {
+      if (seen.has(b.descriptor.digest)) continue;
+      const kind = b.descriptor.digest === a.manifest.config.digest ? 'config' : 'layer';
+      seen.set(b.descriptor.digest, { ...artifactPushBlob(b), kind });
     }
   };
   for (const image of images) {

@@ -5,9 +5,9 @@
  * subject: an index listing the referrers (GET it, 404 → empty, append what is missing, PUT it back).
  * Listing: `GET /v2/<name>/referrers/<digest>`, and the fallback tag when the API answers 404.
  */
-import { Readable } from 'node:stream';
 import {
   type Artifact,
+  type ArtifactBlob,
   artifactFromRaw,
   type Descriptor,
   type IndexManifest,
@@ -23,7 +23,7 @@ import { ProtocolError } from './errors.ts';
 import { type Lane, Work } from './limit.ts';
 import { findManifest, getManifest, putManifest } from './manifests.ts';
 import { discard } from './transport.ts';
-import { uploadBlob } from './upload.ts';
+import { artifactPushBlob, uploadBlob } from './upload.ts';
 
 export interface ReferrersPushResult {
   /** Artifact manifests put. */
@@ -56,18 +56,13 @@ function artifactBlobSteps(
   artifacts: readonly Artifact[],
   scopes: readonly string[],
 ): Promise<void>[] {
-  const blobs = new Map<string, { size: number; bytes: Buffer }>();
+  const blobs = new Map<string, ArtifactBlob>();
   for (const a of artifacts)
-    for (const b of a.blobs) blobs.set(b.descriptor.digest, { size: b.descriptor.size, bytes: b.bytes });
-  return [...blobs].map(([digest, { size, bytes }]) =>
+    for (const b of a.blobs) if (!blobs.has(b.descriptor.digest)) blobs.set(b.descriptor.digest, b);
+  return [...blobs.values()].map((b) =>
     work.task(lane, [], async () => {
-      if (await blobExists(client, repository, digest, scopes)) return;
-      await uploadBlob(
-        client,
-        repository,
-        { digest, size, open: () => Readable.from([bytes]), bytes },
-        scopes,
-      );
+      if (await blobExists(client, repository, b.descriptor.digest, scopes)) return;
+      await uploadBlob(client, repository, artifactPushBlob(b), scopes);
     }),
   );
 }

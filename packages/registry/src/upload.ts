@@ -1,5 +1,5 @@
-import type { Readable } from 'node:stream';
-import { checkedFileChunks, chunksOf } from '@scratchpack/oci';
+import { Readable } from 'node:stream';
+import { type ArtifactBlob, checkedFileChunks, chunksOf } from '@scratchpack/oci';
 import { cancelUpload, completeUpload, startUpload, type UploadSession, uploadChunk } from './blobs.ts';
 import type { RegistryClient } from './client.ts';
 import { ProtocolError, RegistryClientError } from './errors.ts';
@@ -28,6 +28,25 @@ export interface PushBlob {
    * (`checkedFileChunks`) — no fresh buffer per chunk, no second pass over the bytes.
    */
   file?: string;
+}
+
+/**
+ * A blob of an artifact (SBOM, provenance, signature, their empty config) as a push sends it: held bytes as they
+ * are, a file-backed one (a large document this process wrote) from its file, read and checked as it is sent —
+ * never read whole into memory first.
+ */
+export function artifactPushBlob(b: ArtifactBlob): PushBlob {
+  const { digest, size } = b.descriptor;
+  const file = b.file;
+  if (file !== undefined)
+    return {
+      digest,
+      size,
+      file,
+      open: () => checkedFileChunks(file, digest, size, `blob ${digest} (${file})`),
+    };
+  const bytes = b.bytes;
+  return { digest, size, open: () => Readable.from([bytes]), bytes };
 }
 
 export interface UploadOptions {
