@@ -45,17 +45,17 @@ function raiseNice(): { nice: string; undo: () => void } {
 }
 
 /** Raise the autogroup's and the process's priority where the system lets us; say what happened. */
-export function raisePriority(): Priority {
+export function raisePriority(autogroup = AUTOGROUP): Priority {
   const { nice, undo } = raiseNice();
   let before: number | undefined;
   try {
-    before = niceOf(readFileSync(AUTOGROUP, 'utf8'));
+    before = niceOf(readFileSync(autogroup, 'utf8'));
   } catch {
     return { note: `${nice} (no autogroup scheduling here)`, restore: undo };
   }
-  if (before === undefined) return { note: nice, restore: undo };
+  if (before === undefined) return { note: `${nice} (not in an autogroup here)`, restore: undo };
   try {
-    writeFileSync(AUTOGROUP, String(BENCH_NICE));
+    writeFileSync(autogroup, String(BENCH_NICE));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
     return {
@@ -67,7 +67,7 @@ export function raisePriority(): Priority {
     process.off('exit', restore);
     undo();
     try {
-      writeFileSync(AUTOGROUP, String(before));
+      writeFileSync(autogroup, String(before));
     } catch {
       // The session ended or the group changed: nothing to put back.
     }
