@@ -164,7 +164,6 @@ export { layoutDiffIds } from './store-diff-ids.ts';
 export * from './store-errors.ts';
 export { LEASES_DIR, type Lease, liveLeases, takeLease, withLease } from './store-leases.ts';
 export {
-  checkTarEntries,
   type ImportedTar,
   type ImportTarOptions,
   importTarLayer,

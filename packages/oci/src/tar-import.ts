@@ -150,24 +150,6 @@ export async function openTarInput(
   return { tar: stream.pipe(gunzip), gzip: true };
 }
 
-/**
- * Check a tar (plain or gzip) as `readTarEntries` does — the same refusals, naming the entry — without keeping
- * any contents but the `keepFiles`; returns how many entries it has (later duplicates replacing earlier ones)
- * and the files held.
- */
-export async function checkTarEntries(
-  input: Readable,
-  opts: ReadTarOptions = {},
-): Promise<{ entries: number; files: Map<string, Buffer> }> {
-  const drained: BodyReader = async (body) => {
-    let size = 0;
-    for await (const chunk of body) size += chunk.byteLength;
-    return { source: '', offset: 0, size };
-  };
-  const files = new Map<string, Buffer>();
-  return { entries: (await parseTar(input, opts, drained, files)).length, files };
-}
-
 /** `body` with a copy of each chunk pushed to `into`. */
 async function* copiedTo(body: AsyncIterable<Buffer>, into: Buffer[]): AsyncGenerator<Buffer> {
   for await (const chunk of body) {

@@ -5,13 +5,12 @@
  * deterministic parallel gzip every layer gets, so the same tar always gives the same blob.
  *
  * The input is read once: each chunk is hashed, compressed (the blob is kept as `layerFromEntries` keeps it: in
- * memory while small, then in a temp file) and checked by the same parser `importTarLayer` uses, which refuses
- * what it refuses (`..`, absolute names, hardlinks to files not earlier in the archive, whiteouts when told,
- * unknown entry types, a truncated archive) naming the entry. Memory does not grow with the input.
+ * memory while small, then in a temp file) and checked as it passes (`TarChecker`, tar-check.ts), which refuses
+ * what `importTarLayer` refuses (`..`, absolute names, hardlinks to files not earlier in the archive, whiteouts
+ * when told, unknown entry types, a truncated archive) naming the entry. Memory does not grow with the input.
  */
-import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
-import { addAbortSignal, PassThrough, Readable } from 'node:stream';
+import { addAbortSignal, Readable } from 'node:stream';
 import { asAborted, throwIfAborted } from './abort.ts';
 import { type Digest, Hasher } from './digest.ts';
 import { InvalidTarError } from './errors.ts';
@@ -19,10 +18,8 @@ import type { Layer } from './layer.ts';
 import { MediaTypes } from './media-types.ts';
 import { checkGzipLevel, DEFAULT_GZIP_LEVEL, isGzipMagic, parallelGzip } from './parallel-gzip.ts';
 import { Spool } from './spool.ts';
-import { checkTarEntries, type ImportedTar, type ImportTarOptions, openTarInput } from './tar-import.ts';
-
-/** The checker stopped reading before the input ended (it failed; its error is the one to report). */
-class CheckerGone extends Error {}
+import { TarChecker } from './tar-check.ts';
+import { type ImportedTar, type ImportTarOptions, openTarInput } from './tar-import.ts';
 
 /**
  * Import a tar (plain or gzip) keeping its bytes: see the file comment. `opts.sourceDateEpoch` and `opts.file`
@@ -41,21 +38,8 @@ export async function keepTarLayer(input: Readable, opts: ImportTarOptions = {})
   try {
     const raw = { hash: new Hasher(), gzip: false };
     const { tar, gzip } = await openTarInput(counted(input, raw, opts.onRead), where);
-    // The checker reads its own copy of the tar; a full copy waits for it (back-pressure), a failed one stops all.
-    const copy = new PassThrough({ highWaterMark: 1024 * 1024 });
-    const checked = checkTarEntries(copy, { ...opts, file: undefined, source: where });
-    let done = false;
-    const stopped = checked.then(
-      () => {
-        done = true;
-        throw new CheckerGone();
-      },
-      (err) => {
-        copy.destroy();
-        throw err;
-      },
-    );
-    stopped.catch(() => {});
+    // Each chunk is checked as it passes, on this thread: a bad entry stops the import at that chunk.
+    const checker = new TarChecker({ ...opts, file: undefined, source: where });
     const diff = new Hasher();
     let tail: Buffer = Buffer.alloc(0);
     const teed = (async function* () {
@@ -65,14 +49,10 @@ export async function keepTarLayer(input: Readable, opts: ImportTarOptions = {})
           tail =
             chunk.byteLength >= 1024 ? chunk.subarray(-1024) : Buffer.concat([tail, chunk]).subarray(-1024);
           opts.onProgress?.(diff.size, diff.size);
-          // Once the checker has finished (it read the end), what is left (padding) is hashed, not parsed.
-          if (!done && !copy.write(chunk))
-            await Promise.race([once(copy, 'drain'), stopped]).catch(ignoreGone);
+          checker.push(chunk);
           yield chunk;
         }
-        copy.end();
       } catch (err) {
-        copy.destroy();
         throw badGzip(err, where);
       }
     })();
@@ -82,7 +62,7 @@ export async function keepTarLayer(input: Readable, opts: ImportTarOptions = {})
       await spool.write(piece);
     }
     await spool.close();
-    const { entries, files } = await checked;
+    const { entries, files } = checker.end();
     throwIfAborted(signal, what);
     if (opts.requireEndMarker && !gzip && !tail.equals(Buffer.alloc(1024)))
       throw new InvalidTarError(
@@ -135,10 +115,6 @@ function badGzip(err: unknown, where: string): unknown {
   const code = (err as { code?: unknown }).code;
   if (typeof code !== 'string' || !code.startsWith('Z_')) return err;
   return new InvalidTarError(`${where} is not a valid tar: ${(err as Error).message}`, undefined, err);
-}
-
-function ignoreGone(err: unknown): void {
-  if (!(err instanceof CheckerGone)) throw err;
 }
 
 /**
