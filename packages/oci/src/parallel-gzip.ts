@@ -11,10 +11,33 @@
  * It is within about 0.1 % of a single stream's size, and every gzip reader reads it (it is one ordinary member).
  */
 import { availableParallelism } from 'node:os';
-import { promisify } from 'node:util';
-import { constants, crc32, deflateRaw, deflateRawSync, type ZlibOptions } from 'node:zlib';
+import { constants, crc32, DeflateRaw, deflateRawSync, type ZlibOptions } from 'node:zlib';
 
-const deflateRawAsync = promisify<Buffer, ZlibOptions, Buffer>(deflateRaw);
+/**
+ * One block deflated in the thread pool, in one trip: `zlib.deflateRaw(buf)` writes the block with no flush (one
+ * trip), then flushes in a second trip, and joins the two pieces of output into a new buffer. Here the write itself
+ * carries the block's flush (`flush` = `finishFlush`, see `blockOptions`), so it gives every byte at once; the
+ * stream's own final flush would add nothing (zlib writes nothing for a second flush without input) and is skipped.
+ * The bytes are the same: deflate decides its blocks from the input alone, and the flush only ends the last one.
+ */
+function deflateRawAsync(block: Buffer, options: ZlibOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const engine = new DeflateRaw(options);
+    (engine as unknown as { _flush(cb: () => void): void })._flush = (cb) => cb();
+    const parts: Buffer[] = [];
+    let size = 0;
+    engine.on('data', (piece: Buffer) => {
+      parts.push(piece);
+      size += piece.byteLength;
+    });
+    engine.on('error', reject);
+    engine.on('end', () => {
+      engine.close();
+      resolve(parts.length === 1 ? parts[0]! : Buffer.concat(parts, size));
+    });
+    engine.end(block);
+  });
+}
 
 /** Input bytes per deflate block (pigz's default). Fixed: changing it changes the output bytes. */
 export const GZIP_BLOCK_SIZE = 128 * 1024;
@@ -78,12 +101,8 @@ function blockOptions(
   last: boolean,
   chunkSize = BLOCK_OUT_SIZE,
 ): ZlibOptions {
-  return {
-    level,
-    ...(dictionary ? { dictionary } : {}),
-    finishFlush: last ? constants.Z_FINISH : constants.Z_SYNC_FLUSH,
-    chunkSize,
-  };
+  const flush = last ? constants.Z_FINISH : constants.Z_SYNC_FLUSH;
+  return { level, ...(dictionary ? { dictionary } : {}), flush, finishFlush: flush, chunkSize };
 }
 
 /**
