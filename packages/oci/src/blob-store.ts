@@ -3,7 +3,7 @@
  * writes blobs: skip when present with the right size, else temp file → verify size and digest → rename.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, copyFile, mkdir, open, readFile, stat } from 'node:fs/promises';
+import { chmod, constants, copyFile, link, mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
@@ -14,7 +14,8 @@ import { BlobNotFoundError, DigestMismatchError, SizeMismatchError } from './err
 
 /**
  * The bytes of a blob: held, a stream (hashed as it is written, and checked), or a file this process wrote and
- * hashed itself (`Layer.compressedFile`): copied by the kernel, its size checked.
+ * hashed itself and never changes again (`Layer.compressedFile`, a large SBOM): linked or copied by the kernel,
+ * its size checked.
  */
 export type BlobSource = Buffer | (() => Readable) | { file: string };
 
@@ -76,6 +77,21 @@ export class BlobStore {
 }
 
 /**
+ * Put the bytes of `file`, a temp file this process wrote and will not change, at `tmp` (an empty file): a hard
+ * link where the two are on one filesystem (no copy: the temp's name goes at exit, the blob's stays), else the
+ * kernel's copy.
+ */
+async function placeFile(file: string, tmp: string): Promise<void> {
+  await unlink(tmp);
+  try {
+    await link(file, tmp);
+  } catch {
+    // Another filesystem (EXDEV), or links not allowed: copy.
+    await copyFile(file, tmp, constants.COPYFILE_EXCL);
+  }
+}
+
+/**
  * Write one blob: skip if `path` exists with `size` bytes; otherwise stream `source` into a temp file,
  * verify size and digest (a `{ file }` source: copy it, verify its size), then rename into place. A failure
  * leaves no partial blob behind.
@@ -102,10 +118,10 @@ export async function writeBlob(
     await writeThroughTemp(path, async (tmp) => {
       if (!Buffer.isBuffer(source) && typeof source !== 'function') {
         // The blob gets the mode any new file gets here (0666 less the umask), not the spool's private 0600:
-        // the kernel's copy takes the source's mode, and other users must be able to read a shared layout.
+        // a link or the kernel's copy has the source's mode, and other users must be able to read a shared layout.
         await (await open(tmp, 'wx')).close();
         const { mode } = await stat(tmp);
-        await copyFile(source.file, tmp);
+        await placeFile(source.file, tmp);
         await chmod(tmp, mode & 0o7777);
         throwIfAborted(signal, what);
         const copied = (await stat(tmp)).size;
