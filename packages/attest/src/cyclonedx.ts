@@ -81,7 +81,8 @@ function cyclonedxLazy(i: ImageInputs): Obj {
   const fileRef = (n: number) => `file:${n}`;
   function* addedFiles(): Generator<Rendered> {
     let n = 0;
-    for (const f of i.files) yield cyclonedxFileComponent(fileRef(n++), f.path, f.sha1, f.sha256);
+    // `file:<n>` quoted as it is, without `q`'s check.
+    for (const f of i.files) yield FILE_COMPONENT(`"${fileRef(n++)}"`, q(f.path), q(f.sha1), q(f.sha256));
   }
   i.programs.forEach((p, n) => {
     const prog = `program:${n}:${p.program.name}`;

@@ -121,16 +121,18 @@ function spdxLazy(i: ImageInputs): Obj {
   // One entry per file the build adds: made as the document is written (json-stream.ts), never all at once.
   const fileCut = files.length;
   const relCut = rel.length;
-  const fileIds = (n: number) => id(`File-${n}`);
+  // `id('File-<n>')`: letters, digits and `-`, quoted as they are, without `q`'s check (twice per file).
+  const fileIds = (n: number) => `SPDXRef-File-${n}`;
   function* addedFiles(): Generator<Rendered> {
     let n = 0;
-    for (const f of i.files) yield spdxFileEntry(fileIds(n++), `./${f.path}`, f.sha1, f.sha256);
+    for (const f of i.files) yield FILE_ENTRY(`"${fileIds(n++)}"`, q(`./${f.path}`), q(f.sha1), q(f.sha256));
   }
+  const [imageId, contains] = [q(image), q('CONTAINS')];
   function* addedFileRelationships(): Generator<Rendered> {
     let n = 0;
     for (const f of i.files) {
       const file = fileIds(n++);
-      yield spdxRelationship(image, 'CONTAINS', file);
+      yield RELATIONSHIP(imageId, contains, `"${file}"`);
       for (const prog of programsBySha.get(f.sha256) ?? []) yield spdxRelationship(prog, 'CONTAINS', file);
     }
   }

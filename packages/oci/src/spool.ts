@@ -82,6 +82,8 @@ function writeAll(fd: number, chunk: Uint8Array): void {
 
 /** Bytes gathered before one write to a `ContentSpool`'s file. */
 const CONTENT_SPOOL_BUFFER = 4 * 1024 * 1024;
+/** A piece this large, appended when nothing is gathered, is written at once. */
+const DIRECT_WRITE = 1024 * 1024;
 
 /**
  * An append-only temp file for file contents that must wait (e.g. an imported tar's bodies while its entries are
@@ -114,6 +116,12 @@ export class ContentSpool {
 
   append(chunk: Uint8Array): void {
     if (this.fd === undefined) throw new Error('ContentSpool.append after close');
+    if (this.filled === 0 && chunk.byteLength >= DIRECT_WRITE) {
+      // Large already: written as it is, not copied into the buffer first.
+      writeAll(this.fd, chunk);
+      this.written += chunk.byteLength;
+      return;
+    }
     let offset = 0;
     while (offset < chunk.byteLength) {
       const n = Math.min(this.buf.byteLength - this.filled, chunk.byteLength - offset);
