@@ -13,7 +13,6 @@ import {
   chmodSync,
   closeSync,
   constants,
-  createWriteStream,
   fchmodSync,
   linkSync,
   lstatSync,
@@ -25,7 +24,6 @@ import {
 import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { HashingStream } from './digest.ts';
 import {
@@ -67,7 +65,7 @@ const AUFS_META = `${WHITEOUT_PREFIX}${WHITEOUT_PREFIX}`;
 /**
  * Metadata calls are synchronous: a layer is thousands of small entries, and each asynchronous call is a round trip
  * through libuv's thread pool, which on a busy machine cost more than the calls themselves (a Debian layer took ~3×
- * longer). File bodies past `SMALL_FILE` still stream.
+ * longer). File bodies are written as their chunks arrive.
  */
 function lstatOrUndefined(p: string) {
   try {
@@ -76,8 +74,6 @@ function lstatOrUndefined(p: string) {
     return undefined;
   }
 }
-
-const SMALL_FILE = 256 * 1024;
 
 /**
  * chmod `host` (below `root`) only if it is still a real directory reached without any symlink: each
@@ -144,24 +140,19 @@ async function writeEntry(
         constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
         0o600,
       );
+      // The body is written chunk by chunk as it arrives, by this code alone: a write stream given the descriptor
+      // would close it too when a failed body (a layer past its budget) destroys it, later, from the thread pool,
+      // by then perhaps another file's or directory's descriptor of the same number (seen: a cleanup's scandir
+      // failing with EBADF).
       try {
         fchmodSync(fd, h.mode! & 0o7777);
-        if ((h.size ?? 0) > SMALL_FILE) {
-          await pipeline(entry, createWriteStream('', { fd, autoClose: false }));
-        } else {
-          const chunks: Buffer[] = [];
-          for await (const c of entry) chunks.push(c as Buffer);
-          const body = Buffer.concat(chunks);
-          for (let off = 0; off < body.length; ) off += writeSync(fd, body, off);
+        for await (const c of entry) {
+          const chunk = c as Buffer;
+          for (let off = 0; off < chunk.byteLength; ) off += writeSync(fd, chunk, off);
         }
-      } catch (err) {
-        // After a failed write the stream may have closed the descriptor already: the write's error is the one to report.
-        try {
-          closeSync(fd);
-        } catch {}
-        throw err;
+      } finally {
+        closeSync(fd);
       }
-      closeSync(fd);
       return true;
     }
     case 'symlink':

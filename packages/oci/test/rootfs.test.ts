@@ -1,8 +1,10 @@
+import fs from 'node:fs';
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
+import { syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { tempDir } from '@scratchpack/test-utils';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   appendLayers,
   extractRootfs,
@@ -14,6 +16,8 @@ import {
   sha256,
 } from '../src/index.ts';
 import { makeTar } from './helpers.ts';
+
+const { openSync: realOpenSync, closeSync: realCloseSync, close: realClose } = fs;
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -125,5 +129,48 @@ describe('extractRootfs', () => {
     ]);
     const report = await extractRootfs(await appendLayers(scratch, { layer: dev }), dir);
     expect(report.warnings).toEqual([expect.stringContaining('skipped character-device dev/null')]);
+  });
+});
+
+describe('extractRootfs stopped inside a large file', () => {
+  it('closes that file once, itself: no second, late close from a stream (it could hit a reused number)', async () => {
+    const big = Buffer.alloc(3 << 20, 'b');
+    const img = await appendLayers(scratch, {
+      layer: layerFromEntries([{ type: 'file', path: 'big', content: big }]),
+    });
+    const budget = { limit: 1 << 20, used: 0, dir, bound: 'max-size' as const };
+    // Every open and close of the fs module, synchronous or not, as the extraction and fs's own streams call them.
+    const opened: number[] = [];
+    const closed: number[] = [];
+    const open = vi.spyOn(fs, 'openSync').mockImplementation((...a: Parameters<typeof fs.openSync>) => {
+      const fd = Reflect.apply(realOpenSync, fs, a) as number;
+      if (String(a[0]).endsWith('/big')) opened.push(fd);
+      return fd;
+    });
+    const closeSync = vi.spyOn(fs, 'closeSync').mockImplementation((fd) => {
+      closed.push(fd);
+      realCloseSync(fd);
+    });
+    const close = vi.spyOn(fs, 'close').mockImplementation(((
+      fd: number,
+      cb?: (err: Error | null) => void,
+    ) => {
+      closed.push(fd);
+      realClose(fd, cb ?? (() => {}));
+    }) as typeof fs.close);
+    syncBuiltinESMExports();
+    try {
+      await expect(extractRootfs(img, join(dir, 'root'), { budget })).rejects.toMatchObject({
+        code: 'OCI_UNPACK_TOO_LARGE',
+      });
+      for (let k = 0; k < 10; k++) await new Promise((r) => setTimeout(r, 10));
+    } finally {
+      open.mockRestore();
+      closeSync.mockRestore();
+      close.mockRestore();
+      syncBuiltinESMExports();
+    }
+    expect(opened).toHaveLength(1);
+    expect(closed.filter((fd) => fd === opened[0])).toHaveLength(1);
   });
 });
