@@ -14,6 +14,18 @@ const autogroupNice = () => {
 const niceNow = () => autogroupNice()!;
 const canRaise = autogroupNice() !== undefined && process.getuid?.() === 0;
 
+/** `fn` given a file standing for /proc/self/autogroup, holding `text`. */
+function withAutogroupFile(text: string, fn: (file: string) => void): void {
+  const dir = mkdtempSync(join(tmpdir(), 'autogroup-'));
+  try {
+    const file = join(dir, 'autogroup');
+    writeFileSync(file, text);
+    fn(file);
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+}
+
 describe('raisePriority (the bench session before other sessions)', () => {
   it('raises the autogroup to nice -20, says so, and puts the old value back (this process, as far as the machine lets it)', () => {
     if (!canRaise) {
@@ -40,34 +52,22 @@ describe('raisePriority (the bench session before other sessions)', () => {
     expect(getPriority()).toBe(processNice);
   });
 
-  it('leaves the group alone when the process is in none (the file is empty in a non-root cpu cgroup)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'autogroup-'));
-    const file = join(dir, 'autogroup');
-    writeFileSync(file, '');
-    try {
+  it('leaves the group alone when the process is in none (the file is empty in a non-root cpu cgroup)', () =>
+    withAutogroupFile('', (file) => {
       const p = raisePriority(file);
       p.restore();
       expect(p.note).toMatch(/^nice -?\d+ \(not in an autogroup here\)$/);
       expect(readFileSync(file, 'utf8')).toBe('');
-    } finally {
-      rmSync(dir, { recursive: true });
-    }
-  });
+    }));
 
-  it('writes the raised value to the group and the old one back when done', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'autogroup-'));
-    const file = join(dir, 'autogroup');
-    writeFileSync(file, '/autogroup-7 nice 3\n');
-    try {
+  it('writes the raised value to the group and the old one back when done', () =>
+    withAutogroupFile('/autogroup-7 nice 3\n', (file) => {
       const p = raisePriority(file);
       expect(readFileSync(file, 'utf8')).toBe(String(BENCH_NICE));
       expect(p.note).toContain('the group was 3');
       p.restore();
       expect(readFileSync(file, 'utf8')).toBe('3');
-    } finally {
-      rmSync(dir, { recursive: true });
-    }
-  });
+    }));
 
   it('always says what it did', () => {
     const p = raisePriority();
