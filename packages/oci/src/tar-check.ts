@@ -10,15 +10,20 @@
  * promise or buffer per entry. For a Debian rootfs of 8,700 entries that is a few milliseconds where tar-stream's
  * per-entry streams took about 0.2 s, on the thread the import also reads and hashes on.
  */
-import { HardlinkTargetError, InvalidTarError, OciError, UnsafePathError } from './errors.ts';
-import { cleanPath, WHITEOUT_PREFIX } from './layer-entries.ts';
-import type { ReadTarOptions } from './tar-import.ts';
+import { InvalidTarError, OciError } from './errors.ts';
+import { WHITEOUT_PREFIX } from './layer-entries.ts';
+import {
+  entryPath,
+  hardlinkTarget,
+  KEEP_FILE_MAX,
+  type ReadTarOptions,
+  unsupportedEntryType,
+  whiteoutRefused,
+} from './tar-import.ts';
 
 const BLOCK = 512;
 /** tar-stream's bound on a PAX or GNU long-name record. */
 const MAX_HEADER_SIZE = 4 * 1024 * 1024;
-/** Files larger than this are not held for `keepFiles` (as `readTarEntries`). */
-const KEEP_FILE_MAX = 64 * 1024 * 1024;
 
 /** tar-stream's names of the entry types (by typeflag − '0'); any other flag is `null`. */
 const TYPES: Record<number, string> = {
@@ -249,9 +254,7 @@ export class TarChecker {
   /** `readTarEntries`' rules for one entry; what of its body to hold. */
   private entry(h: Header): { path: string; parts: Buffer[] } | undefined {
     const { where, opts } = this;
-    if (h.name.startsWith('/'))
-      throw new UnsafePathError(h.name, 'absolute paths are not allowed in a layer tar', where);
-    const path = cleanPath(h.name, where);
+    const path = entryPath(h.name, where);
     const base = path.slice(path.lastIndexOf('/') + 1);
     const isFile = h.type === 'file' || h.type === 'contiguous-file';
     const whiteout = base.startsWith(WHITEOUT_PREFIX);
@@ -261,8 +264,7 @@ export class TarChecker {
         : undefined;
     if (!held) this.files.delete(path);
     if (whiteout) {
-      if (opts.whiteouts === 'refuse')
-        throw new UnsafePathError(h.name, 'whiteout entries (.wh.*) are not allowed here', where);
+      if (opts.whiteouts === 'refuse') throw whiteoutRefused(h.name, where);
       // As `readTarEntries`, which keys a whiteout by its name in the archive.
       this.keys.delete(h.name);
       this.keys.add(h.name);
@@ -280,13 +282,11 @@ export class TarChecker {
       case 'block-device':
       case 'fifo':
         break;
-      case 'link': {
-        const target = cleanPath(h.linkname ?? '', `${where}: hardlink ${h.name}`);
-        if (!this.seenFiles.has(target)) throw new HardlinkTargetError(h.name, h.linkname ?? '', where);
+      case 'link':
+        hardlinkTarget(h.name, h.linkname, this.seenFiles, where);
         break;
-      }
       default:
-        throw new InvalidTarError(`unsupported tar entry type ${h.type}`, h.name);
+        throw unsupportedEntryType(h.type, h.name);
     }
     this.keys.delete(path);
     this.keys.add(path);

@@ -44,7 +44,39 @@ export interface ReadTarOptions {
 }
 
 /** Files larger than this are not held for `keepFiles`. */
-const KEEP_FILE_MAX = 64 * 1024 * 1024;
+export const KEEP_FILE_MAX = 64 * 1024 * 1024;
+
+/*
+ * The rules every reader of an existing tar applies to each entry (`readTarEntries` through tar-stream, and
+ * `TarChecker` for the tar `import` keeps as it is), so that both refuse the same entries with the same errors.
+ */
+
+/** The entry's clean path; an absolute name or one with `..` is refused. */
+export function entryPath(name: string, where: string): string {
+  if (name.startsWith('/'))
+    throw new UnsafePathError(name, 'absolute paths are not allowed in a layer tar', where);
+  return cleanPath(name, where);
+}
+
+/** The error for a whiteout where they are refused (`whiteouts: 'refuse'`). */
+export const whiteoutRefused = (name: string, where: string) =>
+  new UnsafePathError(name, 'whiteout entries (.wh.*) are not allowed here', where);
+
+/** A hardlink's clean target, which must be a file earlier in the archive (`files`: their paths so far). */
+export function hardlinkTarget(
+  name: string,
+  linkname: string | null | undefined,
+  files: ReadonlySet<string>,
+  where: string,
+): string {
+  const target = cleanPath(linkname ?? '', `${where}: hardlink ${name}`);
+  if (!files.has(target)) throw new HardlinkTargetError(name, linkname ?? '', where);
+  return target;
+}
+
+/** The error for an entry type no layer holds (tar-stream's name for it, `null` when it has none). */
+export const unsupportedEntryType = (type: string | null | undefined, name: string) =>
+  new InvalidTarError(`unsupported tar entry type ${type}`, name);
 
 /** Read the first bytes of a stream and return them with a stream that still yields everything. */
 async function peek(input: Readable, n: number): Promise<{ head: Buffer; stream: Readable }> {
@@ -178,9 +210,7 @@ async function parseTar(
     for await (const entry of extract) {
       const h = entry.header;
       current = h.name;
-      if (h.name.startsWith('/'))
-        throw new UnsafePathError(h.name, 'absolute paths are not allowed in a layer tar', where);
-      const path = cleanPath(h.name, where);
+      const path = entryPath(h.name, where);
       const base = path.slice(path.lastIndexOf('/') + 1);
       const uid = h.uid ?? 0;
       const gid = h.gid ?? 0;
@@ -196,8 +226,7 @@ async function parseTar(
       if (held) files!.set(path, Buffer.concat(held));
       if (!body) entry.resume();
       if (base.startsWith(WHITEOUT_PREFIX)) {
-        if (opts.whiteouts === 'refuse')
-          throw new UnsafePathError(h.name, 'whiteout entries (.wh.*) are not allowed here', where);
+        if (opts.whiteouts === 'refuse') throw whiteoutRefused(h.name, where);
         const dir = path.slice(0, Math.max(0, path.lastIndexOf('/')));
         const e: LayerEntry =
           base === OPAQUE_MARKER
@@ -238,14 +267,15 @@ async function parseTar(
         case 'symlink':
           e = { type: 'symlink', path, uid, gid, target: h.linkname ?? '' };
           break;
-        case 'link': {
-          const target = cleanPath(h.linkname ?? '', `${where}: hardlink ${h.name}`);
-          if (!seenFiles.has(target)) {
-            throw new HardlinkTargetError(h.name, h.linkname ?? '', where);
-          }
-          e = { type: 'hardlink', path, uid, gid, target };
+        case 'link':
+          e = {
+            type: 'hardlink',
+            path,
+            uid,
+            gid,
+            target: hardlinkTarget(h.name, h.linkname, seenFiles, where),
+          };
           break;
-        }
         case 'character-device':
         case 'block-device':
           e = {
@@ -262,7 +292,7 @@ async function parseTar(
           e = { type: 'fifo', path, uid, gid, mode };
           break;
         default:
-          throw new InvalidTarError(`unsupported tar entry type ${h.type}`, h.name);
+          throw unsupportedEntryType(h.type, h.name);
       }
       const xattrs = xattrsOf(h.pax);
       if (xattrs) e.xattrs = xattrs;
