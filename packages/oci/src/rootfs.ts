@@ -19,7 +19,6 @@ import {
   mkdirSync,
   openSync,
   symlinkSync,
-  writeSync,
 } from 'node:fs';
 import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
@@ -37,6 +36,7 @@ import type { Image } from './image.ts';
 import { type Layer, uncompressed } from './layer.ts';
 import { cleanPath, OPAQUE_MARKER, WHITEOUT_PREFIX } from './layer-entries.ts';
 import { resolveInRoot } from './root-path.ts';
+import { writeAll } from './spool.ts';
 import { type UnpackBudget, UnpackTooLargeError, watchBudget } from './unpack-budget.ts';
 
 export interface ExtractReport {
@@ -146,10 +146,7 @@ async function writeEntry(
       // failing with EBADF).
       try {
         fchmodSync(fd, h.mode! & 0o7777);
-        for await (const c of entry) {
-          const chunk = c as Buffer;
-          for (let off = 0; off < chunk.byteLength; ) off += writeSync(fd, chunk, off);
-        }
+        for await (const chunk of entry) writeAll(fd, chunk as Buffer);
       } finally {
         closeSync(fd);
       }

@@ -76,7 +76,8 @@ export class Spool {
   }
 }
 
-function writeAll(fd: number, chunk: Uint8Array): void {
+/** Write all of `chunk` at the file's position (a write may take only part of it). */
+export function writeAll(fd: number, chunk: Uint8Array): void {
   for (let done = 0; done < chunk.byteLength; ) done += writeSync(fd, chunk, done, chunk.byteLength - done);
 }
 
