@@ -28,23 +28,7 @@ const prop = (name: string, value: string) => ({ name: `scratchpack:${name}`, va
  * An added file's component, `{ type: 'file', 'bom-ref', name, scope: 'required', hashes: [{ alg: 'SHA-1', content },
  * { alg: 'SHA-256', content }], description: 'a file in the image' }`, rendered (json-stream.ts).
  */
-const FILE_COMPONENT = jsonTemplate`{
-  "type": "file",
-  "bom-ref": ${0},
-  "name": ${1},
-  "scope": "required",
-  "hashes": [
-    {
-      "alg": "SHA-1",
-      "content": ${2}
-    },
-    {
-      "alg": "SHA-256",
-      "content": ${3}
-    }
-  ],
-  "description": "a file in the image"
-}`;
+const FILE_COMPONENT = jsonTemplate`{"type":"file","bom-ref":${0},"name":${1},"scope":"required","hashes":[{"alg":"SHA-1","content":${2}},{"alg":"SHA-256","content":${3}}],"description":"a file in the image"}`;
 
 export const cyclonedxFileComponent = (ref: string, name: string, sha1: string, sha256: string): Rendered =>
   FILE_COMPONENT(q(ref), q(name), q(sha1), q(sha256));

@@ -125,16 +125,16 @@ export function uuidV5(name: string): string {
 }
 
 /**
- * Serialise a document: two-space JSON and a final newline (stable key order is the builders' job), its `Lazy`
+ * Serialise a document: compact JSON and a final newline (stable key order is the builders' job), its `Lazy`
  * arrays written item by item (json-stream.ts).
  */
 export const serialize = (doc: unknown, reserve?: number): Buffer => jsonBytes(doc, reserve);
 
-/** Room for a document with an entry per added file: 1 KiB per file (~600 bytes are used) and 64 KiB. */
-export const roomFor = (i: ImageInputs): number => 1024 * i.files.length + 65536;
+/** Room for a document with an entry per added file: 512 bytes per file (~300 are used) and 64 KiB. */
+export const roomFor = (i: ImageInputs): number => 512 * i.files.length + 65536;
 
 /**
- * A document expected to be larger than this (`roomFor`: ~4,000 added files) is written to a temp file as it is
+ * A document expected to be larger than this (`roomFor`: ~8,000 added files) is written to a temp file as it is
  * made instead of being held until it is stored (as a layer is spooled past 4 MiB): with SBOMs, a build's memory
  * does not grow with its file count. Either way the bytes are the same.
  */

@@ -1,10 +1,10 @@
 /**
- * Documents with one entry per file (100,000 files: ~50 MB of JSON) are written as they are made, not assembled
+ * Documents with one entry per file (100,000 files: ~25 MB of JSON) are written as they are made, not assembled
  * as one object graph and one string first. A document is a plain value in which the long arrays are `Lazy`:
- * a function giving their items one by one. `jsonBytes` writes exactly what `JSON.stringify(doc, null, 2)` + a
- * newline writes (each item is stringified on its own and indented to its depth; JSON strings never hold a raw
- * newline), so the bytes and digests do not depend on which way a document was made. `JSON.stringify` of a
- * document with `Lazy` arrays gives the same text (`toJSON`), so either way gives one result.
+ * a function giving their items one by one. `jsonBytes` writes exactly what `JSON.stringify(doc)` + a newline
+ * writes (compact, as syft writes its SBOMs by default: `jq .` shows them indented), so the bytes and digests do
+ * not depend on which way a document was made. `JSON.stringify` of a document with `Lazy` arrays gives the same
+ * text (`toJSON`), so either way gives one result.
  */
 import { ContentSpool, Hasher } from '@scratchpack/oci';
 
@@ -19,42 +19,32 @@ export class Lazy<T = unknown> {
 export const lazy = <T>(items: () => Iterable<T>): Lazy<T> => new Lazy(items);
 
 /**
- * A value that writes itself: `render(indent)` gives exactly what `JSON.stringify(value, null, 2)` gives, its lines
- * after the first indented by `indent`. For the entries there is one of per file (a template is several times
- * faster than stringifying an object); tests hold each to what JSON.stringify makes of the same value.
+ * A value that writes itself: `render()` gives exactly what `JSON.stringify(value)` gives. For the entries there
+ * is one of per file (a template is several times faster than stringifying an object); tests hold each to what
+ * JSON.stringify makes of the same value.
  */
 export class Rendered {
-  constructor(readonly render: (indent: string) => string) {}
+  constructor(readonly render: () => string) {}
   toJSON(): unknown {
-    return JSON.parse(this.render(''));
+    return JSON.parse(this.render());
   }
 }
 
-export const rendered = (render: (indent: string) => string): Rendered => new Rendered(render);
+export const rendered = (render: () => string): Rendered => new Rendered(render);
 
 /**
- * A `Rendered` maker from a fixed layout, written as a tagged template of the value as `JSON.stringify(v, null, 2)`
- * lays it out at depth 0, with `${n}` (any placeholder) where each argument goes, already as JSON (`q`). The
- * layout is indented once per depth, not once per entry: an entry is its values joined with constant text.
+ * A `Rendered` maker from a fixed layout, written as a tagged template of the value as `JSON.stringify(v)` writes
+ * it, with `${n}` (any placeholder) where each argument goes, already as JSON (`q`): an entry is its values joined
+ * with constant text.
  */
 export function jsonTemplate(
   strings: TemplateStringsArray,
   ..._places: unknown[]
 ): (...values: string[]) => Rendered {
-  const byIndent = new Map<string, string[]>();
-  const layout = (indent: string): string[] => {
-    let parts = byIndent.get(indent);
-    if (!parts) {
-      parts = strings.map((s) => s.replaceAll('\n', `\n${indent}`));
-      byIndent.set(indent, parts);
-    }
-    return parts;
-  };
   return (...values) =>
-    rendered((indent) => {
-      const parts = layout(indent);
-      let out = parts[0]!;
-      for (let k = 0; k < values.length; k++) out += values[k]! + parts[k + 1]!;
+    rendered(() => {
+      let out = strings[0]!;
+      for (let k = 0; k < values.length; k++) out += values[k]! + strings[k + 1]!;
       return out;
     });
 }
@@ -141,46 +131,46 @@ function holdsLazy(v: unknown): boolean {
   return false;
 }
 
-/** `v` as JSON.stringify(v, null, 2) writes it, indented to `indent`, after `prefix`. */
-function write(v: unknown, indent: string, out: Pieces, prefix: string): void {
+/** `v` as JSON.stringify(v) writes it. */
+function write(v: unknown, out: Pieces): void {
   if (v instanceof Rendered) {
-    out.push(prefix + v.render(indent));
+    out.push(v.render());
     return;
   }
   if (!holdsLazy(v)) {
-    const s = JSON.stringify(v, null, 2);
-    out.push(prefix + (indent && s.includes('\n') ? s.replaceAll('\n', `\n${indent}`) : s));
+    out.push(JSON.stringify(v));
     return;
   }
-  const inner = `${indent}  `;
   if (isPlainObject(v)) {
     let first = true;
     for (const [k, value] of Object.entries(v)) {
       // As JSON.stringify: properties that are undefined (or functions, symbols) are left out.
       if (value === undefined || typeof value === 'function' || typeof value === 'symbol') continue;
-      write(value, inner, out, `${first ? `${prefix}{` : ','}\n${inner}${JSON.stringify(k)}: `);
+      out.push(`${first ? '{' : ','}${JSON.stringify(k)}:`);
+      write(value, out);
       first = false;
     }
-    out.push(first ? `${prefix}{}` : `\n${indent}}`);
+    out.push(first ? '{}' : '}');
     return;
   }
   let first = true;
   for (const item of v instanceof Lazy ? v.items() : (v as unknown[])) {
     // As JSON.stringify: an array item that cannot be written is `null`.
     const value = item === undefined || typeof item === 'function' || typeof item === 'symbol' ? null : item;
-    write(value, inner, out, `${first ? `${prefix}[` : ','}\n${inner}`);
+    out.push(first ? '[' : ',');
+    write(value, out);
     first = false;
   }
-  out.push(first ? `${prefix}[]` : `\n${indent}]`);
+  out.push(first ? '[]' : ']');
 }
 
 /**
- * Two-space JSON of `doc` and a final newline, byte for byte `JSON.stringify(doc, null, 2) + '\n'`. `reserve`:
- * the bytes it is expected to take (see `Pieces`); any guess gives the same bytes.
+ * Compact JSON of `doc` and a final newline, byte for byte `JSON.stringify(doc) + '\n'`. `reserve`: the bytes it
+ * is expected to take (see `Pieces`); any guess gives the same bytes.
  */
 export function jsonBytes(doc: unknown, reserve = 0): Buffer {
   const out = new Pieces(reserve);
-  write(doc, '', out, '');
+  write(doc, out);
   out.push('\n');
   out.seal();
   return out.buffers.length === 1 ? out.buffers[0]! : Buffer.concat(out.buffers);
@@ -205,7 +195,7 @@ export async function jsonSpooled(doc: unknown): Promise<SpooledJson> {
       hasher.update(piece);
       spool.append(piece);
     });
-    write(doc, '', out, '');
+    write(doc, out);
     out.push('\n');
     out.seal();
     spool.close();

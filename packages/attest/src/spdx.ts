@@ -35,30 +35,12 @@ const purlRef = (purl: string) => ({
  * An added file's entry, `{ SPDXID, fileName, checksums: [{ algorithm: 'SHA1', checksumValue }, { algorithm:
  * 'SHA256', checksumValue }], comment: 'in the image' }`, rendered (json-stream.ts).
  */
-const FILE_ENTRY = jsonTemplate`{
-  "SPDXID": ${0},
-  "fileName": ${1},
-  "checksums": [
-    {
-      "algorithm": "SHA1",
-      "checksumValue": ${2}
-    },
-    {
-      "algorithm": "SHA256",
-      "checksumValue": ${3}
-    }
-  ],
-  "comment": "in the image"
-}`;
+const FILE_ENTRY = jsonTemplate`{"SPDXID":${0},"fileName":${1},"checksums":[{"algorithm":"SHA1","checksumValue":${2}},{"algorithm":"SHA256","checksumValue":${3}}],"comment":"in the image"}`;
 
 export const spdxFileEntry = (spdxId: string, fileName: string, sha1: string, sha256: string): Rendered =>
   FILE_ENTRY(q(spdxId), q(fileName), q(sha1), q(sha256));
 
-const RELATIONSHIP = jsonTemplate`{
-  "spdxElementId": ${0},
-  "relationshipType": ${1},
-  "relatedSpdxElement": ${2}
-}`;
+const RELATIONSHIP = jsonTemplate`{"spdxElementId":${0},"relationshipType":${1},"relatedSpdxElement":${2}}`;
 
 /** A relationship `{ spdxElementId, relationshipType, relatedSpdxElement }`, rendered (json-stream.ts). */
 export const spdxRelationship = (a: string, type: string, b: string): Rendered =>
