@@ -68,7 +68,9 @@ function spdxLazy(i: ImageInputs): Obj {
     name: i.name,
     versionInfo: i.subject.digest,
     downloadLocation: NOASSERTION,
-    filesAnalyzed: false,
+    // SPDX 2.3 §7.8: a package whose files were not analysed must contain none; this one CONTAINS each file the
+    // build added (pyspdxtools refuses the document otherwise). The verification code is optional in 2.3.
+    filesAnalyzed: i.files.length > 0,
     primaryPackagePurpose: 'CONTAINER',
     checksums: [{ algorithm: 'SHA256', checksumValue: subjectHex(i) }],
     externalRefs: [
@@ -100,6 +102,10 @@ function spdxLazy(i: ImageInputs): Obj {
     ids.push(id(`Program-${k}-${p.program.name}`));
     programsBySha.set(p.program.sha256, ids);
   });
+  // The programs that are one of the added files: each CONTAINS that file, so its files were analysed (above).
+  const programFiles = new Set<string>();
+  if (programsBySha.size > 0)
+    for (const f of i.files) if (programsBySha.has(f.sha256)) programFiles.add(f.sha256);
   // One entry per file the build adds: made as the document is written (json-stream.ts), never all at once.
   const fileCut = files.length;
   const relCut = rel.length;
@@ -124,7 +130,7 @@ function spdxLazy(i: ImageInputs): Obj {
       SPDXID: prog,
       name: p.program.name,
       downloadLocation: NOASSERTION,
-      filesAnalyzed: false,
+      filesAnalyzed: programFiles.has(p.program.sha256),
       primaryPackagePurpose: 'APPLICATION',
       checksums: [{ algorithm: 'SHA256', checksumValue: p.program.sha256 }],
       externalRefs: [purlRef(programPurl(i, p.program.name))],

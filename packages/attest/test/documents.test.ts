@@ -62,6 +62,45 @@ describe('SBOMs and provenance', () => {
       expect(types).toContain(t);
   });
 
+  it('a package CONTAINS files only when its files were analysed (SPDX 2.3 §7.8, as pyspdxtools checks)', () => {
+    type Rel = { spdxElementId: string; relationshipType: string; relatedSpdxElement: string };
+    type Pkg = { SPDXID: string; filesAnalyzed?: boolean };
+    /** The packages pyspdxtools' package validator refuses: files not analysed, yet a file is in them. */
+    const refused = (doc: { packages: Pkg[]; files: { SPDXID: string }[]; relationships: Rel[] }) => {
+      const files = new Set(doc.files.map((f) => f.SPDXID));
+      return doc.packages
+        .filter((p) => p.filesAnalyzed === false)
+        .filter((p) =>
+          doc.relationships.some(
+            (r) =>
+              (r.relationshipType === 'CONTAINS' &&
+                r.spdxElementId === p.SPDXID &&
+                files.has(r.relatedSpdxElement)) ||
+              (r.relationshipType === 'CONTAINED_BY' &&
+                r.relatedSpdxElement === p.SPDXID &&
+                files.has(r.spdxElementId)),
+          ),
+        )
+        .map((p) => p.SPDXID);
+    };
+    const withFiles = parse(spdxJson(sampleInputs()));
+    expect(refused(withFiles)).toEqual([]);
+    const packageOf = (doc: { packages: Pkg[] }, id: string) => doc.packages.find((p) => p.SPDXID === id)!;
+    // The image and the program that is one of its files contain files; zig and musl do not.
+    expect(packageOf(withFiles, 'SPDXRef-Image').filesAnalyzed).toBe(true);
+    expect(packageOf(withFiles, 'SPDXRef-Program-0-hello').filesAnalyzed).toBe(true);
+    expect(packageOf(withFiles, 'SPDXRef-Zig-0').filesAnalyzed).toBe(false);
+    // The rule itself sees the mistake it is there for: the same document with the image marked not analysed.
+    packageOf(withFiles, 'SPDXRef-Image').filesAnalyzed = false;
+    expect(refused(withFiles)).toEqual(['SPDXRef-Image']);
+    // An image that adds no file of its own (a parent and an import only) lists none, and says so.
+    const none = parse(spdxJson(sampleInputs({ files: [] })));
+    expect(refused(none)).toEqual([]);
+    expect(packageOf(none, 'SPDXRef-Image').filesAnalyzed).toBe(false);
+    expect(packageOf(none, 'SPDXRef-Program-0-hello').filesAnalyzed).toBe(false);
+    expect(spdx(none)).toEqual([]);
+  });
+
   it('a program without libc has no musl; the schema still holds', () => {
     const i = sampleInputs({ parents: [], imports: [] });
     i.programs[0]!.libc = null;

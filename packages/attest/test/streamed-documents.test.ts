@@ -136,7 +136,7 @@ describe('documents written as they are made (json-stream)', () => {
 });
 
 const GOLDEN = {
-  spdx: '114873fac07521ceadfe337a4ff8a0260fb30a7600490b213f34a2c157712bd9',
+  spdx: '4b13787cb1a084717c33d639464c501776a749fd100113598589a2130ea95251',
   cyclonedx: 'b61533759d65a88fc1fee55df954970573725afaa23c5d90db57353995a8240e',
   provenance: '5dd00309d42b3fffb0e51855a77005f66029996a5be29b6b16e1602b54e60877',
 };
