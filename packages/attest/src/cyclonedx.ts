@@ -198,7 +198,7 @@ function cyclonedxLazy(i: ImageInputs): Obj {
         name: i.name,
         version: i.subject.digest,
         hashes: sha(subjectHex(i)),
-        purl: ociPurl(i.name, i.subject.digest, i.platform),
+        purl: ociPurl(i.name, i.subject.digest, i.platform, i.named !== false),
         properties: [prop('platform', i.platform)],
       },
     },

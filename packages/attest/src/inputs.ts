@@ -11,6 +11,11 @@ import type { OsPackages } from './os-packages.ts';
 export interface ImageInputs {
   /** Repository name of the image (e.g. `ghcr.io/me/hello`); `image` when none was given. */
   name: string;
+  /**
+   * False when the user gave the image no name: `name` is then a placeholder, and the image's package URL has no
+   * `repository_url` (the purl spec's own example of an image known by digest only: `pkg:oci/hello-wasm@…?tag=v1`).
+   */
+  named?: boolean;
   /** `os/arch[/variant]`. */
   platform: string;
   /** The platform image manifest: the subject of every document. */
@@ -95,16 +100,19 @@ export const subjectHex = (i: ImageInputs) => i.subject.digest.slice('sha256:'.l
 /** `linux-arm64-v8`. */
 export const platformLabel = (platform: string) => platform.replaceAll('/', '-');
 
-/** A package URL for an OCI image (purl spec, type `oci`): `pkg:oci/<last name>@sha256%3A…?repository_url=…`. */
-export function ociPurl(name: string, digest: string, platform?: string): string {
+/**
+ * A package URL for an OCI image (purl spec, type `oci`): `pkg:oci/<last name>@sha256%3A…?repository_url=…`; with
+ * `repository` false (an image without a name), no `repository_url`: `name` is no place to fetch it from.
+ */
+export function ociPurl(name: string, digest: string, platform?: string, repository = true): string {
   const last = name.split('/').pop()!.toLowerCase();
-  const q = [`repository_url=${encodeURIComponent(name.toLowerCase())}`];
+  const q = repository ? [`repository_url=${encodeURIComponent(name.toLowerCase())}`] : [];
   if (platform) {
     const [os, arch, variant] = platform.split('/');
     q.push(`arch=${arch}`, `os=${os}`);
     if (variant) q.push(`variant=${variant}`);
   }
-  return `pkg:oci/${last}@${encodeURIComponent(digest)}?${q.join('&')}`;
+  return `pkg:oci/${last}@${encodeURIComponent(digest)}${q.length ? `?${q.join('&')}` : ''}`;
 }
 
 /** A package URL for an npm package `@scope/name@version` or `name@version`. */

@@ -77,7 +77,7 @@ function spdxLazy(i: ImageInputs): Obj {
       {
         referenceCategory: 'PACKAGE-MANAGER',
         referenceType: 'purl',
-        referenceLocator: ociPurl(i.name, i.subject.digest, i.platform),
+        referenceLocator: ociPurl(i.name, i.subject.digest, i.platform, i.named !== false),
       },
     ],
     comment: `${i.platform} image manifest`,

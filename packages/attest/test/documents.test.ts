@@ -101,6 +101,23 @@ describe('SBOMs and provenance', () => {
     expect(spdx(none)).toEqual([]);
   });
 
+  it('an image without a name gets a purl without repository_url (its placeholder name is no place to fetch it)', () => {
+    const hex = 'a'.repeat(64);
+    const named = sampleInputs();
+    const unnamed = sampleInputs({ name: 'image', named: false });
+    const spdxPurl = (i: ReturnType<typeof sampleInputs>) =>
+      parse(spdxJson(i)).packages[0].externalRefs[0].referenceLocator;
+    const cdxPurl = (i: ReturnType<typeof sampleInputs>) => parse(cyclonedxJson(i)).metadata.component.purl;
+    expect(spdxPurl(named)).toBe(
+      `pkg:oci/hello@sha256%3A${hex}?repository_url=ghcr.io%2Fme%2Fhello&arch=arm64&os=linux&variant=v8`,
+    );
+    expect(spdxPurl(unnamed)).toBe(`pkg:oci/image@sha256%3A${hex}?arch=arm64&os=linux&variant=v8`);
+    expect(cdxPurl(unnamed)).toBe(spdxPurl(unnamed));
+    expect(cdxPurl(named)).toBe(spdxPurl(named));
+    expect(spdx(parse(spdxJson(unnamed)))).toEqual([]);
+    expect(cyclonedx(parse(cyclonedxJson(unnamed)))).toEqual([]);
+  });
+
   it('a program without libc has no musl; the schema still holds', () => {
     const i = sampleInputs({ parents: [], imports: [] });
     i.programs[0]!.libc = null;

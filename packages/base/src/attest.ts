@@ -26,6 +26,7 @@ export async function baseAttestations(base: StaticBase, o: BaseAttestOptions): 
   for (const { image, platform } of base.images) {
     const inputs: ImageInputs = {
       name: o.imageName ?? 'static',
+      named: o.imageName !== undefined,
       platform: formatPlatform(platform),
       subject: await imageDescriptor(image),
       created: rfc3339(o.sourceDateEpoch),

@@ -88,6 +88,7 @@ export async function imageAttestations(c: AttestContext, req: AttestRequest): P
   }
   const inputs: ImageInputs = {
     name: c.imageName ?? 'image',
+    named: c.imageName !== undefined,
     platform: formatPlatform(c.platform),
     subject: await imageDescriptor(c.image),
     created: rfc3339(c.sourceDateEpoch),

@@ -73,6 +73,10 @@ describe('build', () => {
         ],
       }),
     );
+    // Built without a name: the image's purl says where it is not (no repository_url), only what it is.
+    expect(doc.packages[0].externalRefs[0].referenceLocator).toBe(
+      `pkg:oci/image@${encodeURIComponent(digest)}?arch=amd64&os=linux`,
+    );
   });
 
   it('says which Dockerfile is missing, as an input error', async () => {

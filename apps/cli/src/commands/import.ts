@@ -206,6 +206,7 @@ export function importCommand(program: Command): void {
         const referrers = await attestations(
           {
             name: opts.imageName ?? 'image',
+            named: opts.imageName !== undefined,
             platform: formatPlatform(platform),
             subject: await imageDescriptor(image),
             created,
