@@ -21,7 +21,9 @@ export const PACKAGE_DIRS = [
   join(repo, 'packages', 'base'),
   join(repo, 'toolchain'),
 ];
-export const BUNDLE = join(cli, 'dist', 'scratchpack.mjs');
+export const BUNDLE = join(cli, 'dist', 'scratchpack.cjs');
+/** V8's code cache of the bundle, written by the bin (see `scratchpack.js`). */
+export const BUNDLE_CODE_CACHE = join(cli, 'dist', 'scratchpack.codecache');
 export const BUNDLE_INPUTS = join(cli, 'dist', 'scratchpack.inputs');
 /**
  * `<stamp> <hash>`: the inputs with this stamp (path, size and mtime of each) had this hash when the bundle was

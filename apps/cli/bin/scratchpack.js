@@ -9,14 +9,13 @@
 // as pigz uses every core.
 'use strict';
 const { availableParallelism } = require('node:os');
-const { pathToFileURL } = require('node:url');
 
 process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, availableParallelism()));
 
 (async () => {
-  const { BUNDLE, bundleIsCurrent } = await import('./inputs.mjs');
+  const { BUNDLE, BUNDLE_CODE_CACHE, bundleIsCurrent } = await import('./inputs.mjs');
   if (process.env.SCRATCHPACK_FROM_SOURCE !== '1' && bundleIsCurrent()) {
-    await import(pathToFileURL(BUNDLE).href);
+    require('./run-bundle.cjs').runBundle(BUNDLE, BUNDLE_CODE_CACHE);
   } else {
     const { register } = await import('tsx/esm/api');
     register();

@@ -130,5 +130,8 @@ async function main(argv: string[]): Promise<number> {
 }
 
 cleanUpOnInterrupt();
-process.exitCode = await main(process.argv);
-exitIfInterrupted();
+// No top-level await: the bundle is a CommonJS script (bin/scratchpack.js runs it with V8's code cache).
+void main(process.argv).then((status) => {
+  process.exitCode = status;
+  exitIfInterrupted();
+});

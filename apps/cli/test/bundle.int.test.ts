@@ -2,15 +2,18 @@
  * The prebuilt CLI bundle (turbo's `build` task): made from exactly the current sources, it behaves like
  * the sources run through tsx — same JSON, same image digests — and the bin picks it only while current.
  */
+
+import { isAscii } from 'node:buffer';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describeWithTools, tempDir } from '@scratchpack/test-utils';
 import { findPlatform } from '@scratchpack/toolchain';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 // @ts-expect-error: plain JS shared with the bin
-import { BUNDLE, BUNDLE_INPUTS, inputsHash } from '../bin/inputs.mjs';
+import { BUNDLE, BUNDLE_CODE_CACHE, BUNDLE_INPUTS, inputsHash } from '../bin/inputs.mjs';
 import { copyHelloBinaries } from './hello-fixture.ts';
 import { cliBin, repoRoot } from './helpers.ts';
 
@@ -44,8 +47,23 @@ describeWithTools([], 'the prebuilt CLI bundle', () => {
     expect((await readFile(BUNDLE_INPUTS, 'utf8')).trim()).toBe(inputsHash());
   });
 
+  it('is ASCII, and the bin runs it with a code cache made for exactly these bytes and this Node', async () => {
+    const bytes = await readFile(BUNDLE);
+    expect(isAscii(bytes)).toBe(true);
+    await rm(BUNDLE_CODE_CACHE, { force: true });
+    const first = node([cliBin, '--version']);
+    expect(first.status).toBe(0);
+    const cache = await readFile(BUNDLE_CODE_CACHE);
+    const key = createHash('sha256').update(bytes).update('\0').update(process.version).digest();
+    expect(cache.subarray(0, 32).equals(key)).toBe(true);
+    // Used, not rewritten, by the next start.
+    const made = (await stat(BUNDLE_CODE_CACHE)).mtimeMs;
+    expect(node([cliBin, '--version']).stdout).toBe(first.stdout);
+    expect((await stat(BUNDLE_CODE_CACHE)).mtimeMs).toBe(made);
+  });
+
   it('finds zig and prints the same matrix as the sources', () => {
-    const bundled = node([BUNDLE, 'platforms', '--json']);
+    const bundled = node([cliBin, 'platforms', '--json']);
     const source = node([cliBin, 'platforms', '--json'], { SCRATCHPACK_FROM_SOURCE: '1' });
     expect(bundled.status).toBe(0);
     expect(JSON.parse(bundled.stdout).zig.version).toBe('0.14.0-dev.2456+a68119f8f');
@@ -62,18 +80,18 @@ describeWithTools([], 'the prebuilt CLI bundle', () => {
       'linux/amd64,linux/riscv64',
       '--json',
     ];
-    const bundled = node([BUNDLE, ...args, '-o', 'out/a'], {}, work.path);
+    const bundled = node([cliBin, ...args, '-o', 'out/a'], {}, work.path);
     const source = node([cliBin, ...args, '-o', 'out/b'], { SCRATCHPACK_FROM_SOURCE: '1' }, work.path);
     expect(bundled.stderr).toBe('');
     expect(bundled.status).toBe(0);
     expect(JSON.parse(bundled.stdout).index).toBe(JSON.parse(source.stdout).index);
-    const run = node([BUNDLE, 'run', '--platform', 'linux/riscv64', 'out/a:latest'], {}, work.path);
+    const run = node([cliBin, 'run', '--platform', 'linux/riscv64', 'out/a:latest'], {}, work.path);
     expect(run.status).toBe(0);
     expect(run.stdout).toContain('built for linux/riscv64:');
   });
 
   it('errors from the bundle are the same one-line errors with hints', () => {
-    const r = node([BUNDLE, 'inspect', join(work.path, 'nowhere')]);
+    const r = node([cliBin, 'inspect', join(work.path, 'nowhere')]);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/^error \[OCI_LAYOUT_NOT_FOUND\]: .*\nhint: /);
   });
