@@ -60,6 +60,9 @@ const PIECE = 1 << 20;
 /** UTF-16 units of text joined before they are written (one write per many entries, not one per entry). */
 const TEXT = 1 << 16;
 
+/** Pieces a sink may be writing at once (in libuv's thread pool) before the document waits for one to finish. */
+const IN_FLIGHT = 4;
+
 /**
  * Text written as UTF-8 straight into buffers. The first one has the room the caller expects the document to
  * need (`reserve`): pages never written are never touched, so a generous guess costs address space, not memory,
@@ -72,11 +75,19 @@ class Pieces {
   private at = 0;
   /** Text not yet written: small strings are joined first, so that a write to the buffer takes many entries. */
   private text = '';
+  /** With an asynchronous sink: buffers whose writes finished, writes in flight, the first failure, a waiter. */
+  private readonly free: Buffer[] = [];
+  private inFlight = 0;
+  private failure: { error: unknown } | undefined;
+  private wake: (() => void) | undefined;
 
-  /** With `sink`, each full buffer goes there and the buffer is reused: nothing is held. */
+  /**
+   * With `sink`, each full buffer goes there and nothing is held: the buffer is used again once the sink is done
+   * with it (at once, or when the promise it returns settles; see `drain`).
+   */
   constructor(
     reserve: number,
-    private readonly sink?: (piece: Buffer) => void,
+    private readonly sink?: (piece: Buffer) => Promise<void> | undefined,
   ) {
     this.buf = Buffer.allocUnsafeSlow(Math.max(PIECE, sink ? 0 : reserve));
   }
@@ -93,23 +104,59 @@ class Pieces {
     if (this.at + 3 * s.length > this.buf.length) {
       this.seal();
       if (3 * s.length > PIECE) {
-        this.emit(Buffer.from(s, 'utf8'));
+        this.emit(Buffer.from(s, 'utf8'), undefined);
         return;
       }
     }
     this.at += this.buf.write(s, this.at, 'utf8');
   }
 
-  private emit(piece: Buffer): void {
-    if (this.sink) this.sink(piece);
-    else this.buffers.push(piece);
+  /** Hand `piece` on; `whole`: the buffer it is a view of, to use again once the sink is done with it. */
+  private emit(piece: Buffer, whole: Buffer | undefined): void {
+    if (!this.sink) {
+      this.buffers.push(piece);
+      return;
+    }
+    const pending = this.sink(piece);
+    if (!pending) {
+      if (whole) this.free.push(whole);
+      return;
+    }
+    this.inFlight++;
+    pending
+      .then(
+        () => {
+          if (whole) this.free.push(whole);
+        },
+        (error: unknown) => {
+          this.failure ??= { error };
+        },
+      )
+      .finally(() => {
+        this.inFlight--;
+        this.wake?.();
+      });
   }
 
   seal(): void {
     if (this.text) this.flush();
-    if (this.at > 0) this.emit(this.buf.subarray(0, this.at));
-    if (!this.sink) this.buf = Buffer.allocUnsafe(PIECE);
+    if (this.at > 0) {
+      this.emit(this.buf.subarray(0, this.at), this.sink ? this.buf : undefined);
+      this.buf = this.sink ? (this.free.pop() ?? Buffer.allocUnsafeSlow(PIECE)) : Buffer.allocUnsafe(PIECE);
+    }
     this.at = 0;
+  }
+
+  /** Whether the sink has as many pieces in flight as it may: time to `drain`. */
+  get backlogged(): boolean {
+    return this.inFlight >= IN_FLIGHT;
+  }
+
+  /** Wait until at most `max` pieces are in flight; a sink's failure is thrown here. */
+  async drain(max = IN_FLIGHT - 1): Promise<void> {
+    while (this.inFlight > max) await new Promise<void>((resolve) => (this.wake = resolve));
+    this.wake = undefined;
+    if (this.failure) throw this.failure.error;
   }
 }
 
@@ -131,37 +178,49 @@ function holdsLazy(v: unknown): boolean {
   return false;
 }
 
-/** `v` as JSON.stringify(v) writes it. */
-function write(v: unknown, out: Pieces): void {
-  if (v instanceof Rendered) {
-    out.push(v.render());
-    return;
-  }
-  if (!holdsLazy(v)) {
-    out.push(JSON.stringify(v));
-    return;
-  }
+/** Items of a `Lazy` array written between two pauses of `write` (where a spooled document may wait for its sink). */
+const PAUSE_EVERY = 256;
+
+/** A value written as it is: already rendered, or with nothing `Lazy` inside (JSON.stringify does it whole). */
+function writeWhole(v: unknown, out: Pieces): boolean {
+  if (v instanceof Rendered) out.push(v.render());
+  else if (!holdsLazy(v)) out.push(JSON.stringify(v));
+  else return false;
+  return true;
+}
+
+/** `v` as JSON.stringify(v) writes it; pauses (yields) every `PAUSE_EVERY` items of a `Lazy` array. */
+function* write(v: unknown, out: Pieces): Generator<void, void, undefined> {
+  if (writeWhole(v, out)) return;
   if (isPlainObject(v)) {
     let first = true;
     for (const [k, value] of Object.entries(v)) {
       // As JSON.stringify: properties that are undefined (or functions, symbols) are left out.
       if (value === undefined || typeof value === 'function' || typeof value === 'symbol') continue;
       out.push(`${first ? '{' : ','}${JSON.stringify(k)}:`);
-      write(value, out);
+      yield* write(value, out);
       first = false;
     }
     out.push(first ? '{}' : '}');
     return;
   }
-  let first = true;
+  let n = 0;
   for (const item of v instanceof Lazy ? v.items() : (v as unknown[])) {
     // As JSON.stringify: an array item that cannot be written is `null`.
     const value = item === undefined || typeof item === 'function' || typeof item === 'symbol' ? null : item;
-    out.push(first ? '[' : ',');
-    write(value, out);
-    first = false;
+    out.push(n === 0 ? '[' : ',');
+    if (!writeWhole(value, out)) yield* write(value, out);
+    if (++n % PAUSE_EVERY === 0) yield;
   }
-  out.push(first ? '[]' : ']');
+  out.push(n === 0 ? '[]' : ']');
+}
+
+/** Write `doc` and the final newline into `out` at once (no pauses). */
+function writeAll(doc: unknown, out: Pieces): void {
+  const steps = write(doc, out);
+  while (!steps.next().done);
+  out.push('\n');
+  out.seal();
 }
 
 /**
@@ -170,9 +229,7 @@ function write(v: unknown, out: Pieces): void {
  */
 export function jsonBytes(doc: unknown, reserve = 0): Buffer {
   const out = new Pieces(reserve);
-  write(doc, out);
-  out.push('\n');
-  out.seal();
+  writeAll(doc, out);
   return out.buffers.length === 1 ? out.buffers[0]! : Buffer.concat(out.buffers);
 }
 
@@ -185,21 +242,26 @@ export interface SpooledJson {
 
 /**
  * `jsonBytes(doc)`'s bytes, written to a temp file of this process (removed at exit) as they are made and hashed
- * on the way: memory does not grow with the document.
+ * on the way: memory does not grow with the document. The writes go through libuv's thread pool while the next
+ * pieces are made (at 100,000 files, writing the 40 MB into the page cache took this thread about as long as
+ * making them); at most `IN_FLIGHT` 1 MiB pieces wait.
  */
 export async function jsonSpooled(doc: unknown): Promise<SpooledJson> {
   const spool = await ContentSpool.create();
   const hasher = new Hasher();
+  const out = new Pieces(0, (piece) => {
+    hasher.update(piece);
+    return spool.appendAsync(piece);
+  });
   try {
-    const out = new Pieces(0, (piece) => {
-      hasher.update(piece);
-      spool.append(piece);
-    });
-    write(doc, out);
+    for (const _ of write(doc, out)) if (out.backlogged) await out.drain();
     out.push('\n');
     out.seal();
+    await out.drain(0);
     spool.close();
   } catch (err) {
+    // Every write settles before the file goes: none may land on a descriptor reused by then.
+    await out.drain(0).catch(() => {});
     await spool.remove();
     throw err;
   }

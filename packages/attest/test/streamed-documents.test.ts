@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Artifact, BlobStore, writeReferrers } from '@scratchpack/oci';
-import { describe, expect, it } from 'vitest';
+import { type Artifact, BlobStore, ContentSpool, writeReferrers } from '@scratchpack/oci';
+import { describe, expect, it, vi } from 'vitest';
 import { cyclonedxFileComponent } from '../src/cyclonedx.ts';
 import type { ImageInputs } from '../src/index.ts';
 import {
@@ -15,7 +15,7 @@ import {
   spdxDocument,
   spdxJson,
 } from '../src/index.ts';
-import { jsonBytes, lazy, q, type Rendered } from '../src/json-stream.ts';
+import { jsonBytes, jsonSpooled, lazy, q, type Rendered } from '../src/json-stream.ts';
 import { spdxFileEntry, spdxRelationship } from '../src/spdx.ts';
 import { sampleInputs, validators } from './helpers.ts';
 
@@ -113,6 +113,50 @@ describe('documents written as they are made (json-stream)', () => {
     }
     const small = await attestations(manyFiles(10));
     expect(small.map((a) => blob(a).file)).toEqual([undefined, undefined, undefined]);
+  });
+
+  it('a spooled document is written while it is made, a few pieces in flight, and a failed write fails it whole', async () => {
+    // About 6 MB: six 1 MiB pieces.
+    const big = { list: lazy(() => Array.from({ length: 250_000 }, (_, n) => ({ n, s: `é${n}` }))) };
+    const want = jsonBytes(big);
+    expect(want.byteLength).toBeGreaterThan(5 << 20);
+    const made = await jsonSpooled(big);
+    try {
+      expect((await readFile(made.file)).equals(want)).toBe(true);
+      expect(made.digest).toBe(`sha256:${sha(want)}`);
+      expect(made.size).toBe(want.byteLength);
+    } finally {
+      await rm(join(made.file, '..'), { recursive: true, force: true });
+    }
+    // The third piece's write fails (a full disk): the error is the document's, once every write has settled,
+    // and its temp file is gone.
+    const real = ContentSpool.prototype.appendAsync;
+    let calls = 0;
+    let inFlight = 0;
+    let most = 0;
+    const files: string[] = [];
+    const spy = vi.spyOn(ContentSpool.prototype, 'appendAsync').mockImplementation(function (
+      this: ContentSpool,
+      piece,
+    ) {
+      files.push(this.path);
+      inFlight++;
+      most = Math.max(most, inFlight);
+      const k = ++calls;
+      const done =
+        k === 3
+          ? Promise.reject(Object.assign(new Error('no space left'), { code: 'ENOSPC' }))
+          : real.call(this, piece);
+      return done.finally(() => inFlight--);
+    });
+    try {
+      await expect(jsonSpooled(big)).rejects.toMatchObject({ code: 'ENOSPC' });
+      expect(inFlight).toBe(0);
+      expect(most).toBeLessThanOrEqual(4);
+      await expect(readFile(files[0]!)).rejects.toMatchObject({ code: 'ENOENT' });
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('the streamed documents validate and list every file once, in order', () => {

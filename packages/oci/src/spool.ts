@@ -2,7 +2,7 @@
  * Keeps the bytes of a freshly built blob exactly as produced: in memory while small, in a temp file
  * once larger than `threshold`. `open()` returns a fresh stream of the kept bytes every call.
  */
-import { closeSync, createReadStream, mkdtempSync, openSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, mkdtempSync, openSync, write, writeSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -134,9 +134,34 @@ export class ContentSpool {
   }
 
   private flush(): void {
+    if (this.filled === 0) return;
     writeAll(this.fd!, this.buf.subarray(0, this.filled));
     this.written += this.filled;
     this.filled = 0;
+  }
+
+  /**
+   * Append `piece` from libuv's thread pool, where the copy into the page cache then costs this thread nothing:
+   * written at its own offset (`pwrite`), so several may be in flight, in any order. The caller leaves `piece`
+   * untouched until the promise settles, and awaits every one before `close`. Not mixed with `append`.
+   */
+  appendAsync(piece: Uint8Array): Promise<void> {
+    if (this.fd === undefined) return Promise.reject(new Error('ContentSpool.appendAsync after close'));
+    if (this.filled !== 0) return Promise.reject(new Error('ContentSpool.appendAsync after append'));
+    const fd = this.fd;
+    const at = this.written;
+    this.written += piece.byteLength;
+    return new Promise((resolve, reject) => {
+      const from = (done: number) => {
+        if (done === piece.byteLength) return resolve();
+        write(fd, piece, done, piece.byteLength - done, at + done, (err, n) => {
+          if (err) reject(err);
+          else if (n === 0) reject(new Error(`writing ${this.path}: the file took no bytes`));
+          else from(done + n);
+        });
+      };
+      from(0);
+    });
   }
 
   /** Write what is buffered and close the file; its bytes can then be read at the offsets `size` reported. */

@@ -32,4 +32,28 @@ describe('ContentSpool', () => {
       await spool.remove();
     }
   });
+
+  it('appendAsync: pieces written from the thread pool, several in flight, each at its own offset', async () => {
+    const spool = await ContentSpool.create();
+    try {
+      const pieces = 'abcdefgh'.split('').map((ch, k) => Buffer.alloc((k + 1) * 300_001, ch));
+      await Promise.all(pieces.map((p) => spool.appendAsync(p)));
+      expect(spool.size).toBe(pieces.reduce((n, p) => n + p.byteLength, 0));
+      spool.close();
+      expect(readFileSync(spool.path).equals(Buffer.concat(pieces))).toBe(true);
+      await expect(spool.appendAsync(Buffer.from('x'))).rejects.toThrow(/after close/);
+    } finally {
+      await spool.remove();
+    }
+  });
+
+  it('appendAsync is refused after append has gathered bytes (their place is not known yet)', async () => {
+    const spool = await ContentSpool.create();
+    try {
+      spool.append(Buffer.from('gathered'));
+      await expect(spool.appendAsync(Buffer.from('x'))).rejects.toThrow(/after append/);
+    } finally {
+      await spool.remove();
+    }
+  });
 });
