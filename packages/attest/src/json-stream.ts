@@ -1,5 +1,5 @@
 /**
- * Documents with one entry per file (100,000 files: ~25 MB of JSON) are written as they are made, not assembled
+ * Documents with one entry per file (100,000 files: ~40 MB of JSON) are written as they are made, not assembled
  * as one object graph and one string first. A document is a plain value in which the long arrays are `Lazy`:
  * a function giving their items one by one. `jsonBytes` writes exactly what `JSON.stringify(doc)` + a newline
  * writes (compact, as syft writes its SBOMs by default: `jq .` shows them indented), so the bytes and digests do
@@ -82,12 +82,12 @@ class Pieces {
   private wake: (() => void) | undefined;
 
   /**
-   * With `sink`, each full buffer goes there and nothing is held: the buffer is used again once the sink is done
-   * with it (at once, or when the promise it returns settles; see `drain`).
+   * With `sink`, each full buffer goes there and nothing is held: the buffer is used again once the promise the
+   * sink returns settles (see `drain`).
    */
   constructor(
     reserve: number,
-    private readonly sink?: (piece: Buffer) => Promise<void> | undefined,
+    private readonly sink?: (piece: Buffer) => Promise<void>,
   ) {
     this.buf = Buffer.allocUnsafeSlow(Math.max(PIECE, sink ? 0 : reserve));
   }
@@ -117,13 +117,8 @@ class Pieces {
       this.buffers.push(piece);
       return;
     }
-    const pending = this.sink(piece);
-    if (!pending) {
-      if (whole) this.free.push(whole);
-      return;
-    }
     this.inFlight++;
-    pending
+    this.sink(piece)
       .then(
         () => {
           if (whole) this.free.push(whole);
