@@ -7,6 +7,7 @@
 import {
   documentBlob,
   type ImageInputs,
+  imagePurl,
   npmPurl,
   ociPurl,
   programPurl,
@@ -198,7 +199,7 @@ function cyclonedxLazy(i: ImageInputs): Obj {
         name: i.name,
         version: i.subject.digest,
         hashes: sha(subjectHex(i)),
-        purl: ociPurl(i.name, i.subject.digest, i.platform, i.named !== false),
+        purl: imagePurl(i),
         properties: [prop('platform', i.platform)],
       },
     },

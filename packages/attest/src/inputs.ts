@@ -115,6 +115,10 @@ export function ociPurl(name: string, digest: string, platform?: string, reposit
   return `pkg:oci/${last}@${encodeURIComponent(digest)}${q.length ? `?${q.join('&')}` : ''}`;
 }
 
+/** The image's own package URL (its platform's manifest), with a `repository_url` only when it has a name. */
+export const imagePurl = (i: ImageInputs): string =>
+  ociPurl(i.name, i.subject.digest, i.platform, i.named !== false);
+
 /** A package URL for an npm package `@scope/name@version` or `name@version`. */
 export function npmPurl(spec: string): string {
   const at = spec.lastIndexOf('@');

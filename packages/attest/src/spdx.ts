@@ -9,6 +9,7 @@ import { NOASSERTION } from './build-info.ts';
 import {
   documentBlob,
   type ImageInputs,
+  imagePurl,
   npmPurl,
   ociPurl,
   platformLabel,
@@ -77,7 +78,7 @@ function spdxLazy(i: ImageInputs): Obj {
       {
         referenceCategory: 'PACKAGE-MANAGER',
         referenceType: 'purl',
-        referenceLocator: ociPurl(i.name, i.subject.digest, i.platform, i.named !== false),
+        referenceLocator: imagePurl(i),
       },
     ],
     comment: `${i.platform} image manifest`,
