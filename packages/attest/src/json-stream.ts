@@ -136,7 +136,7 @@ class Pieces {
   seal(): void {
     if (this.text) this.flush();
     if (this.at > 0) {
-      this.emit(this.buf.subarray(0, this.at), this.sink ? this.buf : undefined);
+      this.emit(this.buf.subarray(0, this.at), this.buf);
       this.buf = this.sink ? (this.free.pop() ?? Buffer.allocUnsafeSlow(PIECE)) : Buffer.allocUnsafe(PIECE);
     }
     this.at = 0;
