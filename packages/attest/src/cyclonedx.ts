@@ -16,7 +16,7 @@ import {
   subjectHex,
   uuidV5,
 } from './inputs.ts';
-import { jsonTemplate, lazy, q, type Rendered } from './json-stream.ts';
+import { jsonRuns, jsonTemplate, lazy, q } from './json-stream.ts';
 import { muslCpe, muslPurl } from './os-packages.ts';
 
 export const CYCLONEDX_MEDIA_TYPE = 'application/vnd.cyclonedx+json';
@@ -27,11 +27,11 @@ const prop = (name: string, value: string) => ({ name: `scratchpack:${name}`, va
 
 /**
  * An added file's component, `{ type: 'file', 'bom-ref', name, scope: 'required', hashes: [{ alg: 'SHA-1', content },
- * { alg: 'SHA-256', content }], description: 'a file in the image' }`, rendered (json-stream.ts).
+ * { alg: 'SHA-256', content }], description: 'a file in the image' }`, as JSON text (json-stream.ts).
  */
 const FILE_COMPONENT = jsonTemplate`{"type":"file","bom-ref":${0},"name":${1},"scope":"required","hashes":[{"alg":"SHA-1","content":${2}},{"alg":"SHA-256","content":${3}}],"description":"a file in the image"}`;
 
-export const cyclonedxFileComponent = (ref: string, name: string, sha1: string, sha256: string): Rendered =>
+export const cyclonedxFileComponent = (ref: string, name: string, sha1: string, sha256: string): string =>
   FILE_COMPONENT(q(ref), q(name), q(sha1), q(sha256));
 
 /** The document as plain data (for callers that read it; `cyclonedxJson` writes the same document). */
@@ -64,11 +64,9 @@ function cyclonedxLazy(i: ImageInputs): Obj {
   // One component per file the build adds: made as the document is written (json-stream.ts), never all at once.
   const componentCut = components.length;
   const fileRef = (n: number) => `file:${n}`;
-  function* addedFiles(): Generator<Rendered> {
-    let n = 0;
-    // `file:<n>` quoted as it is, without `q`'s check.
-    for (const f of i.files) yield FILE_COMPONENT(`"${fileRef(n++)}"`, q(f.path), q(f.sha1), q(f.sha256));
-  }
+  // `file:<n>` and the digests (hex) quoted as they are, without `q`'s check.
+  const addedFiles = () =>
+    jsonRuns(i.files, (f, n) => FILE_COMPONENT(`"${fileRef(n)}"`, q(f.path), `"${f.sha1}"`, `"${f.sha256}"`));
   i.programs.forEach((p, n) => {
     const prog = `program:${n}:${p.program.name}`;
     dependOn(image, prog);
@@ -213,7 +211,7 @@ function cyclonedxLazy(i: ImageInputs): Obj {
         ? {
             ref,
             dependsOn: lazy(function* () {
-              for (let n = 0; n < i.files.length; n++) yield fileRef(n);
+              yield* jsonRuns(i.files, (_, n) => `"${fileRef(n)}"`);
               yield* dependsOn;
             }),
           }

@@ -8,45 +8,65 @@
  */
 import { ContentSpool, Hasher } from '@scratchpack/oci';
 
-/** An array given item by item (each call of `items` starts over). */
+/** An array given item by item (each call of `items` starts over); an item may be a `JsonItems` run. */
 export class Lazy<T = unknown> {
-  constructor(readonly items: () => Iterable<T>) {}
+  constructor(readonly items: () => Iterable<T | JsonItems>) {}
   toJSON(): T[] {
-    return [...this.items()];
+    const out: T[] = [];
+    for (const item of this.items()) {
+      if (item instanceof JsonItems) for (const one of JSON.parse(`[${item.text}]`) as T[]) out.push(one);
+      else out.push(item);
+    }
+    return out;
   }
 }
 
-export const lazy = <T>(items: () => Iterable<T>): Lazy<T> => new Lazy(items);
+export const lazy = <T>(items: () => Iterable<T | JsonItems>): Lazy<T> => new Lazy(items);
 
 /**
- * A value that writes itself: `render()` gives exactly what `JSON.stringify(value)` gives. For the entries there
- * is one of per file (a template is several times faster than stringifying an object); tests hold each to what
- * JSON.stringify makes of the same value.
+ * Consecutive items of a `Lazy` array given as their JSON text (what `JSON.stringify` writes of each), joined with
+ * commas: the per-file entries come as runs of a few hundred, so that a document of 100,000 files is not 100,000
+ * objects made, handed on and written one by one. `text` is never empty.
  */
-export class Rendered {
-  constructor(readonly render: () => string) {}
-  toJSON(): unknown {
-    return JSON.parse(this.render());
-  }
+export class JsonItems {
+  constructor(readonly text: string) {}
 }
 
-export const rendered = (render: () => string): Rendered => new Rendered(render);
+/** UTF-16 units of entries joined into one `JsonItems` run. */
+const RUN = 1 << 16;
 
 /**
- * A `Rendered` maker from a fixed layout, written as a tagged template of the value as `JSON.stringify(v)` writes
+ * The items `entry` gives for each of `list`, as runs (`JsonItems`). `entry` returns the JSON text of one item,
+ * or of several joined with commas (a file and the relationships it has), or '' for none.
+ */
+export function* jsonRuns<T>(list: readonly T[], entry: (t: T, n: number) => string): Generator<JsonItems> {
+  let text = '';
+  for (let n = 0; n < list.length; n++) {
+    const e = entry(list[n]!, n);
+    if (e === '') continue;
+    text = text === '' ? e : `${text},${e}`;
+    if (text.length >= RUN) {
+      yield new JsonItems(text);
+      text = '';
+    }
+  }
+  if (text !== '') yield new JsonItems(text);
+}
+
+/**
+ * A JSON text maker from a fixed layout, written as a tagged template of the value as `JSON.stringify(v)` writes
  * it, with `${n}` (any placeholder) where each argument goes, already as JSON (`q`): an entry is its values joined
  * with constant text.
  */
 export function jsonTemplate(
   strings: TemplateStringsArray,
   ..._places: unknown[]
-): (...values: string[]) => Rendered {
-  return (...values) =>
-    rendered(() => {
-      let out = strings[0]!;
-      for (let k = 0; k < values.length; k++) out += values[k]! + strings[k + 1]!;
-      return out;
-    });
+): (...values: string[]) => string {
+  return (...values) => {
+    let out = strings[0]!;
+    for (let k = 0; k < values.length; k++) out += values[k]! + strings[k + 1]!;
+    return out;
+  };
 }
 
 /** Strings JSON.stringify writes as they are, between quotes: no `"`, `\\`, control character or surrogate. */
@@ -176,15 +196,17 @@ function holdsLazy(v: unknown): boolean {
 /** Items of a `Lazy` array written between two pauses of `write` (where a spooled document may wait for its sink). */
 const PAUSE_EVERY = 256;
 
-/** A value written as it is: already rendered, or with nothing `Lazy` inside (JSON.stringify does it whole). */
+/** A value written as it is: with nothing `Lazy` inside (JSON.stringify does it whole). */
 function writeWhole(v: unknown, out: Pieces): boolean {
-  if (v instanceof Rendered) out.push(v.render());
-  else if (!holdsLazy(v)) out.push(JSON.stringify(v));
+  if (!holdsLazy(v)) out.push(JSON.stringify(v));
   else return false;
   return true;
 }
 
-/** `v` as JSON.stringify(v) writes it; pauses (yields) every `PAUSE_EVERY` items of a `Lazy` array. */
+/**
+ * `v` as JSON.stringify(v) writes it; pauses (yields) after each run of items (`JsonItems`, a few hundred entries) and
+ * every `PAUSE_EVERY` other items of a `Lazy` array.
+ */
 function* write(v: unknown, out: Pieces): Generator<void, void, undefined> {
   if (writeWhole(v, out)) return;
   if (isPlainObject(v)) {
@@ -201,6 +223,12 @@ function* write(v: unknown, out: Pieces): Generator<void, void, undefined> {
   }
   let n = 0;
   for (const item of v instanceof Lazy ? v.items() : (v as unknown[])) {
+    if (item instanceof JsonItems) {
+      out.push(n === 0 ? `[${item.text}` : `,${item.text}`);
+      n++;
+      yield;
+      continue;
+    }
     // As JSON.stringify: an array item that cannot be written is `null`.
     const value = item === undefined || typeof item === 'function' || typeof item === 'symbol' ? null : item;
     out.push(n === 0 ? '[' : ',');

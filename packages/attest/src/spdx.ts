@@ -18,7 +18,7 @@ import {
   serialize,
   subjectHex,
 } from './inputs.ts';
-import { jsonTemplate, lazy, q, type Rendered } from './json-stream.ts';
+import { jsonRuns, jsonTemplate, lazy, q } from './json-stream.ts';
 import { muslCpe, muslPurl } from './os-packages.ts';
 
 export const SPDX_MEDIA_TYPE = 'application/spdx+json';
@@ -34,17 +34,17 @@ const purlRef = (purl: string) => ({
 
 /**
  * An added file's entry, `{ SPDXID, fileName, checksums: [{ algorithm: 'SHA1', checksumValue }, { algorithm:
- * 'SHA256', checksumValue }], comment: 'in the image' }`, rendered (json-stream.ts).
+ * 'SHA256', checksumValue }], comment: 'in the image' }`, as JSON text (json-stream.ts).
  */
 const FILE_ENTRY = jsonTemplate`{"SPDXID":${0},"fileName":${1},"checksums":[{"algorithm":"SHA1","checksumValue":${2}},{"algorithm":"SHA256","checksumValue":${3}}],"comment":"in the image"}`;
 
-export const spdxFileEntry = (spdxId: string, fileName: string, sha1: string, sha256: string): Rendered =>
+export const spdxFileEntry = (spdxId: string, fileName: string, sha1: string, sha256: string): string =>
   FILE_ENTRY(q(spdxId), q(fileName), q(sha1), q(sha256));
 
 const RELATIONSHIP = jsonTemplate`{"spdxElementId":${0},"relationshipType":${1},"relatedSpdxElement":${2}}`;
 
-/** A relationship `{ spdxElementId, relationshipType, relatedSpdxElement }`, rendered (json-stream.ts). */
-export const spdxRelationship = (a: string, type: string, b: string): Rendered =>
+/** A relationship `{ spdxElementId, relationshipType, relatedSpdxElement }`, as JSON text (json-stream.ts). */
+export const spdxRelationship = (a: string, type: string, b: string): string =>
   RELATIONSHIP(q(a), q(type), q(b));
 
 /** A licence expression of SPDX identifiers (apk records these); anything else goes in a comment. */
@@ -110,21 +110,21 @@ function spdxLazy(i: ImageInputs): Obj {
   // One entry per file the build adds: made as the document is written (json-stream.ts), never all at once.
   const fileCut = files.length;
   const relCut = rel.length;
-  // `id('File-<n>')`: letters, digits and `-`, quoted as they are, without `q`'s check (twice per file).
+  // `id('File-<n>')`: letters, digits and `-`, quoted as they are, without `q`'s check; so are the digests (hex).
   const fileIds = (n: number) => `SPDXRef-File-${n}`;
-  function* addedFiles(): Generator<Rendered> {
-    let n = 0;
-    for (const f of i.files) yield FILE_ENTRY(`"${fileIds(n++)}"`, q(`./${f.path}`), q(f.sha1), q(f.sha256));
-  }
+  const addedFiles = () =>
+    jsonRuns(i.files, (f, n) =>
+      FILE_ENTRY(`"${fileIds(n)}"`, q(`./${f.path}`), `"${f.sha1}"`, `"${f.sha256}"`),
+    );
   const [imageId, contains] = [q(image), q('CONTAINS')];
-  function* addedFileRelationships(): Generator<Rendered> {
-    let n = 0;
-    for (const f of i.files) {
-      const file = fileIds(n++);
-      yield RELATIONSHIP(imageId, contains, `"${file}"`);
-      for (const prog of programsBySha.get(f.sha256) ?? []) yield spdxRelationship(prog, 'CONTAINS', file);
-    }
-  }
+  const addedFileRelationships = () =>
+    jsonRuns(i.files, (f, n) => {
+      const file = fileIds(n);
+      let text = RELATIONSHIP(imageId, contains, `"${file}"`);
+      for (const prog of programsBySha.get(f.sha256) ?? [])
+        text += `,${spdxRelationship(prog, 'CONTAINS', file)}`;
+      return text;
+    });
   i.programs.forEach((p, n) => {
     const prog = id(`Program-${n}-${p.program.name}`);
     packages.push({

@@ -15,7 +15,7 @@ import {
   spdxDocument,
   spdxJson,
 } from '../src/index.ts';
-import { jsonBytes, jsonSpooled, lazy, q, type Rendered } from '../src/json-stream.ts';
+import { JsonItems, jsonBytes, jsonRuns, jsonSpooled, lazy, q } from '../src/json-stream.ts';
 import { spdxFileEntry, spdxRelationship } from '../src/spdx.ts';
 import { sampleInputs, validators } from './helpers.ts';
 
@@ -185,11 +185,11 @@ const GOLDEN = {
   provenance: '5dd00309d42b3fffb0e51855a77005f66029996a5be29b6b16e1602b54e60877',
 };
 
-describe('rendered entries (templates for the per-file entries)', () => {
+describe('per-file entries (templates, written in runs)', () => {
   it('each template writes what JSON.stringify writes of its object, in any place, for any string', () => {
     const odd = ['a', 'ünï "quoted" \\ back\tslash', '\u2028line\u0001', '😀/path with spaces'];
     for (const s of odd) {
-      const cases: [Rendered, unknown][] = [
+      const cases: [string, unknown][] = [
         [
           spdxFileEntry(`SPDXRef-${s}`, `./${s}`, `1${s}`, `2${s}`),
           {
@@ -221,13 +221,37 @@ describe('rendered entries (templates for the per-file entries)', () => {
           },
         ],
       ];
-      for (const [r, plain] of cases) {
-        expect(r.render()).toBe(JSON.stringify(plain));
-        expect(jsonBytes({ deep: { list: lazy(() => [r, r]) } }).toString()).toBe(
-          `${JSON.stringify({ deep: { list: [plain, plain] } })}\n`,
-        );
-        expect(r.toJSON()).toEqual(plain);
+      for (const [text, plain] of cases) {
+        expect(text).toBe(JSON.stringify(plain));
+        const doc = { deep: { list: lazy(() => jsonRuns([text, text], (t) => t)) } };
+        expect(jsonBytes(doc).toString()).toBe(`${JSON.stringify({ deep: { list: [plain, plain] } })}\n`);
+        expect(JSON.parse(JSON.stringify(doc))).toEqual({ deep: { list: [plain, plain] } });
       }
     }
+  });
+
+  it('runs of entries are written as the items they join, beside other items, in any number of runs', () => {
+    // 5,000 entries of ~40 characters: several runs (a run is cut past 65,536 characters).
+    const list = Array.from({ length: 5000 }, (_, n) => ({ n, s: `é${n} "q"` }));
+    const runs = [...jsonRuns(list, (v) => JSON.stringify(v))];
+    expect(runs.length).toBeGreaterThan(2);
+    expect(runs.every((r) => r instanceof JsonItems && r.text.length > 0)).toBe(true);
+    // An entry may stand for no item ('') or for several (joined with commas).
+    const odd = [...jsonRuns([1, 2, 3, 4], (v) => (v % 2 ? '' : `${v},${v * 10}`))];
+    expect(odd.map((r) => r.text)).toEqual(['2,20,4,40']);
+    expect([...jsonRuns([1, 3], (v) => (v % 2 ? '' : String(v)))]).toEqual([]);
+    const doc = {
+      a: lazy(function* () {
+        yield { first: true };
+        yield* jsonRuns(list, (v) => JSON.stringify(v));
+        yield [lazy(() => jsonRuns([7], String))];
+        yield* jsonRuns([] as number[], String);
+      }),
+      b: lazy(() => jsonRuns([] as number[], String)),
+      c: lazy(() => jsonRuns([8, 9], String)),
+    };
+    const plain = { a: [{ first: true }, ...list, [[7]]], b: [], c: [8, 9] };
+    expect(jsonBytes(doc).toString()).toBe(`${JSON.stringify(plain)}\n`);
+    expect(JSON.stringify(doc)).toBe(JSON.stringify(plain));
   });
 });
