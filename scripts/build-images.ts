@@ -1,10 +1,11 @@
 /**
- * The second half of `pnpm build:images` (scripts/build-images.mjs runs turbo): `scratchpack sign dist/oci:latest`
- * adds its signatures as untagged referrers to `dist/oci/index.json`; on a cache hit turbo restores that file as
- * the task made it, and the signatures would be gone from the index (their blobs stay). build-images.mjs notes the
- * untagged entries of each layout before turbo runs and, when turbo's index lacks some, hands them here: they are
- * put back, under the layout's lock, when their blob is there and the image they refer to (their `subject`) still
- * is. Tagged entries are the build's; they are never brought back.
+ * The last step of `pnpm build:images` (scripts/build-images.sh runs turbo, then build-images.mjs when the index
+ * changed): `scratchpack sign dist/oci:latest` adds its signatures as untagged referrers to `dist/oci/index.json`;
+ * on a cache hit turbo restores that file as the task made it, and the signatures would be gone from the index
+ * (their blobs stay). build-images.sh copies each layout's index aside before turbo runs; build-images.mjs finds
+ * the untagged entries turbo's index lacks and hands them here: they are put back, under the layout's lock, when
+ * their blob is there and the image they refer to (their `subject`) still is. Tagged entries are the build's; they
+ * are never brought back.
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';

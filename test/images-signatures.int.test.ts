@@ -1,11 +1,11 @@
 /**
  * `pnpm build:images` on a turbo cache hit keeps what `sign` added: turbo restores `dist/oci/index.json` as the
- * images task wrote it, and scripts/build-images.mjs (through build-images.ts) puts the signatures back. Real turbo and the real CLI, on a
+ * images task wrote it, and scripts/build-images.sh (through build-images.mjs and build-images.ts) puts the signatures back. Real turbo and the real CLI, on a
  * one-package (npm) workspace whose `images` task builds a tiny layout into `$TURBO_ROOT$/dist/oci` (as hello's does).
  */
 import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '@scratchpack/test-utils';
@@ -26,7 +26,7 @@ describe('build:images after sign (turbo cache hit)', () => {
   const turboEnv = () => ({ TURBO_TELEMETRY_DISABLED: '1', TURBO_CACHE_DIR: join(work.path, 'turbo-cache') });
   // What `pnpm build:images` runs, in the workspace (its layouts are those of the directory it runs in).
   const buildImages = () =>
-    spawnSync(process.execPath, [join(root, 'scripts', 'build-images.mjs')], {
+    spawnSync('sh', [join(root, 'scripts', 'build-images.sh')], {
       cwd: ws,
       env: { ...process.env, ...turboEnv() },
       encoding: 'utf8',
@@ -98,5 +98,39 @@ describe('build:images after sign (turbo cache hit)', () => {
     } finally {
       for (const key of Object.keys(env)) delete process.env[key];
     }
+  }, 120_000);
+
+  it('a cached build:images whose index is unchanged starts no Node process; a failing turbo fails it', async () => {
+    // A `node` first on PATH that records each start, then runs the real one.
+    const bin = join(work.path, 'shim');
+    const log = join(work.path, 'node-starts.log');
+    await mkdir(bin, { recursive: true });
+    await writeFile(
+      join(bin, 'node'),
+      `#!/bin/sh\necho "$*" >> '${log}'\nexec '${process.execPath}' "$@"\n`,
+      {
+        mode: 0o755,
+      },
+    );
+    await writeFile(log, '');
+    const run = (args: string[] = []) =>
+      spawnSync('sh', [join(root, 'scripts', 'build-images.sh'), ...args], {
+        cwd: ws,
+        env: { ...process.env, ...turboEnv(), PATH: `${bin}:${process.env.PATH}` },
+        encoding: 'utf8',
+      });
+    // Without the first test's signatures: the index is then turbo's own (restored from its cache).
+    await rm(join(ws, 'dist'), { recursive: true, force: true });
+    expect(run().status).toBe(0);
+    await writeFile(log, '');
+    const index = await readFile(join(ws, 'dist', 'oci', 'index.json'));
+    const warm = run();
+    expect(warm.status).toBe(0);
+    expect(warm.stdout).toMatch(/FULL TURBO/);
+    expect(await readFile(log, 'utf8')).toBe('');
+    expect((await readFile(join(ws, 'dist', 'oci', 'index.json'))).equals(index)).toBe(true);
+    const bad = run(['--no-such-flag']);
+    expect(bad.status).not.toBe(0);
+    expect((await readFile(join(ws, 'dist', 'oci', 'index.json'))).equals(index)).toBe(true);
   }, 120_000);
 });
