@@ -30,8 +30,8 @@ esac
 turbo="$repo/node_modules/.bin/turbo"
 if [ -n "$native" ] && [ "$(uname -s)" = Linux ] && [ -z "${TURBO_BINARY_PATH:-}" ]; then
   pkg=$(cd "$repo/node_modules/turbo" 2>/dev/null && pwd -P) || pkg=
-  for candidate in "$pkg/../@turbo/$native/bin/turbo" "$repo/node_modules/@turbo/$native/bin/turbo"; do
-    if [ -n "$pkg" ] && [ -x "$candidate" ]; then
+  for candidate in ${pkg:+"$pkg/../@turbo/$native/bin/turbo"} "$repo/node_modules/@turbo/$native/bin/turbo"; do
+    if [ -x "$candidate" ]; then
       turbo=$candidate
       break
     fi
