@@ -198,8 +198,8 @@ const PAUSE_EVERY = 256;
 
 /** A value written as it is: with nothing `Lazy` inside (JSON.stringify does it whole). */
 function writeWhole(v: unknown, out: Pieces): boolean {
-  if (!holdsLazy(v)) out.push(JSON.stringify(v));
-  else return false;
+  if (holdsLazy(v)) return false;
+  out.push(JSON.stringify(v));
   return true;
 }
 
