@@ -28,6 +28,8 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
+          // Before the first integration file: zig's libc for every platform, built once (test/zig-libc-setup.ts).
+          globalSetup: ['./test/zig-libc-setup.ts'],
           include: ['{toolchain,packages/*,apps/*,bench}/test/**/*.int.test.ts', 'test/**/*.int.test.ts'],
           exclude: ['**/node_modules/**'],
           setupFiles,

@@ -1,0 +1,69 @@
+/**
+ * Once per run of the integration files, before any of them: zig builds its musl libc (and compiler-rt) for every
+ * supported platform, by compiling a one-line libc program for each, `SMALL_STATIC_FLAGS` as the tests use them.
+ *
+ * With zig's cache warm (every run after the first on a machine) this takes a few seconds. On an empty cache each
+ * platform's libc is ~1,700 C files: minutes of CPU per platform. Left to the tests, several files compiled their
+ * libc programs at once, each compile waiting on zig's cache lock for a libc another file was building, and a test
+ * hit its timeout waiting (`--c-source ... runs on every platform`: 300 s). Built here first, in bounded parallel, no
+ * test waits on it, and no compile is repeated. Nothing is weakened: each test still compiles its own programs.
+ *
+ * A run narrowed to some files (`vitest run apps/cli/test/programs.int.test.ts`) skips this: its compiles wait on no
+ * other file's, and a developer running one file on a new machine waits only for the libcs that file needs.
+ *
+ * A failure here fails nothing: the tests that compile report it themselves, each with its own error.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compileAll, SMALL_STATIC_FLAGS, SUPPORTED_PLATFORMS } from '@scratchpack/toolchain';
+
+/** vitest options that take a value (`--project integration`): their values are not file filters. */
+const VALUE_OPTIONS = new Set([
+  '--project',
+  '--reporter',
+  '-t',
+  '--testNamePattern',
+  '--maxWorkers',
+  '--root',
+  '-r',
+]);
+
+/** The file filters on a vitest command line (`vitest run a.test.ts --project x` → `a.test.ts`). */
+export function fileFilters(argv: readonly string[]): string[] {
+  const script = argv.findIndex((a) => /vitest(\.m?js)?$/.test(a));
+  const args = argv.slice(script === -1 ? 2 : script + 1);
+  const filters: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a.startsWith('-')) {
+      if (VALUE_OPTIONS.has(a)) i++;
+    } else if (!(i === 0 && ['run', 'watch', 'dev', 'related'].includes(a))) filters.push(a);
+  }
+  return filters;
+}
+
+export default async function setup(): Promise<void> {
+  if (fileFilters(process.argv).length > 0) return;
+  const dir = mkdtempSync(join(tmpdir(), 'scratchpack-zig-libc-'));
+  const started = performance.now();
+  try {
+    writeFileSync(join(dir, 'libc.c'), '#include <stdio.h>\nint main(void) { puts("libc"); return 0; }\n');
+    await compileAll({
+      sources: ['libc.c'],
+      cwd: dir,
+      platforms: SUPPORTED_PLATFORMS,
+      flags: SMALL_STATIC_FLAGS,
+      out: (p) => join(dir, p.name.replaceAll('/', '-')),
+    });
+    const seconds = (performance.now() - started) / 1000;
+    if (seconds > 30)
+      console.log(
+        `zig built its libc for ${SUPPORTED_PLATFORMS.length} platforms in ${seconds.toFixed(0)} s (cached from now on)`,
+      );
+  } catch (err) {
+    console.warn(`warming zig's libc failed; the tests that compile will say why: ${(err as Error).message}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
