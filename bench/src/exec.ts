@@ -12,13 +12,21 @@ export interface RunOptions {
 
 /** Run `cmd args…`, return stdout; throw with the command and its stderr tail on failure. */
 export async function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<string> {
+  return (await runBoth(cmd, args, opts)).stdout;
+}
+
+/** {@link run}, returning stderr too. */
+export async function runBoth(
+  cmd: string,
+  args: readonly string[],
+  opts: RunOptions = {},
+): Promise<{ stdout: string; stderr: string }> {
   try {
-    const { stdout } = await execFileAsync(cmd, [...args], {
+    return await execFileAsync(cmd, [...args], {
       cwd: opts.cwd,
       env: opts.env ?? process.env,
       maxBuffer: 256 * 1024 * 1024,
     });
-    return stdout;
   } catch (err) {
     const e = err as { stderr?: string; stdout?: string; message: string };
     const tail = `${e.stdout ?? ''}\n${e.stderr ?? ''}`.trim().split('\n').slice(-30).join('\n');

@@ -19,7 +19,7 @@ import {
   writeLayout,
 } from '@scratchpack/oci';
 import { push } from '@scratchpack/registry';
-import { run, timeRun } from '../exec.ts';
+import { run, runBoth, timeRun } from '../exec.ts';
 import { bytesShort, int, secondsRange, times } from '../format.ts';
 import { REPO, tempDir } from '../repo.ts';
 import type { SectionContext, SectionResult } from '../section.ts';
@@ -49,7 +49,11 @@ export interface PushCase {
   referrers: number;
   /** HTTP requests of the CLI's first push and of its repeat (the last run's; the same every run). */
   requests: { first: number; repeat: number };
+  /** HTTP requests skopeo sent for the same push (its `--debug` log, one untimed run). */
+  skopeoRequests: number;
   seconds: Record<Contender, Summary>;
+  /** CPU seconds the registry spent serving each timed push, per contender. */
+  registryCpu: Record<Contender, Summary>;
   repeat: Summary;
   repeatUploaded: number[];
 }
@@ -83,6 +87,19 @@ async function describeLayout(dir: string): Promise<{ bytes: number; blobs: numb
   return { bytes: [...blobs.values()].reduce((a, b) => a + b, 0), blobs: blobs.size };
 }
 
+/** The requests `skopeo copy --all` sends for this push: the request lines of its `--debug` log (an untimed run). */
+async function skopeoRequests(layout: string, target: string): Promise<number> {
+  const { stderr } = await runBoth('skopeo', [
+    '--debug',
+    'copy',
+    '--all',
+    `oci:${layout}:latest`,
+    `docker://${target}`,
+    '--dest-tls-verify=false',
+  ]);
+  return stderr.split('\n').filter((l) => /msg="(GET|HEAD|PUT|POST|PATCH|DELETE) https?:\/\//.test(l)).length;
+}
+
 async function ourPush(layout: string, target: string) {
   const subject = await (await readLayout(layout)).resolve('latest');
   return push(subject, target, { credential: null });
@@ -111,12 +128,15 @@ export async function pushSection(ctx: SectionContext): Promise<SectionResult> {
     for (const c of cases) {
       let referrers = 0;
       const requests = { first: 0, repeat: 0 };
+      const registryCpu: Record<Contender, number[]> = { scratchpack: [], skopeo: [], cli: [] };
       const repeat: number[] = [];
       const repeatUploaded: number[] = [];
       const seconds = await alternate(CONTENDERS, ctx.runs, async (who, i) => {
         await registry?.stop();
         registry = await startLocalRegistry();
         const repo = `${registry.host}/bench/${c.name}-${who}-${i}`;
+        const cpuBefore = registry.cpuSeconds();
+        const serving = () => registryCpu[who].push(registry!.cpuSeconds() - cpuBefore);
         let s: number;
         if (who === 'cli') {
           // The default: the SBOMs, provenance and signatures stored beside the image go with it (skopeo copies
@@ -125,6 +145,7 @@ export async function pushSection(ctx: SectionContext): Promise<SectionResult> {
           const start = performance.now();
           const out = await run(process.execPath, args);
           s = secondsSince(start);
+          serving();
           const r = JSON.parse(out) as CliPush;
           referrers = r.referrers;
           if (r.uploaded < c.blobs)
@@ -146,9 +167,11 @@ export async function pushSection(ctx: SectionContext): Promise<SectionResult> {
             `docker://${repo}:latest`,
             '--dest-tls-verify=false',
           ]);
+          serving();
         } else {
           const first = await timed(() => ourPush(c.layout, `${repo}:latest`));
           s = first.seconds;
+          serving();
           if (first.value.uploaded !== c.blobs)
             throw new Error(
               `${c.name}: first push uploaded ${first.value.uploaded} blobs, expected ${c.blobs}`,
@@ -165,6 +188,9 @@ export async function pushSection(ctx: SectionContext): Promise<SectionResult> {
         ctx.log(`  run ${i + 1} ${c.name.padEnd(6)} ${who.padEnd(12)} ${s.toFixed(3)} s`);
         return s;
       });
+      await registry?.stop();
+      registry = await startLocalRegistry();
+      const skopeo = await skopeoRequests(c.layout, `${registry.host}/bench/${c.name}-requests:latest`);
       out.push({
         name: c.name,
         title: c.title,
@@ -172,7 +198,13 @@ export async function pushSection(ctx: SectionContext): Promise<SectionResult> {
         blobs: c.blobs,
         referrers,
         requests,
+        skopeoRequests: skopeo,
         seconds,
+        registryCpu: {
+          scratchpack: summarize(registryCpu.scratchpack),
+          skopeo: summarize(registryCpu.skopeo),
+          cli: summarize(registryCpu.cli),
+        },
         repeat: summarize(repeat),
         repeatUploaded,
       });
@@ -202,6 +234,8 @@ export function pushResult(cases: PushCase[]): SectionResult {
           '`scratchpack push` (CLI process, with its referrers)',
           'repeat push (0 uploaded)',
           'CLI requests (first / repeat)',
+          'skopeo requests',
+          'registry CPU: CLI / skopeo',
         ],
         rows: cases.map((c) => [
           c.title,
@@ -213,11 +247,14 @@ export function pushResult(cases: PushCase[]): SectionResult {
           `${secondsRange(c.seconds.cli)} (${times(ratio(c.seconds.cli, c.seconds.skopeo))}, ${int(c.referrers)} referrers)`,
           secondsRange(c.repeat),
           `${int(c.requests.first)} / ${int(c.requests.repeat)}`,
+          int(c.skopeoRequests),
+          `${secondsRange(c.registryCpu.cli)} / ${secondsRange(c.registryCpu.skopeo)}`,
         ]),
         notes: [
           'The library figure is the call `push(readLayout(dir).resolve("latest"), ref)` in this process, the client itself; skopeo is a process: `skopeo copy --all oci:<dir>:latest docker://<registry>/<repo>:latest --dest-tls-verify=false`, its start-up included (a few tens of ms for a Go binary). The CLI figure is `node apps/cli/bin/scratchpack.js push <dir>:latest <ref> --json` — the default, which also pushes the SBOMs, provenance and signatures stored beside the image (their blobs with the image blobs, each manifest as soon as what it names is there, each subject\'s fallback tag once with all its referrers) — Node start-up included (the prebuilt CLI bundle starts in about 0.1 s; from sources through tsx, about 0.4 s).',
           'CLI requests: the HTTP requests of the CLI push (its `requests` in `--json`) and of the same push repeated right after (not timed; it must upload nothing). Into a repository the registry does not know yet, small blobs are uploaded without a HEAD first and fallback tags are written without being read; a repeat asks for each manifest (HEAD: one that is there proves its blobs are, so no blob is asked for) and reads each fallback tag once (one GET).',
           "The registry is Debian's docker-registry (distribution) with filesystem storage in a temp dir on the same machine, so it competes for the same cores. Each push gets a freshly started, empty registry.",
+          "Registry CPU: the user + system time the registry process spent serving each timed push (`/proc/PID/stat`), median (min–max). skopeo's requests are the request lines of `skopeo --debug copy --all` of the same image into another empty registry (untimed). Where the CLI pushes referrers it sends more requests than skopeo (each blob is a POST and a PUT: distribution 2.8 takes no upload in a single request), and on a 2-core machine the registry's CPU for them is what the push waits for: see the registry CPU beside the times.",
         ],
       },
     ],

@@ -35,6 +35,11 @@ export interface LocalRegistry {
   dir: string;
   /** What the registry wrote to stdout/stderr so far. */
   logs(): string;
+  /**
+   * CPU time the registry process has used so far (user + system, seconds, from `/proc/PID/stat`): what the
+   * requests sent to it cost on the registry's side of a benchmark.
+   */
+  cpuSeconds(): number;
   /** Stop the registry and remove its temp dir. */
   stop(): Promise<void>;
 }
@@ -130,7 +135,8 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
         await options.onStop?.();
         await rm(dir, { recursive: true, force: true });
       };
-      return { url, host: `127.0.0.1:${port}`, port, dir, logs: readLog, stop };
+      const cpuSeconds = () => processCpuSeconds(child.pid);
+      return { url, host: `127.0.0.1:${port}`, port, dir, logs: readLog, cpuSeconds, stop };
     }
     child.kill('SIGKILL');
     running.delete(child);
@@ -139,6 +145,19 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
   await options.onStop?.();
   await rm(dir, { recursive: true, force: true });
   throw lastError;
+}
+
+/** Clock ticks per second of `/proc/PID/stat` times (`getconf CLK_TCK`: 100 on every Linux architecture). */
+const CLOCK_TICKS = 100;
+
+/** utime + stime of a running process, in seconds. */
+function processCpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) throw new Error('docker-registry has no process id');
+  // The fields after the command name, which is in parentheses and may hold spaces: utime and stime are
+  // the 14th and 15th fields of the line, the 12th and 13th after `) `.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
 
 /** The status of `GET <url>/v2/`, trusting `ca` for an https URL. */

@@ -23,6 +23,14 @@ describe.skipIf(!present && !isCI)('startLocalRegistry (needs docker-registry)',
     expect(res.status).toBe(200);
     expect(res.headers.get('docker-distribution-api-version')).toBe('registry/2.0');
     expect(typeof registry.logs()).toBe('string');
+    // Its CPU time grows with the requests it serves (uploads cost it file writes and hashing).
+    const before = registry.cpuSeconds();
+    expect(before).toBeGreaterThanOrEqual(0);
+    for (let i = 0; i < 200; i++) {
+      const post = await fetch(`${registry.url}/v2/cpu/blobs/uploads/`, { method: 'POST' });
+      expect(post.status).toBe(202);
+    }
+    expect(registry.cpuSeconds()).toBeGreaterThan(before);
     await registry.stop();
     expect(stopped).toBe(1);
     expect(existsSync(registry.dir)).toBe(false);
