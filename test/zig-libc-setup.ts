@@ -43,10 +43,25 @@ export function fileFilters(argv: readonly string[]): string[] {
   return filters;
 }
 
+/** How long the warm-up runs quietly: a warm zig cache answers well within it. */
+const QUIET_MS = 10_000;
+
 export default async function setup(): Promise<void> {
   if (fileFilters(process.argv).length > 0) return;
   const dir = mkdtempSync(join(tmpdir(), 'scratchpack-zig-libc-'));
   const started = performance.now();
+  const total = SUPPORTED_PLATFORMS.length;
+  const elapsed = () => `${((performance.now() - started) / 1000).toFixed(0)} s`;
+  // Told only when zig is really building: on a new machine the run is otherwise silent for many minutes.
+  let told = false;
+  const notice = setTimeout(() => {
+    told = true;
+    console.log(
+      `zig is building its musl libc for ${total} platforms before the integration tests (an empty zig cache: ` +
+        'about 20 minutes on 2 cores, once; later runs reuse it)',
+    );
+  }, QUIET_MS);
+  let done = 0;
   try {
     writeFileSync(join(dir, 'libc.c'), '#include <stdio.h>\nint main(void) { puts("libc"); return 0; }\n');
     await compileAll({
@@ -55,15 +70,15 @@ export default async function setup(): Promise<void> {
       platforms: SUPPORTED_PLATFORMS,
       flags: SMALL_STATIC_FLAGS,
       out: (p) => join(dir, p.name.replaceAll('/', '-')),
+      onDone: (r) => {
+        done++;
+        if (told) console.log(`  zig's libc for ${r.platform.name}: done (${done}/${total}, ${elapsed()})`);
+      },
     });
-    const seconds = (performance.now() - started) / 1000;
-    if (seconds > 30)
-      console.log(
-        `zig built its libc for ${SUPPORTED_PLATFORMS.length} platforms in ${seconds.toFixed(0)} s (cached from now on)`,
-      );
   } catch (err) {
     console.warn(`warming zig's libc failed; the tests that compile will say why: ${(err as Error).message}`);
   } finally {
+    clearTimeout(notice);
     rmSync(dir, { recursive: true, force: true });
   }
 }
