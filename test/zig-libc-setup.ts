@@ -1,6 +1,8 @@
 /**
  * Once per run of the integration files, before any of them: zig builds its musl libc (and compiler-rt) for every
- * supported platform, by compiling a one-line libc program for each, `SMALL_STATIC_FLAGS` as the tests use them.
+ * supported platform, by compiling a one-line libc program for each with the flags of `--c-source` (`cSourceFlags`),
+ * as the tests' libc programs are compiled: zig builds one libc per target, CPU and LTO setting (`-fno-lto` on
+ * ppc64, ppc64le and riscv64 is a libc of its own).
  *
  * With zig's cache warm (every run after the first on a machine) this takes a few seconds. On an empty cache each
  * platform's libc is ~1,700 C files: minutes of CPU per platform. Left to the tests, several files compiled their
@@ -13,10 +15,19 @@
  *
  * A failure here fails nothing: the tests that compile report it themselves, each with its own error.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compileAll, SMALL_STATIC_FLAGS, SUPPORTED_PLATFORMS } from '@scratchpack/toolchain';
+import {
+  compileAll,
+  cSourceFlags,
+  resolveZig,
+  SUPPORTED_PLATFORMS,
+  sharedZigLibPath,
+} from '@scratchpack/toolchain';
 
 /** vitest options that take a value (`--project integration`): their values are not file filters. */
 const VALUE_OPTIONS = new Set([
@@ -46,9 +57,40 @@ export function fileFilters(argv: readonly string[]): string[] {
 /** How long the warm-up runs quietly: a warm zig cache answers well within it. */
 const QUIET_MS = 10_000;
 
+/**
+ * A file in zig's own cache that says this warm-up was done there (for this zig, lib folder, platforms and flags):
+ * a warm run then costs one `zig env` instead of 15 links (~9 s). Deleting zig's cache deletes it too.
+ */
+function stampPath(): string {
+  const zig = resolveZig();
+  const { global_cache_dir: cache } = JSON.parse(execFileSync(zig.path, ['env'], { encoding: 'utf8' })) as {
+    global_cache_dir: string;
+  };
+  const key = createHash('sha256')
+    .update(
+      JSON.stringify([
+        zig.version,
+        sharedZigLibPath(zig.version) ?? '',
+        ...SUPPORTED_PLATFORMS.map((p) => [p.zigTarget, p.zigCpu, cSourceFlags(p)]),
+      ]),
+    )
+    .digest('hex')
+    .slice(0, 16);
+  return join(cache, `scratchpack-libc-${key}`);
+}
+
 export default async function setup(): Promise<void> {
   if (fileFilters(process.argv).length > 0) return;
-  const dir = mkdtempSync(join(tmpdir(), 'scratchpack-zig-libc-'));
+  let stamp: string | undefined;
+  try {
+    stamp = stampPath();
+    if (existsSync(stamp)) return;
+  } catch {
+    // no zig, or no cache folder it can name: warm up anyway (a failure is reported below)
+  }
+  // The same folder every run (left in place), so that a warm run is a hit in zig's cache for the whole compile.
+  const dir = join(tmpdir(), `scratchpack-zig-libc-${process.getuid?.() ?? 0}`);
+  mkdirSync(dir, { recursive: true });
   const started = performance.now();
   const total = SUPPORTED_PLATFORMS.length;
   const elapsed = () => `${((performance.now() - started) / 1000).toFixed(0)} s`;
@@ -68,17 +110,17 @@ export default async function setup(): Promise<void> {
       sources: ['libc.c'],
       cwd: dir,
       platforms: SUPPORTED_PLATFORMS,
-      flags: SMALL_STATIC_FLAGS,
+      flags: (p) => cSourceFlags(p),
       out: (p) => join(dir, p.name.replaceAll('/', '-')),
       onDone: (r) => {
         done++;
         if (told) console.log(`  zig's libc for ${r.platform.name}: done (${done}/${total}, ${elapsed()})`);
       },
     });
+    if (stamp) writeFileSync(stamp, `${new Date().toISOString()}\n`);
   } catch (err) {
     console.warn(`warming zig's libc failed; the tests that compile will say why: ${(err as Error).message}`);
   } finally {
     clearTimeout(notice);
-    rmSync(dir, { recursive: true, force: true });
   }
 }
