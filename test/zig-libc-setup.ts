@@ -100,7 +100,7 @@ export default async function setup(): Promise<void> {
     told = true;
     console.log(
       `zig is building its musl libc for ${total} platforms before the integration tests (an empty zig cache: ` +
-        'about 20 minutes on 2 cores, once; later runs reuse it)',
+        'about 22 minutes on 2 cores, once; later runs reuse it)',
     );
   }, QUIET_MS);
   let done = 0;
