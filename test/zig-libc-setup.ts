@@ -4,7 +4,7 @@
  * as the tests' libc programs are compiled: zig builds one libc per target, CPU and LTO setting (`-fno-lto` on
  * ppc64, ppc64le and riscv64 is a libc of its own).
  *
- * With zig's cache warm (every run after the first on a machine) this takes a few seconds. On an empty cache each
+ * Once done it leaves a stamp in zig's cache, and every later run skips it (0.1 s). On an empty cache each
  * platform's libc is ~1,700 C files: minutes of CPU per platform. Left to the tests, several files compiled their
  * libc programs at once, each compile waiting on zig's cache lock for a libc another file was building, and a test
  * hit its timeout waiting (`--c-source ... runs on every platform`: 300 s). Built here first, in bounded parallel, no
@@ -18,7 +18,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -27,6 +27,7 @@ import {
   resolveZig,
   SUPPORTED_PLATFORMS,
   sharedZigLibPath,
+  type ZigInfo,
 } from '@scratchpack/toolchain';
 
 /** vitest options that take a value (`--project integration`): their values are not file filters. */
@@ -61,8 +62,7 @@ const QUIET_MS = 10_000;
  * A file in zig's own cache that says this warm-up was done there (for this zig, lib folder, platforms and flags):
  * a warm run then costs one `zig env` instead of 15 links (~9 s). Deleting zig's cache deletes it too.
  */
-function stampPath(): string {
-  const zig = resolveZig();
+function stampPath(zig: ZigInfo): string {
   const { global_cache_dir: cache } = JSON.parse(execFileSync(zig.path, ['env'], { encoding: 'utf8' })) as {
     global_cache_dir: string;
   };
@@ -81,16 +81,16 @@ function stampPath(): string {
 
 export default async function setup(): Promise<void> {
   if (fileFilters(process.argv).length > 0) return;
+  let zig: ZigInfo | undefined;
   let stamp: string | undefined;
   try {
-    stamp = stampPath();
+    zig = resolveZig();
+    stamp = stampPath(zig);
     if (existsSync(stamp)) return;
   } catch {
     // no zig, or no cache folder it can name: warm up anyway (a failure is reported below)
   }
-  // The same folder every run (left in place), so that a warm run is a hit in zig's cache for the whole compile.
-  const dir = join(tmpdir(), `scratchpack-zig-libc-${process.getuid?.() ?? 0}`);
-  mkdirSync(dir, { recursive: true });
+  const dir = mkdtempSync(join(tmpdir(), 'scratchpack-zig-libc-'));
   const started = performance.now();
   const total = SUPPORTED_PLATFORMS.length;
   const elapsed = () => `${((performance.now() - started) / 1000).toFixed(0)} s`;
@@ -109,6 +109,7 @@ export default async function setup(): Promise<void> {
     await compileAll({
       sources: ['libc.c'],
       cwd: dir,
+      ...(zig && { zig }),
       platforms: SUPPORTED_PLATFORMS,
       flags: (p) => cSourceFlags(p),
       out: (p) => join(dir, p.name.replaceAll('/', '-')),
@@ -122,5 +123,6 @@ export default async function setup(): Promise<void> {
     console.warn(`warming zig's libc failed; the tests that compile will say why: ${(err as Error).message}`);
   } finally {
     clearTimeout(notice);
+    rmSync(dir, { recursive: true, force: true });
   }
 }
