@@ -29,10 +29,11 @@ export async function takeLease(dir: string, purpose: string): Promise<Lease> {
   const start = processStartTime(process.pid);
   const content = `${JSON.stringify({ pid: process.pid, purpose, ...(start ? { start } : {}) })}\n`;
   // The folder is removed when its last lease goes (the store stays a plain layout): create it again if a
-  // release removed it between our mkdir and our write.
+  // release removed it between our mkdir and our write. mkdir itself can fail with ENOENT in that race: it
+  // found the folder (EEXIST), and the folder was gone when it checked that it is a folder.
   for (let attempt = 0; ; attempt++) {
-    await mkdir(leases, { recursive: true });
     try {
+      await mkdir(leases, { recursive: true });
       await writeFile(path, content, { flag: 'wx' });
       break;
     } catch (err) {
