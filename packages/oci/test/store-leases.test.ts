@@ -88,7 +88,7 @@ it('a lease of a dead process does not hold collection back, and is removed', as
 
 it('leases taken and released at once never fail, though each release may remove the folder another is creating', async () => {
   // A release removes the empty folder; a take at that moment sees the folder (EEXIST) and then finds it gone
-  // (ENOENT from mkdir itself). Before that race was retried, about one cycle in a few hundred failed.
+  // (ENOENT from mkdir itself). Before that race was retried, this failed in each of 5 runs.
   await mkdir(store.dir, { recursive: true });
   const cycle = async () => {
     for (let i = 0; i < 150; i++) await (await takeLease(store.dir, 'test')).release();
