@@ -55,8 +55,38 @@ export function fileFilters(argv: readonly string[]): string[] {
   return filters;
 }
 
-/** How long the warm-up runs quietly: a warm zig cache answers well within it. */
+/** How long the warm-up runs quietly without a platform finishing: with its libc cached, one links in about a second. */
 const QUIET_MS = 10_000;
+
+/**
+ * Calls `tell` once `ms` pass without `progress()` (counted from the start, then from each progress): a platform
+ * whose libc is cached links in about a second, so a warm cache without the stamp stays quiet however many
+ * platforms there are, and a libc being built (minutes) is told. After `tell`, progress only counts.
+ */
+export function quietNotice(
+  ms: number,
+  tell: () => void,
+): { progress(): void; stop(): void; readonly told: boolean } {
+  let told = false;
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      told = true;
+      tell();
+    }, ms);
+  };
+  arm();
+  return {
+    progress: () => {
+      if (!told) arm();
+    },
+    stop: () => clearTimeout(timer),
+    get told() {
+      return told;
+    },
+  };
+}
 
 /**
  * A file in zig's own cache that says this warm-up was done there (for this zig, lib folder, platforms and flags):
@@ -94,16 +124,14 @@ export default async function setup(): Promise<void> {
   const started = performance.now();
   const total = SUPPORTED_PLATFORMS.length;
   const elapsed = () => `${((performance.now() - started) / 1000).toFixed(0)} s`;
-  // Told only when zig is really building: on a new machine the run is otherwise silent for many minutes.
-  let told = false;
-  const notice = setTimeout(() => {
-    told = true;
-    console.log(
-      `zig is building its musl libc for ${total} platforms before the integration tests (an empty zig cache: ` +
-        'about 22 minutes on 2 cores, once; later runs reuse it)',
-    );
-  }, QUIET_MS);
   let done = 0;
+  // Told only when zig is really building: on a new machine the run is otherwise silent for many minutes.
+  const notice = quietNotice(QUIET_MS, () =>
+    console.log(
+      `zig is building its musl libc before the integration tests (${total - done} of ${total} platforms to go; ` +
+        'an empty zig cache takes about 22 minutes on 2 cores for all of them, once; later runs reuse it)',
+    ),
+  );
   try {
     writeFileSync(join(dir, 'libc.c'), '#include <stdio.h>\nint main(void) { puts("libc"); return 0; }\n');
     await compileAll({
@@ -115,14 +143,16 @@ export default async function setup(): Promise<void> {
       out: (p) => join(dir, p.name.replaceAll('/', '-')),
       onDone: (r) => {
         done++;
-        if (told) console.log(`  zig's libc for ${r.platform.name}: done (${done}/${total}, ${elapsed()})`);
+        if (notice.told)
+          console.log(`  zig's libc for ${r.platform.name}: done (${done}/${total}, ${elapsed()})`);
+        notice.progress();
       },
     });
     if (stamp) writeFileSync(stamp, `${new Date().toISOString()}\n`);
   } catch (err) {
     console.warn(`warming zig's libc failed; the tests that compile will say why: ${(err as Error).message}`);
   } finally {
-    clearTimeout(notice);
+    notice.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
