@@ -87,16 +87,14 @@ async function describeLayout(dir: string): Promise<{ bytes: number; blobs: numb
   return { bytes: [...blobs.values()].reduce((a, b) => a + b, 0), blobs: blobs.size };
 }
 
+/** What follows `skopeo copy` for the push of `layout`'s `latest` to `target`: the timed push and the counted one. */
+function skopeoCopyArgs(layout: string, target: string): string[] {
+  return ['--all', `oci:${layout}:latest`, `docker://${target}`, '--dest-tls-verify=false'];
+}
+
 /** The requests `skopeo copy --all` sends for this push: the request lines of its `--debug` log (an untimed run). */
 async function skopeoRequests(layout: string, target: string): Promise<number> {
-  const { stderr } = await runBoth('skopeo', [
-    '--debug',
-    'copy',
-    '--all',
-    `oci:${layout}:latest`,
-    `docker://${target}`,
-    '--dest-tls-verify=false',
-  ]);
+  const { stderr } = await runBoth('skopeo', ['--debug', 'copy', ...skopeoCopyArgs(layout, target)]);
   return stderr.split('\n').filter((l) => /msg="(GET|HEAD|PUT|POST|PATCH|DELETE) https?:\/\//.test(l)).length;
 }
 
@@ -159,14 +157,7 @@ export async function pushSection(ctx: SectionContext): Promise<SectionResult> {
           requests.first = r.requests;
           requests.repeat = again.requests;
         } else if (who === 'skopeo') {
-          s = await timeRun('skopeo', [
-            'copy',
-            '--quiet',
-            '--all',
-            `oci:${c.layout}:latest`,
-            `docker://${repo}:latest`,
-            '--dest-tls-verify=false',
-          ]);
+          s = await timeRun('skopeo', ['copy', '--quiet', ...skopeoCopyArgs(c.layout, `${repo}:latest`)]);
           serving();
         } else {
           const first = await timed(() => ourPush(c.layout, `${repo}:latest`));
