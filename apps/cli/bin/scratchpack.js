@@ -5,12 +5,10 @@
 //
 // CommonJS on purpose (bin/package.json): libuv sizes its thread pool, where every gzip block of a layer is
 // deflated, from UV_THREADPOOL_SIZE when the pool first starts, and Node reads an ES module entry through that
-// pool, so an ES module here would come too late. Set now, the pool gets a thread per core (at least libuv's 4),
-// as pigz uses every core.
+// pool, so an ES module here would come too late. Set now, the pool gets a thread per core (thread-pool.cjs), as
+// pigz uses every core.
 'use strict';
-const { availableParallelism } = require('node:os');
-
-process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, availableParallelism()));
+require('./thread-pool.cjs').sizeThreadPool();
 
 (async () => {
   const { BUNDLE, BUNDLE_CODE_CACHE, bundleIsCurrent } = await import('./inputs.mjs');
