@@ -8,8 +8,10 @@
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-// @ts-expect-error: plain JS shared with the bin
-import { bundleIsCurrent } from '../apps/cli/bin/inputs.mjs';
+
+const { bundleIsCurrent } = createRequire(import.meta.url)('../apps/cli/bin/inputs.cjs') as {
+  bundleIsCurrent(): boolean;
+};
 
 const cliDir = join(import.meta.dirname, '..', 'apps', 'cli');
 

@@ -3,9 +3,11 @@
  * `time`): the maximum resident set size of the process — for a process tree, of its largest waited-for member
  * (getrusage's ru_maxrss), not their sum, so a command runs alone here (no shell pipelines).
  */
+
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { run } from './exec.ts';
 import { REPO } from './repo.ts';
@@ -82,8 +84,8 @@ export function peakMb(bytes: number): string {
  * run rather than of the sources through tsx (which adds about 40 MB and 0.3 s of start-up).
  */
 export async function ensureCliBundle(log: (line: string) => void): Promise<void> {
-  const inputs = join(REPO, 'apps', 'cli', 'bin', 'inputs.mjs');
-  const { BUNDLE_INPUTS, inputsHash } = (await import(inputs)) as {
+  const inputs = join(REPO, 'apps', 'cli', 'bin', 'inputs.cjs');
+  const { BUNDLE_INPUTS, inputsHash } = createRequire(import.meta.url)(inputs) as {
     BUNDLE_INPUTS: string;
     inputsHash: () => string;
   };

@@ -10,13 +10,13 @@
 'use strict';
 require('./thread-pool.cjs').sizeThreadPool();
 
-(async () => {
-  const { BUNDLE, BUNDLE_CODE_CACHE, bundleIsCurrent } = await import('./inputs.mjs');
-  if (process.env.SCRATCHPACK_FROM_SOURCE !== '1' && bundleIsCurrent()) {
-    require('./run-bundle.cjs').runBundle(BUNDLE, BUNDLE_CODE_CACHE);
-  } else {
+const { BUNDLE, BUNDLE_CODE_CACHE, bundleIsCurrent } = require('./inputs.cjs');
+if (process.env.SCRATCHPACK_FROM_SOURCE !== '1' && bundleIsCurrent()) {
+  require('./run-bundle.cjs').runBundle(BUNDLE, BUNDLE_CODE_CACHE);
+} else {
+  (async () => {
     const { register } = await import('tsx/esm/api');
     register();
     await import('../src/main.ts');
-  }
-})();
+  })();
+}

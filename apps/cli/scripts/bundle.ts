@@ -4,12 +4,22 @@
  * stamp with that hash: the bin's quick check). All are written to temporary names and renamed, the bundle first,
  * so the bin never runs a half-written or stale bundle.
  */
+
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { writeFileAtomic, writeThroughTemp } from '@scratchpack/oci';
 import { build } from 'esbuild';
-// @ts-expect-error: plain JS shared with the bin
-import { BUNDLE, BUNDLE_INPUTS, BUNDLE_STAMP, inputsHash, inputsStamp } from '../bin/inputs.mjs';
+
+const { BUNDLE, BUNDLE_INPUTS, BUNDLE_STAMP, inputsHash, inputsStamp } = createRequire(import.meta.url)(
+  '../bin/inputs.cjs',
+) as {
+  BUNDLE: string;
+  BUNDLE_INPUTS: string;
+  BUNDLE_STAMP: string;
+  inputsHash(): string;
+  inputsStamp(): string;
+};
 
 // The stamp first: a source changed after it no longer matches it, so the stamp never vouches for newer bytes.
 const stamp = inputsStamp() as string;

@@ -3,12 +3,19 @@
  * sources' hash. While it holds, the recorded hash is trusted without reading the sources; once any source's
  * stat changes, the full hash decides again.
  */
+
 import { stat, utimes, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { tempDir } from '@scratchpack/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-// @ts-expect-error: plain JS shared with the bin
-import { bundleIsCurrent, inputsHash, inputsStamp } from '../bin/inputs.mjs';
+
+const { bundleIsCurrent, inputsHash, inputsStamp } = createRequire(import.meta.url)('../bin/inputs.cjs') as {
+  bundleIsCurrent(files?: { inputs: string; stamp: string }): boolean;
+  inputsHash(): string;
+  inputsStamp(): string;
+};
+
 import { repoRoot } from './helpers.ts';
 
 describe('the bundle check', () => {

@@ -12,8 +12,11 @@ import { join } from 'node:path';
 import { describeWithTools, tempDir } from '@scratchpack/test-utils';
 import { findPlatform } from '@scratchpack/toolchain';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-// @ts-expect-error: plain JS shared with the bin
-import { BUNDLE, BUNDLE_CODE_CACHE, BUNDLE_INPUTS, inputsHash } from '../bin/inputs.mjs';
+
+const { BUNDLE, BUNDLE_CODE_CACHE, BUNDLE_INPUTS, inputsHash } = createRequire(import.meta.url)(
+  '../bin/inputs.cjs',
+) as { BUNDLE: string; BUNDLE_CODE_CACHE: string; BUNDLE_INPUTS: string; inputsHash(): string };
+
 import { copyHelloBinaries } from './hello-fixture.ts';
 import { cliBin, repoRoot } from './helpers.ts';
 

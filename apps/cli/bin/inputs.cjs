@@ -1,14 +1,15 @@
 // The CLI's inputs: every TypeScript (and JSON, e.g. base's lock) source of the CLI and of the workspace packages it bundles, plus their
 // package.json files. `scratchpack.js` runs the prebuilt bundle only while the hash of these equals the one
 // recorded when the bundle was made (`scripts/bundle.ts`); otherwise it runs the sources through tsx.
-import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// CommonJS, as the bin: an ES module would start Node's ES module loader in every CLI start (about 10 ms here).
+'use strict';
+const { createHash } = require('node:crypto');
+const { readdirSync, readFileSync, statSync } = require('node:fs');
+const { join } = require('node:path');
 
-const cli = fileURLToPath(new URL('..', import.meta.url));
+const cli = join(__dirname, '..');
 const repo = join(cli, '..', '..');
-export const PACKAGE_DIRS = [
+const PACKAGE_DIRS = [
   cli,
   join(repo, 'packages', 'oci'),
   join(repo, 'packages', 'dockerfile'),
@@ -21,16 +22,16 @@ export const PACKAGE_DIRS = [
   join(repo, 'packages', 'base'),
   join(repo, 'toolchain'),
 ];
-export const BUNDLE = join(cli, 'dist', 'scratchpack.cjs');
+const BUNDLE = join(cli, 'dist', 'scratchpack.cjs');
 /** V8's code cache of the bundle, written by the bin (see `scratchpack.js`). */
-export const BUNDLE_CODE_CACHE = join(cli, 'dist', 'scratchpack.codecache');
-export const BUNDLE_INPUTS = join(cli, 'dist', 'scratchpack.inputs');
+const BUNDLE_CODE_CACHE = join(cli, 'dist', 'scratchpack.codecache');
+const BUNDLE_INPUTS = join(cli, 'dist', 'scratchpack.inputs');
 /**
  * `<stamp> <hash>`: the inputs with this stamp (path, size and mtime of each) had this hash when the bundle was
  * made. While the stamp still holds, the bin trusts the hash without reading every source again (as make trusts
  * mtimes); any other stamp (an edit, a checkout, a touch) sends it back to the full hash.
  */
-export const BUNDLE_STAMP = join(cli, 'dist', 'scratchpack.stamp');
+const BUNDLE_STAMP = join(cli, 'dist', 'scratchpack.stamp');
 
 function walk(dir, out) {
   let entries;
@@ -56,7 +57,7 @@ function inputFiles() {
 }
 
 /** sha256 over the relative path, size and mtime of every input (stat only: a few ms where the hash takes tens). */
-export function inputsStamp() {
+function inputsStamp() {
   const h = createHash('sha256');
   for (const f of inputFiles()) {
     let st;
@@ -74,7 +75,7 @@ export function inputsStamp() {
  * Whether the bundle was made from the current sources: by the stamp when it still holds, else by the hash.
  * (`files` for tests: other places for the two records.)
  */
-export function bundleIsCurrent(files = { inputs: BUNDLE_INPUTS, stamp: BUNDLE_STAMP }) {
+function bundleIsCurrent(files = { inputs: BUNDLE_INPUTS, stamp: BUNDLE_STAMP }) {
   let recorded;
   try {
     recorded = readFileSync(files.inputs, 'utf8').trim();
@@ -91,7 +92,7 @@ export function bundleIsCurrent(files = { inputs: BUNDLE_INPUTS, stamp: BUNDLE_S
 }
 
 /** sha256 over the relative path and bytes of every input, in sorted order. */
-export function inputsHash() {
+function inputsHash() {
   const files = inputFiles();
   const h = createHash('sha256');
   for (const f of files) {
@@ -102,3 +103,14 @@ export function inputsHash() {
   }
   return h.digest('hex');
 }
+
+module.exports = {
+  PACKAGE_DIRS,
+  BUNDLE,
+  BUNDLE_CODE_CACHE,
+  BUNDLE_INPUTS,
+  BUNDLE_STAMP,
+  inputsStamp,
+  bundleIsCurrent,
+  inputsHash,
+};
