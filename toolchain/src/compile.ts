@@ -1,11 +1,13 @@
 /** Cross-compiling C with `zig cc` for one platform, or many in parallel with a concurrency limit. */
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdir, stat } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
-import { dirname, resolve } from 'node:path';
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { AbortedError, ScratchpackError, throwIfAborted, writeThroughTemp } from '@scratchpack/oci';
+import { ElfError, objectSymbols } from './elf.ts';
 import { type PlatformSpec, requireBuildable } from './platforms.ts';
+import { startupMemSource, startupOnlyMem } from './startup-mem.ts';
 import { resolveZig, type ZigInfo } from './zig.ts';
 import { sharedZigLibDir } from './zig-lib.ts';
 
@@ -87,6 +89,12 @@ export interface CompileOptions {
   cwd?: string;
   /** Abort the compile: zig (and the compilers it started) is killed, and `AbortedError` is thrown. */
   signal?: AbortSignal | undefined;
+  /**
+   * Link byte-loop memcpy and memset (startup-mem.ts) when the program's own code calls nothing that uses them
+   * (found by compiling each source to an object first): they then serve only musl's start-up, and the binary
+   * is smaller. Any other program is compiled exactly as without this.
+   */
+  startupMem?: boolean;
 }
 
 export interface CompileResult {
@@ -151,8 +159,12 @@ export async function compile(o: CompileOptions): Promise<CompileResult> {
   const env = libDir ? { ...process.env, ZIG_LIB_DIR: libDir } : undefined;
   let argv: string[] = [];
   try {
+    const sources =
+      o.startupMem && (await callsOnlyStartupMem(zig, p, o, env, what))
+        ? [...o.sources, startupMemSource()]
+        : o.sources;
     await writeThroughTemp(out, async (tmp) => {
-      argv = compileArgs(p, o, tmp);
+      argv = compileArgs(p, { ...o, sources }, tmp);
       await run(zig.path, argv, { cwd: o.cwd, maxBuffer: 16 * 1024 * 1024, env }, o.signal, what);
       throwIfAborted(o.signal, what);
     });
@@ -163,6 +175,53 @@ export async function compile(o: CompileOptions): Promise<CompileResult> {
   }
   const { size } = await stat(out);
   return { platform: p, out, bytes: size, argv: [zig.path, ...argv] };
+}
+
+/** `args` without what only the link reads: `-s`, `-Wl,…`, `-Xlinker X`. */
+function compileOnly(args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '-Xlinker') i++;
+    else if (a !== '-s' && !a.startsWith('-Wl,')) out.push(a);
+  }
+  return out;
+}
+
+/**
+ * Whether the program `o` compiles to calls memcpy and memset only through musl's start-up: each source compiled
+ * alone (`-c`, without LTO, so the object is ELF) with the same flags, and its undefined symbols checked.
+ */
+async function callsOnlyStartupMem(
+  zig: ZigInfo,
+  p: PlatformSpec,
+  o: CompileOptions,
+  env: NodeJS.ProcessEnv | undefined,
+  what: string,
+): Promise<boolean> {
+  const dir = await mkdtemp(join(tmpdir(), 'scratchpack-objects-'));
+  try {
+    for (const [i, source] of o.sources.entries()) {
+      const obj = join(dir, `${i}.o`);
+      // `-c` and `-fno-lto` before `-o`: the object, as ELF, of this source alone. Without the link's flags: zig
+      // applies them to a `-c` object too (`-s` strips its symbol table, `--gc-sections` empties it).
+      const args = compileOnly(compileArgs(p, { ...o, sources: [source] }, obj));
+      args.splice(args.lastIndexOf('-o'), 0, '-c', '-fno-lto');
+      await run(zig.path, args, { cwd: o.cwd, maxBuffer: 16 * 1024 * 1024, env }, o.signal, what);
+      let symbols: { undefined: string[]; defined: string[] };
+      try {
+        symbols = objectSymbols(await readFile(obj), source);
+      } catch (err) {
+        // An object this cannot read (no symbol table…): keep musl's, as without the option.
+        if (err instanceof ElfError) return false;
+        throw err;
+      }
+      if (!startupOnlyMem(symbols.undefined, symbols.defined)) return false;
+    }
+    return true;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 export interface CompileAllOptions extends Omit<CompileOptions, 'platform' | 'out' | 'defines' | 'flags'> {

@@ -268,3 +268,79 @@ function mipsAbi(flags: number): string {
   if (abi === 0 || abi === EF_MIPS_ABI_O32) return 'o32';
   return abi === 0x2000 ? 'o64' : 'EABI';
 }
+
+/**
+ * The global (and weak) symbols an ELF relocatable object (`zig cc -c` output) uses but does not define: what it
+ * needs from other objects and libraries. Any class and byte order. Throws `ElfError` (BINARY_NOT_ELF) for a file
+ * that is not a relocatable ELF object, has no symbol table (stripped), or whose symbol table does not fit inside it.
+ */
+export function undefinedSymbols(buf: Buffer, file = 'object'): string[] {
+  return objectSymbols(buf, file).undefined;
+}
+
+/**
+ * The global (and weak) symbols of an ELF relocatable object: those it uses but does not define (`undefined`), and
+ * those it defines (`defined`), each sorted. Throws as `undefinedSymbols`.
+ */
+export function objectSymbols(buf: Buffer, file = 'object'): { undefined: string[]; defined: string[] } {
+  const bad = (why: string) =>
+    new ElfError('BINARY_NOT_ELF', `${file} is not an ELF object: ${why}`, 'compile it with zig cc -c');
+  const h = parseElfHeader(buf);
+  if (!h) throw bad('no ELF header');
+  if (h.type !== 1) throw bad(`ELF type ${h.type}, not a relocatable object`);
+  const is64 = h.elfClass === 64;
+  const le = h.endian === 'little';
+  const u16 = (o: number) => (le ? buf.readUInt16LE(o) : buf.readUInt16BE(o));
+  const u32 = (o: number) => (le ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
+  const word = (o: number) => (is64 ? Number(le ? buf.readBigUInt64LE(o) : buf.readBigUInt64BE(o)) : u32(o));
+  const shoff = word(is64 ? 40 : 32);
+  const shentsize = u16(is64 ? 58 : 46);
+  const shnum = u16(is64 ? 60 : 48);
+  if (shentsize < (is64 ? 64 : 40) || shoff + shnum * shentsize > buf.length)
+    throw bad('section headers past the end of the file');
+  const section = (i: number) => {
+    const o = shoff + i * shentsize;
+    return is64
+      ? {
+          type: u32(o + 4),
+          offset: word(o + 24),
+          size: word(o + 32),
+          link: u32(o + 40),
+          entsize: word(o + 56),
+        }
+      : { type: u32(o + 4), offset: u32(o + 16), size: u32(o + 20), link: u32(o + 24), entsize: u32(o + 36) };
+  };
+  const SHT_SYMTAB = 2;
+  const names = new Set<string>();
+  const defined = new Set<string>();
+  let tables = 0;
+  for (let i = 0; i < shnum; i++) {
+    const symtab = section(i);
+    if (symtab.type !== SHT_SYMTAB) continue;
+    tables++;
+    if (symtab.link >= shnum) throw bad('symbol table without its string table');
+    const strtab = section(symtab.link);
+    const symSize = is64 ? 24 : 16;
+    if (
+      symtab.entsize < symSize ||
+      symtab.offset + symtab.size > buf.length ||
+      strtab.offset + strtab.size > buf.length
+    )
+      throw bad('symbol table past the end of the file');
+    for (let o = symtab.offset; o + symSize <= symtab.offset + symtab.size; o += symtab.entsize) {
+      const nameOff = u32(o);
+      const info = buf[o + (is64 ? 4 : 12)]!;
+      const shndx = u16(o + (is64 ? 6 : 14));
+      const bind = info >> 4;
+      // STB_GLOBAL or STB_WEAK, a name; SHN_UNDEF (0) is used, any other section index defined.
+      if ((bind !== 1 && bind !== 2) || nameOff === 0) continue;
+      const start = strtab.offset + nameOff;
+      const end = buf.indexOf(0, start);
+      if (start >= strtab.offset + strtab.size || end < 0) throw bad('symbol name past its string table');
+      (shndx === 0 ? names : defined).add(buf.toString('latin1', start, end));
+    }
+  }
+  // A stripped object says nothing of what it needs: not "nothing".
+  if (tables === 0) throw bad('no symbol table (stripped)');
+  return { undefined: [...names].sort(), defined: [...defined].sort() };
+}

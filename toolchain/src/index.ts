@@ -33,9 +33,11 @@ export {
   type ElfInfo,
   elfMismatch,
   expectedElf,
+  objectSymbols,
   parseElf,
   parseElfHeader,
   staticHint,
+  undefinedSymbols,
 } from './elf.ts';
 export {
   findPlatform,
@@ -47,6 +49,7 @@ export {
   SUPPORTED_PLATFORMS,
 } from './platforms.ts';
 export { QemuMissingError, type QemuOptions, qemuFor, type Runner, runArgv } from './qemu.ts';
+export { STARTUP_MEM_SOURCE, STARTUP_ONLY_CALLS, startupMemSource, startupOnlyMem } from './startup-mem.ts';
 export {
   PINNED_ZIG,
   type ResolveZigOptions,

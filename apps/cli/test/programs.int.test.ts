@@ -137,6 +137,41 @@ describeWithTools(
       expect(info.images[0].config).toMatchObject({ Entrypoint: ['/greet'] });
     });
 
+    it('--c-source links byte-loop memcpy/memset only into a program that needs them just to start', async () => {
+      const dir = join(work.path, 'startup-mem');
+      await mkdir(dir, { recursive: true });
+      await writeFile(
+        join(dir, 'writes.c'),
+        '#include <unistd.h>\nint main(void) { write(1, "hi\\n", 3); return 0; }\n',
+      );
+      await writeFile(join(dir, 'greet.c'), GREET_C);
+      /** The compile flags the provenance of the image built from `src` records. */
+      const flagsOf = async (src: string) => {
+        const out = join(work.path, `startup-mem-${src}`);
+        const r = await cli(['build', '--c-source', src, '--platform', 'linux/arm64', '-o', out, '--json'], {
+          cwd: dir,
+          timeout: 600_000,
+        });
+        expect(r.status, r.stderr).toBe(0);
+        const referrer = JSON.parse(r.stdout).referrers.find(
+          (x: { artifactType: string }) => x.artifactType === 'application/vnd.in-toto+json',
+        );
+        const blob = (d: string) => readFile(join(out, 'blobs', 'sha256', d.slice('sha256:'.length)), 'utf8');
+        const manifest = JSON.parse(await blob(referrer.digest));
+        const statement = JSON.parse(await blob(manifest.layers[0].digest));
+        return {
+          out,
+          flags: statement.predicate.buildDefinition.externalParameters.programs[0].flags as string[],
+        };
+      };
+      const writes = await flagsOf('writes.c');
+      expect(writes.flags.some((f) => /startup-mem-[0-9a-f]{16}\.c$/.test(f))).toBe(true);
+      const run = await cli(['run', '--platform', 'linux/arm64', `${writes.out}:latest`]);
+      expect(run.stdout).toBe('hi\n');
+      // printf copies with memcpy at run time: musl's stays.
+      expect((await flagsOf('greet.c')).flags.some((f) => f.includes('startup-mem-'))).toBe(false);
+    });
+
     it('--c-source with a context and a Dockerfile: the context files sit next to the program', async () => {
       const dir = join(work.path, 'greet-ctx');
       await mkdir(join(dir, 'ctx', 'etc'), { recursive: true });

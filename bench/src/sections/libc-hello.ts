@@ -36,17 +36,22 @@ export async function measureLibcHello(log: (line: string) => void): Promise<Lib
   const reference = new Map(loadReference().map((r) => [r.platform, r]));
   const tmp = await tempDir('libc-hello');
   try {
-    const build = (tag: string, flags: typeof cSourceFlags | (() => readonly string[])) =>
+    const build = (
+      tag: string,
+      flags: typeof cSourceFlags | (() => readonly string[]),
+      startupMem: boolean,
+    ) =>
       compileAll({
         sources: [LIBC_HELLO],
         cwd: REPO,
         platforms: PLATFORMS,
         flags: (p) => flags(p),
+        startupMem,
         out: (p) => join(tmp.path, tag, p.label),
       });
     log('compiling bench/fixtures/libc-hello.c for every platform (default --c-source flags, and before)');
-    const now = await build('now', cSourceFlags);
-    const before = await build('before', () => SMALL_STATIC_FLAGS);
+    const now = await build('now', cSourceFlags, true);
+    const before = await build('before', () => SMALL_STATIC_FLAGS, false);
     const rows: LibcHelloRow[] = [];
     for (const [i, r] of now.entries()) {
       const ref = reference.get(r.platform.name);
@@ -99,8 +104,8 @@ export function libcHelloResult(rows: LibcHelloRow[]): { table: Table; target: T
         gap(r),
       ]),
       notes: [
-        '`now`: the default `--c-source` flags (`cSourceFlags` in toolchain/src/c-source.ts: `SMALL_STATIC_FLAGS`, `-Wl,-z,norelro`, a linker script that discards `.comment`, MIPS `.pdr`/`.mdebug`, RISC-V/PowerPC attributes; `-fno-lto` on ppc64, ppc64le, riscv64). `before`: `SMALL_STATIC_FLAGS` alone. Same zig for both.',
-        'The official binaries are built from a `_start` without the C library start-up (`-nostartfiles`); this program has a `main`, so musl’s start-up (`__libc_start_main`, TLS and auxv set-up, `exit`) and its `memcpy`/`memset` are in ours and not in theirs.',
+        '`now`: what `--c-source` does by default: the flags of `cSourceFlags` (toolchain/src/c-source.ts: `SMALL_STATIC_FLAGS`, `-Wl,-z,norelro`, a linker script that discards `.comment`, MIPS `.pdr`/`.mdebug`, RISC-V/PowerPC attributes; `-fno-lto` on ppc64, ppc64le, riscv64) and, as this program calls only `write`, byte-loop `memcpy`/`memset` for musl’s start-up (toolchain/src/startup-mem.ts; a program that calls other C library functions keeps musl’s). `before`: `SMALL_STATIC_FLAGS` alone. Same zig for both.',
+        'The official binaries are built from a `_start` without the C library start-up (`-nostartfiles`); this program has a `main`, so musl’s start-up (`__libc_start_main`, TLS and auxv set-up, `exit`) is in ours and not in theirs.',
       ],
     },
     target: {

@@ -170,6 +170,8 @@ export async function stageProgram(o: ProgramOptions): Promise<StagedProgram> {
         zig,
         platforms: specs,
         flags: (p) => [...cSourceFlags(p), ...cflags.get(p)!],
+        // memcpy/memset as byte loops when only the C library's start-up uses them (toolchain startup-mem.ts).
+        startupMem: true,
         // Like hello: the program may print what it was built for.
         defines: (p) => ({ SCRATCHPACK_PLATFORM: JSON.stringify(p.name) }),
         out,
