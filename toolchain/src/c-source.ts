@@ -3,12 +3,8 @@
  * `SMALL_STATIC_FLAGS` plus a few link-time trims that change nothing a program can observe. Why each is
  * there, and what was measured, is in the toolchain README ("Default --c-source flags").
  */
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { writeFileAtomicSync } from '@scratchpack/oci';
 import { SMALL_STATIC_FLAGS } from './compile.ts';
+import { HASHED_FILES_DIR, hashedFile } from './hashed-file.ts';
 import type { PlatformSpec } from './platforms.ts';
 
 /**
@@ -26,28 +22,12 @@ SECTIONS
 INSERT AFTER .bss;
 `;
 
-let scriptPath: string | undefined;
-
 /**
  * The linker script as a file, at a path named after its contents (so the same flags, and zig's cache,
  * apply in every folder and from the bundled CLI). Written once, by temp name and rename.
  */
-export function cSourceLinkerScript(dir = join(tmpdir(), 'scratchpack-ld')): string {
-  if (scriptPath && dir === join(tmpdir(), 'scratchpack-ld')) return scriptPath;
-  const hash = createHash('sha256').update(C_SOURCE_LINKER_SCRIPT).digest('hex').slice(0, 16);
-  const path = join(dir, `c-source-${hash}.ld`);
-  let current: string | undefined;
-  try {
-    current = readFileSync(path, 'utf8');
-  } catch {
-    current = undefined;
-  }
-  if (current !== C_SOURCE_LINKER_SCRIPT) {
-    mkdirSync(dir, { recursive: true });
-    writeFileAtomicSync(path, C_SOURCE_LINKER_SCRIPT);
-  }
-  if (dir === join(tmpdir(), 'scratchpack-ld')) scriptPath = path;
-  return path;
+export function cSourceLinkerScript(dir = HASHED_FILES_DIR): string {
+  return hashedFile('c-source', '.ld', C_SOURCE_LINKER_SCRIPT, dir);
 }
 
 /**

@@ -8,11 +8,7 @@
  * musl's: nothing it does at run time gets slower. The choice is made from the program's own object files
  * (`undefinedSymbols`), so it is a function of the sources and flags: the same inputs give the same bytes.
  */
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { writeFileAtomicSync } from '@scratchpack/oci';
+import { HASHED_FILES_DIR, hashedFile } from './hashed-file.ts';
 
 /**
  * The byte loops. `no_builtin` stops clang from turning each loop back into a call to itself; the loop pragmas
@@ -90,28 +86,11 @@ export function startupOnlyMem(unresolved: readonly string[], defined: readonly 
   return unresolved.every((name) => linkerProvided(name) || STARTUP_ONLY_CALLS.has(name));
 }
 
-let sourcePath: string | undefined;
-
 /**
  * `STARTUP_MEM_SOURCE` as a file zig can compile, under `dir` (default: the temp dir), named by its hash so the
  * path in a compile's command line is always the same; written (temp name, then rename) only when missing or
  * different.
  */
-export function startupMemSource(dir = join(tmpdir(), 'scratchpack-ld')): string {
-  const fallback = dir === join(tmpdir(), 'scratchpack-ld');
-  if (sourcePath && fallback) return sourcePath;
-  const hash = createHash('sha256').update(STARTUP_MEM_SOURCE).digest('hex').slice(0, 16);
-  const path = join(dir, `startup-mem-${hash}.c`);
-  let current: string | undefined;
-  try {
-    current = readFileSync(path, 'utf8');
-  } catch {
-    current = undefined;
-  }
-  if (current !== STARTUP_MEM_SOURCE) {
-    mkdirSync(dir, { recursive: true });
-    writeFileAtomicSync(path, STARTUP_MEM_SOURCE);
-  }
-  if (fallback) sourcePath = path;
-  return path;
+export function startupMemSource(dir = HASHED_FILES_DIR): string {
+  return hashedFile('startup-mem', '.c', STARTUP_MEM_SOURCE, dir);
 }
