@@ -135,9 +135,9 @@ describe('compile with startupMem', () => {
       const [cmd, ...args] = runArgv(p, r.out, [], { pinCpu: true });
       expect(execFileSync(cmd!, args, { encoding: 'utf8' }), p.name).toBe('started with byte loops\n');
     }
-    // Smaller: where musl's are vector code (POWER, s390x) and where they are assembly (amd64). The bench's size
-    // section compares every platform.
-    for (const name of ['linux/ppc64le', 'linux/s390x', 'linux/amd64']) {
+    // Smaller: where musl's are vector code (POWER) and where they are assembly (amd64). The bench's size section
+    // compares every platform.
+    for (const name of ['linux/ppc64le', 'linux/amd64']) {
       const p = findPlatform(name);
       const plain = await compile({
         sources: ['writes.c'],
@@ -156,20 +156,23 @@ describe('compile with startupMem', () => {
   });
 
   it('leaves a program that calls memcpy, or has its own, byte for byte as it was', async () => {
-    for (const source of ['copies.c', 'own.c'])
-      for (const name of ['linux/ppc64le', 'linux/amd64']) {
-        const p = findPlatform(name)!;
-        const out = (tag: string) => join(dir, `${source}-${tag}-${p.label}`);
-        const flags = cSourceFlags(p);
-        const build = (tag: string, startupMem: boolean) =>
-          compile({ sources: [source], cwd: dir, platform: p, out: out(tag), zig: zig(), flags, startupMem });
-        const a = await build('a', true);
-        const b = await build('b', false);
-        expect(
-          a.argv.some((x) => STARTUP_MEM_FILE.test(x)),
-          `${source} ${name}`,
-        ).toBe(false);
-        expect(readFileSync(a.out).equals(readFileSync(b.out)), `${source} ${name}`).toBe(true);
-      }
+    // own.c where it would not link (no LTO on ppc64le: two memcpy definitions), copies.c under LTO.
+    for (const [source, name] of [
+      ['own.c', 'linux/ppc64le'],
+      ['copies.c', 'linux/amd64'],
+    ] as const) {
+      const p = findPlatform(name)!;
+      const out = (tag: string) => join(dir, `${source}-${tag}-${p.label}`);
+      const flags = cSourceFlags(p);
+      const build = (tag: string, startupMem: boolean) =>
+        compile({ sources: [source], cwd: dir, platform: p, out: out(tag), zig: zig(), flags, startupMem });
+      const a = await build('a', true);
+      const b = await build('b', false);
+      expect(
+        a.argv.some((x) => STARTUP_MEM_FILE.test(x)),
+        `${source} ${name}`,
+      ).toBe(false);
+      expect(readFileSync(a.out).equals(readFileSync(b.out)), `${source} ${name}`).toBe(true);
+    }
   });
 });
