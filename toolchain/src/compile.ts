@@ -157,15 +157,17 @@ export async function compile(o: CompileOptions): Promise<CompileResult> {
   await mkdir(dirname(out), { recursive: true });
   const libDir = await sharedZigLibDir(zig);
   const env = libDir ? { ...process.env, ZIG_LIB_DIR: libDir } : undefined;
+  const zigCc = (args: string[]) =>
+    run(zig.path, args, { cwd: o.cwd, maxBuffer: 16 * 1024 * 1024, env }, o.signal, what);
   let argv: string[] = [];
   try {
     const sources =
-      o.startupMem && (await callsOnlyStartupMem(zig, p, o, env, what))
+      o.startupMem && (await callsOnlyStartupMem(p, o, zigCc))
         ? [...o.sources, startupMemSource()]
         : o.sources;
     await writeThroughTemp(out, async (tmp) => {
       argv = compileArgs(p, { ...o, sources }, tmp);
-      await run(zig.path, argv, { cwd: o.cwd, maxBuffer: 16 * 1024 * 1024, env }, o.signal, what);
+      await zigCc(argv);
       throwIfAborted(o.signal, what);
     });
   } catch (err) {
@@ -190,14 +192,12 @@ function compileOnly(args: string[]): string[] {
 
 /**
  * Whether the program `o` compiles to calls memcpy and memset only through musl's start-up: each source compiled
- * alone (`-c`, without LTO, so the object is ELF) with the same flags, and its undefined symbols checked.
+ * alone (`-c`, without LTO, so the object is ELF) with the same flags by `zigCc`, and its symbols checked.
  */
 async function callsOnlyStartupMem(
-  zig: ZigInfo,
   p: PlatformSpec,
   o: CompileOptions,
-  env: NodeJS.ProcessEnv | undefined,
-  what: string,
+  zigCc: (args: string[]) => Promise<void>,
 ): Promise<boolean> {
   const dir = await mkdtemp(join(tmpdir(), 'scratchpack-objects-'));
   try {
@@ -207,7 +207,7 @@ async function callsOnlyStartupMem(
       // applies them to a `-c` object too (`-s` strips its symbol table, `--gc-sections` empties it).
       const args = compileOnly(compileArgs(p, { ...o, sources: [source] }, obj));
       args.splice(args.lastIndexOf('-o'), 0, '-c', '-fno-lto');
-      await run(zig.path, args, { cwd: o.cwd, maxBuffer: 16 * 1024 * 1024, env }, o.signal, what);
+      await zigCc(args);
       let symbols: { undefined: string[]; defined: string[] };
       try {
         symbols = objectSymbols(await readFile(obj), source);

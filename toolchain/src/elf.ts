@@ -93,6 +93,21 @@ export function parseElfHeader(buf: Buffer): ElfHeader | undefined {
   };
 }
 
+/**
+ * Readers of `buf`'s integers in its byte order: `word` is an address, offset or size (32 or 64 bits by class),
+ * capped at `Number.MAX_SAFE_INTEGER` (past the end of any buffer, so bounds checks refuse it).
+ */
+function elfReaders(buf: Buffer, is64: boolean, le: boolean) {
+  const u16 = (o: number) => (le ? buf.readUInt16LE(o) : buf.readUInt16BE(o));
+  const u32 = (o: number) => (le ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
+  const word = (o: number): number => {
+    if (!is64) return u32(o);
+    const v = le ? buf.readBigUInt64LE(o) : buf.readBigUInt64BE(o);
+    return v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v);
+  };
+  return { u16, u32, word };
+}
+
 /** Parse the parts of an ELF file we check. Throws `ElfError` (BINARY_NOT_ELF) for anything else. */
 export function parseElf(buf: Buffer, file = 'file'): ElfInfo {
   const notElf = (why: string) =>
@@ -108,13 +123,7 @@ export function parseElf(buf: Buffer, file = 'file'): ElfInfo {
   if (data !== 1 && data !== 2) throw notElf(`unknown byte order ${data}`);
   const is64 = cls === 2;
   const le = data === 1;
-  const u16 = (o: number) => (le ? buf.readUInt16LE(o) : buf.readUInt16BE(o));
-  const u32 = (o: number) => (le ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
-  const word = (o: number): number => {
-    if (!is64) return u32(o);
-    const v = le ? buf.readBigUInt64LE(o) : buf.readBigUInt64BE(o);
-    return v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v);
-  };
+  const { u16, u32, word } = elfReaders(buf, is64, le);
   if (is64 && buf.length < 64) throw notElf('truncated header');
   const { type, machine, flags } = parseElfHeader(buf)!;
   const phoff = word(is64 ? 32 : 28);
@@ -270,17 +279,10 @@ function mipsAbi(flags: number): string {
 }
 
 /**
- * The global (and weak) symbols an ELF relocatable object (`zig cc -c` output) uses but does not define: what it
- * needs from other objects and libraries. Any class and byte order. Throws `ElfError` (BINARY_NOT_ELF) for a file
- * that is not a relocatable ELF object, has no symbol table (stripped), or whose symbol table does not fit inside it.
- */
-export function undefinedSymbols(buf: Buffer, file = 'object'): string[] {
-  return objectSymbols(buf, file).undefined;
-}
-
-/**
- * The global (and weak) symbols of an ELF relocatable object: those it uses but does not define (`undefined`), and
- * those it defines (`defined`), each sorted. Throws as `undefinedSymbols`.
+ * The global (and weak) symbols of an ELF relocatable object (`zig cc -c` output), each sorted: those it uses but
+ * does not define (`undefined`: what it needs from other objects and libraries), and those it defines (`defined`).
+ * Any class and byte order. Throws `ElfError` (BINARY_NOT_ELF) for a file that is not a relocatable ELF object, has
+ * no symbol table (stripped), or whose symbol table does not fit inside it.
  */
 export function objectSymbols(buf: Buffer, file = 'object'): { undefined: string[]; defined: string[] } {
   const bad = (why: string) =>
@@ -289,10 +291,7 @@ export function objectSymbols(buf: Buffer, file = 'object'): { undefined: string
   if (!h) throw bad('no ELF header');
   if (h.type !== 1) throw bad(`ELF type ${h.type}, not a relocatable object`);
   const is64 = h.elfClass === 64;
-  const le = h.endian === 'little';
-  const u16 = (o: number) => (le ? buf.readUInt16LE(o) : buf.readUInt16BE(o));
-  const u32 = (o: number) => (le ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
-  const word = (o: number) => (is64 ? Number(le ? buf.readBigUInt64LE(o) : buf.readBigUInt64BE(o)) : u32(o));
+  const { u16, u32, word } = elfReaders(buf, is64, h.endian === 'little');
   const shoff = word(is64 ? 40 : 32);
   const shentsize = u16(is64 ? 58 : 46);
   const shnum = u16(is64 ? 60 : 48);

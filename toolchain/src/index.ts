@@ -37,7 +37,6 @@ export {
   parseElf,
   parseElfHeader,
   staticHint,
-  undefinedSymbols,
 } from './elf.ts';
 export {
   findPlatform,

@@ -6,7 +6,7 @@
  * for such a program these byte loops (about 100 bytes) take their place. A program that calls memcpy, memset or
  * memmove itself, or any other C library function (printf, malloc, string functions… which copy in loops), keeps
  * musl's: nothing it does at run time gets slower. The choice is made from the program's own object files
- * (`undefinedSymbols`), so it is a function of the sources and flags: the same inputs give the same bytes.
+ * (`objectSymbols`), so it is a function of the sources and flags: the same inputs give the same bytes.
  */
 import { HASHED_FILES_DIR, hashedFile } from './hashed-file.ts';
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cSourceFlags } from '../src/c-source.ts';
 import { compile, compileAll } from '../src/compile.ts';
-import { ElfError, undefinedSymbols } from '../src/elf.ts';
+import { ElfError, objectSymbols } from '../src/elf.ts';
 import { findPlatform, PLATFORMS } from '../src/platforms.ts';
 import { runArgv } from '../src/qemu.ts';
 import { startupOnlyMem } from '../src/startup-mem.ts';
@@ -55,7 +55,7 @@ const zig = () => resolveZig();
 /** The byte loops' file in a compile's command line. */
 const STARTUP_MEM_FILE = /startup-mem-[0-9a-f]{16}\.c$/;
 
-describe('undefinedSymbols of zig cc -c objects', () => {
+describe('objectSymbols of zig cc -c objects', () => {
   it('reads what an object needs, in each class and byte order', () => {
     for (const name of ['linux/amd64', 'linux/ppc64', 'linux/386', 'linux/mips']) {
       const p = findPlatform(name)!;
@@ -73,7 +73,7 @@ describe('undefinedSymbols of zig cc -c objects', () => {
             stdio: 'ignore',
           },
         );
-        const got = undefinedSymbols(readFileSync(obj), obj);
+        const got = objectSymbols(readFileSync(obj), obj).undefined;
         // The linker's own symbols (PowerPC's .TOC., MIPS' _gp_disp…) come along; calls are exactly these.
         expect(
           got.filter((s) => !s.startsWith('.') && !s.startsWith('_g')),
@@ -87,10 +87,8 @@ describe('undefinedSymbols of zig cc -c objects', () => {
   it('refuses an executable, a file that is not ELF and a stripped object', async () => {
     const out = join(dir, 'exe');
     await compile({ sources: ['writes.c'], cwd: dir, platform: 'linux/amd64', out, zig: zig() });
-    expect(() => undefinedSymbols(readFileSync(out), 'exe')).toThrow(ElfError);
-    expect(() => undefinedSymbols(Buffer.from('#!/bin/sh\n'), 'script')).toThrow(
-      /script is not an ELF object/,
-    );
+    expect(() => objectSymbols(readFileSync(out), 'exe')).toThrow(ElfError);
+    expect(() => objectSymbols(Buffer.from('#!/bin/sh\n'), 'script')).toThrow(/script is not an ELF object/);
     // An object without its symbol table (as strip(1) leaves one) says nothing, which is not "needs nothing":
     // a real object whose symbol table's section is turned into an empty one (SHT_NULL).
     const obj = join(dir, 'full.o');
@@ -103,13 +101,13 @@ describe('undefinedSymbols of zig cc -c objects', () => {
       },
     );
     const stripped = readFileSync(obj);
-    expect(undefinedSymbols(stripped)).toContain('memcpy');
+    expect(objectSymbols(stripped).undefined).toContain('memcpy');
     const shoff = Number(stripped.readBigUInt64LE(0x28));
     for (let i = 0; i < stripped.readUInt16LE(0x3c); i++) {
       const type = shoff + i * stripped.readUInt16LE(0x3a) + 4;
       if (stripped.readUInt32LE(type) === 2) stripped.writeUInt32LE(0, type);
     }
-    expect(() => undefinedSymbols(stripped, 'stripped.o')).toThrow(
+    expect(() => objectSymbols(stripped, 'stripped.o')).toThrow(
       /stripped\.o is not an ELF object: no symbol table/,
     );
   });
