@@ -2,7 +2,8 @@
 
 export function table(rows: string[][], header?: string[]): string {
   const all = header ? [header, ...rows] : rows;
-  const widths = all[0]?.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length))) ?? [];
+  // A loop, not Math.max(...column): a spread of a very long column would overflow the call stack.
+  const widths = all[0]?.map((_, i) => all.reduce((w, r) => Math.max(w, (r[i] ?? '').length), 0)) ?? [];
   const fmt = (r: string[]) =>
     r
       .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))

@@ -217,8 +217,9 @@ export class BuildContext {
     // An excluded directory is walked only for an exception below it, and kept only if one matched.
     // Synchronous calls: for a tree of many small files, one trip through libuv's thread pool per lstat (queued
     // behind zlib's work there) costs far more than the cached metadata it reads.
-    const walk = (relDir: string, absDir: string, destDir: string): LayerEntry[] => {
-      const found: LayerEntry[] = [];
+    // Every entry goes straight into `out`: no array per directory spread into its parent's (a spread passes each
+    // entry as an argument, and past ~125,000 of them V8 throws "Maximum call stack size exceeded").
+    const walk = (relDir: string, absDir: string, destDir: string): void => {
       const under = destDir.replace(/\/$/, '');
       for (const name of readdirSync(absDir).sort()) {
         const rel = relDir ? `${relDir}/${name}` : name;
@@ -229,14 +230,15 @@ export class BuildContext {
         const d = `${under}/${name}`;
         const l = lstatSync(abs);
         if (l.isDirectory()) {
-          const below = walk(rel, abs, d);
-          if (!ignored || below.length > 0)
-            found.push({ type: 'dir', path: d, mode: own.mode ?? l.mode & 0o7777, ...ids }, ...below);
+          const at = out.length;
+          out.push({ type: 'dir', path: d, mode: own.mode ?? l.mode & 0o7777, ...ids });
+          walk(rel, abs, d);
+          if (ignored && out.length === at + 1) out.pop();
         } else if (ignored) continue;
         else if (l.isSymbolicLink())
-          found.push({ type: 'symlink', path: d, target: readlinkSync(abs), ...ids });
+          out.push({ type: 'symlink', path: d, target: readlinkSync(abs), ...ids });
         else if (l.isFile())
-          found.push({
+          out.push({
             type: 'file',
             path: d,
             source: abs,
@@ -249,9 +251,8 @@ export class BuildContext {
             `skipped ${rel}: ${specialKind(l)}; COPY takes regular files, directories and symlinks`,
           );
       }
-      return found;
     };
-    out.push(...walk(src.rel, src.real, dest));
+    walk(src.rel, src.real, dest);
     return out;
   }
 }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { type Layer, layerFromEntries, readTarEntries } from '@scratchpack/oci';
 import { describeWithTools, tempDir } from '@scratchpack/test-utils';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { BuildContext } from '../src/context.ts';
 import { evaluate } from '../src/index.ts';
 
 const SIZE = 300 * 1024 * 1024;
@@ -74,4 +75,44 @@ describeWithTools(['tar'], 'COPY and ADD of large files', () => {
       [],
     );
   });
+});
+
+describeWithTools(['xargs', 'touch'], 'COPY of a folder of very many files', () => {
+  let work: Awaited<ReturnType<typeof tempDir>>;
+  const FILES = 130_000;
+  beforeAll(async () => {
+    work = await tempDir('many-files-');
+    // 260 folders of 500 empty files (touch through xargs: quicker than a write per file from here), and a .dockerignore
+    // that drops one folder but lets one file of it back in.
+    execFileSync(
+      'sh',
+      [
+        '-c',
+        'mkdir -p src && cd src && for d in $(seq 0 259); do mkdir d$d; done && ' +
+          'for d in $(seq 0 259); do for f in $(seq 0 499); do echo d$d/f$f; done; done | xargs touch',
+      ],
+      { cwd: work.path },
+    );
+    await writeFile(join(work.path, '.dockerignore'), 'src/d7\n!src/d7/f3\n');
+  }, 120_000);
+  afterAll(async () => {
+    await work?.cleanup();
+  });
+
+  it('lists every entry in order, however many: no argument list per folder (V8 refuses one past ~125,000)', async () => {
+    const ctx = await BuildContext.open(work.path);
+    const notes: string[] = [];
+    const entries = await ctx.entries({ rel: 'src', real: join(work.path, 'src') }, '/app', {}, notes);
+    const files = entries.filter((e) => e.type === 'file');
+    expect(files).toHaveLength(FILES - 500 + 1);
+    expect(notes).toEqual([]);
+    // The folder first, then its contents; an ignored folder kept for its one exception, before it.
+    expect(entries[0]).toMatchObject({ type: 'dir', path: '/app' });
+    expect(entries[1]).toMatchObject({ type: 'dir', path: '/app/d0' });
+    expect(entries[2]).toMatchObject({ type: 'file', path: '/app/d0/f0' });
+    const d7 = entries.findIndex((e) => e.path === '/app/d7');
+    expect(entries.slice(d7, d7 + 3).map((e) => e.path)).toEqual(['/app/d7', '/app/d7/f3', '/app/d70']);
+    const paths = entries.map((e) => e.path);
+    expect(new Set(paths).size).toBe(paths.length);
+  }, 60_000);
 });
