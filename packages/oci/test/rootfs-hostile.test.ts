@@ -98,6 +98,53 @@ describe('extractRootfs against hostile layers', () => {
     await hostUntouched();
   });
 
+  it('a folder replaced by a symlink in the same layer: its next entries go through the link, inside the root', async () => {
+    // Entries of one folder are written without resolving the folder again, until anything is replaced.
+    const file = (name: string, body: string) => ({
+      header: { name, type: 'file' as const, mode: 0o644 },
+      body,
+    });
+    await extract([
+      dir('a'),
+      file('a/x', 'first'),
+      link('a', join(host, 'secret-dir')),
+      file('a/y', 'through the link'),
+      dir('a/b'),
+    ]);
+    await hostUntouched();
+    // The link was followed as the image sees it: the absolute target is a path inside the root.
+    expect(await readFile(join(root, host, 'secret-dir', 'y'), 'utf8')).toBe('through the link');
+    expect((await lstat(join(root, 'a'))).isSymbolicLink()).toBe(true);
+  });
+
+  it('a name given twice in one layer: the later entry wins, whatever each is (file, link, directory)', async () => {
+    const file = (name: string, body: string) => ({
+      header: { name, type: 'file' as const, mode: 0o644 },
+      body,
+    });
+    await extract([
+      file('f', 'old'),
+      file('f', 'new'),
+      file('l', 'a file first'),
+      link('l', 'f'),
+      link('m', 'f'),
+      file('m', 'a file now'),
+      dir('d'),
+      file('d/inside', 'gone with d'),
+      file('d', 'a file where a folder was'),
+      { header: { name: 'h', type: 'file' as const, mode: 0o644 }, body: 'replaced by a link' },
+      { header: { name: 'h', type: 'link' as const, linkname: 'f' } },
+    ]);
+    expect(await readFile(join(root, 'f'), 'utf8')).toBe('new');
+    expect(await readFile(join(root, 'l'), 'utf8')).toBe('new');
+    expect((await lstat(join(root, 'l'))).isSymbolicLink()).toBe(true);
+    expect((await lstat(join(root, 'm'))).isFile()).toBe(true);
+    expect(await readFile(join(root, 'm'), 'utf8')).toBe('a file now');
+    expect(await readFile(join(root, 'd'), 'utf8')).toBe('a file where a folder was');
+    expect((await stat(join(root, 'h'))).ino).toBe((await stat(join(root, 'f'))).ino);
+    await hostUntouched();
+  });
+
   it('a file entry written over a symlink replaces the link, it never writes or chmods its target', async () => {
     await extract(
       [link('f', join(host, 'secret-file'))],

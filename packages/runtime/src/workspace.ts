@@ -15,25 +15,6 @@ export function privateDir(base: string = tmpdir()): Promise<string> {
   return mkdtemp(join(base, `${PREFIX}${process.pid}-`));
 }
 
-/** Visit `dir` and everything below it without following a symlink; `fn` gets each path and its lstat. */
-type Stats = import('node:fs').Stats;
-
-function walk(dir: string, fn: (path: string, st: Stats) => void): void {
-  let st: Stats;
-  try {
-    st = lstatSync(dir);
-  } catch {
-    return;
-  }
-  fn(dir, st);
-  if (!st.isDirectory()) return;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) walk(p, fn);
-    else fn(p, lstatSync(p));
-  }
-}
-
 /** Give the owner rwx on every directory below `dir` (never following a symlink), then remove it all. */
 export function removeTree(dir: string): void {
   const open = (d: string) => {
@@ -55,11 +36,22 @@ export function removeTree(dir: string): void {
   }
 }
 
-/** Make `ids` the owner of `dir` and everything in it (symlinks themselves, never their targets). */
+/**
+ * Make `ids` the owner of `dir` and everything in it (symlinks themselves, never their targets). Entry types come
+ * with the listing, so each entry costs one call, its lchown (a freshly unpacked layer is all someone else's).
+ */
 export function giveTree(dir: string, ids: { uid: number; gid: number }): void {
-  walk(dir, (p, st) => {
-    if (st.uid !== ids.uid || st.gid !== ids.gid) lchownSync(p, ids.uid, ids.gid);
-  });
+  const give = (d: string) => {
+    lchownSync(d, ids.uid, ids.gid);
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) give(p);
+      else lchownSync(p, ids.uid, ids.gid);
+    }
+  };
+  const st = lstatSync(dir, { throwIfNoEntry: false });
+  if (st?.isDirectory()) give(dir);
+  else if (st) lchownSync(dir, ids.uid, ids.gid);
 }
 
 /** Whether process `pid` is alive (EPERM: it is, someone else's). */
