@@ -73,6 +73,7 @@ async function hostUntouched() {
 
 const dir = (name: string, mode = 0o6777) => ({ header: { name, type: 'directory' as const, mode } });
 const link = (name: string, linkname: string) => ({ header: { name, type: 'symlink' as const, linkname } });
+const file = (name: string, body: string) => ({ header: { name, type: 'file' as const, mode: 0o644 }, body });
 
 describe('extractRootfs against hostile layers', () => {
   it('a directory mode is never applied through a symlink that replaced it later in the same layer', async () => {
@@ -100,10 +101,6 @@ describe('extractRootfs against hostile layers', () => {
 
   it('a folder replaced by a symlink in the same layer: its next entries go through the link, inside the root', async () => {
     // Entries of one folder are written without resolving the folder again, until anything is replaced.
-    const file = (name: string, body: string) => ({
-      header: { name, type: 'file' as const, mode: 0o644 },
-      body,
-    });
     await extract([
       dir('a'),
       file('a/x', 'first'),
@@ -118,10 +115,6 @@ describe('extractRootfs against hostile layers', () => {
   });
 
   it('a name given twice in one layer: the later entry wins, whatever each is (file, link, directory)', async () => {
-    const file = (name: string, body: string) => ({
-      header: { name, type: 'file' as const, mode: 0o644 },
-      body,
-    });
     await extract([
       file('f', 'old'),
       file('f', 'new'),
