@@ -16,6 +16,7 @@ export {
 } from './base-error.ts';
 export { type CheckedChunksOptions, checkedFileChunks } from './blob-file.ts';
 export { type BlobSource, BlobStore, type WriteBlobOptions, writeBlob } from './blob-store.ts';
+export { ChunkPool } from './chunk-pool.ts';
 export { chunksOf } from './chunks.ts';
 export {
   Digest,

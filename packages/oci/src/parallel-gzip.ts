@@ -126,7 +126,8 @@ interface Started {
 
 /**
  * Compress `source` into one gzip member, `concurrency` blocks at a time, yielded in order (header first,
- * trailer last). An empty input gives the same 20 bytes as `gzip -n </dev/null`, with OS Unix.
+ * trailer last). An empty input gives the same 20 bytes as `gzip -n </dev/null`, with OS Unix. Each piece of
+ * `source` is copied into the blocks before the next one is asked for: from then on its memory is the source's.
  *
  * With one CPU (or `concurrency` 1) each block is deflated in this thread as it is cut: the same bytes, without
  * a trip through the thread pool per block. Block buffers are reused once they are no longer read (their block

@@ -319,6 +319,12 @@ export interface ImportTarOptions extends LayerOptions, ReadTarOptions {
   /** Called while the input is read: bytes of the input (as given, compressed or not) so far. */
   onRead?: (bytes: number) => void;
   /**
+   * Called with each chunk of a plain tar input once the import has done with it (hashed, checked and copied into
+   * a gzip block): the reader may read the next chunks into its memory (`ChunkPool.give`). Only `keepTarLayer`
+   * gives chunks back; chunks of a gzip input are the decompressor's and never come back.
+   */
+  recycle?: (chunk: Buffer) => void;
+  /**
    * Abort the import: reading stops, the spooled contents are removed, and the call rejects with `AbortedError`.
    */
   signal?: AbortSignal | undefined;

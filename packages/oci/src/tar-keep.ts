@@ -46,11 +46,17 @@ export async function keepTarLayer(input: Readable, opts: ImportTarOptions = {})
       try {
         for await (const chunk of tar as AsyncIterable<Buffer>) {
           diff.update(chunk);
+          // A copy: the chunk's memory may be read into again once it has passed (opts.recycle).
           tail =
-            chunk.byteLength >= 1024 ? chunk.subarray(-1024) : Buffer.concat([tail, chunk]).subarray(-1024);
+            chunk.byteLength >= 1024
+              ? Buffer.from(chunk.subarray(-1024))
+              : Buffer.concat([tail, chunk]).subarray(-1024);
           opts.onProgress?.(diff.size, diff.size);
           checker.push(chunk);
           yield chunk;
+          // parallelGzip asks for the next piece only once it has copied this one into its blocks, and the
+          // checker copies what it keeps: nothing reads this chunk any more.
+          if (!gzip) opts.recycle?.(chunk);
         }
       } catch (err) {
         throw badGzip(err, where);

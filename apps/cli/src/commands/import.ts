@@ -15,6 +15,7 @@ import { matrixPlatform } from '@scratchpack/builder';
 import { applyConfigInstructions } from '@scratchpack/dockerfile';
 import {
   appendLayers,
+  ChunkPool,
   emptyImage,
   formatPlatform,
   hostPlatform,
@@ -43,14 +44,15 @@ import { withPackProgress } from '../progress.ts';
 import { say, sayJson } from '../safe-text.ts';
 import { TOOL } from '../tool.ts';
 
-async function openInput(source: string): Promise<Readable> {
+/** The input as a stream; for a file, also the hand-back for its chunks' memory (`ImportTarOptions.recycle`). */
+async function openInput(source: string): Promise<{ input: Readable; recycle?: (chunk: Buffer) => void }> {
   if (source === '-') {
     if (process.stdin.isTTY)
       throw new UsageError(
         'standard input is a terminal',
         'pipe a tarball: tar -C rootfs -c . | scratchpack import - focal',
       );
-    return process.stdin;
+    return { input: process.stdin };
   }
   try {
     const s = await stat(source);
@@ -62,22 +64,27 @@ async function openInput(source: string): Promise<Readable> {
       `cannot read ${source}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
     );
   }
-  return Readable.from(fileChunks(source), { objectMode: false });
+  const pool = new ChunkPool(1024 * 1024);
+  return { input: Readable.from(fileChunks(source, pool), { objectMode: false }), recycle: pool.give };
 }
 
 /**
  * The file in 1 MiB pieces (a 64 KiB stream costs thousands more trips through the parser and the hash), read
  * synchronously: a read from the page cache takes microseconds, and an asynchronous one waits for a thread of
- * the pool, which is busy compressing. An async generator on purpose: \`Readable.from\` pulls a sync one again
+ * the pool, which is busy compressing. Each piece is read into memory the import gave back (`pool`) when there
+ * is some, else into a new buffer. An async generator on purpose: \`Readable.from\` pulls a sync one again
  * inside each \`read()\`, so every read would join two pieces into a fresh 2 MiB copy.
  */
-async function* fileChunks(path: string): AsyncGenerator<Buffer> {
+async function* fileChunks(path: string, pool: ChunkPool): AsyncGenerator<Buffer> {
   const fd = openSync(path, 'r');
   try {
     for (;;) {
-      const chunk = Buffer.allocUnsafeSlow(1024 * 1024);
+      const chunk = pool.take();
       const n = readSync(fd, chunk, 0, chunk.byteLength, null);
-      if (n === 0) return;
+      if (n === 0) {
+        pool.give(chunk);
+        return;
+      }
       yield n === chunk.byteLength ? chunk : chunk.subarray(0, n);
     }
   } finally {
@@ -173,14 +180,16 @@ export function importCommand(program: Command): void {
 
         const name = source === '-' ? '-' : basename(source);
         const normalize = opts.normalize === true;
+        const opened = await openInput(source);
         const { layer, entries, files, input } = await importWithProgress(
-          await openInput(source),
+          opened.input,
           source,
           name,
           {
             sourceDateEpoch,
             keepTimes: true,
             ...(compressionLevel !== undefined ? { compressionLevel } : {}),
+            ...(opened.recycle ? { recycle: opened.recycle } : {}),
           },
           normalize,
         );
