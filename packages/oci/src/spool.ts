@@ -42,8 +42,9 @@ export class Spool {
       writeAll(this.file.fd, chunk);
       return;
     }
-    // A small chunk may be a slice of a much larger buffer (zlib's output buffer): keep a copy, not the buffer.
-    this.chunks.push(chunk.byteLength < chunk.buffer.byteLength / 2 ? Buffer.from(chunk) : chunk);
+    // A copy, never the chunk: parallelGzip's pieces are valid only until the next one (their memory takes the
+    // next block's output), and a small one may be a slice of a much larger buffer. At most `threshold` bytes.
+    this.chunks.push(Buffer.from(chunk));
     if (this.length > this.threshold) {
       const dir = await spoolDir();
       const path = join(dir, 'blob');

@@ -4,9 +4,10 @@ import { gunzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 import type { Layer } from '../src/index.ts';
 
+/** Every chunk of `s`, joined. Each is copied as it comes: a chunk may be valid only until the next (parallelGzip). */
 export async function collect(s: AsyncIterable<unknown>): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const c of s) chunks.push(c as Buffer);
+  for await (const c of s) chunks.push(Buffer.from(c as Buffer));
   return Buffer.concat(chunks);
 }
 
