@@ -20,6 +20,13 @@ interface Deflated {
 }
 
 /**
+ * `release` of bytes that own no pooled buffer. One function for all, defined here: a closure made inside
+ * `parallelGzip`'s `start` would hold that call's scope, and with it the block before (`owner`), whose result holds
+ * the one before it: every block's output would stay reachable to the end (a 170 MB import on one CPU held 60 MB).
+ */
+const keepNothing = (): void => {};
+
+/**
  * What a zlib stream writes its output into: fields of Node's zlib.js (`ZlibBase`), not a public API. Given a
  * buffer of ours there, it writes into it. Probed once (`canGiveOutput`), and a block that comes back any other
  * way than whole in our buffer turns the reuse off and is deflated again the plain way: the bytes never depend on it.
@@ -224,7 +231,7 @@ export async function* parallelGzip(
       try {
         // In this thread the small buffer costs no trips: the format's own way, in one go.
         const bytes = deflateRawSync(block, blockOptions(dictionary, level, last, FORMAT_OUT_SIZE));
-        out = Promise.resolve({ bytes, release: () => {} });
+        out = Promise.resolve({ bytes, release: keepNothing });
       } catch (err) {
         out = Promise.reject(err);
       }
@@ -271,7 +278,7 @@ export async function* parallelGzip(
     const first = Buffer.concat([header, out.bytes]);
     out.release();
     header = undefined;
-    return { bytes: first, release: () => {} };
+    return { bytes: first, release: keepNothing };
   };
   try {
     for await (const part of source) {

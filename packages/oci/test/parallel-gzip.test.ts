@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { constants, crc32, deflateRawSync, gunzipSync, gzipSync, inflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { GZIP_BLOCK_SIZE, layerFromEntries, parallelGzip } from '../src/index.ts';
@@ -175,6 +177,28 @@ describe('parallelGzip output buffers', () => {
     expect(gunzipSync(Buffer.concat(copies)).equals(input)).toBe(true);
     expect(Buffer.concat(held).equals(Buffer.concat(copies))).toBe(false);
     expect(memory.size).toBeLessThan(held.length / 2);
+  });
+
+  it('holds no block it has handed on (one block at a time in this thread too)', async () => {
+    // gc() for this test: V8 can expose it at run time; a new context hands it out.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    for (const concurrency of [1, 4]) {
+      const seen: WeakRef<ArrayBufferLike>[] = [];
+      let alive = -1;
+      for await (const piece of parallelGzip(pieces(noise(80 * GZIP_BLOCK_SIZE), 65536), { concurrency })) {
+        seen.push(new WeakRef(piece.buffer));
+        if (seen.length === 70) {
+          // A WeakRef keeps its target until the current job ends: end it first.
+          await new Promise((resolve) => setImmediate(resolve));
+          gc();
+          alive = new Set(seen.slice(0, 60).map((r) => r.deref())).size - 1; // less the `undefined`
+        }
+      }
+      // Distinct buffers still reachable: the pool's few (output buffers in use again), not one per block.
+      expect(alive, `concurrency ${concurrency}`).toBeGreaterThanOrEqual(0);
+      expect(alive, `concurrency ${concurrency}`).toBeLessThan(12);
+    }
   });
 
   it('a layer held in memory (under the spool threshold) keeps its own copy of every piece', async () => {
