@@ -90,14 +90,14 @@ function deflateRawAsync(block: Buffer, options: ZlibOptions & { chunkSize: numb
     engine.on('error', reject);
     engine.on('end', () => {
       engine.close();
+      if (!give) {
+        resolve({ bytes: parts.length === 1 ? parts[0]! : Buffer.concat(parts, size), release: keepNothing });
+        return;
+      }
       const back = () => {
         if (ours && outputPool.length < OUTPUT_POOL_MAX) outputPool.push(ours);
         ours = undefined;
       };
-      if (!give) {
-        resolve({ bytes: parts.length === 1 ? parts[0]! : Buffer.concat(parts, size), release: back });
-        return;
-      }
       if (parts.length === 1 && parts[0]!.buffer === ours!.buffer) {
         resolve({ bytes: parts[0]!, release: back });
         return;
