@@ -313,9 +313,36 @@ export function normalizeEntries(entries: readonly LayerEntry[]): TarRecord[] {
  * (one character per byte), which JavaScript compares bytewise; ASCII names are their own bytes.
  */
 function sortByPath(records: TarRecord[]): TarRecord[] {
+  if (inPathOrder(records)) return records;
   const keyed = records.map((r) => ({ r, key: sortKey(r.name) }));
   keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return keyed.map((k) => k.r);
+}
+
+/**
+ * Whether `records` are in `sortKey` order already (a walk lists a tree in it: sorted names, each directory
+ * before what it holds), checked without making keys: names compared unit by unit, `/` as the lowest. Below
+ * U+D800 a UTF-16 code unit orders as the UTF-8 bytes of its character do; a name with a unit at or above it makes
+ * the answer "no", and the records are sorted by their keys.
+ */
+function inPathOrder(records: readonly TarRecord[]): boolean {
+  for (let k = 1; k < records.length; k++) {
+    const a = records[k - 1]!.name;
+    const b = records[k]!.name;
+    const n = Math.min(a.length, b.length);
+    let i = 0;
+    while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+    if (i === n) {
+      // one is a prefix of the other (its key too): the shorter goes first
+      if (a.length >= b.length) return false;
+      continue;
+    }
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x >= 0xd800 || y >= 0xd800) return false;
+    if ((x === 0x2f ? 0 : x) > (y === 0x2f ? 0 : y)) return false;
+  }
+  return true;
 }
 
 export function sortKey(path: string): string {

@@ -38,22 +38,99 @@ const ASCII = /^[\x00-\x7f]*$/;
 
 /**
  * `value` as `n` octal digits and a space at `out[at]` (tar-stream's `encodeOct`: zero-padded, or all sevens when
- * it needs more than `n` digits). Digits are stored one by one: no string per field.
+ * it needs more than `n` digits). Digits are stored one by one: no string per field. Returns the sum of the bytes
+ * written (for the header's checksum).
  */
-function putOctal(out: Buffer, at: number, value: number, n: number): void {
+function putOctal(out: Buffer, at: number, value: number, n: number): number {
   if (!(value >= 0 && Number.isInteger(value))) {
     // What tar-stream writes for anything else (a negative time past 2038 from its `| 0`): its string, as is.
     const s = value.toString(8);
-    out.write(s.length > n ? `${'7'.repeat(n)} ` : `${'0'.repeat(n - s.length)}${s} `, at, 'latin1');
-    return;
+    const text = s.length > n ? `${'7'.repeat(n)} ` : `${'0'.repeat(n - s.length)}${s} `;
+    out.write(text, at, 'latin1');
+    return asciiSum(text);
   }
   let v = value;
+  let sum = 0x20;
   for (let i = n - 1; i >= 0; i--) {
-    out[at + i] = ZERO + (v % 8);
+    const digit = v % 8;
+    out[at + i] = ZERO + digit;
+    sum += ZERO + digit;
     v = Math.floor(v / 8);
   }
-  if (v > 0) out.fill(0x37, at, at + n);
+  if (v > 0) {
+    out.fill(0x37, at, at + n);
+    sum = 0x37 * n + 0x20;
+  }
   out[at + n] = 0x20;
+  return sum;
+}
+
+/** The sum of the char codes of `s` (its bytes, for the ASCII strings a ustar header holds). */
+function asciiSum(s: string): number {
+  let sum = 0;
+  for (let i = 0; i < s.length; i++) sum += s.charCodeAt(i);
+  return sum;
+}
+
+/** `s` (ASCII) at `out[at]`; returns the sum of its bytes. */
+function putAscii(out: Buffer, at: number, s: string): number {
+  let sum = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    out[at + i] = c;
+    sum += c;
+  }
+  return sum;
+}
+
+/**
+ * A header block with the fields most entries of a layer share already in (uid, gid, mtime, the magic and the
+ * device numbers; zeros where each entry's own fields go), and the sum of those bytes with the checksum field as
+ * eight spaces. Each header starts as a copy of it: no 512-byte fill and sum per entry.
+ */
+interface Template {
+  uid: number;
+  gid: number;
+  mtime: number;
+  devmajor: number;
+  devminor: number;
+  bytes: Buffer;
+  sum: number;
+}
+
+let template: Template | undefined;
+
+function templateFor(h: Ustar): Template {
+  const t = template;
+  if (
+    t &&
+    t.uid === h.uid &&
+    t.gid === h.gid &&
+    t.mtime === h.mtime &&
+    t.devmajor === h.devmajor &&
+    t.devminor === h.devminor
+  )
+    return t;
+  const bytes = Buffer.alloc(512);
+  putOctal(bytes, 108, h.uid, 6);
+  putOctal(bytes, 116, h.gid, 6);
+  putOctal(bytes, 136, h.mtime, 11);
+  USTAR.copy(bytes, 257);
+  putOctal(bytes, 329, h.devmajor, 6);
+  putOctal(bytes, 337, h.devminor, 6);
+  let sum = 8 * 32;
+  for (let i = 0; i < 148; i++) sum += bytes[i]!;
+  for (let i = 156; i < 512; i++) sum += bytes[i]!;
+  template = {
+    uid: h.uid,
+    gid: h.gid,
+    mtime: h.mtime,
+    devmajor: h.devmajor,
+    devminor: h.devminor,
+    bytes,
+    sum,
+  };
+  return template;
 }
 
 /** The ustar name and prefix for `name`, or undefined when it needs a PAX record (tar-stream's rule). */
@@ -77,30 +154,29 @@ type Ustar = Omit<TarHeaderFields, 'type' | 'pax'> & { prefix: string; typeflag:
 
 /** One 512-byte ustar header at `out[at]`. */
 function writeUstar(out: Buffer, at: number, h: Ustar): void {
-  out.fill(0, at, at + 512);
-  out.write(h.name, at, 'latin1');
-  putOctal(out, at + 100, h.mode & 0o7777, 6);
-  putOctal(out, at + 108, h.uid, 6);
-  putOctal(out, at + 116, h.gid, 6);
+  const t = templateFor(h);
+  t.bytes.copy(out, at);
+  // The template's bytes (checksum field as spaces) plus each field written here: the sum of the whole block.
+  let sum = t.sum + putAscii(out, at, h.name);
+  sum += putOctal(out, at + 100, h.mode & 0o7777, 6);
   if (h.size >= 8 ** 11) {
     // base-256, as tar-stream and GNU tar write sizes of 8 GiB and more
     out[at + 124] = 0x80;
+    sum += 0x80;
     let num = h.size;
     for (let i = 11; i > 0; i--) {
       out[at + 124 + i] = num & 0xff;
+      sum += num & 0xff;
       num = Math.floor(num / 0x100);
     }
-  } else putOctal(out, at + 124, h.size, 11);
-  putOctal(out, at + 136, h.mtime, 11);
+  } else sum += putOctal(out, at + 124, h.size, 11);
   out[at + 156] = ZERO + h.typeflag;
-  if (h.linkname) out.write(h.linkname, at + 157, 100, 'utf8');
-  USTAR.copy(out, at + 257);
-  putOctal(out, at + 329, h.devmajor, 6);
-  putOctal(out, at + 337, h.devminor, 6);
-  if (h.prefix) out.write(h.prefix, at + 345, 'latin1');
-  let sum = 8 * 32;
-  for (let i = at; i < at + 148; i++) sum += out[i]!;
-  for (let i = at + 156; i < at + 512; i++) sum += out[i]!;
+  sum += ZERO + h.typeflag;
+  if (h.linkname) {
+    const n = out.write(h.linkname, at + 157, 100, 'utf8');
+    for (let i = at + 157; i < at + 157 + n; i++) sum += out[i]!;
+  }
+  if (h.prefix) sum += putAscii(out, at + 345, h.prefix);
   putOctal(out, at + 148, sum, 6);
 }
 

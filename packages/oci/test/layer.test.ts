@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type LayerEntry, layerFromEntries, MediaTypes, sha256 } from '../src/index.ts';
-import { comparePaths, sortKey } from '../src/layer-entries.ts';
+import { comparePaths, normalizeEntries, sortKey } from '../src/layer-entries.ts';
 import { GOLDEN_ENTRIES, GOLDEN_OPTIONS } from './fixtures/golden-layer.ts';
 import { collect, layerBytes, listTar } from './helpers.ts';
 
@@ -184,9 +184,42 @@ describe('layerFromEntries', () => {
   });
 });
 
+const PARTS = ['a', 'a-b', 'a.b', 'ab', 'b', 'é', 'z', '日本', '😀', 'A', 'a~', '\u00ff', '\ue000'];
+
+describe('normalizeEntries', () => {
+  it('lists the records in comparePaths order, whatever order the entries come in (a walk lists them in it)', () => {
+    // With and without names whose UTF-16 units order unlike their UTF-8 bytes (from U+D800 on: surrogates, U+E000).
+    for (const parts of [PARTS, PARTS.filter((p) => p.charCodeAt(0) < 0xd800)]) {
+      const names = new Set<string>();
+      for (const x of parts) {
+        names.add(x);
+        for (const y of parts) names.add(`${x}/${y}`);
+      }
+      const sorted = [...names].sort(comparePaths);
+      const dirs = (order: string[]): LayerEntry[] => order.map((path) => ({ type: 'dir', path }));
+      // JavaScript's own order puts `a-b` before `a/b`: close to the walk's, but not it.
+      const units = (p: string) => p.replaceAll('/', '\0');
+      const orders = [
+        sorted,
+        [...sorted].reverse(),
+        [...sorted].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)),
+        // By UTF-16 units with `/` first: the walk's order but for names from U+D800 on.
+        [...sorted].sort((a, b) => (units(a) < units(b) ? -1 : units(a) > units(b) ? 1 : 0)),
+      ];
+      // Each neighbouring pair swapped in turn: one record out of place anywhere must be seen.
+      for (let k = 1; k < sorted.length; k++) {
+        const o = [...sorted];
+        [o[k - 1], o[k]] = [o[k]!, o[k - 1]!];
+        orders.push(o);
+      }
+      for (const order of orders) expect(normalizeEntries(dirs(order)).map((r) => r.name)).toEqual(sorted);
+    }
+  });
+});
+
 describe('sortKey', () => {
   it('orders paths exactly as comparePaths does (component-wise, UTF-8 bytewise)', () => {
-    const parts = ['a', 'a-b', 'a.b', 'ab', 'b', 'é', 'z', '日本', '😀', 'A', 'a~', '\u00ff', '\ue000'];
+    const parts = PARTS;
     const paths: string[] = [];
     for (const x of parts) {
       paths.push(x);

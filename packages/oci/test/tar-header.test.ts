@@ -1,11 +1,12 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import tar from 'tar-stream';
 import { describe, expect, it } from 'vitest';
 import type { TarRecord } from '../src/layer-entries.ts';
 import { Bodies, TAR_CHUNK, tarChunks } from '../src/tar-body.ts';
-import type { TarHeaderFields } from '../src/tar-header.ts';
+import { type TarHeaderFields, writeTarHeader } from '../src/tar-header.ts';
 import { tarHeaderOf } from '../src/tar-layer.ts';
 
 // The layer's time: after every record's own time (2100), so the real mapping below keeps those as they are.
@@ -86,6 +87,43 @@ describe('the layer tar writer', () => {
       records.flatMap((r) => (r.type === 'file' ? [r.content as Buffer] : [])),
     );
     expect(ours(records).equals(theirs)).toBe(true);
+  });
+
+  it('writes each ustar header as tar-stream encodes it, with ids, times, sizes and links changing from entry to entry', () => {
+    // tar-stream's own header encoder (not in its package exports: loaded by path).
+    const require = createRequire(import.meta.url);
+    const headers = require(join(dirname(require.resolve('tar-stream')), 'headers.js')) as {
+      encode(h: Record<string, unknown>): Buffer | null;
+    };
+    const types = ['file', 'symlink', 'link', 'character-device', 'block-device', 'fifo'] as const;
+    const ids = [0, 1000, 65534, 0o7777777 + 1];
+    // As tarHeaderOf gives them: whole seconds through `| 0`, so a time past 2038 is negative (tar-stream's way).
+    const times = [0, 12345, 4_102_444_800 | 0, (2 ** 31 + 5) | 0];
+    const sizes = [0, 1, 511, 8 ** 11 - 1, 8 ** 11, 8 ** 11 + 12345, 2 ** 40 + 3];
+    const out = Buffer.alloc(512 * 4);
+    let compared = 0;
+    for (let i = 0; i < 400; i++) {
+      const type = types[i % types.length]!;
+      const f: TarHeaderFields = {
+        name: i % 7 === 0 ? `${long(10 + (i % 5))}/n${i}` : `dir${i % 3}/entry-${i}`,
+        type,
+        mode: [0o644, 0o755, 0o4755, 0o777][i % 4]!,
+        uid: ids[i % 4]!,
+        gid: ids[(i >> 2) % 4]!,
+        size: type === 'file' ? sizes[i % sizes.length]! : 0,
+        mtime: times[(i >> 1) % 4]!,
+        linkname: type === 'symlink' || type === 'link' ? (i % 3 === 0 ? 'ü-target' : `t/${i}`) : '',
+        devmajor: type.endsWith('device') ? i % 300 : 0,
+        devminor: type.endsWith('device') ? (i * 7) % 300 : 0,
+      };
+      const at = 512 * (i % 4);
+      expect(writeTarHeader(out, at, f)).toBe(512);
+      const theirs = headers.encode({ ...f, mtime: new Date(f.mtime * 1000) });
+      expect(theirs).not.toBeNull();
+      expect(out.subarray(at, at + 512).equals(theirs!), `entry ${i}: ${JSON.stringify(f)}`).toBe(true);
+      compared++;
+    }
+    expect(compared).toBe(400);
   });
 
   it('reads whole files by their listed size, and fails naming a file that grew or shrank after it was listed', async () => {
