@@ -169,7 +169,7 @@ function ownedRecord(
     case 'file': {
       if (!path) throw new InvalidEntryError(e.path, 'a file needs a name');
       const r = record(path, 'file', checkMode(path, e.mode, 0o644), uid, gid, xattrs);
-      if ('source' in e) Object.assign(r, sourceOf(path, e));
+      if ('source' in e) setSource(r, path, e);
       else r.content = e.content;
       return r;
     }
@@ -177,11 +177,9 @@ function ownedRecord(
       return record(path, 'directory', checkMode(path, e.mode, 0o755), uid, gid, xattrs);
     case 'symlink':
       if (!e.target) throw new InvalidEntryError(e.path, 'symlink has an empty target');
-      return record(path, 'symlink', 0o777, uid, gid, xattrs, { linkname: e.target });
+      return record(path, 'symlink', 0o777, uid, gid, xattrs, e.target);
     case 'hardlink':
-      return record(path, 'link', 0o644, uid, gid, xattrs, {
-        linkname: cleanPath(e.target, `hardlink ${path}`),
-      });
+      return record(path, 'link', 0o644, uid, gid, xattrs, cleanPath(e.target, `hardlink ${path}`));
     case 'char-device':
     case 'block-device':
     case 'fifo':
@@ -192,7 +190,9 @@ function ownedRecord(
         uid,
         gid,
         xattrs,
-        { devmajor: e.devmajor ?? 0, devminor: e.devminor ?? 0 },
+        undefined,
+        e.devmajor ?? 0,
+        e.devminor ?? 0,
       );
   }
 }
@@ -208,7 +208,9 @@ function record(
   uid: number,
   gid: number,
   xattrs: Record<string, string> | undefined,
-  more: { linkname?: string; devmajor?: number; devminor?: number } = {},
+  linkname?: string,
+  devmajor?: number,
+  devminor?: number,
 ): TarRecord {
   return {
     name,
@@ -216,9 +218,9 @@ function record(
     mode,
     uid,
     gid,
-    linkname: more.linkname,
-    devmajor: more.devmajor,
-    devminor: more.devminor,
+    linkname,
+    devmajor,
+    devminor,
     xattrs,
     mtime: undefined,
     content: undefined,
@@ -229,13 +231,22 @@ function record(
   };
 }
 
-function sourceOf(path: string, e: { source: string; offset?: number; size?: number; listedSize?: number }) {
-  if (e.size === undefined && e.offset === undefined)
-    return e.listedSize === undefined ? { source: e.source } : { source: e.source, listedSize: e.listedSize };
+/** A file record's source on disk: the whole file (with its listed size, if any) or a slice of it. */
+function setSource(
+  r: TarRecord,
+  path: string,
+  e: { source: string; offset?: number; size?: number; listedSize?: number },
+): void {
+  r.source = e.source;
+  if (e.size === undefined && e.offset === undefined) {
+    if (e.listedSize !== undefined) r.listedSize = e.listedSize;
+    return;
+  }
   const ok = (v: number | undefined) => v !== undefined && Number.isSafeInteger(v) && v >= 0;
   if (!ok(e.offset ?? 0) || !ok(e.size))
     throw new InvalidEntryError(path, `a slice of ${e.source} needs a size and an offset ≥ 0`);
-  return { source: e.source, offset: e.offset ?? 0, size: e.size! };
+  r.offset = e.offset ?? 0;
+  r.size = e.size!;
 }
 
 function joinPath(a: string, b: string): string {
@@ -259,14 +270,15 @@ export function normalizeEntries(entries: readonly LayerEntry[]): TarRecord[] {
     }
     byName.set(r.name, r);
   }
-  // Synthesize missing parents; refuse a parent that is not a directory.
+  // Synthesize missing parents; refuse a parent that is not a directory. A walk up stops at a directory that is
+  // there: its own parents are walked up from it (it is an entry) or from the name it was made for.
   for (const name of [...byName.keys()]) {
     for (let p = parentOf(name); p !== ''; p = parentOf(p)) {
       const existing = byName.get(p);
       if (existing) {
         if (existing.type !== 'directory')
           throw new InvalidEntryError(name, `its parent ${p} is a ${existing.type}, not a directory`);
-        continue;
+        break;
       }
       byName.set(p, record(p, 'directory', 0o755, 0, 0, undefined));
     }

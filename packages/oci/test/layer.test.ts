@@ -217,6 +217,53 @@ describe('normalizeEntries', () => {
   });
 });
 
+describe('normalizeEntries parents', () => {
+  it('makes each missing parent once, at every depth, whichever entry comes first', () => {
+    const entries: LayerEntry[] = [
+      { type: 'file', path: 'a/b/c/d', content: '' },
+      { type: 'dir', path: 'a/b' },
+      { type: 'file', path: 'a/b/x/y', content: '' },
+      { type: 'file', path: 'a/z', content: '' },
+      { type: 'dir', path: 'q/r/s' },
+    ];
+    for (const order of [entries, [...entries].reverse()]) {
+      const names = normalizeEntries(order).map((r) => `${r.type} ${r.name}`);
+      expect(names).toEqual([
+        'directory a',
+        'directory a/b',
+        'directory a/b/c',
+        'file a/b/c/d',
+        'directory a/b/x',
+        'file a/b/x/y',
+        'file a/z',
+        'directory q',
+        'directory q/r',
+        'directory q/r/s',
+      ]);
+    }
+  });
+
+  it('refuses a file above a directory however deep, the directory listed or only implied', () => {
+    const cases: LayerEntry[][] = [
+      [
+        { type: 'file', path: 'a', content: '' },
+        { type: 'dir', path: 'a/b/c' },
+      ],
+      [
+        { type: 'dir', path: 'a/b/c' },
+        { type: 'dir', path: 'a/b' },
+        { type: 'file', path: 'a', content: '' },
+      ],
+      [
+        { type: 'file', path: 'a/b/c/d', content: '' },
+        { type: 'dir', path: 'a/b/c' },
+        { type: 'file', path: 'a', content: '' },
+      ],
+    ];
+    for (const entries of cases) expect(() => normalizeEntries(entries)).toThrow(/its parent a is a file/);
+  });
+});
+
 describe('sortKey', () => {
   it('orders paths exactly as comparePaths does (component-wise, UTF-8 bytewise)', () => {
     const parts = PARTS;
