@@ -31,9 +31,10 @@ export interface PushOptions extends ClientOptions {
   client?: RegistryClient;
   /**
    * Referrers (SBOMs, provenance, signatures): their blobs go with the image's, their manifests and fallback tags
-   * (in parallel) after their subjects, before the tags.
+   * (in parallel) after their subjects, before the tags. May still be being read: the registry is asked about
+   * the repository meanwhile.
    */
-  referrers?: Artifact[];
+  referrers?: Artifact[] | Promise<Artifact[]>;
 }
 
 /** Blobs up to this size count as small requests (`requestConcurrency`), not as uploads (`concurrency`). */
@@ -125,7 +126,7 @@ export async function push(
     // The registry is asked while the push is planned (local reads).
     const asked = repositoryState(client, ref.repository, topDigest, scopes);
     asked.catch(() => {});
-    const referrers = options.referrers ?? [];
+    const referrers = (await options.referrers) ?? [];
     const planned = await planImages(images);
     const blobs = await planBlobs(images, referrers);
     const raw = await source.rawManifest();

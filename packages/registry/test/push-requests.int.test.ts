@@ -142,4 +142,31 @@ describeWithTools(['docker-registry'], 'the requests of a push', () => {
     expect(uploads()).toBe(0);
     expect(proxy.count('HEAD', `/manifests/${digest}`)).toBe(1);
   });
+
+  it('asks the registry about the repository while the referrers are still being read, and stops if they fail', async () => {
+    const index = await testIndex({ salt: 'requests-early' });
+    const referrers = await supplyChain(index);
+    let askedBefore = false;
+    const later = (async () => {
+      for (let i = 0; i < 500 && proxy.count('GET', '/tags/list') === 0; i++)
+        await new Promise((r) => setTimeout(r, 10));
+      askedBefore = proxy.count('GET', '/tags/list') === 1;
+      return referrers;
+    })();
+    const result = await push(index, `${proxy.host}/requests/early:latest`, { ...options, referrers: later });
+    expect(askedBefore).toBe(true);
+    expect(proxy.count('PUT', '/manifests/sha256-')).toBe(subjects(referrers));
+    expect(result.uploaded).toBe(
+      (await blobCount(index)) +
+        new Set(referrers.flatMap((a) => a.blobs.map((b) => b.descriptor.digest))).size,
+    );
+
+    proxy.reset();
+    const failing = Promise.reject(new Error('an SBOM in the layout is damaged'));
+    await expect(
+      push(index, `${proxy.host}/requests/early-failed:latest`, { ...options, referrers: failing }),
+    ).rejects.toThrow('an SBOM in the layout is damaged');
+    expect(proxy.count('PUT', '/manifests/')).toBe(0);
+    expect(uploads()).toBe(0);
+  });
 });

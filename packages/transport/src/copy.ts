@@ -92,11 +92,14 @@ async function putLayout(
 export async function putImage(
   dst: ImageRef,
   subject: Image | ImageIndex,
-  artifacts: Artifact[],
+  referrers: Artifact[] | Promise<Artifact[]>,
   o: PutOptions = {},
 ): Promise<PutResult> {
+  // A push starts asking the registry while the referrers are still being read; the other destinations need them first.
+  const artifacts = dst.kind === 'registry' ? [] : await referrers;
   const where = describeRef(dst);
   const digest = (await subject.digest()).toString();
+  let counted: number | undefined;
   const result = (
     written: number,
     skipped: number,
@@ -107,7 +110,7 @@ export async function putImage(
     digest,
     blobsWritten: written,
     blobsSkipped: skipped,
-    referrers: artifacts.length,
+    referrers: counted ?? artifacts.length,
     fallbackTags,
     tags,
   });
@@ -150,7 +153,7 @@ export async function putImage(
         ...o.client,
         ...(o.signal && { signal: o.signal }),
         tags: o.tags ?? [],
-        referrers: artifacts,
+        referrers,
         ...(o.from && { from: o.from }),
         ...(o.chunkSize !== undefined && { chunkSize: o.chunkSize }),
         onProgress: (e) => {
@@ -158,6 +161,7 @@ export async function putImage(
           o.onPush?.(e);
         },
       });
+      counted = (await referrers).length;
       return {
         ...result(r.uploaded, r.skipped + r.mounted, r.tags, fallbackTags),
         where: `registry ${formatReference(dst.reference)}`,
@@ -194,7 +198,9 @@ export async function copyImage(src: Source, dst: ImageRef, o: CopyOptions = {})
   const subject = o.platform
     ? (await pickPlatform(src.subject, o.platform, describeRef(src.ref))).image
     : src.subject;
-  const artifacts = o.referrers === false ? [] : await sourceReferrers(src, subject);
+  const artifacts = o.referrers === false ? [] : sourceReferrers(src, subject);
+  // Awaited by putImage (at once, or by a push once it has asked the registry about the repository).
+  if (artifacts instanceof Promise) artifacts.catch(() => {});
   // Between repositories of one registry, blobs are mounted rather than sent through this machine.
   const sameRegistry =
     src.ref.kind === 'registry' &&
