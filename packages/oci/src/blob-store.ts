@@ -2,7 +2,15 @@
  * Content-addressed blobs under `<root>/blobs/sha256/<hex>`. `writeBlob` is the ONE function that
  * writes blobs: skip when present with the right size, else temp file → verify size and digest → rename.
  */
-import { closeSync, createReadStream, createWriteStream, fstatSync, openSync, readSync } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  createWriteStream,
+  constants as fsConstants,
+  fstatSync,
+  openSync,
+  readSync,
+} from 'node:fs';
 import { chmod, constants, copyFile, link, mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -49,14 +57,16 @@ export class BlobStore {
   }
 
   /**
-   * The blob's bytes; throws `BlobNotFoundError` when it is absent. A small one (a manifest, a config, an SBOM:
-   * what is read whole) is read with synchronous calls: each trip through libuv's pool costs more than the read
-   * (the 45 referrers of the hello, their manifests and blobs, took ~40 ms of a push's start read through it).
+   * The blob's bytes; throws `BlobNotFoundError` when it is absent or not a regular file (as `has` says). A small
+   * one (a manifest, a config, an SBOM: what is read whole) is read with synchronous calls: each trip through
+   * libuv's pool costs more than the read (the 45 referrers of the hello, their manifests and blobs, took ~40 ms
+   * of a push's start read through it).
    */
   async read(digest: Digest | string): Promise<Buffer> {
     const path = this.path(digest);
     try {
       const small = readSmall(path);
+      if (small === 'not-a-file') throw new BlobNotFoundError(this.root, digest.toString());
       if (small) return small;
       return await readFile(path);
     } catch (cause) {
@@ -86,12 +96,16 @@ export class BlobStore {
 /** Files up to this size are read whole with synchronous calls. */
 const SMALL_READ = 1024 * 1024;
 
-/** `path`'s bytes if it is a regular file of at most `SMALL_READ` bytes, read synchronously; else undefined. */
-function readSmall(path: string): Buffer | undefined {
-  const fd = openSync(path, 'r');
+/**
+ * `path`'s bytes if it is a regular file of at most `SMALL_READ` bytes, read synchronously; undefined for a larger
+ * one; 'not-a-file' for anything else (opened without blocking: a FIFO put in a blob's place does not hang).
+ */
+function readSmall(path: string): Buffer | undefined | 'not-a-file' {
+  const fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
   try {
     const st = fstatSync(fd);
-    if (!st.isFile() || st.size > SMALL_READ) return undefined;
+    if (!st.isFile()) return 'not-a-file';
+    if (st.size > SMALL_READ) return undefined;
     // One byte of room past the size: a file that grew since the stat is read to its end, not cut.
     let buf = Buffer.allocUnsafe(st.size + 1);
     let got = 0;

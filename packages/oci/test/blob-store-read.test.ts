@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { tempDir } from '@scratchpack/test-utils';
@@ -12,7 +13,7 @@ describe('BlobStore.read', () => {
     return digest;
   };
 
-  it('gives every byte of a blob, small (read at once) or large (read in the pool), and names a missing one', async () => {
+  it('gives every byte of a blob, small (read at once) or large (read in the pool), and refuses a missing or odd one', async () => {
     const dir = await tempDir('blob-read');
     const store = new BlobStore(dir.path);
     try {
@@ -26,10 +27,14 @@ describe('BlobStore.read', () => {
       }
       const missing = sha256('not there').toString();
       await expect(store.read(missing)).rejects.toMatchObject({ code: 'OCI_BLOB_NOT_FOUND' });
-      // A directory where a blob should be: an error, not bytes.
-      const odd = sha256('a directory').toString();
-      await mkdir(store.path(odd), { recursive: true });
-      await expect(store.read(odd)).rejects.toThrow(/EISDIR|directory/);
+      // A directory or a FIFO where a blob should be: not a blob (as `has` says), and no hang on the FIFO.
+      const dirBlob = sha256('a directory').toString();
+      await mkdir(store.path(dirBlob), { recursive: true });
+      await expect(store.read(dirBlob)).rejects.toMatchObject({ code: 'OCI_BLOB_NOT_FOUND' });
+      const fifoBlob = sha256('a fifo').toString();
+      execFileSync('mkfifo', [store.path(fifoBlob)]);
+      expect(await store.has(fifoBlob)).toBe(false);
+      await expect(store.read(fifoBlob)).rejects.toMatchObject({ code: 'OCI_BLOB_NOT_FOUND' });
     } finally {
       await dir.cleanup();
     }
