@@ -9,7 +9,7 @@ import {
   constants as fsConstants,
   fstatSync,
   openSync,
-  readSync,
+  readFileSync,
 } from 'node:fs';
 import { chmod, constants, copyFile, link, mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -106,20 +106,7 @@ function readSmall(path: string): Buffer | undefined | 'not-a-file' {
     const st = fstatSync(fd);
     if (!st.isFile()) return 'not-a-file';
     if (st.size > SMALL_READ) return undefined;
-    // One byte of room past the size: a file that grew since the stat is read to its end, not cut.
-    let buf = Buffer.allocUnsafe(st.size + 1);
-    let got = 0;
-    for (;;) {
-      if (got === buf.byteLength) {
-        const bigger = Buffer.allocUnsafe(buf.byteLength * 2);
-        buf.copy(bigger, 0, 0, got);
-        buf = bigger;
-      }
-      const n = readSync(fd, buf, got, buf.byteLength - got, got);
-      if (n === 0) break;
-      got += n;
-    }
-    return buf.subarray(0, got);
+    return readFileSync(fd);
   } finally {
     closeSync(fd);
   }

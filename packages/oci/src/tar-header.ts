@@ -45,9 +45,7 @@ function putOctal(out: Buffer, at: number, value: number, n: number): number {
   if (!(value >= 0 && Number.isInteger(value))) {
     // What tar-stream writes for anything else (a negative time past 2038 from its `| 0`): its string, as is.
     const s = value.toString(8);
-    const text = s.length > n ? `${'7'.repeat(n)} ` : `${'0'.repeat(n - s.length)}${s} `;
-    out.write(text, at, 'latin1');
-    return asciiSum(text);
+    return putAscii(out, at, s.length > n ? `${'7'.repeat(n)} ` : `${'0'.repeat(n - s.length)}${s} `);
   }
   let v = value;
   let sum = 0x20;
@@ -62,13 +60,6 @@ function putOctal(out: Buffer, at: number, value: number, n: number): number {
     sum = 0x37 * n + 0x20;
   }
   out[at + n] = 0x20;
-  return sum;
-}
-
-/** The sum of the char codes of `s` (its bytes, for the ASCII strings a ustar header holds). */
-function asciiSum(s: string): number {
-  let sum = 0;
-  for (let i = 0; i < s.length; i++) sum += s.charCodeAt(i);
   return sum;
 }
 

@@ -95,11 +95,11 @@ export async function putImage(
   referrers: Artifact[] | Promise<Artifact[]>,
   o: PutOptions = {},
 ): Promise<PutResult> {
-  // A push starts asking the registry while the referrers are still being read; the other destinations need them first.
-  const artifacts = dst.kind === 'registry' ? [] : await referrers;
+  // A push starts asking the registry while the referrers are still being read (it sets them once it is done);
+  // the other destinations need them first.
+  let artifacts = dst.kind === 'registry' ? [] : await referrers;
   const where = describeRef(dst);
   const digest = (await subject.digest()).toString();
-  let counted: number | undefined;
   const result = (
     written: number,
     skipped: number,
@@ -110,7 +110,7 @@ export async function putImage(
     digest,
     blobsWritten: written,
     blobsSkipped: skipped,
-    referrers: counted ?? artifacts.length,
+    referrers: artifacts.length,
     fallbackTags,
     tags,
   });
@@ -161,7 +161,7 @@ export async function putImage(
           o.onPush?.(e);
         },
       });
-      counted = (await referrers).length;
+      artifacts = await referrers;
       return {
         ...result(r.uploaded, r.skipped + r.mounted, r.tags, fallbackTags),
         where: `registry ${formatReference(dst.reference)}`,
@@ -198,9 +198,9 @@ export async function copyImage(src: Source, dst: ImageRef, o: CopyOptions = {})
   const subject = o.platform
     ? (await pickPlatform(src.subject, o.platform, describeRef(src.ref))).image
     : src.subject;
-  const artifacts = o.referrers === false ? [] : sourceReferrers(src, subject);
+  const artifacts = o.referrers === false ? Promise.resolve([]) : sourceReferrers(src, subject);
   // Awaited by putImage (at once, or by a push once it has asked the registry about the repository).
-  if (artifacts instanceof Promise) artifacts.catch(() => {});
+  artifacts.catch(() => {});
   // Between repositories of one registry, blobs are mounted rather than sent through this machine.
   const sameRegistry =
     src.ref.kind === 'registry' &&
