@@ -185,7 +185,7 @@ export function packResult(
         notes: [
           'Ours includes walking the tree, the tar, gzip, sha256 of the tar (diff_id) and of the blob (digest), and keeping the blob in a temp file; the shell pipelines write the .tar.gz to a file.',
           'Throughput is of the uncompressed tree (MB = 10^6 bytes); min–max are of the runs.',
-          "Our gzip is pigz's scheme: the tar is cut into 128 KiB blocks, each raw-deflated on libuv's thread pool (one thread per core: this process sizes it as the CLI's bin does) with the previous 32 KiB as its dictionary, ending in a sync flush (the last in the final block), in one gzip member with the CRC-32 and length of the whole tar. The bytes depend only on the tree and the level: one block at a time gives the same digest (checked below). Node bundles Chromium's zlib (SIMD CRC and match finding), which deflates faster than gzip 1.12 at the same level; its output differs from gzip's by a percent or two either way with the data (sizes shown).",
+          "Our gzip is pigz's scheme: the tar is cut into 512 KiB blocks (pigz's default is 128 KiB), each raw-deflated on libuv's thread pool (one thread per core: this process sizes it as the CLI's bin does) with the previous 32 KiB as its dictionary, ending in a sync flush (the last in the final block), in one gzip member with the CRC-32 and length of the whole tar. The bytes depend only on the tree and the level: one block at a time gives the same digest (checked below). Node bundles Chromium's zlib (SIMD CRC and match finding), which deflates faster than gzip 1.12 at the same level; its output differs from gzip's by a percent or two either way with the data (sizes shown).",
         ],
       },
       {

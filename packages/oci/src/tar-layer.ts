@@ -1,7 +1,7 @@
 /**
  * `layerFromEntries`: a deterministic tar compressed with gzip (Node zlib), with both
  * digests computed while streaming ONCE; the compressed bytes are kept so they are never recompressed.
- * gzip is pigz-style: 128 KiB blocks compressed on several threads into one member (parallel-gzip.ts); the bytes
+ * gzip is pigz-style: 512 KiB blocks compressed on several threads into one member (parallel-gzip.ts); the bytes
  * depend only on the entries and the level, never on the number of cores.
  * The tar is written into a reused buffer, headers and bodies read straight into it (tar-body.ts, tar-header.ts:
  * the bytes tar-stream writes): memory does not grow with the files, and a small file costs an open, a read and a
