@@ -133,6 +133,9 @@ export async function copyInstruction(st: EvalState, ins: Instruction, ctx: Buil
   }
 
   const byPath = new Map<string, LayerEntry>();
+  // The entries of a single walked source, whose paths are distinct already: no later source or archive entry can
+  // replace one, so they go to the layer as they are, without a map of every path (25,000 files: ~20 ms).
+  let walked: LayerEntry[] | undefined;
   const notes: string[] = [];
   // Contents of ADDed archives wait in a temp file until the layer is packed, here, before it is removed.
   let spool: ContentSpool | undefined;
@@ -163,8 +166,9 @@ export async function copyInstruction(st: EvalState, ins: Instruction, ctx: Buil
         } else {
           const target = isDir || !destIsDir ? destPath : posix.join(destPath, basename(src.rel));
           entries = await ctx.entries(src, target, own, notes);
+          if (matched.length === 1) walked = entries;
         }
-        for (const e of entries) byPath.set(cleanPath(e.path), e);
+        if (!walked) for (const e of entries) byPath.set(cleanPath(e.path), e);
       } catch (e) {
         if (e instanceof SourceError)
           fail(st, ins, e.code, e.message, {
@@ -179,7 +183,7 @@ export async function copyInstruction(st: EvalState, ins: Instruction, ctx: Buil
     for (const n of notes) warn(st, ins, 'SKIPPED_SOURCE', n);
     let layer: Layer;
     try {
-      layer = layerFromEntries([...byPath.values()], {
+      layer = layerFromEntries(walked ?? [...byPath.values()], {
         sourceDateEpoch: st.sourceDateEpoch,
         ...(st.compressionLevel !== undefined ? { compressionLevel: st.compressionLevel } : {}),
         ...progressOf(st),
