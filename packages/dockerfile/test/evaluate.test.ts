@@ -172,6 +172,19 @@ describe('evaluate', () => {
     expect(cf.history?.filter((h) => !h.empty_layer)).toHaveLength(4);
   });
 
+  it('copies several directories into one: a file in a later source replaces the same path from an earlier one', async () => {
+    await makeTree(ctx, {
+      'one/same.txt': '1\n',
+      'one/a.txt': 'a\n',
+      'two/same.txt': '2\n',
+      'two/b.txt': 'b\n',
+    });
+    const img = await evaluate('FROM scratch\nCOPY one two /x/\n', { context: ctx, platform: 'linux/amd64' });
+    expect(await layerListing(img)).toEqual([
+      ['dir x 755 0:0', 'file x/a.txt 644 0:0 a', 'file x/b.txt 644 0:0 b', 'file x/same.txt 644 0:0 2'],
+    ]);
+  });
+
   it('applies --chmod and numeric --chown', async () => {
     const img = await evaluate('FROM scratch\nCOPY --chmod=0700 --chown=1000 hello conf/a.txt /app/\n', {
       context: ctx,
