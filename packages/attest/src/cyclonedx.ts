@@ -64,9 +64,14 @@ function cyclonedxLazy(i: ImageInputs): Obj {
   // One component per file the build adds: made as the document is written (json-stream.ts), never all at once.
   const componentCut = components.length;
   const fileRef = (n: number) => `file:${n}`;
-  // `file:<n>` and the digests (hex) quoted as they are, without `q`'s check.
+  // `file:<n>` and the digests (hex) quoted as they are, without `q`'s check. One template literal with the quotes
+  // in its constant text (FILE_COMPONENT's, held to it by the tests), as spdx.ts writes its file entries.
   const addedFiles = () =>
-    jsonRuns(i.files, (f, n) => FILE_COMPONENT(`"${fileRef(n)}"`, q(f.path), `"${f.sha1}"`, `"${f.sha256}"`));
+    jsonRuns(
+      i.files,
+      (f, n) =>
+        `{"type":"file","bom-ref":"file:${n}","name":${q(f.path)},"scope":"required","hashes":[{"alg":"SHA-1","content":"${f.sha1}"},{"alg":"SHA-256","content":"${f.sha256}"}],"description":"a file in the image"}`,
+    );
   i.programs.forEach((p, n) => {
     const prog = `program:${n}:${p.program.name}`;
     dependOn(image, prog);

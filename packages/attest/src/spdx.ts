@@ -111,18 +111,21 @@ function spdxLazy(i: ImageInputs): Obj {
   const fileCut = files.length;
   const relCut = rel.length;
   // `id('File-<n>')`: letters, digits and `-`, quoted as they are, without `q`'s check; so are the digests (hex).
-  const fileIds = (n: number) => `SPDXRef-File-${n}`;
+  // Each entry is ONE template literal with the quotes in its constant text (FILE_ENTRY's and RELATIONSHIP's text,
+  // held to them by the tests): V8 joins it in one go, where a template fill given quoted pieces made every piece
+  // as a string first (the entries of 100,000 files took ~25 % longer).
+  const imageId = q(image);
   const addedFiles = () =>
-    jsonRuns(i.files, (f, n) =>
-      FILE_ENTRY(`"${fileIds(n)}"`, q(`./${f.path}`), `"${f.sha1}"`, `"${f.sha256}"`),
+    jsonRuns(
+      i.files,
+      (f, n) =>
+        `{"SPDXID":"SPDXRef-File-${n}","fileName":${q(`./${f.path}`)},"checksums":[{"algorithm":"SHA1","checksumValue":"${f.sha1}"},{"algorithm":"SHA256","checksumValue":"${f.sha256}"}],"comment":"in the image"}`,
     );
-  const [imageId, contains] = [q(image), q('CONTAINS')];
   const addedFileRelationships = () =>
     jsonRuns(i.files, (f, n) => {
-      const file = fileIds(n);
-      let text = RELATIONSHIP(imageId, contains, `"${file}"`);
+      let text = `{"spdxElementId":${imageId},"relationshipType":"CONTAINS","relatedSpdxElement":"SPDXRef-File-${n}"}`;
       for (const prog of programsBySha.get(f.sha256) ?? [])
-        text += `,${spdxRelationship(prog, 'CONTAINS', file)}`;
+        text += `,${spdxRelationship(prog, 'CONTAINS', `SPDXRef-File-${n}`)}`;
       return text;
     });
   i.programs.forEach((p, n) => {

@@ -177,6 +177,27 @@ describe('documents written as they are made (json-stream)', () => {
       files.map((f: { 'bom-ref': string }) => f['bom-ref']),
     );
   });
+
+  it("each added file's entries are the templates' text, whatever its name", () => {
+    // The per-file entries are written by literals of their own (faster); they must be what the templates write.
+    const odd = ['plain/a.txt', 'ünï "quoted" \\ back\tslash', 'line\u2028sep\u0001', '😀/path with spaces'];
+    const i = sampleInputs({
+      files: odd.map((path, n) => ({ path, sha256: hex(n, 64), sha1: hex(n + 1e6, 40) })),
+    });
+    const spdxText = spdxJson(i).toString();
+    const cdxText = cyclonedxJson(i).toString();
+    const image = JSON.parse(spdxText).relationships.find(
+      (r: { relatedSpdxElement: string }) => r.relatedSpdxElement === 'SPDXRef-File-0',
+    ).spdxElementId;
+    odd.forEach((path, n) => {
+      const f = i.files[n]!;
+      expect(spdxText).toContain(spdxFileEntry(`SPDXRef-File-${n}`, `./${path}`, f.sha1, f.sha256));
+      expect(spdxText).toContain(spdxRelationship(image, 'CONTAINS', `SPDXRef-File-${n}`));
+      expect(cdxText).toContain(cyclonedxFileComponent(`file:${n}`, path, f.sha1, f.sha256));
+    });
+    expect(spdxText).toBe(`${JSON.stringify(JSON.parse(spdxText))}\n`);
+    expect(cdxText).toBe(`${JSON.stringify(JSON.parse(cdxText))}\n`);
+  });
 });
 
 const GOLDEN = {
