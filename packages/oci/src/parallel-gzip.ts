@@ -121,6 +121,12 @@ function deflateRawAsync(block: Buffer, options: ZlibOptions & { chunkSize: numb
  * 0.05 % of the 128 KiB one's size. With two in flight per CPU, every core still works on a layer of a few MB.
  */
 export const GZIP_BLOCK_SIZE = 512 * 1024;
+/**
+ * The most blocks in flight by default, whatever the number of CPUs: each holds its 512 KiB of input and an output
+ * buffer of about as much, so 64 of them are ~66 MB (what four 128 KiB blocks per CPU held on 64 CPUs), and a
+ * machine with hundreds of CPUs does not hold hundreds of MB for one layer.
+ */
+export const MAX_IN_FLIGHT = 64;
 /** Bytes of the previous input given as each block's dictionary: deflate's whole window. */
 const DICTIONARY_SIZE = 32 * 1024;
 
@@ -135,8 +141,9 @@ export interface ParallelGzipOptions {
   level?: number;
   /**
    * Blocks in flight (default: two per CPU, as pigz keeps two input buffers per thread (its `INBUFS`), so the
-   * pool's threads keep compressing while this one tars, hashes and stores; the pool's size bounds how many run at
-   * once); with 1, or on one CPU, blocks are deflated one at a time in this thread. Never changes the output.
+   * pool's threads keep compressing while this one tars, hashes and stores; at most `MAX_IN_FLIGHT`; the pool's
+   * size bounds how many run at once); with 1, or on one CPU, blocks are deflated one at a time in this thread.
+   * Never changes the output.
    */
   concurrency?: number;
 }
@@ -223,7 +230,7 @@ export async function* parallelGzip(
   const level = options.level ?? DEFAULT_GZIP_LEVEL;
   checkGzipLevel(level);
   const cpus = availableParallelism();
-  const concurrency = Math.max(1, options.concurrency ?? 2 * cpus);
+  const concurrency = Math.max(1, options.concurrency ?? Math.min(2 * cpus, MAX_IN_FLIGHT));
   const inThread = Math.min(concurrency, cpus) <= 1;
   const inFlight: Started[] = [];
   const free: Buffer[] = [];
