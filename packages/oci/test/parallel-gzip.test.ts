@@ -98,7 +98,7 @@ describe('parallelGzip (pigz-style: one member, 512 KiB blocks primed with the p
         ...(chunkSize ? { chunkSize } : {}),
       });
     let extras = 0;
-    for (let n = 64375; n <= 64400; n++) {
+    for (let n = 64380; n <= 64396; n++) {
       const block = blockOf(n);
       if (!sync(block).equals(sync(block, 256 * 1024))) extras++;
       const input = Buffer.concat([block, bytes(GZIP_BLOCK_SIZE + 999)]);
