@@ -95,12 +95,10 @@ export async function putImage(
   referrers: Artifact[] | Promise<Artifact[]>,
   o: PutOptions = {},
 ): Promise<PutResult> {
-  // A push starts asking the registry while the referrers are still being read (it sets them once it is done);
-  // the other destinations need them first.
-  let artifacts = dst.kind === 'registry' ? [] : await referrers;
   const where = describeRef(dst);
   const digest = (await subject.digest()).toString();
   const result = (
+    artifacts: readonly Artifact[],
     written: number,
     skipped: number,
     tags: string[],
@@ -114,13 +112,36 @@ export async function putImage(
     fallbackTags,
     tags,
   });
+  if (dst.kind === 'registry') {
+    // The push asks the registry about the repository while the referrers are still being read.
+    let fallbackTags: string[] = [];
+    const r = await push(subject, dst.reference, {
+      ...o.client,
+      ...(o.signal && { signal: o.signal }),
+      tags: o.tags ?? [],
+      referrers,
+      ...(o.from && { from: o.from }),
+      ...(o.chunkSize !== undefined && { chunkSize: o.chunkSize }),
+      onProgress: (e) => {
+        if (e.type === 'referrers-done') fallbackTags = e.fallbackTags;
+        o.onPush?.(e);
+      },
+    });
+    return {
+      ...result(await referrers, r.uploaded, r.skipped + r.mounted, r.tags, fallbackTags),
+      where: `registry ${formatReference(dst.reference)}`,
+      push: r,
+    };
+  }
+  // The other destinations write the referrers with the image: they need them first.
+  const artifacts = await referrers;
   switch (dst.kind) {
     case 'layout': {
       if (dst.digest)
         throw new TransportError('TRANSPORT_UNSUPPORTED', `${dst.input}: write to a tag, not a digest`);
       const tags = [...new Set([dst.tag ?? 'latest', ...(o.tags ?? [])])];
       const r = await putLayout(dst.dir, tags, subject, artifacts, o);
-      return result(r.written, r.skipped, tags);
+      return result(artifacts, r.written, r.skipped, tags);
     }
     case 'archive': {
       const tags = [dst.tag ?? 'latest'];
@@ -128,7 +149,7 @@ export async function putImage(
       try {
         const r = await putLayout(tmp, tags, subject, artifacts, o);
         await writeArchive(tmp, dst.file, { signal: o.signal });
-        return result(r.written, r.skipped, tags);
+        return result(artifacts, r.written, r.skipped, tags);
       } finally {
         await rm(tmp, { recursive: true, force: true });
       }
@@ -142,31 +163,10 @@ export async function putImage(
         const before = await countMissing(store, subject);
         await store.put(subject, [name], { signal: o.signal });
         if (artifacts.length) await writeReferrers(store.dir, artifacts);
-        return result(before.missing, before.total - before.missing, [name]);
+        return result(artifacts, before.missing, before.total - before.missing, [name]);
       } finally {
         await lease.release();
       }
-    }
-    case 'registry': {
-      let fallbackTags: string[] = [];
-      const r = await push(subject, dst.reference, {
-        ...o.client,
-        ...(o.signal && { signal: o.signal }),
-        tags: o.tags ?? [],
-        referrers,
-        ...(o.from && { from: o.from }),
-        ...(o.chunkSize !== undefined && { chunkSize: o.chunkSize }),
-        onProgress: (e) => {
-          if (e.type === 'referrers-done') fallbackTags = e.fallbackTags;
-          o.onPush?.(e);
-        },
-      });
-      artifacts = await referrers;
-      return {
-        ...result(r.uploaded, r.skipped + r.mounted, r.tags, fallbackTags),
-        where: `registry ${formatReference(dst.reference)}`,
-        push: r,
-      };
     }
   }
 }
